@@ -14,7 +14,10 @@ pub struct LoginRequest {
 
 impl std::fmt::Debug for LoginRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoginRequest").field("login", &self.login).field("password", &"***").finish()
+        f.debug_struct("LoginRequest")
+            .field("login", &self.login)
+            .field("password", &"***")
+            .finish()
     }
 }
 
@@ -51,7 +54,10 @@ pub struct LockoutPolicy {
 
 impl Default for LockoutPolicy {
     fn default() -> Self {
-        Self { max_failures: 5, lock_seconds: 15 * 60 }
+        Self {
+            max_failures: 5,
+            lock_seconds: 15 * 60,
+        }
     }
 }
 
@@ -106,17 +112,61 @@ impl PasswordError {
 /// the same check runs in the browser bundle, where a full dictionary (such as
 /// the one in `zxcvbn`) would add most of a megabyte.
 const COMMON_PASSWORDS: &[&str] = &[
-    "1234567890", "0123456789", "0987654321", "9876543210", "12345678910",
-    "123456789a", "a123456789", "1234567890a", "123456789q", "qwertyuiop",
-    "1q2w3e4r5t", "1qaz2wsx3edc", "qazwsxedcrfv", "zaq12wsxcde3", "asdfghjkl;",
-    "password12", "password123", "password1234", "passw0rd123", "p@ssw0rd123",
-    "iloveyou12", "iloveyou123", "woaini1314", "woaini520", "5201314520",
-    "1314520520", "woaiwojia123", "abc1234567", "abcd123456", "abcdefghij",
-    "abc123456789", "qwerty12345", "qwerty123456", "1qaz2wsx3e", "aa12345678",
-    "admin12345", "admin123456", "administrator", "welcome123", "letmein123",
-    "1122334455", "1212121212", "1231231234", "5555555555", "zxcvbnm123",
-    "asdf123456", "qweasdzxc1", "qweasdzxc123", "1234qwerasdf", "123qweasdzxc",
-    "tobacco123", "yancao123456", "zhongguo123", "china12345", "huanghelou123",
+    "1234567890",
+    "0123456789",
+    "0987654321",
+    "9876543210",
+    "12345678910",
+    "123456789a",
+    "a123456789",
+    "1234567890a",
+    "123456789q",
+    "qwertyuiop",
+    "1q2w3e4r5t",
+    "1qaz2wsx3edc",
+    "qazwsxedcrfv",
+    "zaq12wsxcde3",
+    "asdfghjkl;",
+    "password12",
+    "password123",
+    "password1234",
+    "passw0rd123",
+    "p@ssw0rd123",
+    "iloveyou12",
+    "iloveyou123",
+    "woaini1314",
+    "woaini520",
+    "5201314520",
+    "1314520520",
+    "woaiwojia123",
+    "abc1234567",
+    "abcd123456",
+    "abcdefghij",
+    "abc123456789",
+    "qwerty12345",
+    "qwerty123456",
+    "1qaz2wsx3e",
+    "aa12345678",
+    "admin12345",
+    "admin123456",
+    "administrator",
+    "welcome123",
+    "letmein123",
+    "1122334455",
+    "1212121212",
+    "1231231234",
+    "5555555555",
+    "zxcvbnm123",
+    "asdf123456",
+    "qweasdzxc1",
+    "qweasdzxc123",
+    "1234qwerasdf",
+    "123qweasdzxc",
+    "tobacco123",
+    "yancao123456",
+    "zhongguo123",
+    "china12345",
+    "huanghelou123",
 ];
 
 /// Checks a new password against the policy: at least 10 characters, not a
@@ -150,13 +200,48 @@ mod tests {
     #[test]
     fn password_policy_refuses_weak_passwords_with_the_reason() {
         let cases = [
-            ("zhangsan", "short1", Err(PasswordError::TooShort), "under 10 characters"),
-            ("zhangsan", "1234567890", Err(PasswordError::Common), "common digits"),
-            ("zhangsan", "WoAiNi1314", Err(PasswordError::Common), "common, case-insensitive"),
-            ("zhangsan", "zhangsan2024!", Err(PasswordError::ContainsUserName), "contains name"),
-            ("zhangsan", "ZHANGSAN-2024", Err(PasswordError::ContainsUserName), "contains name, upper case"),
-            ("zhangsan", "xxxxxxxxxxxx", Err(PasswordError::Repetitive), "one repeated char"),
-            ("zhangsan", "青山绿水长流不息的河流啊", Ok(()), "10+ Chinese characters"),
+            (
+                "zhangsan",
+                "short1",
+                Err(PasswordError::TooShort),
+                "under 10 characters",
+            ),
+            (
+                "zhangsan",
+                "1234567890",
+                Err(PasswordError::Common),
+                "common digits",
+            ),
+            (
+                "zhangsan",
+                "WoAiNi1314",
+                Err(PasswordError::Common),
+                "common, case-insensitive",
+            ),
+            (
+                "zhangsan",
+                "zhangsan2024!",
+                Err(PasswordError::ContainsUserName),
+                "contains name",
+            ),
+            (
+                "zhangsan",
+                "ZHANGSAN-2024",
+                Err(PasswordError::ContainsUserName),
+                "contains name, upper case",
+            ),
+            (
+                "zhangsan",
+                "xxxxxxxxxxxx",
+                Err(PasswordError::Repetitive),
+                "one repeated char",
+            ),
+            (
+                "zhangsan",
+                "青山绿水长流不息的河流啊",
+                Ok(()),
+                "10+ Chinese characters",
+            ),
             ("zhangsan", "Tea-Kettle-42", Ok(()), "a reasonable password"),
         ];
         for (user, pw, expected, why) in cases {
@@ -173,7 +258,10 @@ mod tests {
 
     #[test]
     fn login_request_debug_never_shows_the_password() {
-        let req = LoginRequest { login: "u".into(), password: "secret-value-1".into() };
+        let req = LoginRequest {
+            login: "u".into(),
+            password: "secret-value-1".into(),
+        };
         assert!(!format!("{req:?}").contains("secret"));
     }
 

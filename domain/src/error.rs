@@ -46,12 +46,19 @@ pub struct ErrorBody {
 
 impl ErrorBody {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), fields: BTreeMap::new() }
+        Self {
+            code,
+            message: message.into(),
+            fields: BTreeMap::new(),
+        }
     }
 
     /// Adds a message for one field.
     pub fn with_field(mut self, field: impl Into<String>, message: impl Into<String>) -> Self {
-        self.fields.entry(field.into()).or_default().push(message.into());
+        self.fields
+            .entry(field.into())
+            .or_default()
+            .push(message.into());
         self
     }
 }
@@ -72,7 +79,8 @@ mod tests {
 
     #[test]
     fn error_body_serialises_to_the_documented_shape() {
-        let body = ErrorBody::new(ErrorCode::Validation, "输入有误").with_field("upper", "上限不能小于下限");
+        let body = ErrorBody::new(ErrorCode::Validation, "输入有误")
+            .with_field("upper", "上限不能小于下限");
         let json = serde_json::to_value(&body).expect("serialises");
         assert_eq!(
             json,
@@ -82,7 +90,11 @@ mod tests {
 
     #[test]
     fn error_body_without_fields_omits_them() {
-        let json = serde_json::to_value(ErrorBody::new(ErrorCode::NotFound, "x")).expect("serialises");
-        assert_eq!(json, serde_json::json!({"code": "not_found", "message": "x"}));
+        let json =
+            serde_json::to_value(ErrorBody::new(ErrorCode::NotFound, "x")).expect("serialises");
+        assert_eq!(
+            json,
+            serde_json::json!({"code": "not_found", "message": "x"})
+        );
     }
 }

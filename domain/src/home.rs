@@ -30,7 +30,10 @@ pub enum Scope {
         customer_manager: String,
     },
     /// A customer manager sees their retailers.
-    Retailers { retailers: i64, online_retailers: i64 },
+    Retailers {
+        retailers: i64,
+        online_retailers: i64,
+    },
     /// A manager of units sees the units below them.
     Units { units: Vec<UnitSummary>, specs: i64 },
 }

@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 
 /// A calendar month, written `YYYY-MM`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = String, example = "2026-12"))]
 #[serde(try_from = "String", into = "String")]
 pub struct YearMonth {
     year: i32,
@@ -21,7 +20,8 @@ pub struct MonthError(String);
 
 impl YearMonth {
     pub fn new(year: i32, month: u32) -> Option<YearMonth> {
-        ((1..=12).contains(&month) && (1900..=9999).contains(&year)).then_some(YearMonth { year, month })
+        ((1..=12).contains(&month) && (1900..=9999).contains(&year))
+            .then_some(YearMonth { year, month })
     }
 
     pub fn year(self) -> i32 {
@@ -38,7 +38,10 @@ impl YearMonth {
     }
 
     fn from_index(i: i64) -> YearMonth {
-        YearMonth { year: i.div_euclid(12) as i32, month: (i.rem_euclid(12) + 1) as u32 }
+        YearMonth {
+            year: i.div_euclid(12) as i32,
+            month: (i.rem_euclid(12) + 1) as u32,
+        }
     }
 
     /// The month `n` months later (earlier for negative `n`).
@@ -53,7 +56,10 @@ impl YearMonth {
 
     pub fn of_date(date: chrono::NaiveDate) -> YearMonth {
         use chrono::Datelike;
-        YearMonth { year: date.year(), month: date.month() }
+        YearMonth {
+            year: date.year(),
+            month: date.month(),
+        }
     }
 
     /// Whether the Spring Festival (春节) falls in this month, or in the first
@@ -61,8 +67,10 @@ impl YearMonth {
     pub fn has_spring_festival_peak(self) -> bool {
         match spring_festival(self.year) {
             Some(d) if d.0 == self.month => true,
-            _ => matches!(spring_festival(self.year + 1), Some((1, day)) if self.month == 12 && day <= 25)
-                || matches!(spring_festival(self.year), Some((m, day)) if m == self.month + 1 && day <= 7),
+            _ => {
+                matches!(spring_festival(self.year + 1), Some((1, day)) if self.month == 12 && day <= 25)
+                    || matches!(spring_festival(self.year), Some((m, day)) if m == self.month + 1 && day <= 7)
+            }
         }
     }
 }
@@ -70,8 +78,27 @@ impl YearMonth {
 /// Month and day of the Spring Festival (Chinese New Year) in a Gregorian year.
 pub fn spring_festival(year: i32) -> Option<(u32, u32)> {
     const DATES: [(u32, u32); 21] = [
-        (2, 19), (2, 8), (1, 28), (2, 16), (2, 5), (1, 25), (2, 12), (2, 1), (1, 22), (2, 10),
-        (1, 29), (2, 17), (2, 6), (1, 26), (2, 13), (2, 3), (1, 23), (2, 11), (1, 31), (2, 19), (2, 8),
+        (2, 19),
+        (2, 8),
+        (1, 28),
+        (2, 16),
+        (2, 5),
+        (1, 25),
+        (2, 12),
+        (2, 1),
+        (1, 22),
+        (2, 10),
+        (1, 29),
+        (2, 17),
+        (2, 6),
+        (1, 26),
+        (2, 13),
+        (2, 3),
+        (1, 23),
+        (2, 11),
+        (1, 31),
+        (2, 19),
+        (2, 8),
     ];
     let i = usize::try_from(year - 2015).ok()?;
     DATES.get(i).copied()
@@ -133,6 +160,9 @@ mod tests {
         assert!(ym("2026-02").has_spring_festival_peak(), "2026-02-17");
         assert!(ym("2025-01").has_spring_festival_peak(), "2025-01-29");
         assert!(!ym("2025-06").has_spring_festival_peak());
-        assert!(ym("2027-01").has_spring_festival_peak(), "2027-02-06 is in the first week of February");
+        assert!(
+            ym("2027-01").has_spring_festival_peak(),
+            "2027-02-06 is in the first week of February"
+        );
     }
 }

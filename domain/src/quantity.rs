@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 use crate::Lang;
 
 /// A quantity in cartons (条): a whole, non-negative number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "i64", into = "i64")]
 pub struct Cartons(i64);
@@ -26,7 +28,9 @@ pub enum QuantityError {
 impl QuantityError {
     pub fn message(self, lang: Lang) -> &'static str {
         match self {
-            QuantityError::Negative => lang.pick("数量不能为负数", "The quantity cannot be negative"),
+            QuantityError::Negative => {
+                lang.pick("数量不能为负数", "The quantity cannot be negative")
+            }
             QuantityError::NotWhole => lang.pick("请输入整条数", "Enter whole cartons"),
             QuantityError::NotANumber => lang.pick("请输入数字", "Enter a number"),
             QuantityError::TooLarge => lang.pick("数量过大", "The quantity is too large"),
@@ -139,7 +143,11 @@ mod tests {
             ("-0.5", Err(QuantityError::Negative), "negative fraction"),
             ("abc", Err(QuantityError::NotANumber), "text"),
             ("1e30", Err(QuantityError::TooLarge), "huge"),
-            ("99999999999999999999", Err(QuantityError::TooLarge), "overflow"),
+            (
+                "99999999999999999999",
+                Err(QuantityError::TooLarge),
+                "overflow",
+            ),
             ("NaN", Err(QuantityError::NotANumber), "nan"),
         ];
         for (input, expected, why) in cases {

@@ -1,1 +1,153 @@
-pub fn x(){}
+//! The API server: axum routes over a sqlx store, serving the browser bundle.
+
+pub mod config;
+pub mod csrf;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod extract;
+pub mod password;
+pub mod routes;
+pub mod session_store;
+pub mod store;
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware;
+use axum::response::IntoResponse;
+use axum::routing::{any, get};
+use axum::{Json, Router};
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+use crate::config::Config;
+use crate::db::Db;
+use crate::error::ApiError;
+use crate::session_store::DbSessionStore;
+
+/// What every request handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+    /// A hash of a random password, verified against when an account does not
+    /// exist, so that sign-in takes the same time either way.
+    pub dummy_hash: Arc<str>,
+}
+
+impl AppState {
+    pub async fn new(db: Db, config: Config) -> anyhow::Result<AppState> {
+        let random: String = {
+            use rand::Rng;
+            rand::thread_rng()
+                .sample_iter(&rand::distributions::Alphanumeric)
+                .take(24)
+                .map(char::from)
+                .collect()
+        };
+        let dummy_hash = password::hash(random).await?;
+        Ok(AppState {
+            db,
+            config: Arc::new(config),
+            dummy_hash: dummy_hash.into(),
+        })
+    }
+}
+
+/// The whole application: API, OpenAPI document and the static browser bundle.
+pub fn app(state: AppState) -> Router {
+    let (api, openapi) = routes::api().split_for_parts();
+    let openapi = Arc::new(openapi);
+    let store = DbSessionStore::new(state.db.clone());
+    let sessions = SessionManagerLayer::new(store)
+        .with_name("tobacco_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Strict)
+        .with_secure(state.config.secure_cookies)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(
+            state.config.session_idle_minutes,
+        )));
+    let api = api
+        .route(
+            "/api/openapi.json",
+            get(move || async move { Json(openapi.as_ref().clone()) }),
+        )
+        .route("/api/{*rest}", any(api_not_found))
+        .layer(middleware::from_fn_with_state(state.clone(), csrf::guard))
+        .layer(sessions)
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ));
+
+    let dir = &state.config.static_dir;
+    let spa = ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")));
+    Router::new()
+        .merge(api)
+        .fallback_service(spa)
+        .with_state(state)
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'",
+            ),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .layer(TraceLayer::new_for_http())
+}
+
+async fn api_not_found(request: Request) -> impl IntoResponse {
+    let parts = request.into_parts().0;
+    let lang = extract::lang_of(&parts);
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        domain::ErrorCode::NotFound,
+        lang.pick("接口不存在", "No such API route"),
+    )
+}
+
+/// Connects, migrates and, if asked and the database is empty, fills demo data.
+pub async fn prepare(
+    config: Config,
+    demo: Option<demo::DemoOptions>,
+) -> anyhow::Result<(AppState, Option<demo::DemoReport>)> {
+    let db = Db::connect(&config.database_url, config.max_connections).await?;
+    db.migrate().await?;
+    let report = match demo {
+        Some(options) => demo::seed_if_empty(&db, &options).await?,
+        None => None,
+    };
+    let state = AppState::new(db, config).await?;
+    Ok((state, report))
+}
+
+/// Serves until the future `shutdown` completes; expired sessions are swept hourly.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let sweeper = DbSessionStore::new(state.db.clone());
+    let sweep = tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            if let Err(e) = sweeper.delete_expired().await {
+                tracing::warn!(error = %e, "could not sweep expired sessions");
+            }
+        }
+    });
+    let result = axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await;
+    sweep.abort();
+    result.map_err(Into::into)
+}

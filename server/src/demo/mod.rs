@@ -1,0 +1,611 @@
+//! The deterministic demo data generator: one city marketing center with one
+//! county (or a whole city at benchmark scale), people, retailers in 30 tiers,
+//! a real-brand catalogue and two years of monthly orders with a Spring
+//! Festival peak, intermittent small retailers and trends. A fixed seed gives
+//! the same data on every machine.
+
+mod catalogue;
+mod names;
+
+use domain::month::YearMonth;
+use domain::quantity::CaseSize;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, LogNormal, Normal, Poisson};
+use sqlx::Acquire;
+
+use crate::db::{insert_rows, Backend, Db, Value};
+use crate::password;
+
+/// How much data to generate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scale {
+    /// A few retailers per manager; for tests.
+    Tiny,
+    /// One county: about 1,900 retailers (the default).
+    County,
+    /// A city of 15 counties: about 30,000 retailers; for benchmarks.
+    City,
+}
+
+/// Options of one generation run.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    pub scale: Scale,
+    /// The last month of order history.
+    pub end_month: YearMonth,
+    pub seed: u64,
+}
+
+impl DemoOptions {
+    /// History ending with the month before `today`.
+    pub fn ending_before(scale: Scale, today: chrono::NaiveDate) -> DemoOptions {
+        DemoOptions {
+            scale,
+            end_month: YearMonth::of_date(today).plus(-1),
+            seed: 20_260_101,
+        }
+    }
+
+    fn months(&self) -> i64 {
+        match self.scale {
+            Scale::Tiny => 13,
+            Scale::County | Scale::City => 24,
+        }
+    }
+}
+
+/// The shared password of the demo accounts, printed at start-up.
+pub const DEMO_PASSWORD: &str = "Yancao@2026";
+
+/// A demo account to print.
+#[derive(Debug, Clone)]
+pub struct DemoAccount {
+    pub role: domain::Role,
+    pub login: String,
+}
+
+/// What a generation run made.
+#[derive(Debug, Clone)]
+pub struct DemoReport {
+    pub retailers: i64,
+    pub specs: i64,
+    pub order_rows: i64,
+    /// Cases (箱) per week over the last 12 months of history.
+    pub weekly_cases: f64,
+    pub accounts: Vec<DemoAccount>,
+}
+
+const COUNTY_NAMES: [&str; 15] = [
+    "城区", "东湖", "西山", "南岭", "北川", "青石", "白水", "红岩", "金沙", "银湖", "玉泉", "松林",
+    "桃源", "梅岭", "竹溪",
+];
+
+struct Plan {
+    units: Vec<Vec<Value>>,
+    users: Vec<Vec<Value>>,
+    accounts: Vec<DemoAccount>,
+    /// (manager user id, market unit id)
+    managers: Vec<(i64, i64)>,
+}
+
+/// Fills an empty database; does nothing (returns `None`) if it holds data.
+pub async fn seed_if_empty(db: &Db, options: &DemoOptions) -> anyhow::Result<Option<DemoReport>> {
+    let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(&db.pool)
+        .await?;
+    if users > 0 {
+        return Ok(None);
+    }
+    seed(db, options).await.map(Some)
+}
+
+/// Generates the demo data in one transaction.
+pub async fn seed(db: &Db, options: &DemoOptions) -> anyhow::Result<DemoReport> {
+    let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
+    let (counties, managers_per_dept, retailers_per_manager) = match options.scale {
+        Scale::Tiny => (1, 2, 6),
+        Scale::County => (1, 4, 158),
+        Scale::City => (15, 4, 167),
+    };
+    let now = crate::db::now_unix();
+    let plan = plan_org(&mut rng, counties, managers_per_dept, now);
+    let password_hash = hash_accounts(plan.users.len() + plan.managers.len()).await?;
+
+    let mut conn = db.pool.acquire().await?;
+    let mut tx = conn.begin().await?;
+
+    insert_rows(
+        &mut tx,
+        "org_units",
+        &["id", "parent_id", "kind", "name"],
+        &plan.units,
+    )
+    .await?;
+    let classes: Vec<Vec<Value>> = (1..=30_i64)
+        .map(|t| vec![t.to_string().into(), format!("{t}档").into(), t.into()])
+        .collect();
+    insert_rows(
+        &mut tx,
+        "customer_classes",
+        &["code", "label", "rank"],
+        &classes,
+    )
+    .await?;
+
+    let user_columns = [
+        "id",
+        "login",
+        "display_name",
+        "role",
+        "org_unit_id",
+        "retailer_id",
+        "password_hash",
+        "created_at",
+    ];
+    let mut hashes = password_hash.into_iter();
+    let mut next_hash = || {
+        hashes
+            .next()
+            .map(Value::Text)
+            .unwrap_or(Value::Text(String::new()))
+    };
+    let staff: Vec<Vec<Value>> = plan
+        .users
+        .iter()
+        .map(|u| {
+            let mut row = u.clone();
+            row.insert(6, next_hash());
+            row
+        })
+        .collect();
+    insert_rows(&mut tx, "users", &user_columns, &staff).await?;
+
+    let specs: Vec<Vec<Value>> = catalogue::SPECS
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            vec![
+                (i as i64 + 1).into(),
+                format!("69010{:08}", 28_000_000 + i * 7_919).into(),
+                s.brand.into(),
+                s.name.into(),
+                i64::from(s.price_class).into(),
+                (s.wholesale_yuan * 100).into(),
+                (s.retail_yuan * 100).into(),
+                s.scarce.into(),
+                s.new_product.into(),
+                true.into(),
+            ]
+        })
+        .collect();
+    insert_rows(
+        &mut tx,
+        "specs",
+        &[
+            "id",
+            "code",
+            "brand",
+            "name",
+            "price_class",
+            "wholesale_fen",
+            "retail_fen",
+            "scarce",
+            "is_new",
+            "orderable",
+        ],
+        &specs,
+    )
+    .await?;
+
+    let months: Vec<YearMonth> = (0..options.months())
+        .rev()
+        .map(|k| options.end_month.plus(-k))
+        .collect();
+    let mut accounts = plan.accounts;
+    let mut retailer_id = 0_i64;
+    let mut user_id = plan.users.len() as i64 + 1;
+    let mut order_rows = 0_i64;
+    let mut retailer_users = Vec::new();
+    for (m, &(manager_id, unit_id)) in plan.managers.iter().enumerate() {
+        let mut retailers = Vec::with_capacity(retailers_per_manager);
+        let mut orders = Vec::new();
+        for k in 0..retailers_per_manager {
+            retailer_id += 1;
+            let shop = Shop::generate(&mut rng);
+            let licence = format!("4211{:02}{:06}", unit_id % 100, retailer_id);
+            retailers.push(vec![
+                retailer_id.into(),
+                licence.clone().into(),
+                names::shop_name(&mut rng).into(),
+                unit_id.into(),
+                manager_id.into(),
+                shop.tier.to_string().into(),
+                shop.online.into(),
+                names::address(&mut rng).into(),
+            ]);
+            shop.orders(&mut rng, &months, |spec_id, month, cartons| {
+                orders.push(vec![
+                    retailer_id.into(),
+                    spec_id.into(),
+                    month.to_string().into(),
+                    cartons.into(),
+                ]);
+            });
+            if k == 0 {
+                // The first retailer of every manager gets a demo sign-in.
+                retailer_users.push(vec![
+                    user_id.into(),
+                    licence.clone().into(),
+                    format!("{}（{}档）", names::person(&mut rng), shop.tier).into(),
+                    "retailer".into(),
+                    unit_id.into(),
+                    Some(retailer_id).into(),
+                    next_hash(),
+                    now.into(),
+                ]);
+                if m < 3 {
+                    accounts.push(DemoAccount {
+                        role: domain::Role::Retailer,
+                        login: licence,
+                    });
+                }
+                user_id += 1;
+            }
+        }
+        insert_rows(
+            &mut tx,
+            "retailers",
+            &[
+                "id",
+                "licence_no",
+                "name",
+                "market_unit_id",
+                "manager_id",
+                "class_code",
+                "online_replenishment",
+                "address",
+            ],
+            &retailers,
+        )
+        .await?;
+        order_rows += orders.len() as i64;
+        insert_rows(
+            &mut tx,
+            "monthly_orders",
+            &["retailer_id", "spec_id", "month", "cartons"],
+            &orders,
+        )
+        .await?;
+    }
+    insert_rows(&mut tx, "users", &user_columns, &retailer_users).await?;
+
+    if db.backend == Backend::Postgres {
+        for table in ["org_units", "users", "retailers", "specs"] {
+            sqlx::query(&format!("SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"))
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    tx.commit().await?;
+
+    let weekly_cases = weekly_cases(db, options.end_month, CaseSize::default()).await?;
+    Ok(DemoReport {
+        retailers: retailer_id,
+        specs: specs.len() as i64,
+        order_rows,
+        weekly_cases,
+        accounts,
+    })
+}
+
+/// Average cases a week over the 12 months ending with `end`.
+pub async fn weekly_cases(db: &Db, end: YearMonth, case_size: CaseSize) -> anyhow::Result<f64> {
+    let cartons: i64 = sqlx::query_scalar(
+        "SELECT COALESCE(SUM(cartons), 0) FROM monthly_orders WHERE month > $1 AND month <= $2",
+    )
+    .bind(end.plus(-12).to_string())
+    .bind(end.to_string())
+    .fetch_one(&db.pool)
+    .await?;
+    Ok(case_size.cases(cartons) / (365.25 / 7.0))
+}
+
+/// Each demo account has its own salt: `n` hashes of the demo password.
+async fn hash_accounts(n: usize) -> anyhow::Result<Vec<String>> {
+    let mut tasks = Vec::with_capacity(n);
+    for _ in 0..n {
+        tasks.push(tokio::task::spawn_blocking(|| {
+            password::hash_blocking(DEMO_PASSWORD)
+        }));
+    }
+    let mut out = Vec::with_capacity(n);
+    for t in tasks {
+        out.push(t.await??);
+    }
+    Ok(out)
+}
+
+fn plan_org(rng: &mut ChaCha8Rng, counties: usize, managers_per_dept: usize, now: i64) -> Plan {
+    let mut units = Vec::new();
+    let mut users: Vec<Vec<Value>> = Vec::new();
+    let mut accounts = Vec::new();
+    let mut managers = Vec::new();
+    let mut unit_id = 1_i64;
+    let user = |users: &mut Vec<Vec<Value>>,
+                login: String,
+                name: String,
+                role: domain::Role,
+                unit: i64|
+     -> i64 {
+        let id = users.len() as i64 + 1;
+        users.push(vec![
+            id.into(),
+            login.into(),
+            name.into(),
+            role.as_str().into(),
+            unit.into(),
+            Option::<i64>::None.into(),
+            now.into(),
+        ]);
+        id
+    };
+    units.push(vec![
+        unit_id.into(),
+        Option::<i64>::None.into(),
+        "marketing_center".into(),
+        "营销中心".into(),
+    ]);
+    let root = unit_id;
+    user(
+        &mut users,
+        "admin".into(),
+        "系统管理员".into(),
+        domain::Role::Admin,
+        root,
+    );
+    user(
+        &mut users,
+        "center".into(),
+        format!("{}（营销中心）", names::person(rng)),
+        domain::Role::MarketingCenter,
+        root,
+    );
+    accounts.push(DemoAccount {
+        role: domain::Role::Admin,
+        login: "admin".into(),
+    });
+    accounts.push(DemoAccount {
+        role: domain::Role::MarketingCenter,
+        login: "center".into(),
+    });
+    let mut cm = 0;
+    let mut mm = 0;
+    for c in 0..counties {
+        unit_id += 1;
+        let county = unit_id;
+        let county_name = if counties == 1 {
+            "县级营销部".to_string()
+        } else {
+            format!("{}营销部", COUNTY_NAMES[c])
+        };
+        units.push(vec![
+            county.into(),
+            Some(root).into(),
+            "county_department".into(),
+            county_name.into(),
+        ]);
+        let login = if c == 0 {
+            "county".to_string()
+        } else {
+            format!("county{:02}", c + 1)
+        };
+        user(
+            &mut users,
+            login.clone(),
+            format!("{}（县级营销部）", names::person(rng)),
+            domain::Role::CountyManager,
+            county,
+        );
+        if c == 0 {
+            accounts.push(DemoAccount {
+                role: domain::Role::CountyManager,
+                login,
+            });
+        }
+        let depts: [String; 3] = if c == 0 {
+            [
+                "城关市场部".into(),
+                "钟山市场部".into(),
+                "重新市场部".into(),
+            ]
+        } else {
+            ["一部", "二部", "三部"].map(|d| format!("{}{d}", COUNTY_NAMES[c]))
+        };
+        for dept in depts {
+            unit_id += 1;
+            units.push(vec![
+                unit_id.into(),
+                Some(county).into(),
+                "market_department".into(),
+                dept.into(),
+            ]);
+            mm += 1;
+            let login = format!("mm{mm:02}");
+            user(
+                &mut users,
+                login.clone(),
+                format!("{}（市场经理）", names::person(rng)),
+                domain::Role::MarketManager,
+                unit_id,
+            );
+            if mm == 1 {
+                accounts.push(DemoAccount {
+                    role: domain::Role::MarketManager,
+                    login,
+                });
+            }
+            for _ in 0..managers_per_dept {
+                cm += 1;
+                let login = format!("cm{cm:02}");
+                let id = user(
+                    &mut users,
+                    login.clone(),
+                    names::person(rng),
+                    domain::Role::CustomerManager,
+                    unit_id,
+                );
+                if cm == 1 {
+                    accounts.push(DemoAccount {
+                        role: domain::Role::CustomerManager,
+                        login,
+                    });
+                }
+                managers.push((id, unit_id));
+            }
+        }
+    }
+    Plan {
+        units,
+        users,
+        accounts,
+        managers,
+    }
+}
+
+/// One generated retailer and how it buys.
+struct Shop {
+    tier: i64,
+    online: bool,
+    /// Cartons a month across all specs, before season and trend.
+    base: f64,
+    /// Yearly growth of the shop.
+    growth: f64,
+    /// (spec id, share of the shop's volume)
+    assortment: Vec<(i64, f64)>,
+}
+
+impl Shop {
+    fn generate(rng: &mut ChaCha8Rng) -> Shop {
+        let tier_draw: f64 = Normal::new(11.0, 6.0)
+            .map(|d| d.sample(rng))
+            .unwrap_or(11.0);
+        let tier = tier_draw.round().clamp(1.0, 30.0) as i64;
+        let online = rng.gen_bool((0.15 + 0.6 * tier as f64 / 30.0).min(0.95));
+        let size_noise = LogNormal::new(0.0, 0.25)
+            .map(|d| d.sample(rng))
+            .unwrap_or(1.0);
+        let base = (12.0 + 8.0 * tier as f64) * size_noise;
+        let growth = rng.gen_range(-0.08..0.12);
+        let wanted =
+            ((5.0 + 0.9 * tier as f64) + rng.gen_range(-2.0..3.0)).clamp(4.0, 45.0) as usize;
+        // Better shops lean towards dearer classes.
+        let lean = (tier as f64 - 15.0) / 15.0;
+        let weighted: Vec<(i64, f64)> = catalogue::SPECS
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                (
+                    i as i64 + 1,
+                    s.popularity * (0.45 * (3.0 - f64::from(s.price_class)) * lean).exp(),
+                )
+            })
+            .collect();
+        let chosen = weighted
+            .choose_multiple_weighted(rng, wanted, |item| item.1)
+            .map(|it| it.cloned().collect::<Vec<_>>())
+            .unwrap_or_default();
+        let total: f64 = chosen.iter().map(|c| c.1).sum::<f64>().max(f64::EPSILON);
+        let assortment = chosen.into_iter().map(|(id, w)| (id, w / total)).collect();
+        Shop {
+            tier,
+            online,
+            base,
+            growth,
+            assortment,
+        }
+    }
+
+    /// Emits the non-zero monthly orders of the shop.
+    fn orders(
+        &self,
+        rng: &mut ChaCha8Rng,
+        months: &[YearMonth],
+        mut emit: impl FnMut(i64, YearMonth, i64),
+    ) {
+        let noise = LogNormal::new(0.0, 0.18).ok();
+        for (t, &month) in months.iter().enumerate() {
+            let years = t as f64 / 12.0;
+            let level = self.base * season(month) * (1.0 + self.growth).powf(years);
+            for &(spec_id, share) in &self.assortment {
+                let spec = &catalogue::SPECS[(spec_id - 1) as usize];
+                let spec_trend = if spec.new_product {
+                    (0.4 + 0.6 * years).min(1.5)
+                } else if spec.price_class >= 4 {
+                    0.96_f64.powf(years)
+                } else {
+                    1.03_f64.powf(years)
+                };
+                let mean = level * share * spec_trend * noise.map(|n| n.sample(rng)).unwrap_or(1.0);
+                let cartons = match Poisson::new(mean.max(1e-6)) {
+                    Ok(p) => p.sample(rng) as i64,
+                    Err(_) => mean.round() as i64,
+                };
+                if cartons > 0 {
+                    emit(spec_id, month, cartons);
+                }
+            }
+        }
+    }
+}
+
+/// Seasonal factor: stocking up for the Spring Festival, a slump after it,
+/// and the mid-autumn / national-day gifting season.
+fn season(month: YearMonth) -> f64 {
+    if month.has_spring_festival_peak() {
+        1.55
+    } else if month.plus(-1).has_spring_festival_peak() {
+        0.8
+    } else if matches!(month.month(), 9 | 10) {
+        1.08
+    } else if matches!(month.month(), 7 | 8) {
+        0.95
+    } else {
+        1.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_spring_festival_month_is_the_peak_of_the_year() {
+        let months: Vec<YearMonth> = (1..=12).filter_map(|m| YearMonth::new(2026, m)).collect();
+        let peak = months
+            .iter()
+            .copied()
+            .max_by(|a, b| season(*a).total_cmp(&season(*b)));
+        assert_eq!(
+            peak.map(|m| m.month()),
+            Some(2),
+            "Spring Festival 2026 is on 17 February"
+        );
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_shops() {
+        let a = Shop::generate(&mut ChaCha8Rng::seed_from_u64(7));
+        let b = Shop::generate(&mut ChaCha8Rng::seed_from_u64(7));
+        assert_eq!(
+            (a.tier, a.online, a.assortment.len()),
+            (b.tier, b.online, b.assortment.len())
+        );
+        let shares: f64 = a.assortment.iter().map(|s| s.1).sum();
+        assert!(
+            (shares - 1.0).abs() < 1e-9,
+            "shares of a shop's assortment add up to one"
+        );
+    }
+}

@@ -1,0 +1,112 @@
+//! The API's one error type. Every failure becomes the shared [`ErrorBody`];
+//! database and unexpected errors are logged and answered opaquely.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use domain::{ErrorBody, ErrorCode, Lang};
+
+/// An error answered to an API client.
+#[derive(Debug)]
+pub enum ApiError {
+    /// A client mistake with a ready body (400, 401, 403, 404, 409, 413, 422, 423).
+    Client(StatusCode, ErrorBody),
+    /// The database could not be reached: 503.
+    Unavailable(String),
+    /// Anything else: logged, answered with an opaque 500.
+    Internal(anyhow::Error),
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError::Client(status, ErrorBody::new(code, message))
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, message)
+    }
+
+    /// A validation failure carrying its per-field messages.
+    pub fn validation(body: ErrorBody) -> Self {
+        ApiError::Client(StatusCode::UNPROCESSABLE_ENTITY, body)
+    }
+
+    pub fn unauthenticated(lang: Lang) -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthenticated,
+            lang.pick("请先登录", "Please sign in"),
+        )
+    }
+
+    pub fn forbidden(lang: Lang) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden,
+            lang.pick("您没有权限执行此操作", "You are not allowed to do this"),
+        )
+    }
+
+    pub fn not_found(lang: Lang) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            ErrorCode::NotFound,
+            lang.pick("未找到", "Not found"),
+        )
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, ErrorCode::Conflict, message)
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Client(status, _) => *status,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+                ApiError::Unavailable(e.to_string())
+            }
+            other => ApiError::Internal(other.into()),
+        }
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(e: anyhow::Error) -> Self {
+        ApiError::Internal(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let body = match self {
+            ApiError::Client(_, body) => body,
+            ApiError::Unavailable(detail) => {
+                tracing::warn!(%detail, "database unavailable");
+                ErrorBody::new(
+                    ErrorCode::Unavailable,
+                    "数据库暂时不可用，请稍后重试 (database unavailable, try again shortly)",
+                )
+            }
+            ApiError::Internal(err) => {
+                tracing::error!(error = ?err, "internal error");
+                ErrorBody::new(
+                    ErrorCode::Internal,
+                    "服务器内部错误 (internal server error)",
+                )
+            }
+        };
+        (status, Json(body)).into_response()
+    }
+}

@@ -1,0 +1,148 @@
+//! Request extractors: the caller's language, JSON bodies that fail with the
+//! project's error body, and the signed-in user with role checks.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use domain::{ErrorCode, Lang, Role};
+use serde::de::DeserializeOwned;
+use tower_sessions::Session;
+
+use crate::error::ApiError;
+use crate::store::users::{self, UserRow};
+use crate::AppState;
+
+/// Session keys.
+pub const SESSION_USER: &str = "user_id";
+pub const SESSION_CSRF: &str = "csrf";
+
+/// The language the client asked for (`Accept-Language`); Chinese by default.
+#[derive(Debug, Clone, Copy)]
+pub struct ReqLang(pub Lang);
+
+impl<S: Send + Sync> FromRequestParts<S> for ReqLang {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(ReqLang(lang_of(parts)))
+    }
+}
+
+pub fn lang_of(parts: &Parts) -> Lang {
+    parts
+        .headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .map(Lang::from_accept_language)
+        .unwrap_or_default()
+}
+
+/// A JSON body whose rejection is the project's error body.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let lang = req
+            .headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .map(Lang::from_accept_language)
+            .unwrap_or_default();
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(json_rejection(rejection, lang)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection, lang: Lang) -> ApiError {
+    let detail = rejection.body_text();
+    match rejection {
+        JsonRejection::JsonDataError(_) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::Validation,
+            format!(
+                "{}: {detail}",
+                lang.pick("请求内容不符合要求", "The request body is not valid")
+            ),
+        ),
+        JsonRejection::MissingJsonContentType(_) => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::BadRequest,
+            lang.pick(
+                "请求须为 JSON（Content-Type: application/json）",
+                "The request must be JSON (Content-Type: application/json)",
+            ),
+        ),
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::PayloadTooLarge,
+            lang.pick("请求内容过大", "The request body is too large"),
+        ),
+        _ => ApiError::bad_request(format!(
+            "{}: {detail}",
+            lang.pick("无法读取请求内容", "The request body could not be read")
+        )),
+    }
+}
+
+/// The signed-in user. Extracting it answers 401 when nobody is signed in.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    pub user: UserRow,
+    pub lang: Lang,
+}
+
+impl CurrentUser {
+    pub fn role(&self) -> Role {
+        self.user.role
+    }
+
+    /// Answers 403 unless the user has one of `roles`.
+    pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
+        if roles.contains(&self.user.role) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(self.lang))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let lang = lang_of(parts);
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::unauthenticated(lang))?;
+        let user_id: Option<i64> = session
+            .get(SESSION_USER)
+            .await
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("session: {e}")))?;
+        let Some(user_id) = user_id else {
+            return Err(ApiError::unauthenticated(lang));
+        };
+        match users::by_id(&state.db.pool, user_id).await? {
+            Some(user) if user.active => Ok(CurrentUser { user, lang }),
+            _ => {
+                session
+                    .flush()
+                    .await
+                    .map_err(|e| ApiError::Internal(anyhow::anyhow!("session: {e}")))?;
+                Err(ApiError::unauthenticated(lang))
+            }
+        }
+    }
+}

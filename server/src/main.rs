@@ -1,0 +1,150 @@
+//! Command line: serve (default), backup, demo data generation.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+use server::config::Config;
+use server::db::{Backend, Db};
+use server::demo::{self, DemoOptions, Scale};
+
+#[derive(Parser)]
+#[command(
+    name = "server",
+    about = "烟草营销 — forecasting and online replenishment server"
+)]
+struct Cli {
+    /// sqlite:data/app.db (default) or postgres://user@host/db
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite:data/app.db",
+        global = true
+    )]
+    database_url: String,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API and the browser bundle (the default).
+    Serve {
+        #[arg(long, env = "BIND", default_value = "127.0.0.1:8080")]
+        bind: SocketAddr,
+        /// Folder with the built browser bundle.
+        #[arg(long, env = "STATIC_DIR", default_value = "dist")]
+        static_dir: PathBuf,
+        /// Do not fill an empty database with demo data.
+        #[arg(long)]
+        no_demo: bool,
+        /// Set the Secure flag on the session cookie (behind HTTPS).
+        #[arg(long, env = "SECURE_COOKIES")]
+        secure_cookies: bool,
+    },
+    /// Write a consistent copy of the SQLite database while it is in use.
+    Backup { file: PathBuf },
+    /// Fill an empty database with demo data and print what was made.
+    Demo {
+        #[arg(long, value_enum, default_value = "county")]
+        scale: Scale,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=error,tower_http=warn".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    let today = chrono::Local::now().date_naive();
+    match cli.command.unwrap_or(Command::Serve {
+        bind: "127.0.0.1:8080".parse()?,
+        static_dir: "dist".into(),
+        no_demo: false,
+        secure_cookies: false,
+    }) {
+        Command::Serve {
+            bind,
+            static_dir,
+            no_demo,
+            secure_cookies,
+        } => {
+            let started = Instant::now();
+            let config = Config {
+                bind,
+                static_dir,
+                secure_cookies,
+                ..Config::local(cli.database_url)
+            };
+            let demo = (!no_demo).then(|| DemoOptions::ending_before(Scale::County, today));
+            let (state, report) = server::prepare(config, demo).await?;
+            if let Some(report) = &report {
+                print_report(report);
+            }
+            let listener = tokio::net::TcpListener::bind(bind).await?;
+            println!(
+                "服务已启动 / listening on http://{bind}  (ready in {:.2} s)",
+                started.elapsed().as_secs_f64()
+            );
+            server::serve(listener, state, async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+        }
+        Command::Backup { file } => {
+            let db = Db::connect(&cli.database_url, 1).await?;
+            if db.backend != Backend::Sqlite {
+                anyhow::bail!("backup covers the embedded SQLite database; for PostgreSQL use pg_dump (see README)");
+            }
+            if file.exists() {
+                anyhow::bail!("{} exists already; choose a new file", file.display());
+            }
+            let target = file
+                .to_str()
+                .ok_or_else(|| anyhow::anyhow!("the backup path must be valid UTF-8"))?;
+            // VACUUM INTO writes a consistent snapshot while other connections keep working.
+            sqlx::query("VACUUM INTO $1")
+                .bind(target)
+                .execute(&db.pool)
+                .await?;
+            println!("备份完成 / backup written to {}", file.display());
+            Ok(())
+        }
+        Command::Demo { scale } => {
+            let started = Instant::now();
+            let db = Db::connect(&cli.database_url, 4).await?;
+            db.migrate().await?;
+            match demo::seed_if_empty(&db, &DemoOptions::ending_before(scale, today)).await? {
+                Some(report) => {
+                    print_report(&report);
+                    println!("generated in {:.1} s", started.elapsed().as_secs_f64());
+                }
+                None => println!("the database already holds data; nothing generated"),
+            }
+            Ok(())
+        }
+    }
+}
+
+fn print_report(report: &demo::DemoReport) {
+    println!(
+        "演示数据 / demo data: {} retailers, {} specs, {} monthly order rows, {:.1} cases (箱) a week",
+        report.retailers, report.specs, report.order_rows, report.weekly_cases
+    );
+    println!(
+        "演示账号 / demo accounts (password {}):",
+        demo::DEMO_PASSWORD
+    );
+    for account in &report.accounts {
+        println!(
+            "  {:<10} {}",
+            account.login,
+            account.role.label(domain::Lang::Zh)
+        );
+    }
+}

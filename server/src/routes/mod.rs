@@ -1,0 +1,36 @@
+//! The HTTP API: every route, its OpenAPI description, and the router.
+
+pub mod auth;
+pub mod catalogue;
+pub mod health;
+pub mod home;
+pub mod org;
+
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "烟草营销 API (tobacco marketing)",
+        description = "Forecasting and online replenishment for a tobacco commercial company."
+    ),
+    components(schemas(domain::ErrorBody, domain::ErrorCode))
+)]
+struct ApiDoc;
+
+/// All API routes with their OpenAPI document.
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::health))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
+        .routes(routes!(auth::change_password))
+        .routes(routes!(home::home))
+        .routes(routes!(org::units))
+        .routes(routes!(catalogue::specs))
+}

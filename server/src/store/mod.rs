@@ -1,0 +1,7 @@
+//! Queries, one module per feature. Functions take a pool or a connection so a
+//! caller can run several in one transaction.
+
+pub mod audit;
+pub mod org;
+pub mod specs;
+pub mod users;
