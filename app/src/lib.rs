@@ -1,1 +1,41 @@
-pub fn x() {}
+//! The browser app: a Leptos single-page app compiled to wasm.
+
+pub mod api;
+pub mod components;
+pub mod i18n;
+pub mod pages;
+pub mod routes;
+pub mod state;
+
+use leptos::prelude::*;
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+use wasm_bindgen::prelude::wasm_bindgen;
+
+use crate::components::layout::Shell;
+use crate::pages::home::HomePage;
+use crate::pages::login::LoginPage;
+use crate::pages::not_found::NotFound;
+
+/// The root component: session and language context, then the routes.
+#[component]
+pub fn App() -> impl IntoView {
+    state::provide();
+    view! {
+        <Router>
+            <Shell>
+                <Routes fallback=NotFound>
+                    <Route path=path!("/login") view=LoginPage/>
+                    <Route path=path!("/") view=HomePage/>
+                    <Route path=path!("/home/:role") view=HomePage/>
+                </Routes>
+            </Shell>
+        </Router>
+    }
+}
+
+#[wasm_bindgen(start)]
+pub fn start() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(App);
+}

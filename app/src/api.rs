@@ -1,0 +1,109 @@
+//! Typed client of the API: one function per endpoint; every non-2xx answer
+//! becomes the shared [`ErrorBody`].
+
+use domain::auth::{LoginRequest, SessionInfo};
+use domain::catalogue::Spec;
+use domain::home::HomeSummary;
+use domain::org::UnitSummary;
+use domain::{ErrorBody, ErrorCode, Lang};
+use gloo_net::http::{Request, RequestBuilder, Response};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+pub type ApiResult<T> = Result<T, ErrorBody>;
+
+fn network_error(lang: Lang) -> ErrorBody {
+    ErrorBody::new(
+        ErrorCode::Unavailable,
+        lang.pick(
+            "网络连接失败，请检查网络后重试",
+            "Network error; check the connection and try again",
+        ),
+    )
+}
+
+async fn read<T: DeserializeOwned>(response: Response, lang: Lang) -> ApiResult<T> {
+    if response.ok() {
+        return response.json::<T>().await.map_err(|_| network_error(lang));
+    }
+    let status = response.status();
+    Err(response.json::<ErrorBody>().await.unwrap_or_else(|_| {
+        ErrorBody::new(
+            ErrorCode::Internal,
+            format!("{} ({status})", lang.pick("服务器错误", "Server error")),
+        )
+    }))
+}
+
+async fn read_empty(response: Response, lang: Lang) -> ApiResult<()> {
+    if response.ok() {
+        return Ok(());
+    }
+    read::<()>(response, lang).await
+}
+
+fn get(path: &str, lang: Lang) -> RequestBuilder {
+    Request::get(path).header("Accept-Language", lang.tag())
+}
+
+fn post(path: &str, lang: Lang, csrf: Option<&str>) -> RequestBuilder {
+    let builder = Request::post(path).header("Accept-Language", lang.tag());
+    match csrf {
+        Some(token) => builder.header("X-CSRF-Token", token),
+        None => builder,
+    }
+}
+
+async fn send_json<B: Serialize, T: DeserializeOwned>(
+    builder: RequestBuilder,
+    body: &B,
+    lang: Lang,
+) -> ApiResult<T> {
+    let request = builder.json(body).map_err(|_| network_error(lang))?;
+    let response = request.send().await.map_err(|_| network_error(lang))?;
+    read(response, lang).await
+}
+
+pub async fn login(request: &LoginRequest, lang: Lang) -> ApiResult<SessionInfo> {
+    send_json(post("/api/auth/login", lang, None), request, lang).await
+}
+
+pub async fn logout(csrf: &str, lang: Lang) -> ApiResult<()> {
+    let response = post("/api/auth/logout", lang, Some(csrf))
+        .send()
+        .await
+        .map_err(|_| network_error(lang))?;
+    read_empty(response, lang).await
+}
+
+pub async fn me(lang: Lang) -> ApiResult<SessionInfo> {
+    let response = get("/api/auth/me", lang)
+        .send()
+        .await
+        .map_err(|_| network_error(lang))?;
+    read(response, lang).await
+}
+
+pub async fn home(lang: Lang) -> ApiResult<HomeSummary> {
+    let response = get("/api/home", lang)
+        .send()
+        .await
+        .map_err(|_| network_error(lang))?;
+    read(response, lang).await
+}
+
+pub async fn units(lang: Lang) -> ApiResult<Vec<UnitSummary>> {
+    let response = get("/api/org/units", lang)
+        .send()
+        .await
+        .map_err(|_| network_error(lang))?;
+    read(response, lang).await
+}
+
+pub async fn specs(lang: Lang) -> ApiResult<Vec<Spec>> {
+    let response = get("/api/specs", lang)
+        .send()
+        .await
+        .map_err(|_| network_error(lang))?;
+    read(response, lang).await
+}

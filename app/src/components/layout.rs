@@ -1,0 +1,51 @@
+//! The page frame: top bar with the app name, the user, the language switch
+//! and sign-out. Works from 375 px phones to desktops.
+
+use domain::Lang;
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_navigate;
+
+use crate::i18n::T;
+use crate::{api, routes, state};
+
+#[component]
+pub fn Shell(children: Children) -> impl IntoView {
+    let lang = state::lang();
+    let session = state::session();
+    let navigate = use_navigate();
+    let sign_out = move |_| {
+        let navigate = navigate.clone();
+        let csrf = session
+            .session
+            .get_untracked()
+            .map(|s| s.csrf_token)
+            .unwrap_or_default();
+        leptos::task::spawn_local(async move {
+            // Signed out locally even if the server is unreachable.
+            let _ = api::logout(&csrf, lang.get_untracked()).await;
+            session.session.set(None);
+            navigate(routes::LOGIN, Default::default());
+        });
+    };
+    let toggle = move |_| lang.update(|l| *l = if *l == Lang::Zh { Lang::En } else { Lang::Zh });
+    view! {
+        <header class="topbar">
+            <A href=routes::ROOT attr:class="brand">{move || T::AppName.text(lang.get())}</A>
+            <nav class="topbar-actions">
+                {move || session.session.get().map(|s| view! {
+                    <span class="who" data-test="who">{s.display_name.clone()}" · "{s.role.label(lang.get())}</span>
+                })}
+                <button class="link-button" data-test="lang-switch" on:click=toggle>
+                    {move || if lang.get() == Lang::Zh { "English" } else { "中文" }}
+                </button>
+                <Show when=move || session.session.get().is_some()>
+                    <button class="link-button" data-test="sign-out" on:click=sign_out.clone()>
+                        {move || T::SignOut.text(lang.get())}
+                    </button>
+                </Show>
+            </nav>
+        </header>
+        <main class="page">{children()}</main>
+    }
+}

@@ -1,0 +1,4 @@
+//! Shared components.
+
+pub mod error;
+pub mod layout;

@@ -1,0 +1,185 @@
+//! Each role's landing page: who the user is and their scope.
+
+use domain::home::{HomeSummary, Scope};
+use domain::org::{online_share, UnitKind, UnitSummary};
+use leptos::prelude::*;
+use leptos_router::hooks::{use_navigate, use_params_map};
+
+use crate::components::error::ErrorNote;
+use crate::i18n::T;
+use crate::{api, routes, state};
+
+#[component]
+pub fn HomePage() -> impl IntoView {
+    let lang = state::lang();
+    let session = state::session();
+    let params = use_params_map();
+    let navigate = use_navigate();
+
+    // Send the visitor to the sign-in page, or to their own role's home.
+    Effect::new(move |_| {
+        if !session.checked.get() {
+            return;
+        }
+        match session.session.get() {
+            None => navigate(routes::LOGIN, Default::default()),
+            Some(info) => {
+                let own = routes::home_of(info.role);
+                let here = params.get().get("role").map(|r| format!("/home/{r}"));
+                if here.as_deref() != Some(own.as_str()) {
+                    navigate(&own, Default::default());
+                }
+            }
+        }
+    });
+
+    let summary = LocalResource::new(move || {
+        let signed_in = session.session.get().map(|s| s.user_id);
+        let lang = lang.get();
+        async move {
+            match signed_in {
+                Some(_) => Some(api::home(lang).await),
+                None => None,
+            }
+        }
+    });
+
+    view! {
+        <Suspense fallback=move || view! { <p class="muted">{T::Loading.text(lang.get_untracked())}</p> }>
+            {move || Suspend::new(async move {
+                match summary.await {
+                    Some(Ok(home)) => view! { <HomeView home=home/> }.into_any(),
+                    Some(Err(e)) => view! { <ErrorNote error=Signal::derive(move || Some(e.clone()))/> }.into_any(),
+                    None => view! { <p class="muted">{T::Loading.text(lang.get_untracked())}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The summary card and the role's scope.
+#[component]
+fn HomeView(home: HomeSummary) -> impl IntoView {
+    let lang = state::lang();
+    let role = home.role;
+    let scope = home.scope.clone();
+    view! {
+        <section class="card" data-test="home" data-role=role.as_str()>
+            <h1>{move || format!("{}，{}", T::Welcome.text(lang.get()), home.display_name)}</h1>
+            <dl class="facts">
+                <dt>{move || T::Role.text(lang.get())}</dt><dd data-test="role">{move || role.label(lang.get())}</dd>
+                <dt>{move || T::Unit.text(lang.get())}</dt><dd data-test="unit">{home.unit_name.clone()}</dd>
+            </dl>
+        </section>
+        {match scope {
+            Scope::Retailer { licence_no, shop_name, class_label, online_replenishment, customer_manager } => view! {
+                <section class="card" data-test="scope-retailer">
+                    <dl class="facts">
+                        <dt>{move || T::ShopName.text(lang.get())}</dt><dd>{shop_name}</dd>
+                        <dt>{move || T::Licence.text(lang.get())}</dt><dd data-test="licence">{licence_no}</dd>
+                        <dt>{move || T::Class.text(lang.get())}</dt><dd>{class_label}</dd>
+                        <dt>{move || T::OnlineReplenishment.text(lang.get())}</dt>
+                        <dd>{move || if online_replenishment { T::Joined.text(lang.get()) } else { T::NotJoined.text(lang.get()) }}</dd>
+                        <dt>{move || T::CustomerManager.text(lang.get())}</dt><dd>{customer_manager}</dd>
+                    </dl>
+                </section>
+            }.into_any(),
+            Scope::Retailers { retailers, online_retailers } => view! {
+                <section class="card stats" data-test="scope-retailers">
+                    <Stat label=T::MyRetailers value=retailers.to_string() test="retailer-count"/>
+                    <Stat label=T::OnlineRetailers value=online_retailers.to_string() test="online-count"/>
+                    <Stat label=T::OnlineShare value=percent(online_share(online_retailers, retailers)) test="online-share"/>
+                </section>
+            }.into_any(),
+            Scope::Units { units, specs } => view! { <UnitsView units=units specs=specs/> }.into_any(),
+        }}
+    }
+}
+
+fn percent(share: f64) -> String {
+    format!("{:.1}%", share * 100.0)
+}
+
+/// One figure with its label.
+#[component]
+fn Stat(label: T, value: String, test: &'static str) -> impl IntoView {
+    let lang = state::lang();
+    view! {
+        <div class="stat">
+            <div class="stat-value" data-test=test>{value}</div>
+            <div class="stat-label">{move || label.text(lang.get())}</div>
+        </div>
+    }
+}
+
+/// Totals of the scope's root unit, a chart of the online share per market
+/// department, and the table of units.
+#[component]
+fn UnitsView(units: Vec<UnitSummary>, specs: i64) -> impl IntoView {
+    let lang = state::lang();
+    let root = units.first().cloned();
+    let departments: Vec<UnitSummary> = units
+        .iter()
+        .filter(|u| u.kind == UnitKind::MarketDepartment)
+        .cloned()
+        .collect();
+    view! {
+        {root.map(|r| view! {
+            <section class="card stats" data-test="scope-units">
+                <Stat label=T::Retailers value=r.retailers.to_string() test="retailer-count"/>
+                <Stat label=T::CustomerManagers value=r.customer_managers.to_string() test="manager-count"/>
+                <Stat label=T::OnlineShare value=percent(online_share(r.online_retailers, r.retailers)) test="online-share"/>
+                <Stat label=T::Specs value=specs.to_string() test="spec-count"/>
+            </section>
+        })}
+        <section class="card">
+            <h2>{move || T::OnlineShareChart.text(lang.get())}</h2>
+            <ShareChart units=departments/>
+        </section>
+        <section class="card table-wrap">
+            <table class="grid-table" data-test="units">
+                <thead><tr>
+                    <th>{move || T::Units.text(lang.get())}</th>
+                    <th class="num">{move || T::CustomerManagers.text(lang.get())}</th>
+                    <th class="num">{move || T::Retailers.text(lang.get())}</th>
+                    <th class="num">{move || T::OnlineRetailers.text(lang.get())}</th>
+                </tr></thead>
+                <tbody>
+                    {units.into_iter().map(|u| view! {
+                        <tr class=format!("unit-{}", u.kind.as_str())>
+                            <td>{u.name}</td>
+                            <td class="num">{u.customer_managers}</td>
+                            <td class="num">{u.retailers}</td>
+                            <td class="num">{u.online_retailers}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </section>
+    }
+}
+
+/// Horizontal bars: share of retailers on online replenishment per unit.
+#[component]
+fn ShareChart(units: Vec<UnitSummary>) -> impl IntoView {
+    let lang = state::lang();
+    let bar_height = 28;
+    let height = bar_height * units.len().max(1) as i32;
+    view! {
+        <svg class="bar-chart" viewBox=format!("0 0 400 {height}") role="img"
+            aria-label=move || T::OnlineShareChart.text(lang.get())>
+            {units.into_iter().enumerate().map(|(i, u)| {
+                let share = online_share(u.online_retailers, u.retailers);
+                let y = i as i32 * bar_height;
+                let width = (share * 240.0).round();
+                view! {
+                    <g>
+                        <text x="0" y=y + 18 class="bar-label">{u.name.clone()}</text>
+                        <rect x="110" y=y + 6 width=width height="16" rx="3" class="bar"/>
+                        <text x=width + 116.0 y=y + 18 class="bar-value">{percent(share)}</text>
+                    </g>
+                }
+            }).collect_view()}
+        </svg>
+    }
+}
