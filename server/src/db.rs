@@ -3,12 +3,14 @@
 //!
 //! Queries use `$1`-style placeholders, which both SQLite and PostgreSQL accept,
 //! and only integer, text and float columns, so one query text serves both.
+//! Sums are cast to BIGINT: PostgreSQL widens `SUM(bigint)` to NUMERIC, which
+//! the `Any` driver cannot decode.
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Connection, Executor};
+use sqlx::{AnyPool, Executor};
 
 /// Which database a pool talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,6 +87,27 @@ impl Db {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&self.pool).await?;
+        Ok(())
+    }
+}
+
+impl Db {
+    /// Writes a consistent snapshot of a SQLite database to a new file while
+    /// other connections keep reading and writing (`VACUUM INTO`).
+    pub async fn backup_sqlite(&self, file: &std::path::Path) -> anyhow::Result<()> {
+        if self.backend != Backend::Sqlite {
+            anyhow::bail!("backup covers the embedded SQLite database; for PostgreSQL use pg_dump (see README)");
+        }
+        if file.exists() {
+            anyhow::bail!("{} exists already; choose a new file", file.display());
+        }
+        let target = file
+            .to_str()
+            .ok_or_else(|| anyhow::anyhow!("the backup path must be valid UTF-8"))?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(target)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 }

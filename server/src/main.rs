@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 use server::config::Config;
-use server::db::{Backend, Db};
+use server::db::Db;
 use server::demo::{self, DemoOptions, Scale};
 
 #[derive(Parser)]
@@ -98,20 +98,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Backup { file } => {
             let db = Db::connect(&cli.database_url, 1).await?;
-            if db.backend != Backend::Sqlite {
-                anyhow::bail!("backup covers the embedded SQLite database; for PostgreSQL use pg_dump (see README)");
-            }
-            if file.exists() {
-                anyhow::bail!("{} exists already; choose a new file", file.display());
-            }
-            let target = file
-                .to_str()
-                .ok_or_else(|| anyhow::anyhow!("the backup path must be valid UTF-8"))?;
-            // VACUUM INTO writes a consistent snapshot while other connections keep working.
-            sqlx::query("VACUUM INTO $1")
-                .bind(target)
-                .execute(&db.pool)
-                .await?;
+            db.backup_sqlite(&file).await?;
             println!("备份完成 / backup written to {}", file.display());
             Ok(())
         }

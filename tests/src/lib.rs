@@ -1,1 +1,283 @@
+//! Test support: a real server on a fresh database (SQLite file or a new
+//! PostgreSQL database) on port 0, an HTTP client with cookies, and a headless
+//! Chromium through chromedriver.
 
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+
+use domain::month::YearMonth;
+use server::config::Config;
+use server::db::Db;
+use server::demo::{DemoOptions, DemoReport, Scale};
+use server::AppState;
+
+pub use server::demo::DEMO_PASSWORD;
+
+/// Which database a test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server for the PostgreSQL pass, e.g. `postgres://postgres@127.0.0.1:5432/test`.
+pub fn postgres_url() -> Option<String> {
+    std::env::var("TEST_POSTGRES_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+/// Whether a test for `backend` can run here; says so when it cannot.
+pub fn available(backend: Backend) -> bool {
+    if backend == Backend::Postgres && postgres_url().is_none() {
+        static SAID: OnceLock<()> = OnceLock::new();
+        SAID.get_or_init(|| eprintln!("PostgreSQL pass skipped: TEST_POSTGRES_URL is not set"));
+        return false;
+    }
+    true
+}
+
+/// A fresh, empty database; removed when dropped.
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    pg_name: Option<String>,
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend) -> TestDb {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite:{}", dir.path().join("test.db").display());
+                TestDb {
+                    url,
+                    _dir: Some(dir),
+                    pg_name: None,
+                }
+            }
+            Backend::Postgres => {
+                let admin = postgres_url().expect("TEST_POSTGRES_URL");
+                let name = format!("t_{}", rand::random::<u64>());
+                sqlx::any::install_default_drivers();
+                let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin)
+                    .await
+                    .expect("connect to PostgreSQL");
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create database");
+                let base = admin
+                    .rsplit_once('/')
+                    .map(|(b, _)| b.to_string())
+                    .unwrap_or(admin.clone());
+                TestDb {
+                    url: format!("{base}/{name}"),
+                    _dir: None,
+                    pg_name: Some(name),
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let (Some(name), Some(admin)) = (self.pg_name.take(), postgres_url()) else {
+            return;
+        };
+        // Drop runs inside the test's runtime; use a thread with its own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                if let Ok(mut conn) =
+                    <sqlx::AnyConnection as sqlx::Connection>::connect(&admin).await
+                {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut conn)
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// A running server.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub state: AppState,
+    pub demo: Option<DemoReport>,
+    pub db: std::sync::Arc<TestDb>,
+}
+
+/// The month the test demo data ends with, fixed so figures do not drift.
+pub fn demo_end() -> YearMonth {
+    YearMonth::new(2026, 10).expect("valid month")
+}
+
+/// The workspace's built browser bundle.
+pub fn dist_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dist")
+}
+
+/// Starts the real server on port 0 over a fresh database with tiny demo data.
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    let db = std::sync::Arc::new(TestDb::new(backend).await);
+    spawn_app_on(db, Config::local(String::new()), true).await
+}
+
+/// Starts a server on an existing test database (e.g. a second process on the same one).
+pub async fn spawn_app_on(db: std::sync::Arc<TestDb>, config: Config, seed: bool) -> TestApp {
+    let config = Config {
+        database_url: db.url.clone(),
+        static_dir: dist_dir(),
+        max_connections: 5,
+        ..config
+    };
+    let demo = seed.then(|| DemoOptions {
+        scale: Scale::Tiny,
+        end_month: demo_end(),
+        seed: 7,
+    });
+    let (state, report) = server::prepare(config, demo)
+        .await
+        .expect("server prepares");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let served = state.clone();
+    tokio::spawn(async move {
+        let _ = server::serve(listener, served, std::future::pending()).await;
+    });
+    TestApp {
+        addr,
+        base: format!("http://{addr}"),
+        state,
+        demo: report,
+        db,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.state.db
+    }
+
+    /// A client with its own cookie jar.
+    pub fn client(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .expect("client")
+    }
+
+    /// Signs in and returns the client and its CSRF token.
+    pub async fn sign_in(&self, login: &str) -> (reqwest::Client, String) {
+        let client = self.client();
+        let response = client
+            .post(self.url("/api/auth/login"))
+            .json(&serde_json::json!({ "login": login, "password": DEMO_PASSWORD }))
+            .send()
+            .await
+            .expect("login request");
+        assert_eq!(response.status(), 200, "{login} signs in");
+        let info: domain::auth::SessionInfo = response.json().await.expect("session info");
+        (client, info.csrf_token)
+    }
+
+    /// The licence number of the first demo retailer with a sign-in.
+    pub async fn retailer_login(&self, nth: i64) -> String {
+        sqlx::query_scalar(
+            "SELECT login FROM users WHERE role = 'retailer' ORDER BY id LIMIT 1 OFFSET $1",
+        )
+        .bind(nth)
+        .fetch_one(&self.db().pool)
+        .await
+        .expect("a demo retailer account")
+    }
+}
+
+/// A chromedriver process driving a headless Chromium; killed when dropped.
+pub struct Browser {
+    pub client: fantoccini::Client,
+    driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    /// Starts chromedriver on a free port and opens a fresh headless session.
+    pub async fn start() -> Browser {
+        let driver_bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+        let chrome_bin = std::env::var("CHROME").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let driver = Command::new(&driver_bin)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {driver_bin} ({e}); install chromium-driver"));
+        let profile = tempfile::tempdir().expect("profile dir");
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({
+                "binary": chrome_bin,
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--no-first-run", "--window-size=375,800",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ]
+            }),
+        );
+        let url = format!("http://127.0.0.1:{port}");
+        let mut last_error = None;
+        for _ in 0..50 {
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            match fantoccini::ClientBuilder::new(connector)
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => {
+                    return Browser {
+                        client,
+                        driver,
+                        _profile: profile,
+                    }
+                }
+                Err(e) => last_error = Some(e),
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        panic!("chromedriver did not answer: {last_error:?}");
+    }
+
+    /// Ends the browser session and the driver.
+    pub async fn close(mut self) {
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+    }
+}

@@ -303,7 +303,7 @@ pub async fn seed(db: &Db, options: &DemoOptions) -> anyhow::Result<DemoReport> 
 /// Average cases a week over the 12 months ending with `end`.
 pub async fn weekly_cases(db: &Db, end: YearMonth, case_size: CaseSize) -> anyhow::Result<f64> {
     let cartons: i64 = sqlx::query_scalar(
-        "SELECT COALESCE(SUM(cartons), 0) FROM monthly_orders WHERE month > $1 AND month <= $2",
+        "SELECT CAST(COALESCE(SUM(cartons), 0) AS BIGINT) FROM monthly_orders WHERE month > $1 AND month <= $2",
     )
     .bind(end.plus(-12).to_string())
     .bind(end.to_string())

@@ -45,7 +45,7 @@ pub async fn direct_counts(pool: &AnyPool) -> sqlx::Result<Vec<UnitCounts>> {
             .fetch_all(pool)
             .await?;
     let retailers: Vec<(i64, i64, i64)> = sqlx::query_as(
-        "SELECT market_unit_id, COUNT(*), COALESCE(SUM(online_replenishment), 0) FROM retailers GROUP BY market_unit_id",
+        "SELECT market_unit_id, COUNT(*), CAST(COALESCE(SUM(online_replenishment), 0) AS BIGINT) FROM retailers GROUP BY market_unit_id",
     )
     .fetch_all(pool)
     .await?;

@@ -140,7 +140,7 @@ pub async fn retailer_identity(
 /// Retailers of one customer manager: total and joined online replenishment.
 pub async fn manager_retailer_counts(pool: &AnyPool, manager_id: i64) -> sqlx::Result<(i64, i64)> {
     sqlx::query_as(
-        "SELECT COUNT(*), COALESCE(SUM(online_replenishment), 0) FROM retailers WHERE manager_id = $1",
+        "SELECT COUNT(*), CAST(COALESCE(SUM(online_replenishment), 0) AS BIGINT) FROM retailers WHERE manager_id = $1",
     )
     .bind(manager_id)
     .fetch_one(pool)
