@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs the whole suite: domain rules, API and store tests (SQLite, and
+# PostgreSQL when TEST_POSTGRES_URL is set), and browser tests in headless
+# Chromium. Builds the browser bundle first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+die() { echo "error: $*" >&2; exit 1; }
+
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "==> installing chromium and chromium-driver for the browser tests"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
+  else
+    die "the browser tests need Chromium and ChromeDriver: apt-get install chromium chromium-driver"
+  fi
+fi
+export CHROME="${CHROME:-$(command -v chromium)}"
+export CHROMEDRIVER="${CHROMEDRIVER:-$(command -v chromedriver)}"
+
+scripts/build-web.sh
+
+if [ -n "${TEST_POSTGRES_URL:-}" ]; then
+  echo "==> PostgreSQL pass: on, against ${TEST_POSTGRES_URL}"
+else
+  echo "==> PostgreSQL pass: SKIPPED (set TEST_POSTGRES_URL, e.g. postgres://postgres@127.0.0.1:5432/test)"
+fi
+
+echo "==> running the tests"
+cargo test --workspace --exclude app
+
+if [ -z "${TEST_POSTGRES_URL:-}" ]; then
+  echo "note: the PostgreSQL pass was skipped; only SQLite was tested."
+fi
