@@ -27,8 +27,18 @@ else
 fi
 
 echo "==> running the tests"
-cargo test --workspace --exclude app
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+cargo test --workspace --exclude app 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+passed=$(awk '/^test result:/ { p += $4 } END { print p + 0 }' "$log")
+failed=$(awk '/^test result:/ { f += $6 } END { print f + 0 }' "$log")
 
 if [ -z "${TEST_POSTGRES_URL:-}" ]; then
   echo "note: the PostgreSQL pass was skipped; only SQLite was tested."
 fi
+[ "$status" -eq 0 ] || failed=$((failed > 0 ? failed : 1))
+echo "tests: ${passed} passed, ${failed} failed"
+exit "$status"

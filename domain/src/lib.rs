@@ -9,6 +9,7 @@ pub mod i18n;
 pub mod month;
 pub mod org;
 pub mod quantity;
+pub mod replenishment;
 pub mod role;
 
 pub use error::{ErrorBody, ErrorCode};

@@ -11,14 +11,35 @@ const WAIT: Duration = Duration::from_secs(20);
 async fn sign_in(browser: &Browser, app: &TestApp, login: &str, password: &str) {
     let c = &browser.client;
     c.goto(&app.url("/login")).await.expect("open sign-in page");
-    let account = c.wait().at_most(WAIT).for_element(Locator::Css("[data-test=login]")).await.expect("account field");
+    let account = c
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("[data-test=login]"))
+        .await
+        .expect("account field");
     account.send_keys(login).await.expect("type account");
-    c.find(Locator::Css("[data-test=password]")).await.expect("password field").send_keys(password).await.expect("type password");
-    c.find(Locator::Css("[data-test=submit]")).await.expect("submit").click().await.expect("click");
+    c.find(Locator::Css("[data-test=password]"))
+        .await
+        .expect("password field")
+        .send_keys(password)
+        .await
+        .expect("type password");
+    c.find(Locator::Css("[data-test=submit]"))
+        .await
+        .expect("submit")
+        .click()
+        .await
+        .expect("click");
 }
 
 async fn text_of(browser: &Browser, css: &str) -> String {
-    let element = browser.client.wait().at_most(WAIT).for_element(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
+    let element = browser
+        .client
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
     element.text().await.expect("text")
 }
 
@@ -44,7 +65,10 @@ async fn each_role_signs_in_and_lands_on_its_own_home_page() {
             .for_element(Locator::Css(&format!("[data-test=home][data-role={role}]")))
             .await
             .unwrap_or_else(|e| panic!("{login} lands on the {role} home: {e}"));
-        assert!(home.text().await.expect("text").contains(label), "{login} sees the role {label}");
+        assert!(
+            home.text().await.expect("text").contains(label),
+            "{login} sees the role {label}"
+        );
         let url = browser.client.current_url().await.expect("url");
         assert_eq!(url.path(), format!("/home/{role}"), "{login}");
         match role {
@@ -56,12 +80,22 @@ async fn each_role_signs_in_and_lands_on_its_own_home_page() {
                 .fetch_one(&app.db().pool)
                 .await
                 .expect("count");
-                assert_eq!(count, expected.to_string(), "the customer manager sees the count of their retailers");
+                assert_eq!(
+                    count,
+                    expected.to_string(),
+                    "the customer manager sees the count of their retailers"
+                );
             }
             "retailer" => assert_eq!(text_of(&browser, "[data-test=licence]").await, login),
             "marketing_center" => {
-                assert!(text_of(&browser, "[data-test=units]").await.contains("城关市场部"));
-                browser.client.find(Locator::Css("svg.bar-chart rect.bar")).await.expect("a chart bar per department");
+                assert!(text_of(&browser, "[data-test=units]")
+                    .await
+                    .contains("城关市场部"));
+                browser
+                    .client
+                    .find(Locator::Css("svg.bar-chart rect.bar"))
+                    .await
+                    .expect("a chart bar per department");
             }
             _ => {}
         }
@@ -76,9 +110,23 @@ async fn a_wrong_password_shows_the_error_and_keeps_the_user_on_the_form() {
     sign_in(&browser, &app, "center", "definitely-wrong").await;
     let message = text_of(&browser, ".error-note").await;
     assert_eq!(message, "账号或密码错误");
-    assert_eq!(browser.client.current_url().await.expect("url").path(), "/login");
-    let typed = browser.client.find(Locator::Css("[data-test=login]")).await.expect("field").prop("value").await.expect("value");
-    assert_eq!(typed.as_deref(), Some("center"), "the account typed is kept");
+    assert_eq!(
+        browser.client.current_url().await.expect("url").path(),
+        "/login"
+    );
+    let typed = browser
+        .client
+        .find(Locator::Css("[data-test=login]"))
+        .await
+        .expect("field")
+        .prop("value")
+        .await
+        .expect("value");
+    assert_eq!(
+        typed.as_deref(),
+        Some("center"),
+        "the account typed is kept"
+    );
     browser.close().await;
 }
 
@@ -107,13 +155,47 @@ async fn the_language_switch_turns_the_interface_to_english_and_back() {
     let browser = Browser::start().await;
     sign_in(&browser, &app, "cm01", DEMO_PASSWORD).await;
     text_of(&browser, "[data-test=home]").await;
-    browser.client.find(Locator::Css("[data-test=lang-switch]")).await.expect("switch").click().await.expect("click");
-    assert_eq!(text_of(&browser, "[data-test=role]").await, "Customer manager");
+    browser
+        .client
+        .find(Locator::Css("[data-test=lang-switch]"))
+        .await
+        .expect("switch")
+        .click()
+        .await
+        .expect("click");
+    assert_eq!(
+        text_of(&browser, "[data-test=role]").await,
+        "Customer manager"
+    );
     browser.client.refresh().await.expect("reload");
-    assert_eq!(text_of(&browser, "[data-test=role]").await, "Customer manager", "the choice survives a reload");
-    browser.client.find(Locator::Css("[data-test=lang-switch]")).await.expect("switch").click().await.expect("click");
+    assert_eq!(
+        text_of(&browser, "[data-test=role]").await,
+        "Customer manager",
+        "the choice survives a reload"
+    );
+    browser
+        .client
+        .find(Locator::Css("[data-test=lang-switch]"))
+        .await
+        .expect("switch")
+        .click()
+        .await
+        .expect("click");
     assert_eq!(text_of(&browser, "[data-test=role]").await, "客户经理");
-    browser.client.find(Locator::Css("[data-test=sign-out]")).await.expect("sign out").click().await.expect("click");
-    browser.client.wait().at_most(WAIT).for_element(Locator::Css("[data-test=login]")).await.expect("back on the sign-in page");
+    browser
+        .client
+        .find(Locator::Css("[data-test=sign-out]"))
+        .await
+        .expect("sign out")
+        .click()
+        .await
+        .expect("click");
+    browser
+        .client
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("[data-test=login]"))
+        .await
+        .expect("back on the sign-in page");
     browser.close().await;
 }

@@ -382,13 +382,13 @@ fn plan_org(rng: &mut ChaCha8Rng, counties: usize, managers_per_dept: usize, now
     });
     let mut cm = 0;
     let mut mm = 0;
-    for c in 0..counties {
+    for (c, county_label) in COUNTY_NAMES.iter().take(counties).enumerate() {
         unit_id += 1;
         let county = unit_id;
         let county_name = if counties == 1 {
             "县级营销部".to_string()
         } else {
-            format!("{}营销部", COUNTY_NAMES[c])
+            format!("{county_label}营销部")
         };
         units.push(vec![
             county.into(),
@@ -421,7 +421,7 @@ fn plan_org(rng: &mut ChaCha8Rng, counties: usize, managers_per_dept: usize, now
                 "重新市场部".into(),
             ]
         } else {
-            ["一部", "二部", "三部"].map(|d| format!("{}{d}", COUNTY_NAMES[c]))
+            ["一部", "二部", "三部"].map(|d| format!("{county_label}{d}"))
         };
         for dept in depts {
             unit_id += 1;
