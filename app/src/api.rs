@@ -76,34 +76,26 @@ pub async fn logout(csrf: &str, lang: Lang) -> ApiResult<()> {
     read_empty(response, lang).await
 }
 
-pub async fn me(lang: Lang) -> ApiResult<SessionInfo> {
-    let response = get("/api/auth/me", lang)
+async fn get_json<T: DeserializeOwned>(path: &str, lang: Lang) -> ApiResult<T> {
+    let response = get(path, lang)
         .send()
         .await
         .map_err(|_| network_error(lang))?;
     read(response, lang).await
+}
+
+pub async fn me(lang: Lang) -> ApiResult<SessionInfo> {
+    get_json("/api/auth/me", lang).await
 }
 
 pub async fn home(lang: Lang) -> ApiResult<HomeSummary> {
-    let response = get("/api/home", lang)
-        .send()
-        .await
-        .map_err(|_| network_error(lang))?;
-    read(response, lang).await
+    get_json("/api/home", lang).await
 }
 
 pub async fn units(lang: Lang) -> ApiResult<Vec<UnitSummary>> {
-    let response = get("/api/org/units", lang)
-        .send()
-        .await
-        .map_err(|_| network_error(lang))?;
-    read(response, lang).await
+    get_json("/api/org/units", lang).await
 }
 
 pub async fn specs(lang: Lang) -> ApiResult<Vec<Spec>> {
-    let response = get("/api/specs", lang)
-        .send()
-        .await
-        .map_err(|_| network_error(lang))?;
-    read(response, lang).await
+    get_json("/api/specs", lang).await
 }
