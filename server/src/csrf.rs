@@ -5,7 +5,7 @@
 //! (b) once signed in, echo the session's token in `X-CSRF-Token`. The sign-in
 //! itself only accepts `application/json`, which a cross-site form cannot send.
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{header, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -14,11 +14,10 @@ use tower_sessions::Session;
 
 use crate::error::ApiError;
 use crate::extract::{lang_of, SESSION_CSRF};
-use crate::AppState;
 
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
-pub async fn guard(State(_state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn guard(request: Request, next: Next) -> Response {
     if matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS

@@ -30,8 +30,12 @@ impl<S: Send + Sync> FromRequestParts<S> for ReqLang {
 }
 
 pub fn lang_of(parts: &Parts) -> Lang {
-    parts
-        .headers
+    lang_of_headers(&parts.headers)
+}
+
+/// The language asked for in `Accept-Language`; Chinese when absent.
+pub fn lang_of_headers(headers: &axum::http::HeaderMap) -> Lang {
+    headers
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok())
         .map(Lang::from_accept_language)
@@ -50,12 +54,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let lang = req
-            .headers()
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok())
-            .map(Lang::from_accept_language)
-            .unwrap_or_default();
+        let lang = lang_of_headers(req.headers());
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(value)) => Ok(ApiJson(value)),
             Err(rejection) => Err(json_rejection(rejection, lang)),
