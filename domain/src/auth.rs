@@ -37,6 +37,8 @@ pub struct SessionInfo {
     pub login: String,
     pub display_name: String,
     pub role: Role,
+    /// The retailer behind a retailer account.
+    pub retailer_id: Option<i64>,
     /// Name of the org unit the user belongs to (or the retailer's market department).
     pub unit_name: String,
     /// Token the browser echoes in the `X-CSRF-Token` header on every write.

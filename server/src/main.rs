@@ -50,6 +50,13 @@ enum Command {
         #[arg(long, value_enum, default_value = "county")]
         scale: Scale,
     },
+    /// Benchmark: compute the proposed order of every retailer with settings
+    /// (generating the demo at --scale first if the database is empty) and
+    /// print the time taken.
+    BenchProposals {
+        #[arg(long, value_enum, default_value = "city")]
+        scale: Scale,
+    },
 }
 
 #[tokio::main]
@@ -115,7 +122,60 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::BenchProposals { scale } => {
+            let db = Db::connect(&cli.database_url, 4).await?;
+            db.migrate().await?;
+            let started = Instant::now();
+            if let Some(report) =
+                demo::seed_if_empty(&db, &DemoOptions::ending_before(scale, today)).await?
+            {
+                print_report(&report);
+                println!("generated in {:.1} s", started.elapsed().as_secs_f64());
+            }
+            bench_proposals(&db).await
+        }
     }
+}
+
+async fn bench_proposals(db: &Db) -> anyhow::Result<()> {
+    use domain::replenishment::propose;
+    use server::store::replenishment as repl;
+
+    let started = Instant::now();
+    let policy = repl::policy(&db.pool).await?;
+    let inputs = repl::proposal_inputs(&db.pool).await?;
+    let loaded = started.elapsed();
+    let computing = Instant::now();
+    let (mut lines, mut ordering, mut cut, mut cartons) = (0_usize, 0_usize, 0_usize, 0_i64);
+    for (_, class, settings) in &inputs.retailers {
+        let rules = inputs.rules.get(class).map(Vec::as_slice).unwrap_or(&[]);
+        let total_cap = inputs.total_caps.get(class).copied().flatten();
+        let proposal = propose(settings, rules, total_cap, &policy);
+        lines += proposal.len();
+        ordering += usize::from(proposal.iter().any(|l| l.quantity > 0));
+        cut += proposal.iter().filter(|l| l.cut_off() > 0).count();
+        cartons += proposal.iter().map(|l| l.quantity).sum::<i64>();
+    }
+    let computed = computing.elapsed();
+    let retailers = inputs.retailers.len();
+    println!("proposals: {retailers} retailers, {lines} spec lines, {ordering} retailers ordering, {cut} lines cut by a cap, {cartons} cartons proposed");
+    println!(
+        "load from database: {:.0} ms; compute: {:.0} ms ({:.2} µs per retailer, {:.0} retailers/s); total {:.0} ms",
+        loaded.as_secs_f64() * 1e3,
+        computed.as_secs_f64() * 1e3,
+        computed.as_secs_f64() * 1e6 / retailers.max(1) as f64,
+        retailers as f64 / computed.as_secs_f64().max(1e-9),
+        started.elapsed().as_secs_f64() * 1e3,
+    );
+    if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
+        if let Some(line) = status.lines().find(|l| l.starts_with("VmHWM")) {
+            println!(
+                "peak memory (VmHWM): {}",
+                line.trim_start_matches("VmHWM:").trim()
+            );
+        }
+    }
+    Ok(())
 }
 
 fn print_report(report: &demo::DemoReport) {

@@ -124,12 +124,19 @@ pub async fn seed(db: &Db, options: &DemoOptions) -> anyhow::Result<DemoReport> 
     )
     .await?;
     let classes: Vec<Vec<Value>> = (1..=30_i64)
-        .map(|t| vec![t.to_string().into(), format!("{t}档").into(), t.into()])
+        .map(|t| {
+            vec![
+                t.to_string().into(),
+                format!("{t}档").into(),
+                t.into(),
+                Some(total_cap(t)).into(),
+            ]
+        })
         .collect();
     insert_rows(
         &mut tx,
         "customer_classes",
-        &["code", "label", "rank"],
+        &["code", "label", "rank", "total_cap"],
         &classes,
     )
     .await?;
@@ -177,6 +184,8 @@ pub async fn seed(db: &Db, options: &DemoOptions) -> anyhow::Result<DemoReport> 
                 s.scarce.into(),
                 s.new_product.into(),
                 true.into(),
+                order_multiple(s).into(),
+                default_cap(s).into(),
             ]
         })
         .collect();
@@ -194,8 +203,29 @@ pub async fn seed(db: &Db, options: &DemoOptions) -> anyhow::Result<DemoReport> 
             "scarce",
             "is_new",
             "orderable",
+            "order_multiple",
+            "default_cap",
         ],
         &specs,
+    )
+    .await?;
+    let mut caps: Vec<Vec<Value>> = Vec::new();
+    for (i, spec) in catalogue::SPECS.iter().enumerate() {
+        for tier in 1..=30 {
+            if let Some(cap) = own_class_cap(spec, tier) {
+                caps.push(vec![
+                    (i as i64 + 1).into(),
+                    tier.to_string().into(),
+                    cap.into(),
+                ]);
+            }
+        }
+    }
+    insert_rows(
+        &mut tx,
+        "class_caps",
+        &["spec_id", "class_code", "cap"],
+        &caps,
     )
     .await?;
 
@@ -208,9 +238,13 @@ pub async fn seed(db: &Db, options: &DemoOptions) -> anyhow::Result<DemoReport> 
     let mut user_id = plan.users.len() as i64 + 1;
     let mut order_rows = 0_i64;
     let mut retailer_users = Vec::new();
+    // Settings draw from their own stream so the order history does not
+    // depend on them.
+    let mut settings_rng = ChaCha8Rng::seed_from_u64(options.seed ^ 0x5e77_1165);
     for (m, &(manager_id, unit_id)) in plan.managers.iter().enumerate() {
         let mut retailers = Vec::with_capacity(retailers_per_manager);
         let mut orders = Vec::new();
+        let mut settings = Vec::new();
         for k in 0..retailers_per_manager {
             retailer_id += 1;
             let shop = Shop::generate(&mut rng);
@@ -222,9 +256,25 @@ pub async fn seed(db: &Db, options: &DemoOptions) -> anyhow::Result<DemoReport> 
                 unit_id.into(),
                 manager_id.into(),
                 shop.tier.to_string().into(),
-                shop.online.into(),
+                // Every demo sign-in retailer has joined online replenishment.
+                (shop.online || k == 0).into(),
                 names::address(&mut rng).into(),
+                (retailer_id % 5 + 1).into(),
             ]);
+            shop.settings(
+                &mut settings_rng,
+                |spec_id, [stock, lower, upper, turnover]| {
+                    settings.push(vec![
+                        retailer_id.into(),
+                        spec_id.into(),
+                        stock.into(),
+                        lower.into(),
+                        upper.into(),
+                        turnover.into(),
+                        now.into(),
+                    ]);
+                },
+            );
             shop.orders(&mut rng, &months, |spec_id, month, cartons| {
                 orders.push(vec![
                     retailer_id.into(),
@@ -266,8 +316,24 @@ pub async fn seed(db: &Db, options: &DemoOptions) -> anyhow::Result<DemoReport> 
                 "class_code",
                 "online_replenishment",
                 "address",
+                "order_weekday",
             ],
             &retailers,
+        )
+        .await?;
+        insert_rows(
+            &mut tx,
+            "retailer_specs",
+            &[
+                "retailer_id",
+                "spec_id",
+                "stock",
+                "lower_limit",
+                "upper_limit",
+                "weekly_turnover",
+                "updated_at",
+            ],
+            &settings,
         )
         .await?;
         order_rows += orders.len() as i64;
@@ -556,6 +622,67 @@ impl Shop {
                     emit(spec_id, month, cartons);
                 }
             }
+        }
+    }
+}
+
+/// Orders of the cheap, high-volume classes come in pairs of cartons.
+fn order_multiple(spec: &catalogue::DemoSpec) -> i64 {
+    if spec.price_class >= 4 {
+        2
+    } else {
+        1
+    }
+}
+
+/// Cap per order for classes without their own.
+fn default_cap(spec: &catalogue::DemoSpec) -> i64 {
+    if spec.scarce {
+        4
+    } else {
+        match spec.price_class {
+            1 => 20,
+            2 => 30,
+            _ => 60,
+        }
+    }
+}
+
+/// Scarce and premium specs have a cap per class (紧俏品牌限量): better
+/// classes may buy more.
+fn own_class_cap(spec: &catalogue::DemoSpec, tier: i64) -> Option<i64> {
+    if spec.scarce {
+        Some(2 + tier / 3)
+    } else if spec.price_class == 1 {
+        Some(8 + tier)
+    } else {
+        None
+    }
+}
+
+fn class_cap(spec: &catalogue::DemoSpec, tier: i64) -> i64 {
+    own_class_cap(spec, tier).unwrap_or_else(|| default_cap(spec))
+}
+
+/// Total cap per order for a class.
+fn total_cap(tier: i64) -> i64 {
+    12 + 2 * tier
+}
+
+impl Shop {
+    /// Emits the shop's replenishment settings per spec of its assortment:
+    /// [stock, lower, upper, weekly turnover], within its class caps.
+    fn settings(&self, rng: &mut ChaCha8Rng, mut emit: impl FnMut(i64, [i64; 4])) {
+        for &(spec_id, share) in &self.assortment {
+            let spec = &catalogue::SPECS[(spec_id - 1) as usize];
+            let turnover = (self.base * share / 4.3).round() as i64;
+            let cap = class_cap(spec, self.tier);
+            let upper = ((turnover as f64 * rng.gen_range(1.2..2.4)).ceil() as i64)
+                .clamp(1, cap.max(1))
+                .min(cap);
+            let lower = (upper as f64 * rng.gen_range(0.2..0.5)).floor() as i64;
+            let stock = rng.gen_range(0..=upper + turnover);
+            emit(spec_id, [stock, lower, upper, turnover]);
         }
     }
 }

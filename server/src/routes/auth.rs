@@ -156,6 +156,7 @@ async fn session_info(
         login: user.login.clone(),
         display_name: user.display_name.clone(),
         role: user.role,
+        retailer_id: user.retailer_id,
         unit_name: store::org::unit_name(&state.db.pool, user.org_unit_id).await?,
         csrf_token,
     })

@@ -5,6 +5,7 @@ pub mod catalogue;
 pub mod health;
 pub mod home;
 pub mod org;
+pub mod replenishment;
 
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -33,4 +34,15 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(home::home))
         .routes(routes!(org::units))
         .routes(routes!(catalogue::specs))
+        .routes(routes!(replenishment::managed))
+        .routes(routes!(replenishment::retailer_settings))
+        .routes(routes!(replenishment::save_settings))
+        .routes(routes!(replenishment::proposal))
+        .routes(routes!(replenishment::confirm))
+        .routes(routes!(replenishment::history))
+        .routes(routes!(replenishment::enrol))
+        .routes(routes!(
+            replenishment::get_policy,
+            replenishment::change_policy
+        ))
 }

@@ -3,5 +3,6 @@
 
 pub mod audit;
 pub mod org;
+pub mod replenishment;
 pub mod specs;
 pub mod users;

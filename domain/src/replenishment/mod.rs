@@ -14,6 +14,14 @@
 //!
 //! Caps, multiples, lead days and the stock-to-sales norm are data passed in.
 
+mod order;
+mod policy;
+mod view;
+
+pub use order::{check_order, next_order_date, order_value, OrderError, OrderLineInput};
+pub use policy::{check_cap, check_multiple, check_policy, PolicyError};
+pub use view::*;
+
 use serde::{Deserialize, Serialize};
 
 use crate::quantity::Cartons;
@@ -21,6 +29,7 @@ use crate::Lang;
 
 /// Settings of the marketing center that drive proposals.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReplenishmentPolicy {
     /// Days from ordering to delivery.
     pub lead_days: u32,
@@ -42,6 +51,7 @@ impl Default for ReplenishmentPolicy {
 
 /// The caps that apply to one spec for one retailer's class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SpecRule {
     pub spec_id: i64,
     /// Per-order cap for the class (单品批次购进量不超过 N 条).
@@ -54,6 +64,7 @@ pub struct SpecRule {
 
 /// A retailer's settings for one spec, as entered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SpecSettings {
     pub spec_id: i64,
     /// Stock on hand (品牌库存).
@@ -75,6 +86,10 @@ pub enum SettingsError {
     UpperAboveCap(i64),
     #[error("spec not orderable")]
     NotOrderable,
+    #[error("spec not in the catalogue")]
+    UnknownSpec,
+    #[error("spec listed twice")]
+    Duplicate,
 }
 
 impl SettingsError {
@@ -83,7 +98,9 @@ impl SettingsError {
         match self {
             SettingsError::LowerAboveUpper => "lower",
             SettingsError::UpperAboveCap(_) => "upper",
-            SettingsError::NotOrderable => "spec_id",
+            SettingsError::NotOrderable | SettingsError::UnknownSpec | SettingsError::Duplicate => {
+                "spec_id"
+            }
         }
     }
 
@@ -101,6 +118,10 @@ impl SettingsError {
             }
             (SettingsError::NotOrderable, Lang::Zh) => "该品规目前不可订购".into(),
             (SettingsError::NotOrderable, Lang::En) => "This spec cannot be ordered now".into(),
+            (SettingsError::UnknownSpec, Lang::Zh) => "品规不存在".into(),
+            (SettingsError::UnknownSpec, Lang::En) => "No such spec".into(),
+            (SettingsError::Duplicate, Lang::Zh) => "该品规已在列表中".into(),
+            (SettingsError::Duplicate, Lang::En) => "This spec is already listed".into(),
         }
     }
 }
@@ -120,8 +141,29 @@ pub fn check_settings(settings: &SpecSettings, rule: &SpecRule) -> Vec<SettingsE
     errors
 }
 
+/// Checks a retailer's whole list of settings: each line against its spec's
+/// rule (matched by id), and no spec twice. Errors carry the line's index.
+pub fn check_all_settings(
+    settings: &[SpecSettings],
+    rules: &[SpecRule],
+) -> Vec<(usize, SettingsError)> {
+    let mut errors = Vec::new();
+    for (i, s) in settings.iter().enumerate() {
+        if settings[..i].iter().any(|o| o.spec_id == s.spec_id) {
+            errors.push((i, SettingsError::Duplicate));
+            continue;
+        }
+        match rules.iter().find(|r| r.spec_id == s.spec_id) {
+            Some(rule) => errors.extend(check_settings(s, rule).into_iter().map(|e| (i, e))),
+            None => errors.push((i, SettingsError::UnknownSpec)),
+        }
+    }
+    errors
+}
+
 /// Advice that does not block saving.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum SettingsWarning {
     /// The upper limit exceeds what the stock-to-sales norm allows (the bound given).
     AboveStockNorm(i64),
@@ -169,6 +211,7 @@ pub fn days_of_cover(stock: Cartons, weekly_turnover: Cartons) -> Option<f64> {
 
 /// Why a proposed quantity is what it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Reason {
     /// Stock is at or below the lower limit.
@@ -183,8 +226,43 @@ pub enum Reason {
     CutByTotalCap { cap: i64 },
 }
 
+impl Reason {
+    /// The reason as shown beside a proposed quantity.
+    pub fn message(self, lang: Lang) -> String {
+        match (self, lang) {
+            (Reason::BelowLower, Lang::Zh) => "库存低于下限".into(),
+            (Reason::BelowLower, Lang::En) => "Stock at or below the lower limit".into(),
+            (Reason::StockSufficient, Lang::Zh) => "库存充足，无需订购".into(),
+            (Reason::StockSufficient, Lang::En) => "Stock is sufficient".into(),
+            (Reason::RoundedToMultiple { multiple }, Lang::Zh) => {
+                format!("按 {multiple} 条的倍数取整")
+            }
+            (Reason::RoundedToMultiple { multiple }, Lang::En) => {
+                format!("Rounded up to a multiple of {multiple}")
+            }
+            (Reason::CutByClassCap { cap }, Lang::Zh) => format!("受档位单品限量 {cap} 条限制"),
+            (Reason::CutByClassCap { cap }, Lang::En) => {
+                format!("Cut to the class cap of {cap} cartons")
+            }
+            (Reason::CutByTotalCap { cap }, Lang::Zh) => format!("受单次订货总量 {cap} 条限制"),
+            (Reason::CutByTotalCap { cap }, Lang::En) => {
+                format!("Cut to share the order cap of {cap} cartons")
+            }
+        }
+    }
+
+    /// Whether a cap bit (the line was cut).
+    pub fn is_cut(self) -> bool {
+        matches!(
+            self,
+            Reason::CutByClassCap { .. } | Reason::CutByTotalCap { .. }
+        )
+    }
+}
+
 /// One line of a proposed order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProposalLine {
     pub spec_id: i64,
     /// What the settings call for before any cap.
@@ -462,6 +540,25 @@ mod tests {
     }
 
     #[test]
+    fn a_list_refuses_a_spec_twice_and_specs_not_in_the_catalogue() {
+        let errors = check_all_settings(
+            &[
+                setting(1, 0, 1, 2, 1),
+                setting(1, 0, 1, 2, 1),
+                setting(9, 0, 1, 2, 1),
+            ],
+            &[rule(1, 10, 1, false)],
+        );
+        assert_eq!(
+            errors,
+            vec![
+                (1, SettingsError::Duplicate),
+                (2, SettingsError::UnknownSpec)
+            ]
+        );
+    }
+
+    #[test]
     fn warnings_flag_limits_beyond_the_stock_norm_and_limits_without_turnover() {
         let policy = ReplenishmentPolicy::default();
         assert_eq!(
@@ -500,6 +597,10 @@ mod tests {
             if let Some(cap) = total_cap {
                 prop_assert!(lines.iter().map(|l| l.quantity).sum::<i64>() <= cap, "total cap");
             }
+            let as_order: Vec<OrderLineInput> = lines.iter()
+                .map(|l| OrderLineInput { spec_id: l.spec_id, quantity: c(l.quantity) })
+                .collect();
+            prop_assert_eq!(check_order(&as_order, &rules, total_cap), vec![], "a proposal can always be confirmed as it is");
         }
     }
 }
