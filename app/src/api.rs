@@ -5,6 +5,10 @@ use domain::auth::{LoginRequest, SessionInfo};
 use domain::catalogue::Spec;
 use domain::home::HomeSummary;
 use domain::org::UnitSummary;
+use domain::replenishment::{
+    ConfirmOrderRequest, EnrolmentRequest, ManagedRetailers, PolicyChanges, PolicyView,
+    ProposalView, RetailerHeader, RetailerSettingsView, SaveSettingsRequest, SettingsChange,
+};
 use domain::{ErrorBody, ErrorCode, Lang};
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
@@ -98,4 +102,70 @@ pub async fn units(lang: Lang) -> ApiResult<Vec<UnitSummary>> {
 
 pub async fn specs(lang: Lang) -> ApiResult<Vec<Spec>> {
     get_json("/api/specs", lang).await
+}
+
+/// A write request carrying the session's CSRF token.
+fn write(builder: RequestBuilder, lang: Lang, csrf: &str) -> RequestBuilder {
+    builder
+        .header("Accept-Language", lang.tag())
+        .header("X-CSRF-Token", csrf)
+}
+
+pub async fn managed_retailers(lang: Lang) -> ApiResult<ManagedRetailers> {
+    get_json("/api/replenishment/retailers", lang).await
+}
+
+pub async fn retailer_settings(id: i64, lang: Lang) -> ApiResult<RetailerSettingsView> {
+    get_json(&format!("/api/replenishment/retailers/{id}"), lang).await
+}
+
+pub async fn save_settings(
+    id: i64,
+    request: &SaveSettingsRequest,
+    csrf: &str,
+    lang: Lang,
+) -> ApiResult<RetailerSettingsView> {
+    let path = format!("/api/replenishment/retailers/{id}/settings");
+    send_json(write(Request::put(&path), lang, csrf), request, lang).await
+}
+
+pub async fn proposal(id: i64, lang: Lang) -> ApiResult<ProposalView> {
+    get_json(&format!("/api/replenishment/retailers/{id}/proposal"), lang).await
+}
+
+pub async fn confirm_order(
+    id: i64,
+    request: &ConfirmOrderRequest,
+    csrf: &str,
+    lang: Lang,
+) -> ApiResult<ProposalView> {
+    let path = format!("/api/replenishment/retailers/{id}/orders");
+    send_json(write(Request::post(&path), lang, csrf), request, lang).await
+}
+
+pub async fn settings_history(id: i64, lang: Lang) -> ApiResult<Vec<SettingsChange>> {
+    get_json(&format!("/api/replenishment/retailers/{id}/history"), lang).await
+}
+
+pub async fn enrol(id: i64, online: bool, csrf: &str, lang: Lang) -> ApiResult<RetailerHeader> {
+    let path = format!("/api/replenishment/retailers/{id}/enrolment");
+    send_json(
+        write(Request::put(&path), lang, csrf),
+        &EnrolmentRequest { online },
+        lang,
+    )
+    .await
+}
+
+pub async fn policy(lang: Lang) -> ApiResult<PolicyView> {
+    get_json("/api/replenishment/policy", lang).await
+}
+
+pub async fn change_policy(changes: &PolicyChanges, csrf: &str, lang: Lang) -> ApiResult<PolicyView> {
+    send_json(
+        write(Request::patch("/api/replenishment/policy"), lang, csrf),
+        changes,
+        lang,
+    )
+    .await
 }

@@ -74,3 +74,10 @@ impl T {
         lang.pick(zh, en)
     }
 }
+
+/// A page-specific text in both languages, following the language switch.
+pub fn tr(zh: &'static str, en: &'static str) -> impl Fn() -> &'static str + Copy + 'static {
+    use leptos::prelude::Get;
+    let lang = crate::state::lang();
+    move || lang.get().pick(zh, en)
+}

@@ -16,6 +16,9 @@ use crate::components::layout::Shell;
 use crate::pages::home::HomePage;
 use crate::pages::login::LoginPage;
 use crate::pages::not_found::NotFound;
+use crate::pages::policy::PolicyPage;
+use crate::pages::replenishment::ReplenishmentPage;
+use crate::pages::retailers::RetailersPage;
 
 /// The root component: session and language context, then the routes.
 #[component]
@@ -28,6 +31,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login") view=LoginPage/>
                     <Route path=path!("/") view=HomePage/>
                     <Route path=path!("/home/:role") view=HomePage/>
+                    <Route path=path!("/retailers") view=RetailersPage/>
+                    <Route path=path!("/retailers/:id/replenishment") view=ReplenishmentPage/>
+                    <Route path=path!("/policy") view=PolicyPage/>
                 </Routes>
             </Shell>
         </Router>

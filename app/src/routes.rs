@@ -9,3 +9,11 @@ pub const ROOT: &str = "/";
 pub fn home_of(role: Role) -> String {
     format!("/home/{}", role.as_str())
 }
+
+pub const RETAILERS: &str = "/retailers";
+pub const POLICY: &str = "/policy";
+
+/// A retailer's online replenishment page.
+pub fn replenishment_of(retailer_id: i64) -> String {
+    format!("/retailers/{retailer_id}/replenishment")
+}

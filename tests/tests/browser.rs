@@ -199,3 +199,226 @@ async fn the_language_switch_turns_the_interface_to_english_and_back() {
         .expect("back on the sign-in page");
     browser.close().await;
 }
+
+/// Replaces an input's text by typing, as a person would (select all, type).
+async fn type_into(browser: &Browser, css: &str, text: &str) {
+    let input = browser
+        .client
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
+    input.click().await.expect("focus");
+    // Control+A selects all; NULL releases the modifier; then the new text replaces it.
+    input
+        .send_keys(&format!("\u{E009}a\u{E000}{text}"))
+        .await
+        .expect("type");
+}
+
+async fn value_of(browser: &Browser, css: &str) -> String {
+    let input = browser
+        .client
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
+    input.prop("value").await.expect("value").unwrap_or_default()
+}
+
+async fn wait_for_text(browser: &Browser, css: &str, expected: &str) {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let text = match browser.client.find(Locator::Css(css)).await {
+            Ok(e) => e.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if text.contains(expected) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{css} shows {expected:?}; it shows {text:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn click(browser: &Browser, css: &str) {
+    browser
+        .client
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click {css}: {e}"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retailer_sets_limits_fixes_an_error_saves_and_confirms_a_capped_order() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let login = app.retailer_login(0).await;
+    let retailer_id: i64 = sqlx::query_scalar("SELECT retailer_id FROM users WHERE login = $1")
+        .bind(&login)
+        .fetch_one(&app.db().pool)
+        .await
+        .expect("retailer id");
+    let browser = Browser::start().await;
+    sign_in(&browser, &app, &login, DEMO_PASSWORD).await;
+    click(&browser, "[data-test=link-replenishment]").await;
+    let card = browser
+        .client
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("[data-test=settings] .spec-card"))
+        .await
+        .expect("a spec card");
+    let spec = card
+        .attr("data-spec")
+        .await
+        .expect("attr")
+        .expect("spec id");
+    let at = |field: &str| format!(".spec-card[data-spec='{spec}'] [data-field={field}]");
+    let cap_text = text_of(&browser, &format!(".spec-card[data-spec='{spec}'] [data-test=cap]")).await;
+    let cap: i64 = cap_text
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .expect("the cap is shown");
+
+    // lower > upper: refused at the field, and the save button stays off.
+    type_into(&browser, &at("upper"), "1").await;
+    type_into(&browser, &at("lower"), "2").await;
+    wait_for_text(
+        &browser,
+        &format!(".spec-card[data-spec='{spec}'] .field-error"),
+        "库存下限不能大于上限",
+    )
+    .await;
+    let save = browser
+        .client
+        .find(Locator::Css("[data-test=save]"))
+        .await
+        .expect("save button");
+    assert_eq!(
+        save.attr("disabled").await.expect("attr").as_deref(),
+        Some(""),
+        "wrong input is never saved"
+    );
+
+    // Fix it: empty shelf, upper at the cap and a fast seller, so the want exceeds the cap.
+    type_into(&browser, &at("stock"), "0").await;
+    type_into(&browser, &at("lower"), "1").await;
+    type_into(&browser, &at("upper"), &cap.to_string()).await;
+    type_into(&browser, &at("weekly_turnover"), "14").await;
+    click(&browser, "[data-test=save]").await;
+    wait_for_text(&browser, "[data-test=save-status]", "已保存").await;
+
+    browser.client.refresh().await.expect("reload");
+    assert_eq!(value_of(&browser, &at("lower")).await, "1");
+    assert_eq!(value_of(&browser, &at("upper")).await, cap.to_string());
+    assert_eq!(value_of(&browser, &at("weekly_turnover")).await, "14");
+
+    click(&browser, "[data-test=tab-proposal]").await;
+    let line = format!(".proposal-line[data-spec='{spec}']");
+    wait_for_text(&browser, &format!("{line} .chip-cut"), "限").await;
+    text_of(&browser, "[data-test=order-total]").await;
+    click(&browser, "[data-test=confirm]").await;
+    wait_for_text(&browser, "[data-test=confirmed]", "订单已确认").await;
+    let stored: (i64, i64) = sqlx::query_as(
+        "SELECT l.proposed, l.cut_off FROM replenishment_order_lines l JOIN replenishment_orders o ON o.id = l.order_id \
+         WHERE o.retailer_id = $1 AND l.spec_id = $2",
+    )
+    .bind(retailer_id)
+    .bind(spec.parse::<i64>().expect("id"))
+    .fetch_one(&app.db().pool)
+    .await
+    .expect("the confirmed line");
+    assert!(stored.0 <= cap && stored.1 > 0, "stored with the demand the cap cut off: {stored:?}");
+
+    // Another retailer's settings stay out of reach from this page.
+    let other: i64 = sqlx::query_scalar("SELECT MAX(id) FROM retailers")
+        .fetch_one(&app.db().pool)
+        .await
+        .expect("id");
+    let status = browser
+        .client
+        .execute_async(
+            &format!("const done = arguments[arguments.length - 1]; fetch('/api/replenishment/retailers/{other}').then(r => done(r.status));"),
+            vec![],
+        )
+        .await
+        .expect("fetch from the page");
+    assert_eq!(status.as_i64(), Some(403));
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_manager_edits_a_retailers_settings_on_its_behalf() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let browser = Browser::start().await;
+    sign_in(&browser, &app, "cm01", DEMO_PASSWORD).await;
+    click(&browser, "[data-test=link-retailers]").await;
+    text_of(&browser, "[data-test=online-share]").await;
+    let row = browser
+        .client
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("[data-test=retailers] tbody tr:nth-child(2)"))
+        .await
+        .expect("a retailer row");
+    let retailer_id: i64 = row
+        .attr("data-retailer")
+        .await
+        .expect("attr")
+        .expect("id")
+        .parse()
+        .expect("number");
+    row.find(Locator::Css("a"))
+        .await
+        .expect("link")
+        .click()
+        .await
+        .expect("open");
+    let card = browser
+        .client
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("[data-test=settings] .spec-card"))
+        .await
+        .expect("a spec card");
+    let spec: i64 = card
+        .attr("data-spec")
+        .await
+        .expect("attr")
+        .expect("spec")
+        .parse()
+        .expect("number");
+    type_into(
+        &browser,
+        &format!(".spec-card[data-spec='{spec}'] [data-field=stock]"),
+        "123",
+    )
+    .await;
+    click(&browser, "[data-test=save]").await;
+    wait_for_text(&browser, "[data-test=save-status]", "已保存").await;
+    let (stock, actor): (i64, String) = sqlx::query_as(
+        "SELECT rs.stock, u.login FROM retailer_specs rs JOIN users u ON u.id = rs.updated_by \
+         WHERE rs.retailer_id = $1 AND rs.spec_id = $2",
+    )
+    .bind(retailer_id)
+    .bind(spec)
+    .fetch_one(&app.db().pool)
+    .await
+    .expect("saved row");
+    assert_eq!((stock, actor.as_str()), (123, "cm01"), "saved, recorded as done by the manager");
+    click(&browser, "[data-test=tab-history]").await;
+    wait_for_text(&browser, "[data-test=history]", "客户经理").await;
+    browser.close().await;
+}

@@ -49,3 +49,14 @@ pub fn Shell(children: Children) -> impl IntoView {
         <main class="page">{children()}</main>
     }
 }
+
+/// Sends a visitor who is not signed in to the sign-in page.
+pub fn redirect_when_signed_out() {
+    let session = state::session();
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if session.checked.get() && session.session.with(Option::is_none) {
+            navigate(routes::LOGIN, Default::default());
+        }
+    });
+}

@@ -2,11 +2,13 @@
 
 use domain::home::{HomeSummary, Scope};
 use domain::org::{online_share, UnitKind, UnitSummary};
+use domain::Role;
 use leptos::prelude::*;
+use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
 use crate::components::error::ErrorNote;
-use crate::i18n::T;
+use crate::i18n::{tr, T};
 use crate::{api, routes, state};
 
 #[component]
@@ -70,6 +72,7 @@ fn HomeView(home: HomeSummary) -> impl IntoView {
                 <dt>{move || T::Role.text(lang.get())}</dt><dd data-test="role">{move || role.label(lang.get())}</dd>
                 <dt>{move || T::Unit.text(lang.get())}</dt><dd data-test="unit">{home.unit_name.clone()}</dd>
             </dl>
+            <HomeLinks role=role/>
         </section>
         {match scope {
             Scope::Retailer { licence_no, shop_name, class_label, online_replenishment, customer_manager } => view! {
@@ -93,6 +96,28 @@ fn HomeView(home: HomeSummary) -> impl IntoView {
             }.into_any(),
             Scope::Units { units, specs } => view! { <UnitsView units=units specs=specs/> }.into_any(),
         }}
+    }
+}
+
+/// The role's ways into its work.
+#[component]
+fn HomeLinks(role: Role) -> impl IntoView {
+    let session = state::session();
+    let retailer = session.session.get_untracked().and_then(|s| s.retailer_id);
+    let links: Vec<(String, &'static str, &'static str, &'static str)> = match role {
+        Role::Retailer => retailer
+            .map(|id| vec![(routes::replenishment_of(id), "网上配货", "Online replenishment", "link-replenishment")])
+            .unwrap_or_default(),
+        Role::CustomerManager => vec![(routes::RETAILERS.to_string(), "零售户网上配货", "Retailers' replenishment", "link-retailers")],
+        Role::MarketingCenter | Role::Admin => vec![(routes::POLICY.to_string(), "网上配货政策", "Replenishment policy", "link-policy")],
+        _ => vec![],
+    };
+    view! {
+        <div class="actions">
+            {links.into_iter().map(|(href, zh, en, test)| view! {
+                <A href=href attr:class="button-link" attr:data-test=test>{tr(zh, en)}</A>
+            }).collect_view()}
+        </div>
     }
 }
 

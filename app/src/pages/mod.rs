@@ -3,3 +3,6 @@
 pub mod home;
 pub mod login;
 pub mod not_found;
+pub mod policy;
+pub mod replenishment;
+pub mod retailers;

@@ -1,0 +1,409 @@
+//! The marketing center's replenishment policy: lead days and the
+//! stock-to-sales norm, per-spec order multiples, default caps and flags, the
+//! cap per spec × class (a grid that takes a block pasted from a spreadsheet),
+//! and the total cap per order per class.
+
+use std::collections::HashMap;
+
+use domain::quantity::Cartons;
+use domain::replenishment::{
+    check_cap, check_multiple, check_policy, ClassCap, ClassTotalCap, PolicyChanges, PolicyView,
+    ReplenishmentPolicy, SpecPolicyChange,
+};
+use domain::{ErrorBody, Lang};
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::components::error::ErrorNote;
+use crate::components::layout::redirect_when_signed_out;
+use crate::i18n::tr;
+use crate::{api, state};
+
+#[derive(Clone)]
+struct SpecRow {
+    spec_id: i64,
+    name: String,
+    code: String,
+    multiple: RwSignal<String>,
+    default_cap: RwSignal<String>,
+    scarce: RwSignal<bool>,
+    orderable: RwSignal<bool>,
+    /// One cell per class, in class order; empty: the default cap applies.
+    caps: Vec<RwSignal<String>>,
+}
+
+/// The editor's state, built from what the server sent.
+#[derive(Clone)]
+struct Editor {
+    original: PolicyView,
+    lead_days: RwSignal<String>,
+    norm: RwSignal<String>,
+    weeks: RwSignal<String>,
+    specs: Vec<SpecRow>,
+    totals: Vec<RwSignal<String>>,
+}
+
+impl Editor {
+    fn new(view: PolicyView) -> Editor {
+        let own: HashMap<(i64, &str), i64> = view
+            .caps
+            .iter()
+            .map(|c| ((c.spec_id, c.class_code.as_str()), c.cap))
+            .collect();
+        let specs = view
+            .specs
+            .iter()
+            .map(|s| SpecRow {
+                spec_id: s.spec_id,
+                name: s.name.clone(),
+                code: s.code.clone(),
+                multiple: RwSignal::new(s.order_multiple.to_string()),
+                default_cap: RwSignal::new(s.default_cap.to_string()),
+                scarce: RwSignal::new(s.scarce),
+                orderable: RwSignal::new(s.orderable),
+                caps: view
+                    .classes
+                    .iter()
+                    .map(|c| {
+                        RwSignal::new(
+                            own.get(&(s.spec_id, c.code.as_str()))
+                                .map(|v| v.to_string())
+                                .unwrap_or_default(),
+                        )
+                    })
+                    .collect(),
+            })
+            .collect();
+        Editor {
+            lead_days: RwSignal::new(view.policy.lead_days.to_string()),
+            norm: RwSignal::new(view.policy.stock_to_sales_norm.to_string()),
+            weeks: RwSignal::new(view.policy.weeks_per_month.to_string()),
+            totals: view
+                .classes
+                .iter()
+                .map(|c| RwSignal::new(c.total_cap.map(|v| v.to_string()).unwrap_or_default()))
+                .collect(),
+            specs,
+            original: view,
+        }
+    }
+
+    /// The changes against what was loaded, and an error per invalid input
+    /// (keyed by the input's `data-cell`).
+    fn changes(&self, lang: Lang) -> (PolicyChanges, HashMap<String, String>) {
+        let mut errors = HashMap::new();
+        let mut changes = PolicyChanges::default();
+        let whole = |text: &str| -> Result<i64, String> {
+            Cartons::parse(text).map(|c| c.get()).map_err(|e| e.message(lang).to_string())
+        };
+
+        let lead = self.lead_days.get().trim().parse::<u32>();
+        let norm = self.norm.get().trim().parse::<f64>();
+        let weeks = self.weeks.get().trim().parse::<f64>();
+        let number = lang.pick("请输入数字", "Enter a number").to_string();
+        if lead.is_err() {
+            errors.insert("policy-lead_days".into(), number.clone());
+        }
+        if norm.is_err() {
+            errors.insert("policy-stock_to_sales_norm".into(), number.clone());
+        }
+        if weeks.is_err() {
+            errors.insert("policy-weeks_per_month".into(), number);
+        }
+        if let (Ok(lead_days), Ok(stock_to_sales_norm), Ok(weeks_per_month)) = (lead, norm, weeks) {
+            let policy = ReplenishmentPolicy { lead_days, stock_to_sales_norm, weeks_per_month };
+            for (field, e) in check_policy(&policy) {
+                errors.insert(format!("policy-{field}"), e.message(lang).to_string());
+            }
+            if policy != self.original.policy {
+                changes.policy = Some(policy);
+            }
+        }
+
+        for (r, row) in self.specs.iter().enumerate() {
+            let Some(before) = self.original.specs.iter().find(|s| s.spec_id == row.spec_id) else { continue };
+            let multiple = whole(&row.multiple.get()).and_then(|m| check_multiple(m).map(|_| m).map_err(|e| e.message(lang).to_string()));
+            let default_cap = whole(&row.default_cap.get()).and_then(|c| check_cap(c).map(|_| c).map_err(|e| e.message(lang).to_string()));
+            match (&multiple, &default_cap) {
+                (Ok(m), Ok(c)) => {
+                    let change = SpecPolicyChange {
+                        spec_id: row.spec_id,
+                        order_multiple: *m,
+                        default_cap: *c,
+                        scarce: row.scarce.get(),
+                        orderable: row.orderable.get(),
+                    };
+                    if (change.order_multiple, change.default_cap, change.scarce, change.orderable)
+                        != (before.order_multiple, before.default_cap, before.scarce, before.orderable)
+                    {
+                        changes.specs.push(change);
+                    }
+                }
+                _ => {
+                    if let Err(e) = multiple {
+                        errors.insert(format!("m-{r}"), e);
+                    }
+                    if let Err(e) = default_cap {
+                        errors.insert(format!("d-{r}"), e);
+                    }
+                }
+            }
+            for (c, cell) in row.caps.iter().enumerate() {
+                let class = &self.original.classes[c].code;
+                let had = self.original.caps.iter().find(|x| x.spec_id == row.spec_id && &x.class_code == class).map(|x| x.cap);
+                let text = cell.get();
+                if text.trim().is_empty() {
+                    if let Some(had) = had {
+                        errors.insert(format!("{r}-{c}"), match lang {
+                            Lang::Zh => format!("请输入限量（原为 {had}）"),
+                            Lang::En => format!("Enter a cap (was {had})"),
+                        });
+                    }
+                    continue;
+                }
+                match whole(&text).and_then(|v| check_cap(v).map(|_| v).map_err(|e| e.message(lang).to_string())) {
+                    Ok(v) if Some(v) != had => changes.caps.push(ClassCap { spec_id: row.spec_id, class_code: class.clone(), cap: v }),
+                    Ok(_) => {}
+                    Err(e) => {
+                        errors.insert(format!("{r}-{c}"), e);
+                    }
+                }
+            }
+        }
+        for (c, cell) in self.totals.iter().enumerate() {
+            let class = &self.original.classes[c];
+            let text = cell.get();
+            let value = if text.trim().is_empty() {
+                Ok(None)
+            } else {
+                whole(&text).and_then(|v| check_cap(v).map(|_| Some(v)).map_err(|e| e.message(lang).to_string()))
+            };
+            match value {
+                Ok(v) if v != class.total_cap => changes.classes.push(ClassTotalCap { code: class.code.clone(), total_cap: v }),
+                Ok(_) => {}
+                Err(e) => {
+                    errors.insert(format!("t-{c}"), e);
+                }
+            }
+        }
+        (changes, errors)
+    }
+}
+
+fn change_count(c: &PolicyChanges) -> usize {
+    usize::from(c.policy.is_some()) + c.specs.len() + c.caps.len() + c.classes.len()
+}
+
+fn focus_cell(key: &str) {
+    let found = document()
+        .query_selector(&format!("[data-cell='{key}']"))
+        .ok()
+        .flatten()
+        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+    if let Some(el) = found {
+        let _ = el.focus();
+    }
+}
+
+#[component]
+pub fn PolicyPage() -> impl IntoView {
+    redirect_when_signed_out();
+    let lang = state::lang();
+    let editor = RwSignal::new(None::<Editor>);
+    let error = RwSignal::new(None::<ErrorBody>);
+    leptos::task::spawn_local(async move {
+        match api::policy(lang.get_untracked()).await {
+            Ok(v) => editor.set(Some(Editor::new(v))),
+            Err(e) => error.set(Some(e)),
+        }
+    });
+    view! {
+        <ErrorNote error=error/>
+        {move || editor.get().map(|e| view! { <PolicyEditor editor=e reset=editor/> })}
+    }
+}
+
+#[component]
+fn PolicyEditor(editor: Editor, reset: RwSignal<Option<Editor>>) -> impl IntoView {
+    let lang = state::lang();
+    let session = state::session();
+    let ed = StoredValue::new(editor.clone());
+    let checked = Memo::new(move |_| {
+        let lang = lang.get();
+        ed.with_value(|e| {
+            let (changes, errors) = e.changes(lang);
+            (change_count(&changes), errors)
+        })
+    });
+    let cell_error = move |key: String| move || checked.with(|c| c.1.get(&key).cloned());
+    let saving = RwSignal::new(false);
+    let save_error = RwSignal::new(None::<ErrorBody>);
+    let saved = RwSignal::new(false);
+    let save = move |_| {
+        let (changes, errors) = ed.with_value(|e| e.changes(lang.get_untracked()));
+        if !errors.is_empty() || change_count(&changes) == 0 || saving.get_untracked() {
+            return;
+        }
+        let csrf = session.session.get_untracked().map(|s| s.csrf_token).unwrap_or_default();
+        saving.set(true);
+        leptos::task::spawn_local(async move {
+            match api::change_policy(&changes, &csrf, lang.get_untracked()).await {
+                Ok(view) => {
+                    save_error.set(None);
+                    reset.set(Some(Editor::new(view)));
+                    saved.set(true);
+                }
+                Err(e) => save_error.set(Some(e)),
+            }
+            saving.set(false);
+        });
+    };
+
+    let classes = editor.original.classes.clone();
+    let n_rows = editor.specs.len();
+    let n_cols = classes.len();
+    // Pastes a tab-separated block (Excel, WPS) into the cap grid from the cell at (r, c).
+    let paste = move |ev: leptos::ev::ClipboardEvent, r: usize, c: usize| {
+        let Some(text) = ev.clipboard_data().and_then(|d| d.get_data("text").ok()) else { return };
+        if !text.contains('\t') && !text.trim_end().contains('\n') {
+            return; // a single value: let the input take it
+        }
+        ev.prevent_default();
+        ed.with_value(|e| {
+            for (dr, line) in text.trim_end_matches(['\r', '\n']).split('\n').enumerate() {
+                for (dc, value) in line.trim_end_matches('\r').split('\t').enumerate() {
+                    if let Some(cell) = e.specs.get(r + dr).and_then(|row| row.caps.get(c + dc)) {
+                        cell.set(value.trim().to_string());
+                    }
+                }
+            }
+        });
+    };
+    let keys = move |ev: leptos::ev::KeyboardEvent, r: usize, c: usize| {
+        let target = match ev.key().as_str() {
+            "ArrowDown" | "Enter" if r + 1 < n_rows => Some((r + 1, c)),
+            "ArrowUp" if r > 0 => Some((r - 1, c)),
+            "ArrowRight" if ev.ctrl_key() && c + 1 < n_cols => Some((r, c + 1)),
+            "ArrowLeft" if ev.ctrl_key() && c > 0 => Some((r, c - 1)),
+            _ => None,
+        };
+        if let Some((r, c)) = target {
+            ev.prevent_default();
+            focus_cell(&format!("{r}-{c}"));
+        }
+    };
+
+    let field = move |label: &'static str, label_en: &'static str, value: RwSignal<String>, key: &'static str| {
+        let err = cell_error(format!("policy-{key}"));
+        let err2 = err.clone();
+        view! {
+            <label class="field">
+                <span>{move || lang.get().pick(label, label_en)}</span>
+                <input type="text" inputmode="decimal" data-cell=format!("policy-{key}") class:invalid=move || err().is_some()
+                    prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev))/>
+                {move || err2().map(|m| view! { <span class="field-error">{m}</span> })}
+            </label>
+        }
+    };
+
+    view! {
+        <section class="card">
+            <h1>{tr("网上配货政策", "Online replenishment policy")}</h1>
+            <div class="policy-fields">
+                {field("到货天数", "Lead days", editor.lead_days, "lead_days")}
+                {field("月库存销比上限", "Stock-to-sales norm (monthly)", editor.norm, "stock_to_sales_norm")}
+                {field("每月周数", "Weeks per month", editor.weeks, "weeks_per_month")}
+            </div>
+        </section>
+        <section class="card">
+            <h2>{tr("品规限量（条/次）", "Caps per order (cartons)")}</h2>
+            <p class="muted small">{tr(
+                "格子为空时按默认限量。可从 Excel/WPS 复制一块数据，选中起始格后粘贴；回车或方向键上下移动，Ctrl+方向键左右移动。",
+                "Empty cells use the default cap. Paste a block copied from Excel/WPS into the starting cell; Enter or arrows move up and down, Ctrl+arrows left and right.")}</p>
+            <div class="table-wrap cap-grid-wrap">
+                <table class="cap-grid" data-test="cap-grid">
+                    <thead>
+                        <tr>
+                            <th class="sticky">{tr("品规", "Spec")}</th>
+                            <th>{tr("倍数", "Multiple")}</th>
+                            <th>{tr("默认限量", "Default")}</th>
+                            <th>{tr("紧俏", "Scarce")}</th>
+                            <th>{tr("可订", "Orderable")}</th>
+                            {classes.iter().map(|c| view! { <th class="num">{c.label.clone()}</th> }).collect_view()}
+                        </tr>
+                        <tr class="totals-row">
+                            <th class="sticky">{tr("单次总量限量", "Total cap per order")}</th>
+                            <th></th><th></th><th></th><th></th>
+                            {editor.totals.iter().enumerate().map(|(c, cell)| {
+                                let cell = *cell;
+                                let err = cell_error(format!("t-{c}"));
+                                let err2 = err.clone();
+                                view! {
+                                    <th><input class="cell" data-cell=format!("t-{c}") inputmode="numeric"
+                                        class:invalid=move || err().is_some() title=move || err2().unwrap_or_default()
+                                        placeholder=move || lang.get().pick("不限", "none")
+                                        prop:value=move || cell.get() on:input=move |ev| cell.set(event_target_value(&ev))/></th>
+                                }
+                            }).collect_view()}
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {editor.specs.iter().enumerate().map(|(r, row)| {
+                            let row = row.clone();
+                            let (m_err, d_err) = (cell_error(format!("m-{r}")), cell_error(format!("d-{r}")));
+                            let (m_err2, d_err2) = (m_err.clone(), d_err.clone());
+                            let default_cap = row.default_cap;
+                            view! {
+                                <tr data-spec=row.spec_id>
+                                    <th class="sticky" title=row.code.clone()>{row.name.clone()}</th>
+                                    <td><input class="cell" data-cell=format!("m-{r}") inputmode="numeric"
+                                        class:invalid=move || m_err().is_some() title=move || m_err2().unwrap_or_default()
+                                        prop:value=move || row.multiple.get() on:input=move |ev| row.multiple.set(event_target_value(&ev))/></td>
+                                    <td><input class="cell" data-cell=format!("d-{r}") inputmode="numeric"
+                                        class:invalid=move || d_err().is_some() title=move || d_err2().unwrap_or_default()
+                                        prop:value=move || default_cap.get() on:input=move |ev| default_cap.set(event_target_value(&ev))/></td>
+                                    <td><input type="checkbox" prop:checked=move || row.scarce.get() on:change=move |ev| row.scarce.set(event_target_checked(&ev))/></td>
+                                    <td><input type="checkbox" prop:checked=move || row.orderable.get() on:change=move |ev| row.orderable.set(event_target_checked(&ev))/></td>
+                                    {row.caps.iter().enumerate().map(|(c, cell)| {
+                                        let cell = *cell;
+                                        let err = cell_error(format!("{r}-{c}"));
+                                        let err2 = err.clone();
+                                        view! {
+                                            <td><input class="cell" data-cell=format!("{r}-{c}") inputmode="numeric"
+                                                class:invalid=move || err().is_some() title=move || err2().unwrap_or_default()
+                                                placeholder=move || default_cap.get()
+                                                prop:value=move || cell.get()
+                                                on:input=move |ev| cell.set(event_target_value(&ev))
+                                                on:paste=move |ev| paste(ev, r, c)
+                                                on:keydown=move |ev| keys(ev, r, c)/></td>
+                                        }
+                                    }).collect_view()}
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        </section>
+        <div class="save-bar">
+            <span class="save-status" data-test="policy-status">{move || {
+                let lang = lang.get();
+                let (changes, errors) = checked.get();
+                if !errors.is_empty() {
+                    format!("{} {}", errors.len(), lang.pick("处输入有误（红框），修正后才能保存", "entries to correct (red) before saving"))
+                } else if changes > 0 {
+                    format!("{changes} {}", lang.pick("项未保存的修改", "unsaved changes"))
+                } else if saved.get() {
+                    lang.pick("已保存", "Saved").to_string()
+                } else {
+                    lang.pick("没有修改", "No changes").to_string()
+                }
+            }}</span>
+            <button class="primary" data-test="save-policy" on:click=save
+                disabled=move || saving.get() || checked.with(|c| c.0 == 0 || !c.1.is_empty())>
+                {tr("保存政策", "Save the policy")}
+            </button>
+        </div>
+        <ErrorNote error=save_error/>
+    }
+}

@@ -1,0 +1,647 @@
+//! A retailer's online replenishment (网上配货): settings per spec, the
+//! proposed order for the next order day, and the history of changes. The
+//! same page serves the retailer and their customer manager.
+
+use std::collections::BTreeMap;
+
+use domain::quantity::{Cartons, Fen};
+use domain::replenishment::{
+    check_order, check_settings, days_of_cover, order_value, warnings, ConfirmOrderRequest,
+    OrderLineInput, ProposalView, Reason, RetailerSettingsView, SaveSettingsRequest,
+    SettingsChange, SpecSettings, SpecTerms,
+};
+use domain::{ErrorBody, ErrorCode, Lang};
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+
+use crate::components::error::ErrorNote;
+use crate::components::layout::redirect_when_signed_out;
+use crate::i18n::tr;
+use crate::{api, state};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tab {
+    Settings,
+    Proposal,
+    History,
+}
+
+#[component]
+pub fn ReplenishmentPage() -> impl IntoView {
+    redirect_when_signed_out();
+    let lang = state::lang();
+    let params = use_params_map();
+    let retailer_id = move || params.read().get("id").and_then(|s| s.parse::<i64>().ok());
+    let data: RwSignal<Option<RetailerSettingsView>> = RwSignal::new(None);
+    let load_error = RwSignal::new(None::<ErrorBody>);
+    let reloads = RwSignal::new(0_u32);
+    let tab = RwSignal::new(Tab::Settings);
+    // Outlives the editor, which is rebuilt from the saved data after a save.
+    let just_saved = RwSignal::new(false);
+    Effect::new(move |_| {
+        reloads.track();
+        let Some(id) = retailer_id() else { return };
+        leptos::task::spawn_local(async move {
+            match api::retailer_settings(id, lang.get_untracked()).await {
+                Ok(view) => {
+                    load_error.set(None);
+                    data.set(Some(view));
+                }
+                Err(e) => load_error.set(Some(e)),
+            }
+        });
+    });
+    let tab_button = move |which: Tab, zh: &'static str, en: &'static str, test: &'static str| {
+        view! {
+            <button class="tab" class:active=move || tab.get() == which data-test=test
+                on:click=move |_| tab.set(which)>{move || lang.get().pick(zh, en)}</button>
+        }
+    };
+    view! {
+        <ErrorNote error=load_error/>
+        {move || data.get().map(|v| view! { <RetailerCard view=v/> })}
+        <nav class="tabs">
+            {tab_button(Tab::Settings, "配货设置", "Settings", "tab-settings")}
+            {tab_button(Tab::Proposal, "建议订单", "Proposed order", "tab-proposal")}
+            {tab_button(Tab::History, "变更记录", "History", "tab-history")}
+        </nav>
+        {move || match (tab.get(), data.get()) {
+            (_, None) => view! { <p class="muted">{tr("加载中…", "Loading…")}</p> }.into_any(),
+            (Tab::Settings, Some(v)) => view! { <SettingsEditor view=v data=data reloads=reloads just_saved=just_saved/> }.into_any(),
+            (Tab::Proposal, Some(v)) => view! { <ProposalPanel view=v/> }.into_any(),
+            (Tab::History, Some(v)) => view! { <HistoryPanel retailer_id=v.retailer.id/> }.into_any(),
+        }}
+    }
+}
+
+fn weekday_label(day: u8, lang: Lang) -> &'static str {
+    const ZH: [&str; 7] = ["周一", "周二", "周三", "周四", "周五", "周六", "周日"];
+    const EN: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    let i = usize::from(day.clamp(1, 7) - 1);
+    lang.pick(ZH[i], EN[i])
+}
+
+#[component]
+fn RetailerCard(view: RetailerSettingsView) -> impl IntoView {
+    let lang = state::lang();
+    let r = view.retailer.clone();
+    let next = view.next_order_date;
+    let total_cap = view.total_cap;
+    view! {
+        <section class="card" data-test="retailer-card">
+            <h1>{r.name.clone()}</h1>
+            <dl class="facts">
+                <dt>{tr("许可证号", "Licence")}</dt><dd>{r.licence_no.clone()}</dd>
+                <dt>{tr("档位", "Class")}</dt><dd>{r.class_label.clone()}</dd>
+                <dt>{tr("网上配货", "Online replenishment")}</dt>
+                <dd data-test="online">{move || if r.online { lang.get().pick("已开通", "Joined") } else { lang.get().pick("未开通", "Not joined") }}</dd>
+                <dt>{tr("订货日", "Order day")}</dt>
+                <dd>{move || format!("{}（{}）", next, weekday_label(r.order_weekday, lang.get()))}</dd>
+                <dt>{tr("单次订货总量限量", "Total cap per order")}</dt>
+                <dd>{move || match total_cap { Some(c) => format!("{c} {}", lang.get().pick("条", "cartons")), None => lang.get().pick("不限", "none").to_string() }}</dd>
+                <dt>{tr("客户经理", "Customer manager")}</dt><dd>{r.manager_name.clone()}</dd>
+            </dl>
+        </section>
+    }
+}
+
+/// One spec's settings as typed.
+#[derive(Clone, Copy)]
+struct Row {
+    spec_id: i64,
+    stock: RwSignal<String>,
+    lower: RwSignal<String>,
+    upper: RwSignal<String>,
+    turnover: RwSignal<String>,
+}
+
+impl Row {
+    fn new(s: Option<&SpecSettings>, spec_id: i64) -> Row {
+        let text = |v: Option<Cartons>| RwSignal::new(v.map(|c| c.get().to_string()).unwrap_or_default());
+        Row {
+            spec_id,
+            stock: text(s.map(|s| s.stock)),
+            lower: text(s.map(|s| s.lower)),
+            upper: text(s.map(|s| s.upper)),
+            turnover: text(s.map(|s| s.weekly_turnover)),
+        }
+    }
+}
+
+/// What the rules say about one row as typed.
+#[derive(Clone, PartialEq, Default)]
+struct RowCheck {
+    /// Field name → message.
+    errors: BTreeMap<&'static str, String>,
+    warnings: Vec<String>,
+    settings: Option<SpecSettings>,
+}
+
+fn check_row(row: &Row, terms: Option<&SpecTerms>, policy: &domain::replenishment::ReplenishmentPolicy, lang: Lang) -> RowCheck {
+    let mut check = RowCheck::default();
+    let mut parse = |field: &'static str, text: &RwSignal<String>| match Cartons::parse(&text.get()) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            check.errors.insert(field, e.message(lang).to_string());
+            None
+        }
+    };
+    let stock = parse("stock", &row.stock);
+    let lower = parse("lower", &row.lower);
+    let upper = parse("upper", &row.upper);
+    let turnover = parse("weekly_turnover", &row.turnover);
+    let (Some(stock), Some(lower), Some(upper), Some(weekly_turnover)) = (stock, lower, upper, turnover) else {
+        return check;
+    };
+    let settings = SpecSettings { spec_id: row.spec_id, stock, lower, upper, weekly_turnover };
+    match terms {
+        Some(t) => {
+            for e in check_settings(&settings, &t.rule()) {
+                check.errors.entry(e.field()).or_insert_with(|| e.message(lang));
+            }
+        }
+        None => {
+            check.errors.insert("spec_id", lang.pick("品规不存在", "No such spec").into());
+        }
+    }
+    check.warnings = warnings(&settings, policy).into_iter().map(|w| w.message(lang)).collect();
+    check.settings = Some(settings);
+    check
+}
+
+#[component]
+fn SettingsEditor(
+    view: RetailerSettingsView,
+    data: RwSignal<Option<RetailerSettingsView>>,
+    reloads: RwSignal<u32>,
+    just_saved: RwSignal<bool>,
+) -> impl IntoView {
+    let lang = state::lang();
+    let session = state::session();
+    let terms = StoredValue::new(view.terms.clone());
+    let policy = view.policy;
+    let saved = StoredValue::new(view.settings.clone());
+    let rows = RwSignal::new(
+        view.settings.iter().map(|s| Row::new(Some(s), s.spec_id)).collect::<Vec<_>>(),
+    );
+    let checks = Memo::new(move |_| {
+        let lang = lang.get();
+        rows.get()
+            .iter()
+            .map(|r| {
+                terms.with_value(|t| {
+                    check_row(r, t.iter().find(|t| t.spec_id == r.spec_id), &policy, lang)
+                })
+            })
+            .collect::<Vec<_>>()
+    });
+    let error_count = Memo::new(move |_| checks.get().iter().map(|c| c.errors.len()).sum::<usize>());
+    let dirty = Memo::new(move |_| {
+        let now: Vec<Option<SpecSettings>> = checks.get().iter().map(|c| c.settings).collect();
+        saved.with_value(|s| {
+            now.len() != s.len()
+                || now.iter().zip(s.iter()).any(|(n, s)| n.as_ref() != Some(s))
+        })
+    });
+    let saving = RwSignal::new(false);
+    let save_error = RwSignal::new(None::<ErrorBody>);
+    let conflict = RwSignal::new(false);
+    let version = view.version;
+    let retailer_id = view.retailer.id;
+
+    let save = move |_| {
+        if error_count.get_untracked() > 0 || saving.get_untracked() {
+            return;
+        }
+        let settings: Vec<SpecSettings> = checks.get_untracked().iter().filter_map(|c| c.settings).collect();
+        let csrf = session.session.get_untracked().map(|s| s.csrf_token).unwrap_or_default();
+        saving.set(true);
+        save_error.set(None);
+        leptos::task::spawn_local(async move {
+            let request = SaveSettingsRequest { version, settings };
+            match api::save_settings(retailer_id, &request, &csrf, lang.get_untracked()).await {
+                Ok(view) => {
+                    data.set(Some(view));
+                    just_saved.set(true);
+                }
+                Err(e) => {
+                    conflict.set(e.code == ErrorCode::Conflict);
+                    save_error.set(Some(e));
+                }
+            }
+            saving.set(false);
+        });
+    };
+    Effect::new(move |_| {
+        if dirty.get() {
+            just_saved.set(false);
+        }
+    });
+
+    let remove = move |spec_id: i64| rows.update(|r| r.retain(|row| row.spec_id != spec_id));
+    let add = move |spec_id: i64| {
+        rows.update(|r| {
+            if !r.iter().any(|row| row.spec_id == spec_id) {
+                r.push(Row::new(None, spec_id));
+            }
+        })
+    };
+
+    view! {
+        <section class="card" data-test="settings">
+            <h2>{tr("各品规库存上下限", "Stock limits per spec")}</h2>
+            <p class="muted small">{tr("单位：条。可销天数 = 库存 ÷ 周转数 × 7。", "In cartons. Days of cover = stock ÷ weekly turnover × 7.")}</p>
+            <div class="spec-list">
+                <For each=move || rows.get() key=|r| r.spec_id let:row>
+                    {
+                        let spec_id = row.spec_id;
+                        let t = terms.with_value(|t| t.iter().find(|t| t.spec_id == spec_id).cloned());
+                        let check = Memo::new(move |_| {
+                            rows.with(|rs| rs.iter().position(|r| r.spec_id == spec_id))
+                                .and_then(|i| checks.with(|c| c.get(i).cloned()))
+                                .unwrap_or_default()
+                        });
+                        let err = move |field: &'static str| Signal::derive(move || check.with(|c| c.errors.get(field).cloned()));
+                        let name = t.as_ref().map(|t| t.name.clone()).unwrap_or_default();
+                        let code = t.as_ref().map(|t| t.code.clone()).unwrap_or_default();
+                        let scarce = t.as_ref().is_some_and(|t| t.scarce);
+                        let cap = t.as_ref().map(|t| t.class_cap).unwrap_or(0);
+                        view! {
+                            <div class="spec-card" data-spec=spec_id>
+                                <div class="spec-head">
+                                    <strong>{name}</strong>
+                                    <span class="muted small">{code}</span>
+                                    {scarce.then(|| view! { <span class="chip chip-scarce">{tr("紧俏", "Scarce")}</span> })}
+                                    <span class="chip" data-test="cap">{move || format!("{} {cap} {}", lang.get().pick("限量", "Cap"), lang.get().pick("条", "ctn"))}</span>
+                                    <button class="icon-button" data-test="remove" on:click=move |_| remove(spec_id)>
+                                        {tr("移除", "Remove")}
+                                    </button>
+                                </div>
+                                <div class="spec-fields">
+                                    <NumField label=tr("库存", "Stock") value=row.stock error=err("stock") field="stock"/>
+                                    <NumField label=tr("下限", "Lower") value=row.lower error=err("lower") field="lower"/>
+                                    <NumField label=tr("上限", "Upper") value=row.upper error=err("upper") field="upper"/>
+                                    <NumField label=tr("周转数/周", "Turnover/wk") value=row.turnover error=err("weekly_turnover") field="weekly_turnover"/>
+                                </div>
+                                <div class="spec-foot">
+                                    <span data-test="cover">{move || {
+                                        let lang = lang.get();
+                                        match check.with(|c| c.settings.and_then(|s| days_of_cover(s.stock, s.weekly_turnover))) {
+                                            Some(d) => format!("{} {d:.1} {}", lang.pick("可销", "Cover"), lang.pick("天", "days")),
+                                            None => lang.pick("可销天数：—", "Cover: —").to_string(),
+                                        }
+                                    }}</span>
+                                    {move || check.with(|c| c.errors.get("spec_id").cloned()).map(|m| view! { <span class="field-error">{m}</span> })}
+                                </div>
+                                {move || check.with(|c| c.warnings.clone()).into_iter().map(|w| view! {
+                                    <p class="warning" data-test="warning">{w}</p>
+                                }).collect_view()}
+                            </div>
+                        }
+                    }
+                </For>
+            </div>
+            <AddSpec terms=terms rows=rows on_add=add/>
+        </section>
+        <div class="save-bar">
+            <span class="save-status" data-test="save-status">{move || {
+                let lang = lang.get();
+                let n = error_count.get();
+                if n > 0 {
+                    format!("{n} {}", lang.pick("处输入有误，修正后才能保存", "entries to correct before saving"))
+                } else if saving.get() {
+                    lang.pick("正在保存…", "Saving…").to_string()
+                } else if dirty.get() {
+                    lang.pick("有未保存的修改", "Unsaved changes").to_string()
+                } else if just_saved.get() {
+                    lang.pick("已保存", "Saved").to_string()
+                } else {
+                    lang.pick("没有修改", "No changes").to_string()
+                }
+            }}</span>
+            <button class="primary" data-test="save" on:click=save
+                disabled=move || { error_count.get() > 0 || saving.get() || !dirty.get() }>
+                {tr("保存全部修改", "Save all changes")}
+            </button>
+        </div>
+        <ErrorNote error=save_error/>
+        <Show when=move || conflict.get()>
+            <button class="secondary" data-test="reload" on:click=move |_| { conflict.set(false); save_error.set(None); reloads.update(|n| *n += 1); }>
+                {tr("刷新为最新数据（放弃本页修改）", "Load the latest (discard my edits)")}
+            </button>
+        </Show>
+    }
+}
+
+/// A carton input with its label and error under it.
+#[component]
+fn NumField(
+    label: impl Fn() -> &'static str + Send + Sync + 'static,
+    value: RwSignal<String>,
+    error: Signal<Option<String>>,
+    field: &'static str,
+) -> impl IntoView {
+    view! {
+        <label class="num-field" class:invalid=move || error.with(Option::is_some)>
+            <span>{label}</span>
+            <input type="text" inputmode="numeric" autocomplete="off" data-field=field
+                aria-invalid=move || if error.with(Option::is_some) { "true" } else { "false" }
+                prop:value=move || value.get()
+                on:input=move |ev| value.set(event_target_value(&ev))/>
+            {move || error.get().map(|m| view! { <span class="field-error" data-test="field-error">{m}</span> })}
+        </label>
+    }
+}
+
+/// Search the catalogue by name, brand or code and add a spec.
+#[component]
+fn AddSpec(
+    terms: StoredValue<Vec<SpecTerms>>,
+    rows: RwSignal<Vec<Row>>,
+    on_add: impl Fn(i64) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let lang = state::lang();
+    let query = RwSignal::new(String::new());
+    let matches = move || {
+        let q = query.get().trim().to_lowercase();
+        if q.is_empty() {
+            return Vec::new();
+        }
+        let listed: Vec<i64> = rows.with(|r| r.iter().map(|r| r.spec_id).collect());
+        terms.with_value(|t| {
+            t.iter()
+                .filter(|t| !listed.contains(&t.spec_id))
+                .filter(|t| {
+                    t.name.to_lowercase().contains(&q)
+                        || t.brand.to_lowercase().contains(&q)
+                        || t.code.contains(&q)
+                })
+                .take(8)
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+    };
+    view! {
+        <div class="add-spec">
+            <label class="field">
+                <span>{tr("添加品规", "Add a spec")}</span>
+                <input type="search" data-test="spec-search" autocomplete="off"
+                    placeholder=move || lang.get().pick("输入品规名称、品牌或条码", "Name, brand or code")
+                    prop:value=move || query.get()
+                    on:input=move |ev| query.set(event_target_value(&ev))/>
+            </label>
+            <ul class="spec-matches">
+                {move || matches().into_iter().map(|t| {
+                    let id = t.spec_id;
+                    let orderable = t.orderable;
+                    view! {
+                        <li>
+                            <button class="match" data-test="spec-match" disabled=!orderable
+                                on:click=move |_| { on_add(id); query.set(String::new()); }>
+                                <span>{t.name.clone()}</span>
+                                <span class="muted small">{t.code.clone()}</span>
+                                <span class="muted small">{move || if orderable {
+                                    format!("{} {} {}", lang.get().pick("限量", "cap"), t.class_cap, lang.get().pick("条", "ctn"))
+                                } else { lang.get().pick("不可订购", "not orderable").to_string() }}</span>
+                            </button>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        </div>
+    }
+}
+
+fn yuan(fen: Fen) -> String {
+    format!("¥{}", fen.yuan_string())
+}
+
+#[component]
+fn ProposalPanel(view: RetailerSettingsView) -> impl IntoView {
+    let lang = state::lang();
+    let session = state::session();
+    let retailer_id = view.retailer.id;
+    let online = view.retailer.online;
+    let terms = StoredValue::new(view.terms.clone());
+    let proposal = RwSignal::new(None::<ProposalView>);
+    let error = RwSignal::new(None::<ErrorBody>);
+    let quantities: RwSignal<Vec<(i64, RwSignal<String>)>> = RwSignal::new(Vec::new());
+    let busy = RwSignal::new(false);
+    let take = move |p: ProposalView| {
+        quantities.set(
+            p.lines
+                .iter()
+                .filter(|l| l.wanted > 0)
+                .map(|l| (l.spec_id, RwSignal::new(l.quantity.to_string())))
+                .collect(),
+        );
+        proposal.set(Some(p));
+    };
+    leptos::task::spawn_local(async move {
+        match api::proposal(retailer_id, lang.get_untracked()).await {
+            Ok(p) => take(p),
+            Err(e) => error.set(Some(e)),
+        }
+    });
+    let term = move |spec_id: i64| terms.with_value(|t| t.iter().find(|t| t.spec_id == spec_id).cloned());
+    // Each quantity as typed, checked with the same rules the server applies.
+    let checked = Memo::new(move |_| {
+        let lang = lang.get();
+        let mut field_errors: BTreeMap<i64, String> = BTreeMap::new();
+        let mut lines = Vec::new();
+        for (spec_id, text) in quantities.get() {
+            match Cartons::parse(&text.get()) {
+                Ok(q) => lines.push(OrderLineInput { spec_id, quantity: q }),
+                Err(e) => {
+                    field_errors.insert(spec_id, e.message(lang).to_string());
+                }
+            }
+        }
+        let mut total_error = None;
+        if let Some(p) = proposal.get() {
+            let rules: Vec<_> = terms.with_value(|t| {
+                t.iter().filter(|t| p.lines.iter().any(|l| l.spec_id == t.spec_id)).map(|t| t.rule()).collect()
+            });
+            for (i, e) in check_order(&lines, &rules, p.total_cap) {
+                match i {
+                    Some(i) => {
+                        field_errors.entry(lines[i].spec_id).or_insert_with(|| e.message(lang));
+                    }
+                    None => total_error = Some(e.message(lang)),
+                }
+            }
+        }
+        (lines, field_errors, total_error)
+    });
+    let totals = move || {
+        let priced: Vec<(i64, Fen)> = checked.with(|c| {
+            c.0.iter()
+                .map(|l| (l.quantity.get(), term(l.spec_id).map(|t| t.wholesale_per_carton).unwrap_or_default()))
+                .collect()
+        });
+        order_value(&priced)
+    };
+    let confirm = move |_| {
+        let Some(p) = proposal.get_untracked() else { return };
+        let (lines, errors, total_error) = checked.get_untracked();
+        if !errors.is_empty() || total_error.is_some() || busy.get_untracked() {
+            return;
+        }
+        let csrf = session.session.get_untracked().map(|s| s.csrf_token).unwrap_or_default();
+        busy.set(true);
+        error.set(None);
+        leptos::task::spawn_local(async move {
+            let request = ConfirmOrderRequest { order_date: p.order_date, lines };
+            match api::confirm_order(retailer_id, &request, &csrf, lang.get_untracked()).await {
+                Ok(p) => take(p),
+                Err(e) => error.set(Some(e)),
+            }
+            busy.set(false);
+        });
+    };
+
+    view! {
+        <ErrorNote error=error/>
+        {move || proposal.get().map(|p| {
+            let confirmed = p.confirmed.clone();
+            let idle = p.lines.iter().filter(|l| l.wanted == 0).count();
+            let lines: Vec<_> = p.lines.iter().filter(|l| l.wanted > 0).cloned().collect();
+            let empty = lines.is_empty();
+            view! {
+                <section class="card" data-test="proposal">
+                    <h2>{move || format!("{} · {}", lang.get().pick("建议订单", "Proposed order"), p.order_date)}</h2>
+                    {(!online).then(|| view! { <p class="warning">{tr("尚未开通网上配货，建议订单仅供参考，不能确认。", "Not joined to online replenishment: the proposal is for reference and cannot be confirmed.")}</p> })}
+                    {empty.then(|| view! { <p class="muted">{tr("各品规库存均高于下限，本订货日无需订购。", "Every spec is above its lower limit: nothing to order this time.")}</p> })}
+                    <div class="proposal-lines">
+                        {lines.into_iter().map(|line| {
+                            let spec_id = line.spec_id;
+                            let t = term(spec_id);
+                            let text = quantities.with_untracked(|q| q.iter().find(|q| q.0 == spec_id).map(|q| q.1));
+                            let locked = confirmed.is_some();
+                            let confirmed_q = confirmed.as_ref().and_then(|c| c.lines.iter().find(|l| l.spec_id == spec_id).map(|l| l.quantity));
+                            let err = move || checked.with(|c| c.1.get(&spec_id).cloned());
+                            let reasons = line.reasons.clone();
+                            view! {
+                                <div class="proposal-line" data-spec=spec_id>
+                                    <div class="spec-head">
+                                        <strong>{t.as_ref().map(|t| t.name.clone())}</strong>
+                                        <span class="muted small">{move || format!("{} {} · {} {}", lang.get().pick("需", "wants"), line.wanted, lang.get().pick("建议", "proposed"), line.quantity)}</span>
+                                    </div>
+                                    <div class="reasons">
+                                        {reasons.into_iter().map(|r: Reason| view! {
+                                            <span class="chip" class:chip-cut=r.is_cut() data-test="reason">{move || r.message(lang.get())}</span>
+                                        }).collect_view()}
+                                    </div>
+                                    {match (locked, text) {
+                                        (false, Some(text)) => view! {
+                                            <label class="num-field" class:invalid=move || err().is_some()>
+                                                <span>{tr("订购数量（条）", "Quantity (cartons)")}</span>
+                                                <input type="text" inputmode="numeric" data-test="quantity"
+                                                    prop:value=move || text.get()
+                                                    on:input=move |ev| text.set(event_target_value(&ev))/>
+                                                {move || err().map(|m| view! { <span class="field-error" data-test="field-error">{m}</span> })}
+                                            </label>
+                                        }.into_any(),
+                                        _ => view! {
+                                            <p data-test="confirmed-quantity">{move || format!("{} {} {}", lang.get().pick("已确认", "Confirmed"), confirmed_q.unwrap_or(0), lang.get().pick("条", "cartons"))}</p>
+                                        }.into_any(),
+                                    }}
+                                </div>
+                            }
+                        }).collect_view()}
+                    </div>
+                    {(idle > 0).then(|| view! { <p class="muted small">{move || format!("{} {idle} {}", lang.get().pick("另有", "Another"), lang.get().pick("个品规库存充足，无需订购", "specs have enough stock"))}</p> })}
+                    {match confirmed {
+                        Some(c) => view! {
+                            <div class="confirmed" data-test="confirmed">
+                                <p><strong>{move || format!("{} {} {} · {}", lang.get().pick("订单已确认：共", "Order confirmed:"), c.total_cartons, lang.get().pick("条", "cartons"), yuan(c.total_value))}</strong></p>
+                                <p class="muted small">{move || format!("{} {}（{}）", lang.get().pick("确认人", "By"), c.confirmed_by, c.confirmed_by_role.label(lang.get()))}</p>
+                                {let cut: i64 = c.lines.iter().map(|l| l.cut_off).sum();
+                                 (cut > 0).then(|| view! { <p class="muted small">{move || format!("{} {cut} {}", lang.get().pick("因限量未满足的需求", "Demand cut by the caps:"), lang.get().pick("条（已记录）", "cartons (recorded)"))}</p> })}
+                            </div>
+                        }.into_any(),
+                        None => view! {
+                            <div class="order-total" data-test="order-total">
+                                <span>{move || { let (c, v) = totals(); format!("{} {c} {} · {}", lang.get().pick("合计", "Total"), lang.get().pick("条", "cartons"), yuan(v)) }}</span>
+                                {move || checked.with(|c| c.2.clone()).map(|m| view! { <span class="field-error" data-test="total-error">{m}</span> })}
+                            </div>
+                            <button class="primary" data-test="confirm" on:click=confirm
+                                disabled=move || !online || empty || busy.get() || checked.with(|c| !c.1.is_empty() || c.2.is_some())>
+                                {tr("确认订单", "Confirm the order")}
+                            </button>
+                        }.into_any(),
+                    }}
+                </section>
+            }
+        })}
+    }
+}
+
+fn field_label(field: &str, lang: Lang) -> &'static str {
+    match field {
+        "stock" => lang.pick("库存", "Stock"),
+        "lower" => lang.pick("下限", "Lower"),
+        "upper" => lang.pick("上限", "Upper"),
+        "weekly_turnover" => lang.pick("周转数", "Turnover"),
+        _ => lang.pick("品规", "Spec"),
+    }
+}
+
+/// UNIX seconds as China Standard Time.
+fn cst(at: i64) -> String {
+    chrono::DateTime::from_timestamp(at + 8 * 3600, 0)
+        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default()
+}
+
+#[component]
+fn HistoryPanel(retailer_id: i64) -> impl IntoView {
+    let lang = state::lang();
+    let changes = RwSignal::new(None::<Vec<SettingsChange>>);
+    let error = RwSignal::new(None::<ErrorBody>);
+    leptos::task::spawn_local(async move {
+        match api::settings_history(retailer_id, lang.get_untracked()).await {
+            Ok(c) => changes.set(Some(c)),
+            Err(e) => error.set(Some(e)),
+        }
+    });
+    let value = move |v: Option<i64>, field: &str| match (v, field) {
+        (None, _) => "—".to_string(),
+        (Some(_), "spec") => lang.get().pick("在列", "listed").to_string(),
+        (Some(v), _) => v.to_string(),
+    };
+    view! {
+        <ErrorNote error=error/>
+        <section class="card table-wrap" data-test="history">
+            {move || changes.get().map(|list| if list.is_empty() {
+                view! { <p class="muted">{tr("暂无变更记录", "No changes yet")}</p> }.into_any()
+            } else {
+                view! {
+                    <table class="grid-table">
+                        <thead><tr>
+                            <th>{tr("时间", "When")}</th><th>{tr("操作人", "Who")}</th><th>{tr("品规", "Spec")}</th>
+                            <th>{tr("项目", "Field")}</th><th class="num">{tr("原值", "From")}</th><th class="num">{tr("新值", "To")}</th>
+                        </tr></thead>
+                        <tbody>
+                            {list.into_iter().map(|c| {
+                                let field = c.field.clone();
+                                let field2 = c.field.clone();
+                                let field3 = c.field.clone();
+                                view! {
+                                    <tr>
+                                        <td>{cst(c.at)}</td>
+                                        <td>{move || format!("{}（{}）", c.actor, c.actor_role.label(lang.get()))}</td>
+                                        <td>{c.spec_name.clone()}</td>
+                                        <td>{move || field_label(&field, lang.get())}</td>
+                                        <td class="num">{move || value(c.from, &field2)}</td>
+                                        <td class="num">{move || value(c.to, &field3)}</td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            })}
+        </section>
+    }
+}

@@ -1,0 +1,111 @@
+//! A customer manager's retailers: online-replenishment status, the share who
+//! joined (网上配货户占比), and a way into each retailer's settings.
+
+use domain::org::online_share;
+use domain::replenishment::{ManagedRetailer, ManagedRetailers};
+use domain::ErrorBody;
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::components::error::ErrorNote;
+use crate::components::layout::redirect_when_signed_out;
+use crate::i18n::tr;
+use crate::{api, routes, state};
+
+#[component]
+pub fn RetailersPage() -> impl IntoView {
+    redirect_when_signed_out();
+    let lang = state::lang();
+    let session = state::session();
+    let list = RwSignal::new(None::<ManagedRetailers>);
+    let error = RwSignal::new(None::<ErrorBody>);
+    let query = RwSignal::new(String::new());
+    let only_online = RwSignal::new(false);
+    leptos::task::spawn_local(async move {
+        match api::managed_retailers(lang.get_untracked()).await {
+            Ok(l) => list.set(Some(l)),
+            Err(e) => error.set(Some(e)),
+        }
+    });
+    let toggle = move |r: ManagedRetailer| {
+        let csrf = session.session.get_untracked().map(|s| s.csrf_token).unwrap_or_default();
+        leptos::task::spawn_local(async move {
+            match api::enrol(r.id, !r.online, &csrf, lang.get_untracked()).await {
+                Ok(header) => list.update(|l| {
+                    if let Some(l) = l {
+                        if let Some(row) = l.retailers.iter_mut().find(|x| x.id == header.id) {
+                            row.online = header.online;
+                        }
+                        l.online = l.retailers.iter().filter(|x| x.online).count() as i64;
+                    }
+                }),
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    let shown = move || {
+        let q = query.get().trim().to_lowercase();
+        list.with(|l| {
+            l.as_ref()
+                .map(|l| {
+                    l.retailers
+                        .iter()
+                        .filter(|r| !only_online.get() || r.online)
+                        .filter(|r| q.is_empty() || r.name.to_lowercase().contains(&q) || r.licence_no.contains(&q))
+                        .cloned()
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        })
+    };
+    view! {
+        <ErrorNote error=error/>
+        {move || list.get().map(|l| view! {
+            <section class="card stats" data-test="retailer-stats">
+                <div class="stat"><div class="stat-value">{l.total}</div><div class="stat-label">{tr("我的零售户", "My retailers")}</div></div>
+                <div class="stat"><div class="stat-value" data-test="online-count">{l.online}</div><div class="stat-label">{tr("网上配货户", "Joined")}</div></div>
+                <div class="stat"><div class="stat-value" data-test="online-share">{format!("{:.1}%", online_share(l.online, l.total) * 100.0)}</div><div class="stat-label">{tr("网上配货户占比", "Share joined")}</div></div>
+            </section>
+        })}
+        <section class="card">
+            <div class="filters">
+                <input type="search" data-test="retailer-filter" placeholder=move || lang.get().pick("按店名或许可证号筛选", "Filter by shop or licence")
+                    prop:value=move || query.get() on:input=move |ev| query.set(event_target_value(&ev))/>
+                <label class="check"><input type="checkbox" prop:checked=move || only_online.get()
+                    on:change=move |ev| only_online.set(event_target_checked(&ev))/>{tr("只看已开通", "Joined only")}</label>
+            </div>
+            <div class="table-wrap">
+                <table class="grid-table" data-test="retailers">
+                    <thead><tr>
+                        <th>{tr("店名", "Shop")}</th><th>{tr("许可证号", "Licence")}</th><th>{tr("档位", "Class")}</th>
+                        <th>{tr("市场部", "Department")}</th><th>{tr("网上配货", "Online")}</th>
+                        <th class="num">{tr("设置品规", "Specs set")}</th><th>{tr("最近订单", "Last order")}</th>
+                    </tr></thead>
+                    <tbody>
+                        <For each=shown key=|r| (r.id, r.online) let:r>
+                            {
+                                let href = routes::replenishment_of(r.id);
+                                let row = r.clone();
+                                view! {
+                                    <tr data-retailer=r.id>
+                                        <td><A href=href>{r.name.clone()}</A></td>
+                                        <td>{r.licence_no.clone()}</td>
+                                        <td>{r.class_label.clone()}</td>
+                                        <td>{r.market_unit.clone()}</td>
+                                        <td>
+                                            <button class="toggle" class:on=r.online data-test="enrol" on:click=move |_| toggle(row.clone())>
+                                                {move || if r.online { lang.get().pick("已开通 · 取消", "Joined · leave") } else { lang.get().pick("未开通 · 开通", "Not joined · join") }}
+                                            </button>
+                                        </td>
+                                        <td class="num">{r.specs}</td>
+                                        <td>{r.last_order_date.map(|d| d.to_string()).unwrap_or_else(|| "—".into())}</td>
+                                    </tr>
+                                }
+                            }
+                        </For>
+                    </tbody>
+                </table>
+            </div>
+        </section>
+    }
+}
