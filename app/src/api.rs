@@ -161,7 +161,11 @@ pub async fn policy(lang: Lang) -> ApiResult<PolicyView> {
     get_json("/api/replenishment/policy", lang).await
 }
 
-pub async fn change_policy(changes: &PolicyChanges, csrf: &str, lang: Lang) -> ApiResult<PolicyView> {
+pub async fn change_policy(
+    changes: &PolicyChanges,
+    csrf: &str,
+    lang: Lang,
+) -> ApiResult<PolicyView> {
     send_json(
         write(Request::patch("/api/replenishment/policy"), lang, csrf),
         changes,

@@ -106,10 +106,27 @@ fn HomeLinks(role: Role) -> impl IntoView {
     let retailer = session.session.get_untracked().and_then(|s| s.retailer_id);
     let links: Vec<(String, &'static str, &'static str, &'static str)> = match role {
         Role::Retailer => retailer
-            .map(|id| vec![(routes::replenishment_of(id), "网上配货", "Online replenishment", "link-replenishment")])
+            .map(|id| {
+                vec![(
+                    routes::replenishment_of(id),
+                    "网上配货",
+                    "Online replenishment",
+                    "link-replenishment",
+                )]
+            })
             .unwrap_or_default(),
-        Role::CustomerManager => vec![(routes::RETAILERS.to_string(), "零售户网上配货", "Retailers' replenishment", "link-retailers")],
-        Role::MarketingCenter | Role::Admin => vec![(routes::POLICY.to_string(), "网上配货政策", "Replenishment policy", "link-policy")],
+        Role::CustomerManager => vec![(
+            routes::RETAILERS.to_string(),
+            "零售户网上配货",
+            "Retailers' replenishment",
+            "link-retailers",
+        )],
+        Role::MarketingCenter | Role::Admin => vec![(
+            routes::POLICY.to_string(),
+            "网上配货政策",
+            "Replenishment policy",
+            "link-policy",
+        )],
         _ => vec![],
     };
     view! {

@@ -94,7 +94,9 @@ impl Editor {
         let mut errors = HashMap::new();
         let mut changes = PolicyChanges::default();
         let whole = |text: &str| -> Result<i64, String> {
-            Cartons::parse(text).map(|c| c.get()).map_err(|e| e.message(lang).to_string())
+            Cartons::parse(text)
+                .map(|c| c.get())
+                .map_err(|e| e.message(lang).to_string())
         };
 
         let lead = self.lead_days.get().trim().parse::<u32>();
@@ -111,7 +113,11 @@ impl Editor {
             errors.insert("policy-weeks_per_month".into(), number);
         }
         if let (Ok(lead_days), Ok(stock_to_sales_norm), Ok(weeks_per_month)) = (lead, norm, weeks) {
-            let policy = ReplenishmentPolicy { lead_days, stock_to_sales_norm, weeks_per_month };
+            let policy = ReplenishmentPolicy {
+                lead_days,
+                stock_to_sales_norm,
+                weeks_per_month,
+            };
             for (field, e) in check_policy(&policy) {
                 errors.insert(format!("policy-{field}"), e.message(lang).to_string());
             }
@@ -121,9 +127,24 @@ impl Editor {
         }
 
         for (r, row) in self.specs.iter().enumerate() {
-            let Some(before) = self.original.specs.iter().find(|s| s.spec_id == row.spec_id) else { continue };
-            let multiple = whole(&row.multiple.get()).and_then(|m| check_multiple(m).map(|_| m).map_err(|e| e.message(lang).to_string()));
-            let default_cap = whole(&row.default_cap.get()).and_then(|c| check_cap(c).map(|_| c).map_err(|e| e.message(lang).to_string()));
+            let Some(before) = self
+                .original
+                .specs
+                .iter()
+                .find(|s| s.spec_id == row.spec_id)
+            else {
+                continue;
+            };
+            let multiple = whole(&row.multiple.get()).and_then(|m| {
+                check_multiple(m)
+                    .map(|_| m)
+                    .map_err(|e| e.message(lang).to_string())
+            });
+            let default_cap = whole(&row.default_cap.get()).and_then(|c| {
+                check_cap(c)
+                    .map(|_| c)
+                    .map_err(|e| e.message(lang).to_string())
+            });
             match (&multiple, &default_cap) {
                 (Ok(m), Ok(c)) => {
                     let change = SpecPolicyChange {
@@ -133,9 +154,17 @@ impl Editor {
                         scarce: row.scarce.get(),
                         orderable: row.orderable.get(),
                     };
-                    if (change.order_multiple, change.default_cap, change.scarce, change.orderable)
-                        != (before.order_multiple, before.default_cap, before.scarce, before.orderable)
-                    {
+                    if (
+                        change.order_multiple,
+                        change.default_cap,
+                        change.scarce,
+                        change.orderable,
+                    ) != (
+                        before.order_multiple,
+                        before.default_cap,
+                        before.scarce,
+                        before.orderable,
+                    ) {
                         changes.specs.push(change);
                     }
                 }
@@ -150,19 +179,35 @@ impl Editor {
             }
             for (c, cell) in row.caps.iter().enumerate() {
                 let class = &self.original.classes[c].code;
-                let had = self.original.caps.iter().find(|x| x.spec_id == row.spec_id && &x.class_code == class).map(|x| x.cap);
+                let had = self
+                    .original
+                    .caps
+                    .iter()
+                    .find(|x| x.spec_id == row.spec_id && &x.class_code == class)
+                    .map(|x| x.cap);
                 let text = cell.get();
                 if text.trim().is_empty() {
                     if let Some(had) = had {
-                        errors.insert(format!("{r}-{c}"), match lang {
-                            Lang::Zh => format!("请输入限量（原为 {had}）"),
-                            Lang::En => format!("Enter a cap (was {had})"),
-                        });
+                        errors.insert(
+                            format!("{r}-{c}"),
+                            match lang {
+                                Lang::Zh => format!("请输入限量（原为 {had}）"),
+                                Lang::En => format!("Enter a cap (was {had})"),
+                            },
+                        );
                     }
                     continue;
                 }
-                match whole(&text).and_then(|v| check_cap(v).map(|_| v).map_err(|e| e.message(lang).to_string())) {
-                    Ok(v) if Some(v) != had => changes.caps.push(ClassCap { spec_id: row.spec_id, class_code: class.clone(), cap: v }),
+                match whole(&text).and_then(|v| {
+                    check_cap(v)
+                        .map(|_| v)
+                        .map_err(|e| e.message(lang).to_string())
+                }) {
+                    Ok(v) if Some(v) != had => changes.caps.push(ClassCap {
+                        spec_id: row.spec_id,
+                        class_code: class.clone(),
+                        cap: v,
+                    }),
                     Ok(_) => {}
                     Err(e) => {
                         errors.insert(format!("{r}-{c}"), e);
@@ -176,10 +221,17 @@ impl Editor {
             let value = if text.trim().is_empty() {
                 Ok(None)
             } else {
-                whole(&text).and_then(|v| check_cap(v).map(|_| Some(v)).map_err(|e| e.message(lang).to_string()))
+                whole(&text).and_then(|v| {
+                    check_cap(v)
+                        .map(|_| Some(v))
+                        .map_err(|e| e.message(lang).to_string())
+                })
             };
             match value {
-                Ok(v) if v != class.total_cap => changes.classes.push(ClassTotalCap { code: class.code.clone(), total_cap: v }),
+                Ok(v) if v != class.total_cap => changes.classes.push(ClassTotalCap {
+                    code: class.code.clone(),
+                    total_cap: v,
+                }),
                 Ok(_) => {}
                 Err(e) => {
                     errors.insert(format!("t-{c}"), e);
@@ -244,7 +296,11 @@ fn PolicyEditor(editor: Editor, reset: RwSignal<Option<Editor>>) -> impl IntoVie
         if !errors.is_empty() || change_count(&changes) == 0 || saving.get_untracked() {
             return;
         }
-        let csrf = session.session.get_untracked().map(|s| s.csrf_token).unwrap_or_default();
+        let csrf = session
+            .session
+            .get_untracked()
+            .map(|s| s.csrf_token)
+            .unwrap_or_default();
         saving.set(true);
         leptos::task::spawn_local(async move {
             match api::change_policy(&changes, &csrf, lang.get_untracked()).await {
@@ -264,7 +320,9 @@ fn PolicyEditor(editor: Editor, reset: RwSignal<Option<Editor>>) -> impl IntoVie
     let n_cols = classes.len();
     // Pastes a tab-separated block (Excel, WPS) into the cap grid from the cell at (r, c).
     let paste = move |ev: leptos::ev::ClipboardEvent, r: usize, c: usize| {
-        let Some(text) = ev.clipboard_data().and_then(|d| d.get_data("text").ok()) else { return };
+        let Some(text) = ev.clipboard_data().and_then(|d| d.get_data("text").ok()) else {
+            return;
+        };
         if !text.contains('\t') && !text.trim_end().contains('\n') {
             return; // a single value: let the input take it
         }
@@ -293,7 +351,10 @@ fn PolicyEditor(editor: Editor, reset: RwSignal<Option<Editor>>) -> impl IntoVie
         }
     };
 
-    let field = move |label: &'static str, label_en: &'static str, value: RwSignal<String>, key: &'static str| {
+    let field = move |label: &'static str,
+                      label_en: &'static str,
+                      value: RwSignal<String>,
+                      key: &'static str| {
         let err = cell_error(format!("policy-{key}"));
         let err2 = err.clone();
         view! {

@@ -117,7 +117,8 @@ struct Row {
 
 impl Row {
     fn new(s: Option<&SpecSettings>, spec_id: i64) -> Row {
-        let text = |v: Option<Cartons>| RwSignal::new(v.map(|c| c.get().to_string()).unwrap_or_default());
+        let text =
+            |v: Option<Cartons>| RwSignal::new(v.map(|c| c.get().to_string()).unwrap_or_default());
         Row {
             spec_id,
             stock: text(s.map(|s| s.stock)),
@@ -137,9 +138,15 @@ struct RowCheck {
     settings: Option<SpecSettings>,
 }
 
-fn check_row(row: &Row, terms: Option<&SpecTerms>, policy: &domain::replenishment::ReplenishmentPolicy, lang: Lang) -> RowCheck {
+fn check_row(
+    row: &Row,
+    terms: Option<&SpecTerms>,
+    policy: &domain::replenishment::ReplenishmentPolicy,
+    lang: Lang,
+) -> RowCheck {
     let mut check = RowCheck::default();
-    let mut parse = |field: &'static str, text: &RwSignal<String>| match Cartons::parse(&text.get()) {
+    let mut parse = |field: &'static str, text: &RwSignal<String>| match Cartons::parse(&text.get())
+    {
         Ok(c) => Some(c),
         Err(e) => {
             check.errors.insert(field, e.message(lang).to_string());
@@ -150,21 +157,37 @@ fn check_row(row: &Row, terms: Option<&SpecTerms>, policy: &domain::replenishmen
     let lower = parse("lower", &row.lower);
     let upper = parse("upper", &row.upper);
     let turnover = parse("weekly_turnover", &row.turnover);
-    let (Some(stock), Some(lower), Some(upper), Some(weekly_turnover)) = (stock, lower, upper, turnover) else {
+    let (Some(stock), Some(lower), Some(upper), Some(weekly_turnover)) =
+        (stock, lower, upper, turnover)
+    else {
         return check;
     };
-    let settings = SpecSettings { spec_id: row.spec_id, stock, lower, upper, weekly_turnover };
+    let settings = SpecSettings {
+        spec_id: row.spec_id,
+        stock,
+        lower,
+        upper,
+        weekly_turnover,
+    };
     match terms {
         Some(t) => {
             for e in check_settings(&settings, &t.rule()) {
-                check.errors.entry(e.field()).or_insert_with(|| e.message(lang));
+                check
+                    .errors
+                    .entry(e.field())
+                    .or_insert_with(|| e.message(lang));
             }
         }
         None => {
-            check.errors.insert("spec_id", lang.pick("品规不存在", "No such spec").into());
+            check
+                .errors
+                .insert("spec_id", lang.pick("品规不存在", "No such spec").into());
         }
     }
-    check.warnings = warnings(&settings, policy).into_iter().map(|w| w.message(lang)).collect();
+    check.warnings = warnings(&settings, policy)
+        .into_iter()
+        .map(|w| w.message(lang))
+        .collect();
     check.settings = Some(settings);
     check
 }
@@ -182,7 +205,10 @@ fn SettingsEditor(
     let policy = view.policy;
     let saved = StoredValue::new(view.settings.clone());
     let rows = RwSignal::new(
-        view.settings.iter().map(|s| Row::new(Some(s), s.spec_id)).collect::<Vec<_>>(),
+        view.settings
+            .iter()
+            .map(|s| Row::new(Some(s), s.spec_id))
+            .collect::<Vec<_>>(),
     );
     let checks = Memo::new(move |_| {
         let lang = lang.get();
@@ -195,12 +221,12 @@ fn SettingsEditor(
             })
             .collect::<Vec<_>>()
     });
-    let error_count = Memo::new(move |_| checks.get().iter().map(|c| c.errors.len()).sum::<usize>());
+    let error_count =
+        Memo::new(move |_| checks.get().iter().map(|c| c.errors.len()).sum::<usize>());
     let dirty = Memo::new(move |_| {
         let now: Vec<Option<SpecSettings>> = checks.get().iter().map(|c| c.settings).collect();
         saved.with_value(|s| {
-            now.len() != s.len()
-                || now.iter().zip(s.iter()).any(|(n, s)| n.as_ref() != Some(s))
+            now.len() != s.len() || now.iter().zip(s.iter()).any(|(n, s)| n.as_ref() != Some(s))
         })
     });
     let saving = RwSignal::new(false);
@@ -213,8 +239,16 @@ fn SettingsEditor(
         if error_count.get_untracked() > 0 || saving.get_untracked() {
             return;
         }
-        let settings: Vec<SpecSettings> = checks.get_untracked().iter().filter_map(|c| c.settings).collect();
-        let csrf = session.session.get_untracked().map(|s| s.csrf_token).unwrap_or_default();
+        let settings: Vec<SpecSettings> = checks
+            .get_untracked()
+            .iter()
+            .filter_map(|c| c.settings)
+            .collect();
+        let csrf = session
+            .session
+            .get_untracked()
+            .map(|s| s.csrf_token)
+            .unwrap_or_default();
         saving.set(true);
         save_error.set(None);
         leptos::task::spawn_local(async move {
@@ -443,7 +477,8 @@ fn ProposalPanel(view: RetailerSettingsView) -> impl IntoView {
             Err(e) => error.set(Some(e)),
         }
     });
-    let term = move |spec_id: i64| terms.with_value(|t| t.iter().find(|t| t.spec_id == spec_id).cloned());
+    let term =
+        move |spec_id: i64| terms.with_value(|t| t.iter().find(|t| t.spec_id == spec_id).cloned());
     // Each quantity as typed, checked with the same rules the server applies.
     let checked = Memo::new(move |_| {
         let lang = lang.get();
@@ -451,7 +486,10 @@ fn ProposalPanel(view: RetailerSettingsView) -> impl IntoView {
         let mut lines = Vec::new();
         for (spec_id, text) in quantities.get() {
             match Cartons::parse(&text.get()) {
-                Ok(q) => lines.push(OrderLineInput { spec_id, quantity: q }),
+                Ok(q) => lines.push(OrderLineInput {
+                    spec_id,
+                    quantity: q,
+                }),
                 Err(e) => {
                     field_errors.insert(spec_id, e.message(lang).to_string());
                 }
@@ -460,12 +498,17 @@ fn ProposalPanel(view: RetailerSettingsView) -> impl IntoView {
         let mut total_error = None;
         if let Some(p) = proposal.get() {
             let rules: Vec<_> = terms.with_value(|t| {
-                t.iter().filter(|t| p.lines.iter().any(|l| l.spec_id == t.spec_id)).map(|t| t.rule()).collect()
+                t.iter()
+                    .filter(|t| p.lines.iter().any(|l| l.spec_id == t.spec_id))
+                    .map(|t| t.rule())
+                    .collect()
             });
             for (i, e) in check_order(&lines, &rules, p.total_cap) {
                 match i {
                     Some(i) => {
-                        field_errors.entry(lines[i].spec_id).or_insert_with(|| e.message(lang));
+                        field_errors
+                            .entry(lines[i].spec_id)
+                            .or_insert_with(|| e.message(lang));
                     }
                     None => total_error = Some(e.message(lang)),
                 }
@@ -476,22 +519,38 @@ fn ProposalPanel(view: RetailerSettingsView) -> impl IntoView {
     let totals = move || {
         let priced: Vec<(i64, Fen)> = checked.with(|c| {
             c.0.iter()
-                .map(|l| (l.quantity.get(), term(l.spec_id).map(|t| t.wholesale_per_carton).unwrap_or_default()))
+                .map(|l| {
+                    (
+                        l.quantity.get(),
+                        term(l.spec_id)
+                            .map(|t| t.wholesale_per_carton)
+                            .unwrap_or_default(),
+                    )
+                })
                 .collect()
         });
         order_value(&priced)
     };
     let confirm = move |_| {
-        let Some(p) = proposal.get_untracked() else { return };
+        let Some(p) = proposal.get_untracked() else {
+            return;
+        };
         let (lines, errors, total_error) = checked.get_untracked();
         if !errors.is_empty() || total_error.is_some() || busy.get_untracked() {
             return;
         }
-        let csrf = session.session.get_untracked().map(|s| s.csrf_token).unwrap_or_default();
+        let csrf = session
+            .session
+            .get_untracked()
+            .map(|s| s.csrf_token)
+            .unwrap_or_default();
         busy.set(true);
         error.set(None);
         leptos::task::spawn_local(async move {
-            let request = ConfirmOrderRequest { order_date: p.order_date, lines };
+            let request = ConfirmOrderRequest {
+                order_date: p.order_date,
+                lines,
+            };
             match api::confirm_order(retailer_id, &request, &csrf, lang.get_untracked()).await {
                 Ok(p) => take(p),
                 Err(e) => error.set(Some(e)),

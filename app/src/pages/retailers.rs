@@ -28,7 +28,11 @@ pub fn RetailersPage() -> impl IntoView {
         }
     });
     let toggle = move |r: ManagedRetailer| {
-        let csrf = session.session.get_untracked().map(|s| s.csrf_token).unwrap_or_default();
+        let csrf = session
+            .session
+            .get_untracked()
+            .map(|s| s.csrf_token)
+            .unwrap_or_default();
         leptos::task::spawn_local(async move {
             match api::enrol(r.id, !r.online, &csrf, lang.get_untracked()).await {
                 Ok(header) => list.update(|l| {
@@ -51,7 +55,11 @@ pub fn RetailersPage() -> impl IntoView {
                     l.retailers
                         .iter()
                         .filter(|r| !only_online.get() || r.online)
-                        .filter(|r| q.is_empty() || r.name.to_lowercase().contains(&q) || r.licence_no.contains(&q))
+                        .filter(|r| {
+                            q.is_empty()
+                                || r.name.to_lowercase().contains(&q)
+                                || r.licence_no.contains(&q)
+                        })
                         .cloned()
                         .collect::<Vec<_>>()
                 })
