@@ -482,13 +482,15 @@ async fn policy_changes_are_checked_audited_and_drive_proposals(backend: Backend
         .send(&app, reqwest::Method::PATCH, "/api/replenishment/policy", json!({
             "policy": { "lead_days": 30, "stock_to_sales_norm": 0.5, "weeks_per_month": 4.3 },
             "caps": [{ "spec_id": spec, "class_code": class, "cap": 1 }],
-            "specs": [{ "spec_id": spec, "order_multiple": 0, "default_cap": 10, "scarce": false, "orderable": true }]
+            "specs": [{ "spec_id": spec, "order_multiple": 0, "default_cap": 10, "scarce": false, "orderable": true }],
+            "order_days": [{ "retailer_id": id, "weekday": 8 }]
         }))
         .await;
     assert_eq!(bad.status(), 422);
     let body: ErrorBody = bad.json().await.expect("error body");
     assert!(body.fields.contains_key("policy.lead_days"));
     assert!(body.fields.contains_key("specs.0.order_multiple"));
+    assert!(body.fields.contains_key("order_days.0.weekday"));
     let after_bad = retailer.view(&app, id).await;
     assert_eq!(after_bad.terms, view.terms, "nothing partial is saved");
     assert_eq!(after_bad.policy, view.policy);
@@ -501,7 +503,8 @@ async fn policy_changes_are_checked_audited_and_drive_proposals(backend: Backend
             json!({
                 "policy": { "lead_days": 3, "stock_to_sales_norm": 0.6, "weeks_per_month": 4.3 },
                 "caps": [{ "spec_id": spec, "class_code": class, "cap": 1 }],
-                "classes": [{ "code": class, "total_cap": 2 }]
+                "classes": [{ "code": class, "total_cap": 2 }],
+                "order_days": [{ "retailer_id": id, "weekday": 7 }]
             }),
         )
         .await;
@@ -516,6 +519,12 @@ async fn policy_changes_are_checked_audited_and_drive_proposals(backend: Backend
     let after = retailer.view(&app, id).await;
     assert_eq!(after.policy.lead_days, 3);
     assert_eq!(after.total_cap, Some(2));
+    assert_eq!(after.retailer.order_weekday, 7);
+    assert_eq!(
+        chrono::Datelike::weekday(&after.next_order_date),
+        chrono::Weekday::Sun,
+        "the next order day follows the retailer's order day"
+    );
     assert_eq!(
         after
             .terms
@@ -542,7 +551,10 @@ async fn policy_changes_are_checked_audited_and_drive_proposals(backend: Backend
     .fetch_one(&app.db().pool)
     .await
     .expect("count");
-    assert_eq!(audited, 3, "policy, class cap and total cap each audited");
+    assert_eq!(
+        audited, 4,
+        "policy, class cap, total cap and order day each audited"
+    );
     let manager = caller(&app, "cm01").await;
     let refused = manager
         .send(

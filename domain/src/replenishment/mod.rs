@@ -19,7 +19,7 @@ mod policy;
 mod view;
 
 pub use order::{check_order, next_order_date, order_value, OrderError, OrderLineInput};
-pub use policy::{check_cap, check_multiple, check_policy, PolicyError};
+pub use policy::{check_cap, check_multiple, check_policy, check_weekday, PolicyError};
 pub use view::*;
 
 use serde::{Deserialize, Serialize};

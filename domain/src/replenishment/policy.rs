@@ -17,6 +17,8 @@ pub enum PolicyError {
     OrderMultiple,
     #[error("cap out of range")]
     Cap,
+    #[error("weekday out of range")]
+    Weekday,
 }
 
 impl PolicyError {
@@ -37,6 +39,10 @@ impl PolicyError {
             PolicyError::OrderMultiple => lang.pick(
                 "订货倍数须为 1 到 50 的整数",
                 "The order multiple must be a whole number from 1 to 50",
+            ),
+            PolicyError::Weekday => lang.pick(
+                "订货日须为 1（周一）到 7（周日）",
+                "The order day must be 1 (Monday) to 7 (Sunday)",
             ),
             PolicyError::Cap => lang.pick(
                 "限量须为不超过 1000000 的非负整条数",
@@ -77,6 +83,14 @@ pub fn check_cap(cap: i64) -> Result<(), PolicyError> {
     }
 }
 
+pub fn check_weekday(weekday: u8) -> Result<(), PolicyError> {
+    if (1..=7).contains(&weekday) {
+        Ok(())
+    } else {
+        Err(PolicyError::Weekday)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,5 +110,7 @@ mod tests {
         assert_eq!(check_multiple(0), Err(PolicyError::OrderMultiple));
         assert_eq!(check_cap(-1), Err(PolicyError::Cap));
         assert_eq!(check_cap(0), Ok(()));
+        assert_eq!(check_weekday(7), Ok(()));
+        assert_eq!(check_weekday(0), Err(PolicyError::Weekday));
     }
 }

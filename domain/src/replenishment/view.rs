@@ -227,6 +227,16 @@ pub struct PolicyChanges {
     pub caps: Vec<ClassCap>,
     #[serde(default)]
     pub classes: Vec<ClassTotalCap>,
+    #[serde(default)]
+    pub order_days: Vec<RetailerOrderDay>,
+}
+
+/// A retailer's order day of the week, 1 (Monday) to 7 (Sunday).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RetailerOrderDay {
+    pub retailer_id: i64,
+    pub weekday: u8,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -11,10 +11,10 @@ use axum::Json;
 use chrono::{FixedOffset, NaiveDate, Utc};
 use domain::quantity::Fen;
 use domain::replenishment::{
-    check_all_settings, check_cap, check_multiple, check_order, check_policy, next_order_date,
-    order_value, propose, ConfirmOrderRequest, ConfirmedLine, EnrolmentRequest, ManagedRetailers,
-    PolicyChanges, PolicyView, ProposalView, RetailerHeader, RetailerSettingsView,
-    SaveSettingsRequest, SettingsChange, SpecRule,
+    check_all_settings, check_cap, check_multiple, check_order, check_policy, check_weekday,
+    next_order_date, order_value, propose, ConfirmOrderRequest, ConfirmedLine, EnrolmentRequest,
+    ManagedRetailers, PolicyChanges, PolicyView, ProposalView, RetailerHeader,
+    RetailerSettingsView, SaveSettingsRequest, SettingsChange, SpecRule,
 };
 use domain::{ErrorBody, ErrorCode, Lang, Role};
 use serde_json::json;
@@ -421,6 +421,7 @@ async fn policy_view(state: &AppState) -> ApiResult<PolicyView> {
 
 /// The replenishment policy: caps per spec × class, total caps per class,
 /// order multiples, scarce flags, lead days and the stock-to-sales norm.
+/// (Each retailer's order day is changed here too, and read on its page.)
 #[utoipa::path(get, path = "/api/replenishment/policy", tag = TAG,
     responses((status = 200, body = PolicyView), (status = 403, body = ErrorBody)))]
 pub async fn get_policy(
@@ -494,6 +495,20 @@ pub async fn change_policy(
             body = body.with_field(format!("classes.{i}.total_cap"), e.message(lang));
         }
     }
+    for (i, d) in changes.order_days.iter().enumerate() {
+        if let Err(e) = check_weekday(d.weekday) {
+            body = body.with_field(format!("order_days.{i}.weekday"), e.message(lang));
+        }
+        if repl::retailer(&state.db.pool, d.retailer_id)
+            .await?
+            .is_none()
+        {
+            body = body.with_field(
+                format!("order_days.{i}.retailer_id"),
+                lang.pick("零售户不存在", "No such retailer"),
+            );
+        }
+    }
     if !body.fields.is_empty() {
         return Err(ApiError::validation(body));
     }
@@ -559,6 +574,18 @@ pub async fn change_policy(
             "customer_class",
             &c.code,
             &json!({ "from": old, "to": c.total_cap }),
+        )
+        .await?;
+    }
+    for d in &changes.order_days {
+        let old = repl::set_order_weekday(&mut tx, d.retailer_id, d.weekday).await?;
+        store::audit::record(
+            &mut tx,
+            actor,
+            "replenishment.order_day",
+            "retailer",
+            &d.retailer_id.to_string(),
+            &json!({ "from": old, "to": d.weekday }),
         )
         .await?;
     }

@@ -638,6 +638,24 @@ pub async fn set_total_cap(
     Ok(done.rows_affected())
 }
 
+/// Sets a retailer's order day; returns the previous one.
+pub async fn set_order_weekday(
+    conn: &mut AnyConnection,
+    retailer_id: i64,
+    weekday: u8,
+) -> sqlx::Result<Option<i64>> {
+    let old: Option<i64> = sqlx::query_scalar("SELECT order_weekday FROM retailers WHERE id = $1")
+        .bind(retailer_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    sqlx::query("UPDATE retailers SET order_weekday = $2 WHERE id = $1")
+        .bind(retailer_id)
+        .bind(i64::from(weekday))
+        .execute(conn)
+        .await?;
+    Ok(old)
+}
+
 /// Everything a batch run of proposals needs: rules per class, total caps per
 /// class, and every retailer's class with its settings.
 pub struct ProposalInputs {
