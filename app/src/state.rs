@@ -50,3 +50,12 @@ pub fn lang() -> RwSignal<Lang> {
 pub fn session() -> SessionState {
     expect_context::<SessionState>()
 }
+
+impl SessionState {
+    /// The session's CSRF token for a write (empty when signed out; the server refuses it).
+    pub fn csrf(&self) -> String {
+        self.session
+            .with_untracked(|s| s.as_ref().map(|s| s.csrf_token.clone()))
+            .unwrap_or_default()
+    }
+}

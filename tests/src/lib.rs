@@ -281,3 +281,19 @@ impl Drop for Browser {
         let _ = self.driver.kill();
     }
 }
+
+/// Runs each listed `async fn name(backend: Backend)` as a test on SQLite and,
+/// when `TEST_POSTGRES_URL` is set, on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name($crate::Backend::Sqlite).await } )*
+        }
+        mod postgres {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() {
+                if $crate::available($crate::Backend::Postgres) { super::$name($crate::Backend::Postgres).await }
+            } )*
+        }
+    };
+}

@@ -4,22 +4,8 @@
 use domain::auth::SessionInfo;
 use domain::home::{HomeSummary, Scope};
 use domain::{ErrorBody, ErrorCode, Role};
-use e2e::{available, spawn_app, spawn_app_on, Backend, DEMO_PASSWORD};
+use e2e::{on_both_databases, spawn_app, spawn_app_on, Backend, DEMO_PASSWORD};
 use serde_json::json;
-
-/// Runs each listed test on both databases.
-macro_rules! on_both_databases {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(super::Backend::Sqlite).await } )*
-        }
-        mod postgres {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() {
-                if super::available(super::Backend::Postgres) { super::$name(super::Backend::Postgres).await }
-            } )*
-        }
-    };
-}
 
 on_both_databases!(
     every_role_signs_in_and_sees_its_own_scope,

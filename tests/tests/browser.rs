@@ -32,15 +32,19 @@ async fn sign_in(browser: &Browser, app: &TestApp, login: &str, password: &str) 
         .expect("click");
 }
 
-async fn text_of(browser: &Browser, css: &str) -> String {
-    let element = browser
+/// The element `css` once it is on the page.
+async fn element(browser: &Browser, css: &str) -> fantoccini::elements::Element {
+    browser
         .client
         .wait()
         .at_most(WAIT)
         .for_element(Locator::Css(css))
         .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"));
-    element.text().await.expect("text")
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+}
+
+async fn text_of(browser: &Browser, css: &str) -> String {
+    element(browser, css).await.text().await.expect("text")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -202,13 +206,7 @@ async fn the_language_switch_turns_the_interface_to_english_and_back() {
 
 /// Replaces an input's text by typing, as a person would (select all, type).
 async fn type_into(browser: &Browser, css: &str, text: &str) {
-    let input = browser
-        .client
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"));
+    let input = element(browser, css).await;
     // Bring it out from under the sticky save bar, as a person scrolling would.
     browser
         .client
@@ -260,13 +258,8 @@ async fn wait_for_text(browser: &Browser, css: &str, expected: &str) {
 }
 
 async fn click(browser: &Browser, css: &str) {
-    browser
-        .client
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(css))
+    element(browser, css)
         .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
         .click()
         .await
         .unwrap_or_else(|e| panic!("click {css}: {e}"));

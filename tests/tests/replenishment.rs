@@ -9,21 +9,8 @@ use domain::replenishment::{
     SpecSettings,
 };
 use domain::ErrorBody;
-use e2e::{available, spawn_app, Backend, TestApp};
+use e2e::{on_both_databases, spawn_app, Backend, TestApp};
 use serde_json::json;
-
-macro_rules! on_both_databases {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(super::Backend::Sqlite).await } )*
-        }
-        mod postgres {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() {
-                if super::available(super::Backend::Postgres) { super::$name(super::Backend::Postgres).await }
-            } )*
-        }
-    };
-}
 
 on_both_databases!(
     a_retailer_saves_its_settings_and_sees_them_with_their_history,

@@ -16,11 +16,7 @@ pub fn Shell(children: Children) -> impl IntoView {
     let navigate = use_navigate();
     let sign_out = move |_| {
         let navigate = navigate.clone();
-        let csrf = session
-            .session
-            .get_untracked()
-            .map(|s| s.csrf_token)
-            .unwrap_or_default();
+        let csrf = session.csrf();
         leptos::task::spawn_local(async move {
             // Signed out locally even if the server is unreachable.
             let _ = api::logout(&csrf, lang.get_untracked()).await;

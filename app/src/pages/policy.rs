@@ -296,11 +296,7 @@ fn PolicyEditor(editor: Editor, reset: RwSignal<Option<Editor>>) -> impl IntoVie
         if !errors.is_empty() || change_count(&changes) == 0 || saving.get_untracked() {
             return;
         }
-        let csrf = session
-            .session
-            .get_untracked()
-            .map(|s| s.csrf_token)
-            .unwrap_or_default();
+        let csrf = session.csrf();
         saving.set(true);
         leptos::task::spawn_local(async move {
             match api::change_policy(&changes, &csrf, lang.get_untracked()).await {

@@ -244,11 +244,7 @@ fn SettingsEditor(
             .iter()
             .filter_map(|c| c.settings)
             .collect();
-        let csrf = session
-            .session
-            .get_untracked()
-            .map(|s| s.csrf_token)
-            .unwrap_or_default();
+        let csrf = session.csrf();
         saving.set(true);
         save_error.set(None);
         leptos::task::spawn_local(async move {
@@ -539,11 +535,7 @@ fn ProposalPanel(view: RetailerSettingsView) -> impl IntoView {
         if !errors.is_empty() || total_error.is_some() || busy.get_untracked() {
             return;
         }
-        let csrf = session
-            .session
-            .get_untracked()
-            .map(|s| s.csrf_token)
-            .unwrap_or_default();
+        let csrf = session.csrf();
         busy.set(true);
         error.set(None);
         leptos::task::spawn_local(async move {

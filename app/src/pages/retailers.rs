@@ -28,11 +28,7 @@ pub fn RetailersPage() -> impl IntoView {
         }
     });
     let toggle = move |r: ManagedRetailer| {
-        let csrf = session
-            .session
-            .get_untracked()
-            .map(|s| s.csrf_token)
-            .unwrap_or_default();
+        let csrf = session.csrf();
         leptos::task::spawn_local(async move {
             match api::enrol(r.id, !r.online, &csrf, lang.get_untracked()).await {
                 Ok(header) => list.update(|l| {
