@@ -11,12 +11,7 @@ const WAIT: Duration = Duration::from_secs(20);
 async fn sign_in(browser: &Browser, app: &TestApp, login: &str, password: &str) {
     let c = &browser.client;
     c.goto(&app.url("/login")).await.expect("open sign-in page");
-    let account = c
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("[data-test=login]"))
-        .await
-        .expect("account field");
+    let account = element(browser, "[data-test=login]").await;
     account.send_keys(login).await.expect("type account");
     c.find(Locator::Css("[data-test=password]"))
         .await
@@ -43,6 +38,19 @@ async fn element(browser: &Browser, css: &str) -> fantoccini::elements::Element 
         .unwrap_or_else(|e| panic!("{css}: {e}"))
 }
 
+/// The HTTP status the signed-in page gets when it fetches `path` itself.
+async fn fetch_status(browser: &Browser, path: &str) -> Option<i64> {
+    browser
+        .client
+        .execute_async(
+            &format!("const done = arguments[arguments.length - 1]; fetch('{path}').then(r => done(r.status));"),
+            vec![],
+        )
+        .await
+        .expect("fetch from the page")
+        .as_i64()
+}
+
 async fn text_of(browser: &Browser, css: &str) -> String {
     element(browser, css).await.text().await.expect("text")
 }
@@ -62,13 +70,7 @@ async fn each_role_signs_in_and_lands_on_its_own_home_page() {
     for (login, role, label) in cases {
         let browser = Browser::start().await;
         sign_in(&browser, &app, login, DEMO_PASSWORD).await;
-        let home = browser
-            .client
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css(&format!("[data-test=home][data-role={role}]")))
-            .await
-            .unwrap_or_else(|e| panic!("{login} lands on the {role} home: {e}"));
+        let home = element(&browser, &format!("[data-test=home][data-role={role}]")).await;
         assert!(
             home.text().await.expect("text").contains(label),
             "{login} sees the role {label}"
@@ -141,15 +143,7 @@ async fn a_signed_in_retailer_gets_403_from_a_marketing_center_route() {
     let browser = Browser::start().await;
     sign_in(&browser, &app, &retailer, DEMO_PASSWORD).await;
     text_of(&browser, "[data-test=home][data-role=retailer]").await;
-    let status = browser
-        .client
-        .execute_async(
-            "const done = arguments[arguments.length - 1]; fetch('/api/org/units').then(r => done(r.status));",
-            vec![],
-        )
-        .await
-        .expect("fetch from the page");
-    assert_eq!(status.as_i64(), Some(403));
+    assert_eq!(fetch_status(&browser, "/api/org/units").await, Some(403));
     browser.close().await;
 }
 
@@ -194,13 +188,7 @@ async fn the_language_switch_turns_the_interface_to_english_and_back() {
         .click()
         .await
         .expect("click");
-    browser
-        .client
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("[data-test=login]"))
-        .await
-        .expect("back on the sign-in page");
+    element(&browser, "[data-test=login]").await;
     browser.close().await;
 }
 
@@ -225,13 +213,7 @@ async fn type_into(browser: &Browser, css: &str, text: &str) {
 }
 
 async fn value_of(browser: &Browser, css: &str) -> String {
-    let input = browser
-        .client
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"));
+    let input = element(browser, css).await;
     input
         .prop("value")
         .await
@@ -277,13 +259,7 @@ async fn a_retailer_sets_limits_fixes_an_error_saves_and_confirms_a_capped_order
     let browser = Browser::start().await;
     sign_in(&browser, &app, &login, DEMO_PASSWORD).await;
     click(&browser, "[data-test=link-replenishment]").await;
-    let card = browser
-        .client
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("[data-test=settings] .spec-card"))
-        .await
-        .expect("a spec card");
+    let card = element(&browser, "[data-test=settings] .spec-card").await;
     let spec = card
         .attr("data-spec")
         .await
@@ -359,15 +335,10 @@ async fn a_retailer_sets_limits_fixes_an_error_saves_and_confirms_a_capped_order
         .fetch_one(&app.db().pool)
         .await
         .expect("id");
-    let status = browser
-        .client
-        .execute_async(
-            &format!("const done = arguments[arguments.length - 1]; fetch('/api/replenishment/retailers/{other}').then(r => done(r.status));"),
-            vec![],
-        )
-        .await
-        .expect("fetch from the page");
-    assert_eq!(status.as_i64(), Some(403));
+    assert_eq!(
+        fetch_status(&browser, &format!("/api/replenishment/retailers/{other}")).await,
+        Some(403)
+    );
     browser.close().await;
 }
 
@@ -378,13 +349,7 @@ async fn a_customer_manager_edits_a_retailers_settings_on_its_behalf() {
     sign_in(&browser, &app, "cm01", DEMO_PASSWORD).await;
     click(&browser, "[data-test=link-retailers]").await;
     text_of(&browser, "[data-test=online-share]").await;
-    let row = browser
-        .client
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("[data-test=retailers] tbody tr:nth-child(2)"))
-        .await
-        .expect("a retailer row");
+    let row = element(&browser, "[data-test=retailers] tbody tr:nth-child(2)").await;
     let retailer_id: i64 = row
         .attr("data-retailer")
         .await
@@ -398,13 +363,7 @@ async fn a_customer_manager_edits_a_retailers_settings_on_its_behalf() {
         .click()
         .await
         .expect("open");
-    let card = browser
-        .client
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("[data-test=settings] .spec-card"))
-        .await
-        .expect("a spec card");
+    let card = element(&browser, "[data-test=settings] .spec-card").await;
     let spec: i64 = card
         .attr("data-spec")
         .await

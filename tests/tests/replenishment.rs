@@ -55,6 +55,13 @@ impl Caller {
             .expect("request")
     }
 
+    /// GETs `path` and reads the JSON body of a 200.
+    async fn get_json<T: serde::de::DeserializeOwned>(&self, app: &TestApp, path: &str) -> T {
+        let response = self.get(app, path).await;
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.json().await.expect("json")
+    }
+
     async fn send(
         &self,
         app: &TestApp,
@@ -72,11 +79,8 @@ impl Caller {
     }
 
     async fn view(&self, app: &TestApp, retailer: i64) -> RetailerSettingsView {
-        let response = self
-            .get(app, &format!("/api/replenishment/retailers/{retailer}"))
-            .await;
-        assert_eq!(response.status(), 200);
-        response.json().await.expect("json")
+        self.get_json(app, &format!("/api/replenishment/retailers/{retailer}"))
+            .await
     }
 
     async fn save(
@@ -160,11 +164,8 @@ async fn a_retailer_saves_its_settings_and_sees_them_with_their_history(backend:
     assert_eq!(got, expected, "what was saved is what is read");
 
     let history: Vec<SettingsChange> = me
-        .get(&app, &format!("/api/replenishment/retailers/{id}/history"))
-        .await
-        .json()
-        .await
-        .expect("json");
+        .get_json(&app, &format!("/api/replenishment/retailers/{id}/history"))
+        .await;
     assert!(history.iter().all(|h| h.actor == me.info.display_name));
     assert!(history
         .iter()
@@ -383,11 +384,8 @@ async fn a_proposal_cut_by_the_class_cap_is_confirmed_with_the_cut_off_stored(ba
     );
 
     let proposal: ProposalView = me
-        .get(&app, &format!("/api/replenishment/retailers/{id}/proposal"))
-        .await
-        .json()
-        .await
-        .expect("json");
+        .get_json(&app, &format!("/api/replenishment/retailers/{id}/proposal"))
+        .await;
     assert_eq!(proposal.lines.len(), 1);
     let line = &proposal.lines[0];
     assert_eq!(line.wanted, cap + 4, "upper − stock + 14 × 2 / 7");
@@ -521,11 +519,8 @@ async fn policy_changes_are_checked_audited_and_drive_proposals(backend: Backend
         Some(1)
     );
     let proposal: ProposalView = retailer
-        .get(&app, &format!("/api/replenishment/retailers/{id}/proposal"))
-        .await
-        .json()
-        .await
-        .expect("json");
+        .get_json(&app, &format!("/api/replenishment/retailers/{id}/proposal"))
+        .await;
     assert!(
         proposal.lines.iter().map(|l| l.quantity).sum::<i64>() <= 2,
         "the new total cap holds"
@@ -557,12 +552,7 @@ async fn policy_changes_are_checked_audited_and_drive_proposals(backend: Backend
 async fn a_customer_manager_enrols_a_retailer_and_sees_the_joined_share(backend: Backend) {
     let app = spawn_app(backend).await;
     let manager = caller(&app, "cm01").await;
-    let list: ManagedRetailers = manager
-        .get(&app, "/api/replenishment/retailers")
-        .await
-        .json()
-        .await
-        .expect("json");
+    let list: ManagedRetailers = manager.get_json(&app, "/api/replenishment/retailers").await;
     let own: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM retailers WHERE manager_id = $1")
         .bind(manager.info.user_id)
         .fetch_one(&app.db().pool)
@@ -585,12 +575,7 @@ async fn a_customer_manager_enrols_a_retailer_and_sees_the_joined_share(backend:
         )
         .await;
     assert_eq!(response.status(), 200);
-    let after: ManagedRetailers = manager
-        .get(&app, "/api/replenishment/retailers")
-        .await
-        .json()
-        .await
-        .expect("json");
+    let after: ManagedRetailers = manager.get_json(&app, "/api/replenishment/retailers").await;
     let expected = if was_online {
         list.online - 1
     } else {

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 
 use domain::quantity::Cartons;
 use domain::replenishment::{
-    check_cap, check_multiple, check_policy, ClassCap, ClassTotalCap, PolicyChanges, PolicyView,
-    ReplenishmentPolicy, SpecPolicyChange,
+    check_cap, check_multiple, check_policy, ClassCap, ClassTotalCap, PolicyChanges, PolicyError,
+    PolicyView, ReplenishmentPolicy, SpecPolicyChange,
 };
 use domain::{ErrorBody, Lang};
 use leptos::prelude::*;
@@ -93,10 +93,15 @@ impl Editor {
     fn changes(&self, lang: Lang) -> (PolicyChanges, HashMap<String, String>) {
         let mut errors = HashMap::new();
         let mut changes = PolicyChanges::default();
-        let whole = |text: &str| -> Result<i64, String> {
+        // Whole cartons as typed, then the domain bound for the value.
+        let checked = |text: &str, check: fn(i64) -> Result<(), PolicyError>| {
             Cartons::parse(text)
-                .map(|c| c.get())
                 .map_err(|e| e.message(lang).to_string())
+                .and_then(|c| {
+                    check(c.get())
+                        .map(|()| c.get())
+                        .map_err(|e| e.message(lang).to_string())
+                })
         };
 
         let lead = self.lead_days.get().trim().parse::<u32>();
@@ -135,16 +140,8 @@ impl Editor {
             else {
                 continue;
             };
-            let multiple = whole(&row.multiple.get()).and_then(|m| {
-                check_multiple(m)
-                    .map(|_| m)
-                    .map_err(|e| e.message(lang).to_string())
-            });
-            let default_cap = whole(&row.default_cap.get()).and_then(|c| {
-                check_cap(c)
-                    .map(|_| c)
-                    .map_err(|e| e.message(lang).to_string())
-            });
+            let multiple = checked(&row.multiple.get(), check_multiple);
+            let default_cap = checked(&row.default_cap.get(), check_cap);
             match (&multiple, &default_cap) {
                 (Ok(m), Ok(c)) => {
                     let change = SpecPolicyChange {
@@ -198,11 +195,7 @@ impl Editor {
                     }
                     continue;
                 }
-                match whole(&text).and_then(|v| {
-                    check_cap(v)
-                        .map(|_| v)
-                        .map_err(|e| e.message(lang).to_string())
-                }) {
+                match checked(&text, check_cap) {
                     Ok(v) if Some(v) != had => changes.caps.push(ClassCap {
                         spec_id: row.spec_id,
                         class_code: class.clone(),
@@ -221,11 +214,7 @@ impl Editor {
             let value = if text.trim().is_empty() {
                 Ok(None)
             } else {
-                whole(&text).and_then(|v| {
-                    check_cap(v)
-                        .map(|_| Some(v))
-                        .map_err(|e| e.message(lang).to_string())
-                })
+                checked(&text, check_cap).map(Some)
             };
             match value {
                 Ok(v) if v != class.total_cap => changes.classes.push(ClassTotalCap {

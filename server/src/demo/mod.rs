@@ -272,6 +272,7 @@ pub async fn seed(db: &Db, options: &DemoOptions) -> anyhow::Result<DemoReport> 
                         upper.into(),
                         turnover.into(),
                         now.into(),
+                        None::<i64>.into(),
                     ]);
                 },
             );
@@ -324,15 +325,7 @@ pub async fn seed(db: &Db, options: &DemoOptions) -> anyhow::Result<DemoReport> 
         insert_rows(
             &mut tx,
             "retailer_specs",
-            &[
-                "retailer_id",
-                "spec_id",
-                "stock",
-                "lower_limit",
-                "upper_limit",
-                "weekly_turnover",
-                "updated_at",
-            ],
+            &crate::store::replenishment::SETTINGS_COLUMNS,
             &settings,
         )
         .await?;

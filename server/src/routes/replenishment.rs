@@ -14,7 +14,7 @@ use domain::replenishment::{
     check_all_settings, check_cap, check_multiple, check_order, check_policy, check_weekday,
     next_order_date, order_value, propose, ConfirmOrderRequest, ConfirmedLine, EnrolmentRequest,
     ManagedRetailers, PolicyChanges, PolicyView, ProposalView, RetailerHeader,
-    RetailerSettingsView, SaveSettingsRequest, SettingsChange, SpecRule,
+    RetailerSettingsView, SaveSettingsRequest, SettingsChange, SpecRule, SpecTerms,
 };
 use domain::{ErrorBody, ErrorCode, Lang, Role};
 use serde_json::json;
@@ -169,7 +169,7 @@ pub async fn save_settings(
     }
     let mut conn = state.db.pool.acquire().await?;
     let mut tx = conn.begin().await?;
-    match repl::save_settings(
+    let version = match repl::save_settings(
         &mut tx,
         id,
         request.version,
@@ -189,6 +189,7 @@ pub async fn save_settings(
             )
             .await?;
             tx.commit().await?;
+            version
         }
         Err(VersionConflict) => {
             return Err(ApiError::conflict(lang.pick(
@@ -196,13 +197,21 @@ pub async fn save_settings(
                 "Someone else changed these settings meanwhile; reload to see the latest and save again",
             )));
         }
-    }
+    };
     drop(conn);
-    let retailer = reach(&state, &current, id, Access::Read).await?;
+    let retailer = RetailerRow {
+        settings_version: version,
+        ..retailer
+    };
     Ok(Json(settings_view(&state, retailer).await?))
 }
 
-async fn proposal_view(state: &AppState, retailer: &RetailerRow) -> ApiResult<ProposalView> {
+/// The retailer's proposal for its next order day, with the class terms it
+/// was computed from (confirming checks against the same terms).
+async fn proposal_view(
+    state: &AppState,
+    retailer: &RetailerRow,
+) -> ApiResult<(ProposalView, Vec<SpecTerms>)> {
     let pool = &state.db.pool;
     let class = &retailer.header.class_code;
     let terms = repl::terms_for_class(pool, class).await?;
@@ -217,17 +226,18 @@ async fn proposal_view(state: &AppState, retailer: &RetailerRow) -> ApiResult<Pr
         .collect();
     let (total_cartons, total_value) = order_value(&priced);
     let order_date = next_order_date(today(), retailer.header.order_weekday);
-    Ok(ProposalView {
+    let view = ProposalView {
         order_date,
         total_cap,
         lines,
         total_cartons,
         total_value,
         confirmed: repl::confirmed_order(pool, retailer.header.id, order_date).await?,
-    })
+    };
+    Ok((view, terms))
 }
 
-fn price_of(terms: &[domain::replenishment::SpecTerms], spec_id: i64) -> Fen {
+fn price_of(terms: &[SpecTerms], spec_id: i64) -> Fen {
     terms
         .iter()
         .find(|t| t.spec_id == spec_id)
@@ -246,7 +256,7 @@ pub async fn proposal(
     Path(id): Path<i64>,
 ) -> ApiResult<Json<ProposalView>> {
     let retailer = reach(&state, &current, id, Access::Read).await?;
-    Ok(Json(proposal_view(&state, &retailer).await?))
+    Ok(Json(proposal_view(&state, &retailer).await?.0))
 }
 
 /// Confirms the order for the next order day with quantities within the caps.
@@ -270,7 +280,7 @@ pub async fn confirm(
             "This retailer has not joined online replenishment",
         )));
     }
-    let proposal = proposal_view(&state, &retailer).await?;
+    let (mut proposal, terms) = proposal_view(&state, &retailer).await?;
     if request.order_date != proposal.order_date {
         return Err(ApiError::conflict(match lang {
             Lang::Zh => format!("订货日已变为 {}，请刷新后重新确认", proposal.order_date),
@@ -280,7 +290,6 @@ pub async fn confirm(
             ),
         }));
     }
-    let terms = repl::terms_for_class(&state.db.pool, &retailer.header.class_code).await?;
     // Only specs on the retailer's list may be ordered.
     let rules: Vec<SpecRule> = terms
         .iter()
@@ -361,7 +370,8 @@ pub async fn confirm(
         }
     }
     drop(conn);
-    Ok(Json(proposal_view(&state, &retailer).await?))
+    proposal.confirmed = repl::confirmed_order(&state.db.pool, id, proposal.order_date).await?;
+    Ok(Json(proposal))
 }
 
 /// The latest changes of the retailer's settings: who, when, from, to.

@@ -166,15 +166,44 @@ struct RawSettings {
 impl TryFrom<RawSettings> for SpecSettings {
     type Error = sqlx::Error;
     fn try_from(r: RawSettings) -> sqlx::Result<SpecSettings> {
-        Ok(SpecSettings {
-            spec_id: r.spec_id,
-            stock: cartons(r.stock)?,
-            lower: cartons(r.lower_limit)?,
-            upper: cartons(r.upper_limit)?,
-            weekly_turnover: cartons(r.weekly_turnover)?,
-        })
+        stored_settings(
+            r.spec_id,
+            r.stock,
+            r.lower_limit,
+            r.upper_limit,
+            r.weekly_turnover,
+        )
     }
 }
+
+/// Settings as stored, refused if a value is out of range.
+fn stored_settings(
+    spec_id: i64,
+    stock: i64,
+    lower: i64,
+    upper: i64,
+    weekly_turnover: i64,
+) -> sqlx::Result<SpecSettings> {
+    Ok(SpecSettings {
+        spec_id,
+        stock: cartons(stock)?,
+        lower: cartons(lower)?,
+        upper: cartons(upper)?,
+        weekly_turnover: cartons(weekly_turnover)?,
+    })
+}
+
+/// The columns of `retailer_specs`, in the order rows for [`insert_rows`] give them.
+pub const SETTINGS_COLUMNS: [&str; 8] = [
+    "retailer_id",
+    "spec_id",
+    "stock",
+    "lower_limit",
+    "upper_limit",
+    "weekly_turnover",
+    "updated_at",
+    "updated_by",
+];
 
 /// A retailer's settings in catalogue order.
 pub async fn settings(
@@ -278,22 +307,7 @@ pub async fn save_settings(
             ]
         })
         .collect();
-    insert_rows(
-        conn,
-        "retailer_specs",
-        &[
-            "retailer_id",
-            "spec_id",
-            "stock",
-            "lower_limit",
-            "upper_limit",
-            "weekly_turnover",
-            "updated_at",
-            "updated_by",
-        ],
-        &rows,
-    )
-    .await?;
+    insert_rows(conn, "retailer_specs", &SETTINGS_COLUMNS, &rows).await?;
     insert_rows(
         conn,
         "settings_changes",
@@ -683,13 +697,7 @@ pub async fn proposal_inputs(pool: &AnyPool) -> sqlx::Result<ProposalInputs> {
     .await?;
     let mut retailers: Vec<(i64, String, Vec<SpecSettings>)> = Vec::new();
     for (id, class, spec_id, stock, lower, upper, turnover) in rows {
-        let s = SpecSettings {
-            spec_id,
-            stock: cartons(stock)?,
-            lower: cartons(lower)?,
-            upper: cartons(upper)?,
-            weekly_turnover: cartons(turnover)?,
-        };
+        let s = stored_settings(spec_id, stock, lower, upper, turnover)?;
         match retailers.last_mut() {
             Some(last) if last.0 == id => last.2.push(s),
             _ => retailers.push((id, class, vec![s])),
