@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod catalogue;
 pub mod error;
+pub mod forecast;
 pub mod home;
 pub mod i18n;
 pub mod month;

@@ -134,6 +134,18 @@ pub async fn insert_rows(
     columns: &[&str],
     rows: &[Vec<Value>],
 ) -> sqlx::Result<()> {
+    upsert_rows(conn, table, columns, rows, "").await
+}
+
+/// [`insert_rows`] with a clause after the values, such as
+/// `ON CONFLICT (…) DO UPDATE SET …`.
+pub async fn upsert_rows(
+    conn: &mut sqlx::AnyConnection,
+    table: &str,
+    columns: &[&str],
+    rows: &[Vec<Value>],
+    on_conflict: &str,
+) -> sqlx::Result<()> {
     // SQLite allows 32,766 parameters per statement, PostgreSQL 65,535.
     const MAX_PARAMS: usize = 30_000;
     // SQLite resolves `$N` names by a linear search while preparing, which is
@@ -162,6 +174,10 @@ pub async fn insert_rows(
             }
             sql.push(')');
         }
+        if !on_conflict.is_empty() {
+            sql.push(' ');
+            sql.push_str(on_conflict);
+        }
         let mut query = sqlx::query(&sql);
         for row in chunk {
             for value in row {
@@ -169,6 +185,7 @@ pub async fn insert_rows(
                     Value::Int(v) => query.bind(*v),
                     Value::Text(v) => query.bind(v.clone()),
                     Value::OptInt(v) => query.bind(*v),
+                    Value::OptText(v) => query.bind(v.clone()),
                 };
             }
         }
@@ -183,6 +200,7 @@ pub enum Value {
     Int(i64),
     OptInt(Option<i64>),
     Text(String),
+    OptText(Option<String>),
 }
 
 impl From<i64> for Value {
@@ -194,6 +212,12 @@ impl From<i64> for Value {
 impl From<Option<i64>> for Value {
     fn from(v: Option<i64>) -> Self {
         Value::OptInt(v)
+    }
+}
+
+impl From<Option<String>> for Value {
+    fn from(v: Option<String>) -> Self {
+        Value::OptText(v)
     }
 }
 

@@ -10,6 +10,7 @@ pub mod password;
 pub mod routes;
 pub mod session_store;
 pub mod store;
+pub mod xlsx;
 
 use std::sync::Arc;
 

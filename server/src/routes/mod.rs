@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod catalogue;
+pub mod forecast;
 pub mod health;
 pub mod home;
 pub mod org;
@@ -45,4 +46,15 @@ pub fn api() -> OpenApiRouter<AppState> {
             replenishment::get_policy,
             replenishment::change_policy
         ))
+        .routes(routes!(forecast::cycles, forecast::open_cycle))
+        .routes(routes!(forecast::edit_cycle))
+        .routes(routes!(forecast::close_cycle))
+        .routes(routes!(forecast::progress))
+        .routes(routes!(forecast::reopen))
+        .routes(routes!(forecast::get_sheet))
+        .routes(routes!(forecast::save_cells))
+        .routes(routes!(forecast::submit))
+        .routes(routes!(forecast::export))
+        .routes(routes!(forecast::import))
+        .routes(routes!(forecast::get_rules, forecast::set_rules))
 }

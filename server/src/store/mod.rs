@@ -2,6 +2,7 @@
 //! caller can run several in one transaction.
 
 pub mod audit;
+pub mod forecast;
 pub mod org;
 pub mod replenishment;
 pub mod specs;

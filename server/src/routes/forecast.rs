@@ -1,0 +1,768 @@
+//! Monthly demand forecasting (卷烟需求预测): the marketing center opens a
+//! cycle; each customer manager fills a sheet of their retailers in scope ×
+//! the cycle's specs, helped by history and the system baseline, and submits.
+//!
+//! Scope: cycles are read by all staff and changed by the marketing center.
+//! A customer manager reads and writes only their own sheet, only while the
+//! cycle is open, the sheet is a draft (or returned) and the deadline (or the
+//! date it was reopened to) has not passed. The marketing center and admins
+//! read any sheet.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::Json;
+use domain::forecast::baseline::{forecast, peak_factor};
+use domain::forecast::view::{
+    CellWrite, CycleList, CycleProgress, CycleStatus, CycleView, ImportReport, ReopenRequest,
+    SaveCellsRequest, SaveCellsResponse, SheetStatus, SheetView,
+};
+use domain::forecast::{
+    check_cycle, check_for_submit, check_reason, check_value, default_month, entry_open,
+    CycleInput, ForecastRules,
+};
+use domain::{ErrorBody, ErrorCode, Lang, Role};
+use serde::Deserialize;
+use serde_json::json;
+use sqlx::Acquire;
+
+use super::replenishment::today;
+use crate::db::now_unix;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, CurrentUser};
+use crate::store::forecast::{self as store, MonthTaken, Sheet, Stale};
+use crate::store::{audit, specs};
+use crate::xlsx;
+use crate::AppState;
+
+const TAG: &str = "forecast";
+const STAFF: &[Role] = &[
+    Role::CustomerManager,
+    Role::MarketManager,
+    Role::CountyManager,
+    Role::MarketingCenter,
+    Role::Admin,
+];
+/// Months of history behind the baseline and the helpers.
+const HISTORY_MONTHS: i64 = 24;
+/// Field errors listed at most in one answer; the message gives the count.
+const MAX_FIELD_ERRORS: usize = 300;
+
+async fn cycle_or_404(state: &AppState, id: i64, lang: Lang) -> ApiResult<CycleView> {
+    store::cycle(&state.db.pool, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(lang))
+}
+
+fn cycle_invalid(lang: Lang, errors: Vec<domain::forecast::CycleError>) -> ApiError {
+    let body = ErrorBody::new(
+        ErrorCode::Validation,
+        lang.pick("预测设置有误，请按提示修改", "Some settings are not valid; correct them"),
+    );
+    ApiError::validation(
+        errors
+            .into_iter()
+            .fold(body, |b, e| b.with_field(e.field(), e.message(lang))),
+    )
+}
+
+async fn check_input(state: &AppState, input: &CycleInput, lang: Lang) -> ApiResult<()> {
+    let known: Vec<i64> = specs::list(&state.db.pool).await?.iter().map(|s| s.id).collect();
+    let errors = check_cycle(input, &known, today());
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(cycle_invalid(lang, errors))
+    }
+}
+
+/// The forecast cycles, latest first, with the defaults for a new one.
+#[utoipa::path(get, path = "/api/forecast/cycles", tag = TAG,
+    responses((status = 200, body = CycleList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn cycles(State(state): State<AppState>, current: CurrentUser) -> ApiResult<Json<CycleList>> {
+    current.require(STAFF)?;
+    let today = today();
+    Ok(Json(CycleList {
+        today,
+        default_month: default_month(today),
+        cycles: store::cycles(&state.db.pool).await?,
+    }))
+}
+
+/// Opens a cycle for a month (marketing center).
+#[utoipa::path(post, path = "/api/forecast/cycles", tag = TAG, request_body = CycleInput,
+    responses((status = 200, body = CycleView), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn open_cycle(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiJson(input): ApiJson<CycleInput>,
+) -> ApiResult<Json<CycleView>> {
+    current.require(&[Role::MarketingCenter])?;
+    let lang = current.lang;
+    check_input(&state, &input, lang).await?;
+    let mut conn = state.db.pool.acquire().await?;
+    let mut tx = conn.begin().await?;
+    let id = match store::open_cycle(&mut tx, &input, current.user.id, now_unix()).await? {
+        Ok(id) => id,
+        Err(MonthTaken) => {
+            return Err(ApiError::conflict(lang.pick(
+                "该月份的预测已开启",
+                "A cycle for that month exists already",
+            )))
+        }
+    };
+    audit::record(
+        &mut tx,
+        Some(current.user.id),
+        "forecast.cycle.open",
+        "forecast_cycle",
+        &id.to_string(),
+        &json!({ "month": input.month, "scope": input.scope, "specs": input.spec_ids.len() }),
+    )
+    .await?;
+    tx.commit().await?;
+    drop(conn);
+    Ok(Json(cycle_or_404(&state, id, lang).await?))
+}
+
+/// Changes a cycle's month, specs, scope or deadlines; only before the first
+/// entry (marketing center).
+#[utoipa::path(put, path = "/api/forecast/cycles/{id}", tag = TAG, request_body = CycleInput,
+    params(("id" = i64, Path, description = "Cycle id")),
+    responses((status = 200, body = CycleView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn edit_cycle(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<CycleInput>,
+) -> ApiResult<Json<CycleView>> {
+    current.require(&[Role::MarketingCenter])?;
+    let lang = current.lang;
+    let cycle = cycle_or_404(&state, id, lang).await?;
+    if cycle.status == CycleStatus::Closed {
+        return Err(closed(lang));
+    }
+    check_input(&state, &input, lang).await?;
+    let mut conn = state.db.pool.acquire().await?;
+    let mut tx = conn.begin().await?;
+    if store::has_entries(&mut tx, id).await? {
+        return Err(ApiError::conflict(lang.pick(
+            "已有客户经理录入，预测设置不能再修改",
+            "Entry has begun; the cycle can no longer be changed",
+        )));
+    }
+    if input.month != cycle.month && store::cycles(&state.db.pool).await?.iter().any(|c| c.month == input.month) {
+        return Err(ApiError::conflict(lang.pick("该月份的预测已开启", "A cycle for that month exists already")));
+    }
+    store::replace_cycle(&mut tx, id, &input).await?;
+    audit::record(
+        &mut tx,
+        Some(current.user.id),
+        "forecast.cycle.edit",
+        "forecast_cycle",
+        &id.to_string(),
+        &json!({ "month": input.month, "scope": input.scope, "specs": input.spec_ids.len() }),
+    )
+    .await?;
+    tx.commit().await?;
+    drop(conn);
+    Ok(Json(cycle_or_404(&state, id, lang).await?))
+}
+
+fn closed(lang: Lang) -> ApiError {
+    ApiError::conflict(lang.pick("本期预测已关闭", "This cycle is closed"))
+}
+
+/// Closes a cycle: no more entry (marketing center).
+#[utoipa::path(post, path = "/api/forecast/cycles/{id}/close", tag = TAG,
+    params(("id" = i64, Path, description = "Cycle id")),
+    responses((status = 200, body = CycleView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn close_cycle(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<CycleView>> {
+    current.require(&[Role::MarketingCenter])?;
+    cycle_or_404(&state, id, current.lang).await?;
+    let mut conn = state.db.pool.acquire().await?;
+    let mut tx = conn.begin().await?;
+    store::set_status(&mut tx, id, CycleStatus::Closed).await?;
+    audit::record(&mut tx, Some(current.user.id), "forecast.cycle.close", "forecast_cycle", &id.to_string(), &json!({})).await?;
+    tx.commit().await?;
+    drop(conn);
+    Ok(Json(cycle_or_404(&state, id, current.lang).await?))
+}
+
+/// Every customer manager's sheet in a cycle and how far it is.
+#[utoipa::path(get, path = "/api/forecast/cycles/{id}/progress", tag = TAG,
+    params(("id" = i64, Path, description = "Cycle id")),
+    responses((status = 200, body = CycleProgress), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn progress(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<CycleProgress>> {
+    current.require(&[Role::MarketingCenter, Role::Admin])?;
+    let cycle = cycle_or_404(&state, id, current.lang).await?;
+    let sheets = store::progress(&state.db.pool, id, cycle.specs.len() as i64).await?;
+    Ok(Json(CycleProgress { cycle, sheets }))
+}
+
+/// Lets one customer manager enter after the deadline, until a date
+/// (marketing center).
+#[utoipa::path(post, path = "/api/forecast/cycles/{id}/reopen", tag = TAG, request_body = ReopenRequest,
+    params(("id" = i64, Path, description = "Cycle id")),
+    responses((status = 200, body = CycleProgress), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn reopen(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Path(id): Path<i64>,
+    ApiJson(request): ApiJson<ReopenRequest>,
+) -> ApiResult<Json<CycleProgress>> {
+    current.require(&[Role::MarketingCenter])?;
+    let lang = current.lang;
+    let cycle = cycle_or_404(&state, id, lang).await?;
+    if request.until < today() {
+        return Err(ApiError::validation(
+            ErrorBody::new(ErrorCode::Validation, lang.pick("日期有误", "Invalid date"))
+                .with_field("until", lang.pick("请选择今天或以后的日期", "Pick today or later")),
+        ));
+    }
+    let sheet = store::sheet(&state.db.pool, id, request.manager_id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::validation(
+                ErrorBody::new(ErrorCode::Validation, lang.pick("客户经理有误", "Invalid manager")).with_field(
+                    "manager_id",
+                    lang.pick("本期预测没有该客户经理的零售户", "This manager has no retailers in the cycle"),
+                ),
+            )
+        })?;
+    let mut conn = state.db.pool.acquire().await?;
+    let mut tx = conn.begin().await?;
+    store::reopen(&mut tx, sheet.id, request.until).await?;
+    audit::record(
+        &mut tx,
+        Some(current.user.id),
+        "forecast.sheet.reopen",
+        "forecast_sheet",
+        &sheet.id.to_string(),
+        &json!({ "manager_id": request.manager_id, "until": request.until }),
+    )
+    .await?;
+    tx.commit().await?;
+    drop(conn);
+    let sheets = store::progress(&state.db.pool, id, cycle.specs.len() as i64).await?;
+    Ok(Json(CycleProgress { cycle, sheets }))
+}
+
+/// Whose sheet to read: a customer manager's own; others name one.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct SheetQuery {
+    /// The customer manager (marketing center and admins).
+    pub manager_id: Option<i64>,
+}
+
+async fn readable_sheet(
+    state: &AppState,
+    current: &CurrentUser,
+    cycle_id: i64,
+    query: &SheetQuery,
+) -> ApiResult<(CycleView, Sheet)> {
+    let lang = current.lang;
+    let manager = match current.role() {
+        Role::CustomerManager => current.user.id,
+        Role::MarketingCenter | Role::Admin => query.manager_id.ok_or_else(|| {
+            ApiError::bad_request(lang.pick("请指定客户经理 (manager_id)", "Name the manager (manager_id)"))
+        })?,
+        _ => return Err(ApiError::forbidden(lang)),
+    };
+    let cycle = cycle_or_404(state, cycle_id, lang).await?;
+    let sheet = store::sheet(&state.db.pool, cycle_id, manager)
+        .await?
+        .ok_or_else(|| no_sheet(lang))?;
+    Ok((cycle, sheet))
+}
+
+fn no_sheet(lang: Lang) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::NOT_FOUND,
+        ErrorCode::NotFound,
+        lang.pick("本期预测没有您负责的零售户", "None of your retailers is in this cycle"),
+    )
+}
+
+/// Why entry is closed, if it is.
+fn entry_block(cycle: &CycleView, sheet: &Sheet, lang: Lang) -> Option<ApiError> {
+    if cycle.status == CycleStatus::Closed {
+        Some(closed(lang))
+    } else if !sheet.status.editable() {
+        Some(ApiError::conflict(lang.pick(
+            "预测表已提交，不能再修改",
+            "The sheet was submitted and cannot be changed",
+        )))
+    } else if !entry_open(today(), cycle.submit_deadline, sheet.reopened_until) {
+        Some(ApiError::conflict(lang.pick(
+            "已过提交截止日期，如需补录请联系营销中心",
+            "The deadline has passed; ask the marketing center to reopen entry",
+        )))
+    } else {
+        None
+    }
+}
+
+async fn writable_sheet(state: &AppState, current: &CurrentUser, cycle_id: i64) -> ApiResult<(CycleView, Sheet)> {
+    current.require(&[Role::CustomerManager])?;
+    let (cycle, sheet) = readable_sheet(state, current, cycle_id, &SheetQuery { manager_id: None }).await?;
+    match entry_block(&cycle, &sheet, current.lang) {
+        Some(e) => Err(e),
+        None => Ok((cycle, sheet)),
+    }
+}
+
+/// Builds the sheet with its helpers: history, baseline, turnover, bounds.
+pub async fn load_sheet(state: &AppState, cycle: CycleView, sheet: &Sheet) -> ApiResult<SheetView> {
+    let pool = &state.db.pool;
+    let rules = store::rules(pool).await?;
+    let rows = store::sheet_rows(pool, sheet.id).await?;
+    let specs = cycle.specs.clone();
+    let cells = rows.len() * specs.len();
+    let last = store::last_history_month(pool, cycle.month)
+        .await?
+        .unwrap_or(cycle.month.plus(-1));
+    let first = last.plus(1 - HISTORY_MONTHS);
+    let history = store::sheet_history(pool, sheet.id, first).await?;
+    let turnover = store::sheet_turnover(pool, sheet.id).await?;
+    let bounds = store::bounds(pool, cycle.id).await?;
+    let mut conn = pool.acquire().await?;
+    let lines: HashMap<(i64, i64), store::Line> = store::lines(&mut conn, sheet.id)
+        .await?
+        .into_iter()
+        .map(|l| ((l.retailer_id, l.spec_id), l))
+        .collect();
+    drop(conn);
+
+    let months: Vec<String> = (0..HISTORY_MONTHS).map(|i| first.plus(i).to_string()).collect();
+    let series_of = |retailer: i64, spec: i64| -> Vec<f64> {
+        months
+            .iter()
+            .map(|m| history.get(&(retailer, spec, m.clone())).copied().unwrap_or(0) as f64)
+            .collect()
+    };
+    let totals: Vec<f64> = months
+        .iter()
+        .map(|m| history.iter().filter(|((_, _, hm), _)| hm == m).map(|(_, &v)| v as f64).sum())
+        .collect();
+    let peak = peak_factor(first, &totals);
+    let last_key = last.to_string();
+    let last_year_key = cycle.month.plus(-12).to_string();
+
+    let mut view = SheetView {
+        manager_id: sheet.manager_id,
+        status: sheet.status,
+        editable: entry_block(&cycle, sheet, Lang::Zh).is_none(),
+        deadline: sheet.reopened_until.map_or(cycle.submit_deadline, |d| d.max(cycle.submit_deadline)),
+        rules,
+        value: Vec::with_capacity(cells),
+        reason: Vec::with_capacity(cells),
+        revision: Vec::with_capacity(cells),
+        bound: Vec::with_capacity(cells),
+        baseline: Vec::with_capacity(cells),
+        last_month: Vec::with_capacity(cells),
+        last_year: Vec::with_capacity(cells),
+        turnover: Vec::with_capacity(cells),
+        last_month_of: last,
+        specs,
+        rows,
+        cycle,
+    };
+    for row in &view.rows {
+        for spec in &view.specs {
+            let key = (row.retailer_id, spec.spec_id);
+            let line = lines.get(&key);
+            view.value.push(line.and_then(|l| l.entered));
+            view.reason.push(line.and_then(|l| l.reason.clone()));
+            view.revision.push(line.map_or(0, |l| l.revision));
+            view.bound.push(
+                bounds
+                    .get(&(spec.spec_id, row.class_code.clone()))
+                    .copied()
+                    .unwrap_or(rules.default_bound),
+            );
+            let series = series_of(row.retailer_id, spec.spec_id);
+            view.baseline.push(forecast(first, &series, view.cycle.month, peak).cartons());
+            let hist = |m: &String| history.get(&(row.retailer_id, spec.spec_id, m.clone())).copied().unwrap_or(0);
+            view.last_month.push(hist(&last_key));
+            view.last_year.push(hist(&last_year_key));
+            view.turnover.push(turnover.get(&key).copied());
+        }
+    }
+    Ok(view)
+}
+
+/// A customer manager's sheet with history, baseline and turnover beside each
+/// cell. The marketing center and admins name the manager.
+#[utoipa::path(get, path = "/api/forecast/cycles/{id}/sheet", tag = TAG,
+    params(("id" = i64, Path, description = "Cycle id"), SheetQuery),
+    responses((status = 200, body = SheetView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_sheet(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Path(id): Path<i64>,
+    Query(query): Query<SheetQuery>,
+) -> ApiResult<Json<SheetView>> {
+    let (cycle, sheet) = readable_sheet(&state, &current, id, &query).await?;
+    Ok(Json(load_sheet(&state, cycle, &sheet).await?))
+}
+
+/// Checks cells against the sheet; field errors are `cells.{i}.{field}`.
+fn check_cells(view: &SheetView, cells: &[CellWrite], lang: Lang) -> Vec<(String, String)> {
+    let rows: HashMap<i64, usize> = view.rows.iter().enumerate().map(|(i, r)| (r.retailer_id, i)).collect();
+    let specs: HashMap<i64, usize> = view.specs.iter().enumerate().map(|(i, s)| (s.spec_id, i)).collect();
+    let mut seen = std::collections::HashSet::new();
+    let mut errors = Vec::new();
+    for (i, cell) in cells.iter().enumerate() {
+        let (Some(&r), Some(&s)) = (rows.get(&cell.retailer_id), specs.get(&cell.spec_id)) else {
+            errors.push((
+                format!("cells.{i}.retailer_id"),
+                lang.pick("该零售户或品规不在本期预测表中", "Retailer or spec not on this sheet").to_string(),
+            ));
+            continue;
+        };
+        if !seen.insert((cell.retailer_id, cell.spec_id)) {
+            errors.push((format!("cells.{i}.spec_id"), lang.pick("同一格重复", "Cell listed twice").to_string()));
+        }
+        if let Some(v) = cell.value {
+            if let Err(e) = check_value(v, view.bound[view.index(r, s)]) {
+                errors.push((format!("cells.{i}.value"), e.message(lang)));
+            }
+        }
+        if let Err(e) = check_reason(cell.reason.as_deref()) {
+            errors.push((format!("cells.{i}.reason"), e.message(lang)));
+        }
+    }
+    errors
+}
+
+fn invalid_cells(lang: Lang, errors: Vec<(String, String)>) -> ApiError {
+    let count = errors.len();
+    let message = match lang {
+        Lang::Zh => format!("有 {count} 处需要修改，未保存任何数据"),
+        Lang::En => format!("{count} entries need correcting; nothing was saved"),
+    };
+    let body = ErrorBody::new(ErrorCode::Validation, message);
+    ApiError::validation(
+        errors
+            .into_iter()
+            .take(MAX_FIELD_ERRORS)
+            .fold(body, |b, (f, m)| b.with_field(f, m)),
+    )
+}
+
+/// Saves many cells of the caller's sheet in one transaction (autosave and
+/// paste). Each cell names the revision it was based on; if any is older
+/// than the stored one, nothing is saved and the answer is 409.
+#[utoipa::path(put, path = "/api/forecast/cycles/{id}/sheet/cells", tag = TAG, request_body = SaveCellsRequest,
+    params(("id" = i64, Path, description = "Cycle id")),
+    responses((status = 200, body = SaveCellsResponse), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn save_cells(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Path(id): Path<i64>,
+    ApiJson(request): ApiJson<SaveCellsRequest>,
+) -> ApiResult<Json<SaveCellsResponse>> {
+    let lang = current.lang;
+    let (cycle, sheet) = writable_sheet(&state, &current, id).await?;
+    let view = load_bounds_only(&state, cycle, &sheet).await?;
+    let errors = check_cells(&view, &request.cells, lang);
+    if !errors.is_empty() {
+        return Err(invalid_cells(lang, errors));
+    }
+    let revisions = write_cells(&state, &current, &sheet, &request.cells, true, "forecast.cells.save").await?;
+    Ok(Json(SaveCellsResponse { revisions }))
+}
+
+/// The sheet's rows, specs and bounds, without the history behind the
+/// helpers: what checking a write needs.
+async fn load_bounds_only(state: &AppState, cycle: CycleView, sheet: &Sheet) -> ApiResult<SheetView> {
+    let pool = &state.db.pool;
+    let rules = store::rules(pool).await?;
+    let rows = store::sheet_rows(pool, sheet.id).await?;
+    let bounds = store::bounds(pool, cycle.id).await?;
+    let bound: Vec<i64> = rows
+        .iter()
+        .flat_map(|r| {
+            cycle.specs.iter().map(|s| {
+                bounds
+                    .get(&(s.spec_id, r.class_code.clone()))
+                    .copied()
+                    .unwrap_or(rules.default_bound)
+            })
+        })
+        .collect();
+    Ok(SheetView {
+        manager_id: sheet.manager_id,
+        status: sheet.status,
+        editable: true,
+        deadline: cycle.submit_deadline,
+        rules,
+        specs: cycle.specs.clone(),
+        rows,
+        value: Vec::new(),
+        reason: Vec::new(),
+        revision: Vec::new(),
+        bound,
+        baseline: Vec::new(),
+        last_month: Vec::new(),
+        last_year: Vec::new(),
+        turnover: Vec::new(),
+        last_month_of: cycle.month,
+        cycle,
+    })
+}
+
+/// Writes checked cells in one transaction, re-reading the sheet's status
+/// inside it so that a submission in between is not overwritten.
+async fn write_cells(
+    state: &AppState,
+    current: &CurrentUser,
+    sheet: &Sheet,
+    cells: &[CellWrite],
+    check_base: bool,
+    action: &str,
+) -> ApiResult<Vec<i64>> {
+    let lang = current.lang;
+    let mut conn = state.db.pool.acquire().await?;
+    let mut tx = conn.begin().await?;
+    if !store::sheet_status(&mut tx, sheet.id).await?.editable() {
+        return Err(ApiError::conflict(lang.pick(
+            "预测表已提交，不能再修改",
+            "The sheet was submitted and cannot be changed",
+        )));
+    }
+    let revisions = match store::save_cells(&mut tx, sheet.id, cells, check_base, current.user.id, now_unix()).await? {
+        Ok(revisions) => revisions,
+        Err(Stale(stale)) => {
+            let body = ErrorBody::new(
+                ErrorCode::Conflict,
+                match lang {
+                    Lang::Zh => format!("有 {} 格在服务器上已有更新的数据，未保存；请核对后再保存", stale.len()),
+                    Lang::En => format!("{} cells have newer data on the server; nothing was saved", stale.len()),
+                },
+            );
+            let body = stale.iter().take(MAX_FIELD_ERRORS).fold(body, |b, i| {
+                b.with_field(format!("cells.{i}"), lang.pick("服务器上有更新的数据", "Newer on the server"))
+            });
+            return Err(ApiError::Client(axum::http::StatusCode::CONFLICT, body));
+        }
+    };
+    audit::record(
+        &mut tx,
+        Some(current.user.id),
+        action,
+        "forecast_sheet",
+        &sheet.id.to_string(),
+        &json!({ "cells": cells.len() }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(revisions)
+}
+
+/// Submits the caller's sheet: every cell entered, within its bound, and
+/// with a reason where it is far from the baseline. Afterwards the sheet is
+/// read-only to the manager unless it is returned.
+#[utoipa::path(post, path = "/api/forecast/cycles/{id}/sheet/submit", tag = TAG,
+    params(("id" = i64, Path, description = "Cycle id")),
+    responses((status = 200, body = SheetView), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn submit(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<SheetView>> {
+    let lang = current.lang;
+    let (cycle, sheet) = writable_sheet(&state, &current, id).await?;
+    let view = load_sheet(&state, cycle.clone(), &sheet).await?;
+    let mut errors = Vec::new();
+    let mut baselines = Vec::with_capacity(view.value.len());
+    for (r, row) in view.rows.iter().enumerate() {
+        for (s, spec) in view.specs.iter().enumerate() {
+            let i = view.index(r, s);
+            if let Err(e) = check_for_submit(
+                view.value[i],
+                view.reason[i].as_deref(),
+                view.baseline[i],
+                view.bound[i],
+                &view.rules,
+            ) {
+                errors.push((format!("cells.{}.{}", row.retailer_id, spec.spec_id), e.message(lang)));
+            }
+            baselines.push((row.retailer_id, spec.spec_id, view.baseline[i]));
+        }
+    }
+    if !errors.is_empty() {
+        let count = errors.len();
+        let body = ErrorBody::new(
+            ErrorCode::Validation,
+            match lang {
+                Lang::Zh => format!("还有 {count} 格需要填写或说明原因，未提交"),
+                Lang::En => format!("{count} cells still need a value or a reason; not submitted"),
+            },
+        );
+        return Err(ApiError::validation(
+            errors.into_iter().take(MAX_FIELD_ERRORS).fold(body, |b, (f, m)| b.with_field(f, m)),
+        ));
+    }
+    let mut conn = state.db.pool.acquire().await?;
+    let mut tx = conn.begin().await?;
+    if !store::sheet_status(&mut tx, sheet.id).await?.editable() {
+        return Err(ApiError::conflict(lang.pick("预测表已提交", "The sheet was submitted already")));
+    }
+    let now = now_unix();
+    store::record_baselines(&mut tx, sheet.id, &baselines, current.user.id, now).await?;
+    store::set_sheet_status(&mut tx, sheet.id, SheetStatus::Submitted, Some(now)).await?;
+    audit::record(
+        &mut tx,
+        Some(current.user.id),
+        "forecast.sheet.submit",
+        "forecast_sheet",
+        &sheet.id.to_string(),
+        &json!({ "cycle": id, "cells": baselines.len() }),
+    )
+    .await?;
+    tx.commit().await?;
+    drop(conn);
+    let sheet = Sheet { status: SheetStatus::Submitted, ..sheet };
+    Ok(Json(load_sheet(&state, cycle, &sheet).await?))
+}
+
+/// The sheet as an xlsx workbook, laid out like the grid.
+#[utoipa::path(get, path = "/api/forecast/cycles/{id}/sheet/export", tag = TAG,
+    params(("id" = i64, Path, description = "Cycle id"), SheetQuery),
+    responses((status = 200, description = "xlsx workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn export(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Path(id): Path<i64>,
+    Query(query): Query<SheetQuery>,
+) -> ApiResult<impl IntoResponse> {
+    let (cycle, sheet) = readable_sheet(&state, &current, id, &query).await?;
+    let view = load_sheet(&state, cycle, &sheet).await?;
+    let bytes = xlsx::write_sheet(&view, current.lang).map_err(|e| ApiError::Internal(e.into()))?;
+    let name = format!("forecast-{}-{}.xlsx", view.cycle.month, view.manager_id);
+    Ok((
+        [
+            (header::CONTENT_TYPE, xlsx::CONTENT_TYPE.to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+        ],
+        bytes,
+    ))
+}
+
+/// Replaces the sheet's values with those of an xlsx workbook in the export's
+/// layout. Every cell is checked; with any error nothing is saved and each
+/// error names its cell (such as `E7`).
+#[utoipa::path(post, path = "/api/forecast/cycles/{id}/sheet/import", tag = TAG,
+    params(("id" = i64, Path, description = "Cycle id")),
+    request_body(content = Vec<u8>, description = "xlsx workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    responses((status = 200, body = ImportReport), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn import(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> ApiResult<Json<ImportReport>> {
+    let lang = current.lang;
+    let (cycle, sheet) = writable_sheet(&state, &current, id).await?;
+    let view = load_bounds_only(&state, cycle, &sheet).await?;
+    let parsed = xlsx::read_sheet(&body, &view, lang).map_err(|errors| invalid_import(lang, errors))?;
+    let mut conn = state.db.pool.acquire().await?;
+    let reasons: HashMap<(i64, i64), Option<String>> = store::lines(&mut conn, sheet.id)
+        .await?
+        .into_iter()
+        .map(|l| ((l.retailer_id, l.spec_id), l.reason))
+        .collect();
+    drop(conn);
+    let cells: Vec<CellWrite> = parsed
+        .cells
+        .into_iter()
+        .map(|(retailer_id, spec_id, value)| CellWrite {
+            retailer_id,
+            spec_id,
+            value,
+            reason: reasons.get(&(retailer_id, spec_id)).cloned().flatten(),
+            base_revision: 0,
+        })
+        .collect();
+    write_cells(&state, &current, &sheet, &cells, false, "forecast.sheet.import").await?;
+    Ok(Json(ImportReport { rows: parsed.rows, cells: cells.len() }))
+}
+
+fn invalid_import(lang: Lang, errors: Vec<(String, String)>) -> ApiError {
+    let count = errors.len();
+    let body = ErrorBody::new(
+        ErrorCode::Validation,
+        match lang {
+            Lang::Zh => format!("导入文件有 {count} 处错误，未导入任何数据"),
+            Lang::En => format!("The file has {count} errors; nothing was imported"),
+        },
+    );
+    ApiError::validation(
+        errors
+            .into_iter()
+            .take(MAX_FIELD_ERRORS)
+            .fold(body, |b, (f, m)| b.with_field(f, m)),
+    )
+}
+
+/// The forecast rules: deviation thresholds and the default sanity bound.
+#[utoipa::path(get, path = "/api/forecast/rules", tag = TAG,
+    responses((status = 200, body = ForecastRules), (status = 403, body = ErrorBody)))]
+pub async fn get_rules(State(state): State<AppState>, current: CurrentUser) -> ApiResult<Json<ForecastRules>> {
+    current.require(STAFF)?;
+    Ok(Json(store::rules(&state.db.pool).await?))
+}
+
+/// Changes the forecast rules (marketing center); audited with from and to.
+#[utoipa::path(put, path = "/api/forecast/rules", tag = TAG, request_body = ForecastRules,
+    responses((status = 200, body = ForecastRules), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn set_rules(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiJson(rules): ApiJson<ForecastRules>,
+) -> ApiResult<Json<ForecastRules>> {
+    current.require(&[Role::MarketingCenter])?;
+    let lang = current.lang;
+    let errors = rules.check();
+    if !errors.is_empty() {
+        let body = ErrorBody::new(ErrorCode::Validation, lang.pick("设置有误", "Invalid settings"));
+        return Err(ApiError::validation(
+            errors.into_iter().fold(body, |b, (f, zh, en)| b.with_field(f, lang.pick(zh, en))),
+        ));
+    }
+    let before = store::rules(&state.db.pool).await?;
+    let mut conn = state.db.pool.acquire().await?;
+    let mut tx = conn.begin().await?;
+    store::set_rules(&mut tx, &rules).await?;
+    audit::record(
+        &mut tx,
+        Some(current.user.id),
+        "forecast.rules.change",
+        "settings",
+        "forecast_rules",
+        &json!({ "from": before, "to": rules }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(rules))
+}

@@ -1,0 +1,561 @@
+//! Forecast cycles, sheets and lines.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use domain::forecast::view::{
+    CellWrite, CycleSpec, CycleStatus, CycleView, SheetProgress, SheetRow, SheetStatus,
+};
+use domain::forecast::{in_scope, month_sample_group, scale_factor, CycleInput, ForecastRules, Scope};
+use domain::month::YearMonth;
+use sqlx::{AnyConnection, AnyPool, Row};
+
+use crate::db::{insert_rows, upsert_rows, Value};
+
+const RULES_KEY: &str = "forecast_rules";
+
+fn decode_error(e: impl std::error::Error + Send + Sync + 'static) -> sqlx::Error {
+    sqlx::Error::Decode(Box::new(e))
+}
+
+fn date_of(s: &str) -> sqlx::Result<NaiveDate> {
+    s.parse().map_err(decode_error)
+}
+
+pub async fn rules(pool: &AnyPool) -> sqlx::Result<ForecastRules> {
+    let raw: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+        .bind(RULES_KEY)
+        .fetch_optional(pool)
+        .await?;
+    match raw {
+        Some(json) => serde_json::from_str(&json).map_err(decode_error),
+        None => Ok(ForecastRules::default()),
+    }
+}
+
+pub async fn set_rules(conn: &mut AnyConnection, rules: &ForecastRules) -> sqlx::Result<()> {
+    let json = serde_json::to_string(rules).map_err(|e| sqlx::Error::Encode(e.into()))?;
+    sqlx::query(
+        "INSERT INTO settings (key, value) VALUES ($1, $2) \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )
+    .bind(RULES_KEY)
+    .bind(json)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct RawCycle {
+    id: i64,
+    month: String,
+    scope: String,
+    sample_group: Option<i64>,
+    submit_deadline: String,
+    review_deadline: String,
+    status: String,
+    population: i64,
+    retailers: i64,
+    has_entries: i64,
+}
+
+const CYCLE_SELECT: &str = "SELECT c.id, c.month, c.scope, c.sample_group, c.submit_deadline, \
+        c.review_deadline, c.status, c.population, \
+        (SELECT COUNT(*) FROM forecast_cycle_retailers r WHERE r.cycle_id = c.id) AS retailers, \
+        CASE WHEN EXISTS (SELECT 1 FROM forecast_lines l JOIN forecast_sheets s ON s.id = l.sheet_id \
+                          WHERE s.cycle_id = c.id) THEN 1 ELSE 0 END AS has_entries \
+        FROM forecast_cycles c";
+
+async fn cycle_specs(pool: &AnyPool, cycle_id: i64) -> sqlx::Result<Vec<CycleSpec>> {
+    let rows = sqlx::query(
+        "SELECT s.id, s.code, s.name FROM forecast_cycle_specs f JOIN specs s ON s.id = f.spec_id \
+         WHERE f.cycle_id = $1 ORDER BY f.position",
+    )
+    .bind(cycle_id)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(CycleSpec {
+                spec_id: r.try_get(0)?,
+                code: r.try_get(1)?,
+                name: r.try_get(2)?,
+            })
+        })
+        .collect()
+}
+
+async fn view_of(pool: &AnyPool, raw: RawCycle) -> sqlx::Result<CycleView> {
+    let month: YearMonth = raw.month.parse().map_err(decode_error)?;
+    Ok(CycleView {
+        id: raw.id,
+        month,
+        scope: Scope::parse(&raw.scope).unwrap_or(Scope::All),
+        sample_group: raw.sample_group.and_then(|g| u8::try_from(g).ok()),
+        submit_deadline: date_of(&raw.submit_deadline)?,
+        review_deadline: date_of(&raw.review_deadline)?,
+        status: CycleStatus::parse(&raw.status),
+        specs: cycle_specs(pool, raw.id).await?,
+        retailers: raw.retailers,
+        population: raw.population,
+        scale_factor: scale_factor(raw.population, raw.retailers),
+        has_entries: raw.has_entries != 0,
+    })
+}
+
+/// All cycles, latest month first.
+pub async fn cycles(pool: &AnyPool) -> sqlx::Result<Vec<CycleView>> {
+    let raws: Vec<RawCycle> = sqlx::query_as(&format!("{CYCLE_SELECT} ORDER BY c.month DESC"))
+        .fetch_all(pool)
+        .await?;
+    let mut out = Vec::with_capacity(raws.len());
+    for raw in raws {
+        out.push(view_of(pool, raw).await?);
+    }
+    Ok(out)
+}
+
+pub async fn cycle(pool: &AnyPool, id: i64) -> sqlx::Result<Option<CycleView>> {
+    let raw: Option<RawCycle> = sqlx::query_as(&format!("{CYCLE_SELECT} WHERE c.id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    match raw {
+        Some(raw) => Ok(Some(view_of(pool, raw).await?)),
+        None => Ok(None),
+    }
+}
+
+/// A month that has a cycle already.
+#[derive(Debug)]
+pub struct MonthTaken;
+
+/// Opens a cycle: the row, its specs, one sheet per customer manager with
+/// retailers in scope, and the retailers in scope.
+pub async fn open_cycle(
+    conn: &mut AnyConnection,
+    input: &CycleInput,
+    actor: i64,
+    now: i64,
+) -> sqlx::Result<Result<i64, MonthTaken>> {
+    let (submit, review) = input.deadlines();
+    let population: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM retailers")
+        .fetch_one(&mut *conn)
+        .await?;
+    let id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO forecast_cycles (month, scope, sample_group, submit_deadline, review_deadline, \
+                                      status, population, created_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $8) ON CONFLICT (month) DO NOTHING RETURNING id",
+    )
+    .bind(input.month.to_string())
+    .bind(input.scope.as_str())
+    .bind(sample_group_of(input))
+    .bind(submit.to_string())
+    .bind(review.to_string())
+    .bind(population)
+    .bind(actor)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(id) = id else {
+        return Ok(Err(MonthTaken));
+    };
+    fill_cycle(conn, id, input).await?;
+    Ok(Ok(id))
+}
+
+fn sample_group_of(input: &CycleInput) -> Option<i64> {
+    (input.scope == Scope::Sample).then(|| i64::from(month_sample_group(input.month)))
+}
+
+/// Writes a cycle's specs, sheets and retailers in scope.
+async fn fill_cycle(conn: &mut AnyConnection, id: i64, input: &CycleInput) -> sqlx::Result<()> {
+    let specs: Vec<Vec<Value>> = input
+        .spec_ids
+        .iter()
+        .enumerate()
+        .map(|(i, &spec)| vec![id.into(), spec.into(), (i as i64).into()])
+        .collect();
+    insert_rows(conn, "forecast_cycle_specs", &["cycle_id", "spec_id", "position"], &specs)
+        .await?;
+    let retailers = sqlx::query("SELECT id, licence_no, manager_id FROM retailers ORDER BY id")
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut by_manager: std::collections::BTreeMap<i64, Vec<i64>> = Default::default();
+    for r in &retailers {
+        let licence: String = r.try_get(1)?;
+        if in_scope(input.scope, input.month, &licence) {
+            by_manager.entry(r.try_get(2)?).or_default().push(r.try_get(0)?);
+        }
+    }
+    let mut rows = Vec::new();
+    for (manager, retailers) in by_manager {
+        let sheet: i64 = sqlx::query_scalar(
+            "INSERT INTO forecast_sheets (cycle_id, manager_id) VALUES ($1, $2) RETURNING id",
+        )
+        .bind(id)
+        .bind(manager)
+        .fetch_one(&mut *conn)
+        .await?;
+        rows.extend(retailers.into_iter().map(|r| vec![id.into(), r.into(), sheet.into()]));
+    }
+    insert_rows(
+        conn,
+        "forecast_cycle_retailers",
+        &["cycle_id", "retailer_id", "sheet_id"],
+        &rows,
+    )
+    .await
+}
+
+/// Replaces a cycle's settings; only before the first entry (the caller
+/// checks, inside the same transaction).
+pub async fn replace_cycle(conn: &mut AnyConnection, id: i64, input: &CycleInput) -> sqlx::Result<()> {
+    for table in ["forecast_cycle_retailers", "forecast_sheets", "forecast_cycle_specs"] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE cycle_id = $1"))
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let (submit, review) = input.deadlines();
+    sqlx::query(
+        "UPDATE forecast_cycles SET month = $1, scope = $2, sample_group = $3, \
+         submit_deadline = $4, review_deadline = $5 WHERE id = $6",
+    )
+    .bind(input.month.to_string())
+    .bind(input.scope.as_str())
+    .bind(sample_group_of(input))
+    .bind(submit.to_string())
+    .bind(review.to_string())
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    fill_cycle(conn, id, input).await
+}
+
+/// Whether any line was entered in the cycle (read inside a transaction).
+pub async fn has_entries(conn: &mut AnyConnection, id: i64) -> sqlx::Result<bool> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM forecast_lines l JOIN forecast_sheets s ON s.id = l.sheet_id WHERE s.cycle_id = $1",
+    )
+    .bind(id)
+    .fetch_one(conn)
+    .await?;
+    Ok(n > 0)
+}
+
+pub async fn set_status(conn: &mut AnyConnection, id: i64, status: CycleStatus) -> sqlx::Result<()> {
+    sqlx::query("UPDATE forecast_cycles SET status = $1 WHERE id = $2")
+        .bind(status.as_str())
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A customer manager's sheet in a cycle.
+#[derive(Debug, Clone)]
+pub struct Sheet {
+    pub id: i64,
+    pub cycle_id: i64,
+    pub manager_id: i64,
+    pub status: SheetStatus,
+    pub reopened_until: Option<NaiveDate>,
+}
+
+pub async fn sheet(pool: &AnyPool, cycle_id: i64, manager_id: i64) -> sqlx::Result<Option<Sheet>> {
+    let row = sqlx::query(
+        "SELECT id, status, reopened_until FROM forecast_sheets WHERE cycle_id = $1 AND manager_id = $2",
+    )
+    .bind(cycle_id)
+    .bind(manager_id)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|r| {
+        let reopened: Option<String> = r.try_get(2)?;
+        Ok(Sheet {
+            id: r.try_get(0)?,
+            cycle_id,
+            manager_id,
+            status: SheetStatus::parse(&r.try_get::<String, _>(1)?),
+            reopened_until: reopened.as_deref().map(date_of).transpose()?,
+        })
+    })
+    .transpose()
+}
+
+/// The sheet's status, read again inside a write transaction.
+pub async fn sheet_status(conn: &mut AnyConnection, sheet_id: i64) -> sqlx::Result<SheetStatus> {
+    let status: String = sqlx::query_scalar("SELECT status FROM forecast_sheets WHERE id = $1")
+        .bind(sheet_id)
+        .fetch_one(conn)
+        .await?;
+    Ok(SheetStatus::parse(&status))
+}
+
+pub async fn set_sheet_status(
+    conn: &mut AnyConnection,
+    sheet_id: i64,
+    status: SheetStatus,
+    submitted_at: Option<i64>,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE forecast_sheets SET status = $1, submitted_at = COALESCE($2, submitted_at) WHERE id = $3")
+        .bind(status.as_str())
+        .bind(submitted_at)
+        .bind(sheet_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn reopen(conn: &mut AnyConnection, sheet_id: i64, until: NaiveDate) -> sqlx::Result<()> {
+    sqlx::query("UPDATE forecast_sheets SET reopened_until = $1 WHERE id = $2")
+        .bind(until.to_string())
+        .bind(sheet_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Every sheet of a cycle with its progress.
+pub async fn progress(pool: &AnyPool, cycle_id: i64, specs: i64) -> sqlx::Result<Vec<SheetProgress>> {
+    let rows = sqlx::query(
+        "SELECT s.manager_id, u.display_name, o.name, s.status, s.reopened_until, \
+                (SELECT COUNT(*) FROM forecast_cycle_retailers r WHERE r.sheet_id = s.id), \
+                (SELECT COUNT(*) FROM forecast_lines l WHERE l.sheet_id = s.id AND l.entered IS NOT NULL) \
+         FROM forecast_sheets s JOIN users u ON u.id = s.manager_id JOIN org_units o ON o.id = u.org_unit_id \
+         WHERE s.cycle_id = $1 ORDER BY o.name, u.display_name",
+    )
+    .bind(cycle_id)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let retailers: i64 = r.try_get(5)?;
+            let reopened: Option<String> = r.try_get(4)?;
+            Ok(SheetProgress {
+                manager_id: r.try_get(0)?,
+                manager_name: r.try_get(1)?,
+                unit_name: r.try_get(2)?,
+                status: SheetStatus::parse(&r.try_get::<String, _>(3)?),
+                retailers,
+                filled: r.try_get(6)?,
+                cells: retailers * specs,
+                reopened_until: reopened.as_deref().map(date_of).transpose()?,
+            })
+        })
+        .collect()
+}
+
+/// The retailers of a sheet, by market department and name.
+pub async fn sheet_rows(pool: &AnyPool, sheet_id: i64) -> sqlx::Result<Vec<SheetRow>> {
+    let rows = sqlx::query(
+        "SELECT r.id, r.licence_no, r.name, r.class_code, c.rank, r.market_unit_id, o.name, r.online_replenishment \
+         FROM forecast_cycle_retailers f JOIN retailers r ON r.id = f.retailer_id \
+         JOIN customer_classes c ON c.code = r.class_code JOIN org_units o ON o.id = r.market_unit_id \
+         WHERE f.sheet_id = $1 ORDER BY o.name, r.name, r.id",
+    )
+    .bind(sheet_id)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(SheetRow {
+                retailer_id: r.try_get(0)?,
+                licence_no: r.try_get(1)?,
+                name: r.try_get(2)?,
+                class_code: r.try_get(3)?,
+                class_rank: r.try_get(4)?,
+                market_unit_id: r.try_get(5)?,
+                market_unit: r.try_get(6)?,
+                online: r.try_get::<i64, _>(7)? != 0,
+            })
+        })
+        .collect()
+}
+
+/// A stored line.
+#[derive(Debug, Clone)]
+pub struct Line {
+    pub retailer_id: i64,
+    pub spec_id: i64,
+    pub entered: Option<i64>,
+    pub reason: Option<String>,
+    pub revision: i64,
+}
+
+pub async fn lines(conn: &mut AnyConnection, sheet_id: i64) -> sqlx::Result<Vec<Line>> {
+    let rows = sqlx::query(
+        "SELECT retailer_id, spec_id, entered, reason, revision FROM forecast_lines WHERE sheet_id = $1",
+    )
+    .bind(sheet_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Line {
+                retailer_id: r.try_get(0)?,
+                spec_id: r.try_get(1)?,
+                entered: r.try_get(2)?,
+                reason: r.try_get(3)?,
+                revision: r.try_get(4)?,
+            })
+        })
+        .collect()
+}
+
+/// Monthly orders of a sheet's retailers from `from` on: (retailer, spec, month) → cartons.
+pub async fn sheet_history(
+    pool: &AnyPool,
+    sheet_id: i64,
+    from: YearMonth,
+) -> sqlx::Result<HashMap<(i64, i64, String), i64>> {
+    let rows = sqlx::query(
+        "SELECT m.retailer_id, m.spec_id, m.month, m.cartons FROM monthly_orders m \
+         JOIN forecast_cycle_retailers f ON f.retailer_id = m.retailer_id \
+         WHERE f.sheet_id = $1 AND m.month >= $2",
+    )
+    .bind(sheet_id)
+    .bind(from.to_string())
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| Ok(((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?), r.try_get(3)?)))
+        .collect()
+}
+
+/// The latest month with orders before `month`.
+pub async fn last_history_month(pool: &AnyPool, month: YearMonth) -> sqlx::Result<Option<YearMonth>> {
+    let m: Option<String> = sqlx::query_scalar("SELECT MAX(month) FROM monthly_orders WHERE month < $1")
+        .bind(month.to_string())
+        .fetch_one(pool)
+        .await?;
+    m.map(|m| m.parse().map_err(decode_error)).transpose()
+}
+
+/// Weekly turnover from the replenishment settings of a sheet's retailers.
+pub async fn sheet_turnover(pool: &AnyPool, sheet_id: i64) -> sqlx::Result<HashMap<(i64, i64), i64>> {
+    let rows = sqlx::query(
+        "SELECT s.retailer_id, s.spec_id, s.weekly_turnover FROM retailer_specs s \
+         JOIN forecast_cycle_retailers f ON f.retailer_id = s.retailer_id WHERE f.sheet_id = $1",
+    )
+    .bind(sheet_id)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| Ok(((r.try_get(0)?, r.try_get(1)?), r.try_get(2)?)))
+        .collect()
+}
+
+/// Bounds per (spec, class) set for the cycle's specs.
+pub async fn bounds(pool: &AnyPool, cycle_id: i64) -> sqlx::Result<HashMap<(i64, String), i64>> {
+    let rows = sqlx::query(
+        "SELECT b.spec_id, b.class_code, b.max_cartons FROM forecast_bounds b \
+         JOIN forecast_cycle_specs f ON f.spec_id = b.spec_id WHERE f.cycle_id = $1",
+    )
+    .bind(cycle_id)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| Ok(((r.try_get(0)?, r.try_get(1)?), r.try_get(2)?)))
+        .collect()
+}
+
+/// Cells whose stored revision is not the one the write was based on.
+#[derive(Debug)]
+pub struct Stale(pub Vec<usize>);
+
+/// The columns of a line write.
+const LINE_COLUMNS: [&str; 8] = [
+    "sheet_id", "retailer_id", "spec_id", "entered", "reason", "revision", "updated_by", "updated_at",
+];
+const LINE_UPSERT: &str = "ON CONFLICT (sheet_id, retailer_id, spec_id) DO UPDATE SET \
+    entered = excluded.entered, reason = excluded.reason, revision = excluded.revision, \
+    updated_by = excluded.updated_by, updated_at = excluded.updated_at";
+
+/// Writes cells (already checked) in the caller's transaction. With
+/// `check_base`, a cell whose stored revision differs from its
+/// `base_revision` refuses the whole write; without (an import), the stored
+/// value is replaced. Returns the new revision of each cell.
+pub async fn save_cells(
+    conn: &mut AnyConnection,
+    sheet_id: i64,
+    cells: &[CellWrite],
+    check_base: bool,
+    actor: i64,
+    now: i64,
+) -> sqlx::Result<Result<Vec<i64>, Stale>> {
+    let stored: HashMap<(i64, i64), i64> = lines(conn, sheet_id)
+        .await?
+        .into_iter()
+        .map(|l| ((l.retailer_id, l.spec_id), l.revision))
+        .collect();
+    let revision_of = |c: &CellWrite| stored.get(&(c.retailer_id, c.spec_id)).copied().unwrap_or(0);
+    if check_base {
+        let stale: Vec<usize> = cells
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| revision_of(c) != c.base_revision)
+            .map(|(i, _)| i)
+            .collect();
+        if !stale.is_empty() {
+            return Ok(Err(Stale(stale)));
+        }
+    }
+    let revisions: Vec<i64> = cells.iter().map(|c| revision_of(c) + 1).collect();
+    let rows: Vec<Vec<Value>> = cells
+        .iter()
+        .zip(&revisions)
+        .map(|(c, &rev)| {
+            vec![
+                sheet_id.into(),
+                c.retailer_id.into(),
+                c.spec_id.into(),
+                c.value.into(),
+                c.reason.clone().filter(|r| !r.trim().is_empty()).map(|r| r.trim().to_string()).into(),
+                rev.into(),
+                actor.into(),
+                now.into(),
+            ]
+        })
+        .collect();
+    upsert_rows(conn, "forecast_lines", &LINE_COLUMNS, &rows, LINE_UPSERT).await?;
+    sqlx::query("UPDATE forecast_sheets SET status = 'draft' WHERE id = $1 AND status = 'not_started'")
+        .bind(sheet_id)
+        .execute(conn)
+        .await?;
+    Ok(Ok(revisions))
+}
+
+/// Records the baseline beside every line at submission.
+pub async fn record_baselines(
+    conn: &mut AnyConnection,
+    sheet_id: i64,
+    baselines: &[(i64, i64, i64)],
+    actor: i64,
+    now: i64,
+) -> sqlx::Result<()> {
+    let rows: Vec<Vec<Value>> = baselines
+        .iter()
+        .map(|&(retailer, spec, baseline)| {
+            vec![
+                sheet_id.into(),
+                retailer.into(),
+                spec.into(),
+                1i64.into(),
+                actor.into(),
+                now.into(),
+                baseline.into(),
+            ]
+        })
+        .collect();
+    upsert_rows(
+        conn,
+        "forecast_lines",
+        &["sheet_id", "retailer_id", "spec_id", "revision", "updated_by", "updated_at", "baseline"],
+        &rows,
+        "ON CONFLICT (sheet_id, retailer_id, spec_id) DO UPDATE SET baseline = excluded.baseline",
+    )
+    .await
+}

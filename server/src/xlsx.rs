@@ -1,0 +1,213 @@
+//! A forecast sheet as an xlsx workbook, in the grid's layout: row 1 holds
+//! the spec names, row 2 their codes (what an import matches on), then one
+//! row per retailer: licence number, name, class, market department and one
+//! column per spec in cartons.
+
+use std::collections::HashMap;
+use std::io::Cursor;
+
+use calamine::{Data, Reader, Xlsx};
+use domain::forecast::parse_cell;
+use domain::forecast::view::SheetView;
+use domain::Lang;
+use rust_xlsxwriter::{Format, Workbook, XlsxError};
+
+pub const CONTENT_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// Columns before the first spec.
+const FIXED: u16 = 4;
+/// Rows before the first retailer.
+const HEADER_ROWS: u32 = 2;
+
+pub fn write_sheet(view: &SheetView, lang: Lang) -> Result<Vec<u8>, XlsxError> {
+    let mut workbook = Workbook::new();
+    let bold = Format::new().set_bold();
+    let grey = Format::new().set_font_color("#808080");
+    let sheet = workbook.add_worksheet();
+    sheet.set_name(view.cycle.month.to_string())?;
+    let fixed = [
+        lang.pick("许可证号", "Licence no."),
+        lang.pick("零售户", "Retailer"),
+        lang.pick("档位", "Class"),
+        lang.pick("市场部", "Market dept."),
+    ];
+    for (c, title) in fixed.iter().enumerate() {
+        sheet.write_string_with_format(0, c as u16, *title, &bold)?;
+    }
+    sheet.write_string_with_format(1, 0, lang.pick("品规编码 →", "Spec code →"), &grey)?;
+    for (s, spec) in view.specs.iter().enumerate() {
+        let col = FIXED + s as u16;
+        sheet.write_string_with_format(0, col, &spec.name, &bold)?;
+        sheet.write_string_with_format(1, col, &spec.code, &grey)?;
+        sheet.set_column_width(col, 12)?;
+    }
+    sheet.set_column_width(0, 16)?;
+    sheet.set_column_width(1, 24)?;
+    for (r, row) in view.rows.iter().enumerate() {
+        let line = HEADER_ROWS + r as u32;
+        sheet.write_string(line, 0, &row.licence_no)?;
+        sheet.write_string(line, 1, &row.name)?;
+        sheet.write_string(line, 2, &row.class_code)?;
+        sheet.write_string(line, 3, &row.market_unit)?;
+        for s in 0..view.specs.len() {
+            if let Some(v) = view.value[view.index(r, s)] {
+                sheet.write_number(line, FIXED + s as u16, v as f64)?;
+            }
+        }
+    }
+    sheet.set_freeze_panes(HEADER_ROWS, FIXED)?;
+    workbook.save_to_buffer()
+}
+
+/// The cells of an import: (retailer, spec, value), and how many rows.
+#[derive(Debug)]
+pub struct Parsed {
+    pub rows: usize,
+    pub cells: Vec<(i64, i64, Option<i64>)>,
+}
+
+/// A cell reference such as `E7` for a zero-based row and column.
+pub fn cell_ref(row: u32, col: u32) -> String {
+    let mut letters = Vec::new();
+    let mut n = col + 1;
+    while n > 0 {
+        let rem = (n - 1) % 26;
+        letters.push(char::from(b'A' + rem as u8));
+        n = (n - 1) / 26;
+    }
+    letters.iter().rev().collect::<String>() + &(row + 1).to_string()
+}
+
+/// Reads a workbook in the export's layout and checks every cell against
+/// the sheet's retailers, specs and bounds. Errors are (cell, message).
+pub fn read_sheet(bytes: &[u8], view: &SheetView, lang: Lang) -> Result<Parsed, Vec<(String, String)>> {
+    let not_xlsx = || {
+        vec![(
+            "file".to_string(),
+            lang.pick("不是有效的 xlsx 文件，请使用导出的模板", "Not an xlsx workbook; use the exported layout")
+                .to_string(),
+        )]
+    };
+    let mut workbook: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(|_| not_xlsx())?;
+    let range = match workbook.worksheet_range_at(0) {
+        Some(Ok(range)) => range,
+        _ => return Err(not_xlsx()),
+    };
+    let (top, left) = range.start().unwrap_or((0, 0));
+    let at = |row: u32, col: u32| -> &Data {
+        if row < top || col < left {
+            &Data::Empty
+        } else {
+            range.get(((row - top) as usize, (col - left) as usize)).unwrap_or(&Data::Empty)
+        }
+    };
+    let (bottom, right) = range.end().unwrap_or((0, 0));
+    let mut errors = Vec::new();
+
+    let spec_ids: HashMap<&str, (usize, i64)> = view
+        .specs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.code.as_str(), (i, s.spec_id)))
+        .collect();
+    let mut columns = Vec::new();
+    for col in u32::from(FIXED)..=right {
+        let code = text_of(at(1, col));
+        if code.is_empty() {
+            continue;
+        }
+        match spec_ids.get(code.as_str()) {
+            Some(&spec) => columns.push((col, spec)),
+            None => errors.push((
+                cell_ref(1, col),
+                match lang {
+                    Lang::Zh => format!("品规编码 {code} 不在本期预测品规中"),
+                    Lang::En => format!("Spec code {code} is not in this cycle"),
+                },
+            )),
+        }
+    }
+    if columns.is_empty() && errors.is_empty() {
+        return Err(vec![(
+            cell_ref(1, u32::from(FIXED)),
+            lang.pick("第 2 行没有品规编码，请使用导出的模板", "Row 2 has no spec codes; use the exported layout")
+                .to_string(),
+        )]);
+    }
+    let rows: HashMap<&str, (usize, i64)> = view
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.licence_no.as_str(), (i, r.retailer_id)))
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    let mut cells = Vec::new();
+    let mut row_count = 0;
+    for row in HEADER_ROWS..=bottom.max(HEADER_ROWS) {
+        let licence = text_of(at(row, 0));
+        if licence.is_empty() {
+            continue;
+        }
+        let Some(&(r, retailer_id)) = rows.get(licence.as_str()) else {
+            errors.push((
+                cell_ref(row, 0),
+                match lang {
+                    Lang::Zh => format!("许可证号 {licence} 不在您本期的预测表中"),
+                    Lang::En => format!("Licence {licence} is not on your sheet"),
+                },
+            ));
+            continue;
+        };
+        if !seen.insert(retailer_id) {
+            errors.push((cell_ref(row, 0), lang.pick("零售户重复", "Retailer listed twice").to_string()));
+            continue;
+        }
+        row_count += 1;
+        for &(col, (s, spec_id)) in &columns {
+            let bound = view.bound[view.index(r, s)];
+            match parse_data(at(row, col), bound) {
+                Ok(value) => cells.push((retailer_id, spec_id, value)),
+                Err(message) => errors.push((cell_ref(row, col), message.message(lang))),
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(Parsed { rows: row_count, cells })
+    } else {
+        Err(errors)
+    }
+}
+
+fn text_of(data: &Data) -> String {
+    match data {
+        Data::String(s) => s.trim().to_string(),
+        Data::Int(i) => i.to_string(),
+        Data::Float(f) if f.fract() == 0.0 => format!("{f:.0}"),
+        Data::Empty => String::new(),
+        other => other.to_string().trim().to_string(),
+    }
+}
+
+fn parse_data(data: &Data, bound: i64) -> Result<Option<i64>, domain::forecast::CellError> {
+    match data {
+        Data::Float(f) => parse_cell(&f.to_string(), bound),
+        Data::Int(i) => parse_cell(&i.to_string(), bound),
+        Data::String(s) => parse_cell(s, bound),
+        Data::Empty => Ok(None),
+        other => parse_cell(&other.to_string(), bound),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cell_ref;
+
+    #[test]
+    fn cell_references_follow_the_spreadsheet_letters() {
+        assert_eq!(cell_ref(0, 0), "A1");
+        assert_eq!(cell_ref(6, 4), "E7");
+        assert_eq!(cell_ref(1, 25), "Z2");
+        assert_eq!(cell_ref(1, 26), "AA2");
+        assert_eq!(cell_ref(9, 63), "BL10");
+    }
+}
