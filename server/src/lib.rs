@@ -1,5 +1,6 @@
 //! The API server: axum routes over a sqlx store, serving the browser bundle.
 
+pub mod commands;
 pub mod config;
 pub mod csrf;
 pub mod db;

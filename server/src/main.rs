@@ -57,6 +57,36 @@ enum Command {
         #[arg(long, value_enum, default_value = "city")]
         scale: Scale,
     },
+    /// Evaluate the forecast baseline on the order history (rolling origin
+    /// over the last --origins months) against naive and seasonal-naive
+    /// forecasts (generating the demo at --scale first if the database is
+    /// empty).
+    BaselineEval {
+        #[arg(long, default_value_t = 6)]
+        origins: usize,
+        #[arg(long, value_enum, default_value = "county")]
+        scale: Scale,
+    },
+    /// Forecast with the baseline from a CSV of monthly history
+    /// (series_id,month,quantity) and write the next --horizon months as CSV
+    /// (series_id,month,forecast,method). No database is used.
+    BaselineCsv {
+        #[arg(long)]
+        input: PathBuf,
+        #[arg(long)]
+        output: PathBuf,
+        #[arg(long, default_value_t = 3)]
+        horizon: i64,
+    },
+    /// Benchmark: save a full 9,000-cell forecast sheet through the API and
+    /// with a raw insert, side by side (generating the demo at --scale first
+    /// if the database is empty).
+    BenchSheetSave {
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+        #[arg(long, value_enum, default_value = "county")]
+        scale: Scale,
+    },
 }
 
 #[tokio::main]
@@ -134,7 +164,32 @@ async fn main() -> anyhow::Result<()> {
             }
             bench_proposals(&db).await
         }
+        Command::BaselineEval { origins, scale } => {
+            let db = seeded(&cli.database_url, scale, today).await?;
+            server::commands::baseline_eval(&db, origins).await
+        }
+        Command::BaselineCsv { input, output, horizon } => {
+            let series = server::commands::baseline_csv(&input, &output, horizon)?;
+            println!("{series} series forecast for {horizon} months; written to {}", output.display());
+            Ok(())
+        }
+        Command::BenchSheetSave { rounds, scale } => {
+            let db = seeded(&cli.database_url, scale, today).await?;
+            server::commands::bench_sheet_save(&db, rounds.max(1)).await
+        }
     }
+}
+
+/// Connects, migrates and generates the demo at `scale` if the database is empty.
+async fn seeded(url: &str, scale: Scale, today: chrono::NaiveDate) -> anyhow::Result<Db> {
+    let db = Db::connect(url, 4).await?;
+    db.migrate().await?;
+    let started = Instant::now();
+    if let Some(report) = demo::seed_if_empty(&db, &DemoOptions::ending_before(scale, today)).await? {
+        print_report(&report);
+        println!("generated in {:.1} s", started.elapsed().as_secs_f64());
+    }
+    Ok(db)
 }
 
 async fn bench_proposals(db: &Db) -> anyhow::Result<()> {

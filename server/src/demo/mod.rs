@@ -339,6 +339,15 @@ pub async fn seed(db: &Db, options: &DemoOptions) -> anyhow::Result<DemoReport> 
         .await?;
     }
     insert_rows(&mut tx, "users", &user_columns, &retailer_users).await?;
+    // Forecast sanity bounds: three times the largest month a retailer of the
+    // class ordered of the spec, plus 10 cartons.
+    sqlx::query(
+        "INSERT INTO forecast_bounds (spec_id, class_code, max_cartons) \
+         SELECT m.spec_id, r.class_code, CAST(MAX(m.cartons) * 3 + 10 AS BIGINT) \
+         FROM monthly_orders m JOIN retailers r ON r.id = m.retailer_id GROUP BY m.spec_id, r.class_code",
+    )
+    .execute(&mut *tx)
+    .await?;
 
     if db.backend == Backend::Postgres {
         for table in ["org_units", "users", "retailers", "specs"] {

@@ -1,0 +1,384 @@
+//! Command-line tools beside the server: the baseline evaluation, the
+//! baseline as a CSV filter, and the sheet-save benchmark.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use domain::forecast::baseline::{forecast, peak_factor, Method};
+use domain::forecast::evaluate::{evaluate, Contender, ErrorSums};
+use domain::forecast::view::{CellWrite, SaveCellsRequest, SaveCellsResponse};
+use domain::forecast::{default_month, CycleInput, Scope};
+use domain::month::YearMonth;
+use sqlx::{Acquire, Row};
+
+use crate::config::Config;
+use crate::db::{insert_rows, Db, Value};
+use crate::store::forecast as store;
+
+fn percent(v: Option<f64>) -> String {
+    v.map_or_else(|| "—".to_string(), |v| format!("{:.1}%", v * 100.0))
+}
+
+/// Rolling-origin evaluation of the baseline on the database's order history.
+pub async fn baseline_eval(db: &Db, origins: usize) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let rows = sqlx::query("SELECT retailer_id, spec_id, month, cartons FROM monthly_orders")
+        .fetch_all(&db.pool)
+        .await?;
+    let mut points: HashMap<(i64, i64), Vec<(YearMonth, i64)>> = HashMap::new();
+    let (mut first, mut last) = (None::<YearMonth>, None::<YearMonth>);
+    for row in &rows {
+        let month: YearMonth = row.try_get::<String, _>(2)?.parse()?;
+        first = Some(first.map_or(month, |f| f.min(month)));
+        last = Some(last.map_or(month, |l| l.max(month)));
+        points
+            .entry((row.try_get(0)?, row.try_get(1)?))
+            .or_default()
+            .push((month, row.try_get(3)?));
+    }
+    let (Some(first), Some(last)) = (first, last) else {
+        anyhow::bail!("no order history in the database; run `server demo` first");
+    };
+    let len = (first.months_until(last) + 1) as usize;
+    let series: Vec<Vec<f64>> = points
+        .values()
+        .map(|p| {
+            let mut s = vec![0.0; len];
+            for &(m, v) in p {
+                s[first.months_until(m) as usize] = v as f64;
+            }
+            s
+        })
+        .collect();
+    let loaded = started.elapsed();
+    let eval = evaluate(first, &series, origins);
+    let (Some(from), Some(to)) = (eval.origins.first(), eval.origins.last()) else {
+        anyhow::bail!("the history is too short to evaluate");
+    };
+    println!(
+        "Baseline evaluation: rolling origin over the last {} months ({from} … {to}); {} retailer × spec series of {len} months ({first} … {last})",
+        eval.origins.len(),
+        series.len()
+    );
+    println!("Each month is forecast from the months before it; WAPE = Σ|F−A| / ΣA, sMAPE = mean 2|F−A| / (|F|+|A|).");
+    println!();
+    println!("{:<16} {:>10} {:>9} {:>9} {:>10}", "method", "forecasts", "WAPE", "sMAPE", "accuracy");
+    for who in Contender::ALL {
+        let s = eval.overall.get(&who).copied().unwrap_or_default();
+        println!(
+            "{:<16} {:>10} {:>9} {:>9} {:>10}",
+            who.as_str(),
+            s.points,
+            percent(s.wape()),
+            percent(s.smape()),
+            percent(s.accuracy())
+        );
+    }
+    println!();
+    println!("By the method the baseline chose per series (each contender on the same points):");
+    println!(
+        "{:<8} {:>9}  {:>9} {:>9} {:>9}  {:>9} {:>9} {:>9}",
+        "method", "forecasts", "WAPE base", "naive", "s-naive", "sMAPE base", "naive", "s-naive"
+    );
+    for method in Method::ALL {
+        let Some(by) = eval.by_method.get(&method) else { continue };
+        let get = |c| by.get(&c).copied().unwrap_or_default();
+        let (b, n, s): (ErrorSums, ErrorSums, ErrorSums) =
+            (get(Contender::Baseline), get(Contender::Naive), get(Contender::SeasonalNaive));
+        println!(
+            "{:<8} {:>9}  {:>9} {:>9} {:>9}  {:>9} {:>9} {:>9}",
+            method.as_str(),
+            b.points,
+            percent(b.wape()),
+            percent(n.wape()),
+            percent(s.wape()),
+            percent(b.smape()),
+            percent(n.smape()),
+            percent(s.smape())
+        );
+    }
+    println!();
+    println!(
+        "loaded {} order rows in {:.0} ms; evaluated in {:.0} ms",
+        rows.len(),
+        loaded.as_secs_f64() * 1e3,
+        (started.elapsed() - loaded).as_secs_f64() * 1e3
+    );
+    Ok(())
+}
+
+/// Reads monthly history as CSV (`series_id,month,quantity`, a header row,
+/// months as YYYY-MM) and writes the baseline for the `horizon` months after
+/// the last month in the file as CSV (`series_id,month,forecast,method`).
+/// The Spring Festival factor is estimated from the total of all series.
+pub fn baseline_csv(input: &Path, output: &Path, horizon: i64) -> anyhow::Result<usize> {
+    if !(1..=24).contains(&horizon) {
+        anyhow::bail!("--horizon must be 1 to 24 months");
+    }
+    let mut reader = csv::Reader::from_path(input).with_context(|| format!("reading {}", input.display()))?;
+    let mut points: BTreeMap<String, Vec<(YearMonth, f64)>> = BTreeMap::new();
+    for (i, record) in reader.records().enumerate() {
+        let line = i + 2;
+        let record = record.with_context(|| format!("line {line}"))?;
+        let field = |n: usize, name: &str| {
+            record
+                .get(n)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .with_context(|| format!("line {line}: {name} is missing"))
+        };
+        let id = field(0, "series_id")?.to_string();
+        let month: YearMonth = field(1, "month")?
+            .parse()
+            .map_err(|e| anyhow::anyhow!("line {line}: {e}"))?;
+        let quantity: f64 = field(2, "quantity")?
+            .parse()
+            .ok()
+            .filter(|q: &f64| q.is_finite() && *q >= 0.0)
+            .with_context(|| format!("line {line}: quantity must be a number ≥ 0"))?;
+        points.entry(id).or_default().push((month, quantity));
+    }
+    let months = points.values().flatten().map(|(m, _)| *m);
+    let (Some(first), Some(last)) = (months.clone().min(), months.max()) else {
+        anyhow::bail!("{} holds no rows", input.display());
+    };
+    let len = (first.months_until(last) + 1) as usize;
+    let mut totals = vec![0.0; len];
+    let series: Vec<(String, Vec<f64>)> = points
+        .into_iter()
+        .map(|(id, p)| {
+            let mut s = vec![0.0; len];
+            for (m, v) in p {
+                let i = first.months_until(m) as usize;
+                s[i] += v;
+                totals[i] += v;
+            }
+            (id, s)
+        })
+        .collect();
+    let peak = peak_factor(first, &totals);
+    let mut writer = csv::Writer::from_path(output).with_context(|| format!("writing {}", output.display()))?;
+    writer.write_record(["series_id", "month", "forecast", "method"])?;
+    for (id, s) in &series {
+        for h in 1..=horizon {
+            let target = last.plus(h);
+            let f = forecast(first, s, target, peak);
+            writer.write_record([id.as_str(), &target.to_string(), &format!("{:.2}", f.value), f.method.as_str()])?;
+        }
+    }
+    writer.flush()?;
+    Ok(series.len())
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v.get(v.len() / 2).copied().unwrap_or_default()
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.0} ms", d.as_secs_f64() * 1e3)
+}
+
+/// Saves a full sheet (150 retailers × 60 specs where the data allows)
+/// through the HTTP API and with a raw multi-row insert, and prints both.
+pub async fn bench_sheet_save(db: &Db, rounds: usize) -> anyhow::Result<()> {
+    let manager = sqlx::query(
+        "SELECT u.id, u.login, COUNT(*) AS n FROM retailers r JOIN users u ON u.id = r.manager_id \
+         GROUP BY u.id, u.login ORDER BY n DESC, u.id LIMIT 1",
+    )
+    .fetch_optional(&db.pool)
+    .await?
+    .context("no customer manager with retailers; generate the demo first")?;
+    let (manager_id, login): (i64, String) = (manager.try_get(0)?, manager.try_get(1)?);
+    let spec_ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM specs ORDER BY id LIMIT 60")
+        .fetch_all(&db.pool)
+        .await?;
+    let taken: Vec<String> = sqlx::query_scalar("SELECT month FROM forecast_cycles")
+        .fetch_all(&db.pool)
+        .await?;
+    let today = crate::routes::replenishment::today();
+    let month = (0..240)
+        .map(|k| default_month(today).plus(12 + k))
+        .find(|m| !taken.contains(&m.to_string()))
+        .context("no free month for the benchmark cycle")?;
+    let input = CycleInput {
+        month,
+        spec_ids: spec_ids.clone(),
+        scope: Scope::All,
+        submit_deadline: None,
+        review_deadline: None,
+    };
+    let mut conn = db.pool.acquire().await?;
+    let mut tx = conn.begin().await?;
+    let cycle_id = store::open_cycle(&mut tx, &input, manager_id, crate::db::now_unix())
+        .await?
+        .map_err(|_| anyhow::anyhow!("month {month} is taken"))?;
+    tx.commit().await?;
+    drop(conn);
+    let result = bench_on_cycle(db, cycle_id, manager_id, &login, &spec_ids, rounds).await;
+    drop_cycle(db, cycle_id).await?;
+    result
+}
+
+async fn drop_cycle(db: &Db, cycle_id: i64) -> anyhow::Result<()> {
+    let mut conn = db.pool.acquire().await?;
+    let mut tx = conn.begin().await?;
+    for sql in [
+        "DELETE FROM forecast_lines WHERE sheet_id IN (SELECT id FROM forecast_sheets WHERE cycle_id = $1)",
+        "DELETE FROM forecast_cycle_retailers WHERE cycle_id = $1",
+        "DELETE FROM forecast_sheets WHERE cycle_id = $1",
+        "DELETE FROM forecast_cycle_specs WHERE cycle_id = $1",
+        "DELETE FROM audit_log WHERE entity = 'forecast_sheet' AND entity_id IN (SELECT CAST(id AS TEXT) FROM forecast_sheets WHERE cycle_id = $1)",
+        "DELETE FROM forecast_cycles WHERE id = $1",
+    ] {
+        sqlx::query(sql).bind(cycle_id).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn bench_on_cycle(
+    db: &Db,
+    cycle_id: i64,
+    manager_id: i64,
+    login: &str,
+    spec_ids: &[i64],
+    rounds: usize,
+) -> anyhow::Result<()> {
+    let sheet = store::sheet(&db.pool, cycle_id, manager_id)
+        .await?
+        .context("the benchmark sheet")?;
+    let retailers: Vec<i64> = store::sheet_rows(&db.pool, sheet.id)
+        .await?
+        .into_iter()
+        .take(150)
+        .map(|r| r.retailer_id)
+        .collect();
+    let cells: Vec<CellWrite> = retailers
+        .iter()
+        .enumerate()
+        .flat_map(|(r, &retailer_id)| {
+            spec_ids.iter().enumerate().map(move |(s, &spec_id)| CellWrite {
+                retailer_id,
+                spec_id,
+                value: Some(((r * 7 + s * 3) % 10) as i64),
+                reason: None,
+                base_revision: 0,
+            })
+        })
+        .collect();
+    let n = cells.len();
+
+    // The server, on a loopback port, over the same database.
+    let state = crate::AppState::new(db.clone(), Config::local(String::new())).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let server = tokio::spawn(async move {
+        let _ = crate::serve(listener, state, std::future::pending()).await;
+    });
+    let client = reqwest::Client::builder().cookie_store(true).build()?;
+    let session: domain::auth::SessionInfo = client
+        .post(format!("{base}/api/auth/login"))
+        .json(&serde_json::json!({ "login": login, "password": crate::demo::DEMO_PASSWORD }))
+        .send()
+        .await?
+        .error_for_status()
+        .context("signing in as the customer manager (demo password)")?
+        .json()
+        .await?;
+    let url = format!("{base}/api/forecast/cycles/{cycle_id}/sheet/cells");
+    let body_bytes = serde_json::to_vec(&SaveCellsRequest { cells: cells.clone() })?.len();
+
+    let mut api_first = Vec::new();
+    let mut api_again = Vec::new();
+    let mut raw = Vec::new();
+    for _ in 0..rounds {
+        clear_lines(db, sheet.id).await?;
+        let mut request = SaveCellsRequest { cells: cells.clone() };
+        let t = Instant::now();
+        let saved: SaveCellsResponse = client
+            .put(&url)
+            .header("x-csrf-token", &session.csrf_token)
+            .json(&request)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        api_first.push(t.elapsed());
+        for (cell, rev) in request.cells.iter_mut().zip(&saved.revisions) {
+            cell.base_revision = *rev;
+            cell.value = cell.value.map(|v| v + 1);
+        }
+        let t = Instant::now();
+        client
+            .put(&url)
+            .header("x-csrf-token", &session.csrf_token)
+            .json(&request)
+            .send()
+            .await?
+            .error_for_status()?;
+        api_again.push(t.elapsed());
+
+        clear_lines(db, sheet.id).await?;
+        let rows: Vec<Vec<Value>> = cells
+            .iter()
+            .map(|c| {
+                vec![
+                    sheet.id.into(),
+                    c.retailer_id.into(),
+                    c.spec_id.into(),
+                    c.value.into(),
+                    Value::OptText(None),
+                    1i64.into(),
+                    manager_id.into(),
+                    0i64.into(),
+                ]
+            })
+            .collect();
+        let t = Instant::now();
+        let mut conn = db.pool.acquire().await?;
+        let mut tx = conn.begin().await?;
+        insert_rows(
+            &mut tx,
+            "forecast_lines",
+            &["sheet_id", "retailer_id", "spec_id", "entered", "reason", "revision", "updated_by", "updated_at"],
+            &rows,
+        )
+        .await?;
+        tx.commit().await?;
+        raw.push(t.elapsed());
+    }
+    server.abort();
+    clear_lines(db, sheet.id).await?;
+
+    let backend = match db.backend {
+        crate::db::Backend::Sqlite => "SQLite",
+        crate::db::Backend::Postgres => "PostgreSQL",
+    };
+    println!(
+        "Saving a full sheet: {n} cells ({} retailers × {} specs), {backend}, median of {rounds} rounds",
+        retailers.len(),
+        spec_ids.len()
+    );
+    println!("{:<64} {:>10} {:>12}", "", "median", "cells/s");
+    let line = |label: &str, d: Vec<Duration>| {
+        let m = median(d);
+        println!("{label:<64} {:>10} {:>12.0}", ms(m), n as f64 / m.as_secs_f64().max(1e-9));
+    };
+    line(&format!("API PUT …/sheet/cells, new cells ({} KB JSON)", body_bytes / 1024), api_first);
+    line("API PUT …/sheet/cells, every cell changed (revisions checked)", api_again);
+    line("raw sqlx multi-row INSERT of the same rows, one transaction", raw);
+    println!("(the API time includes HTTP, JSON, session and CSRF checks, scope, bounds, revisions and the audit row)");
+    Ok(())
+}
+
+async fn clear_lines(db: &Db, sheet_id: i64) -> anyhow::Result<()> {
+    sqlx::query("DELETE FROM forecast_lines WHERE sheet_id = $1")
+        .bind(sheet_id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
