@@ -13,12 +13,14 @@ use leptos_router::path;
 use wasm_bindgen::prelude::wasm_bindgen;
 
 use crate::components::layout::Shell;
+use crate::pages::forecast::ForecastPage;
 use crate::pages::home::HomePage;
 use crate::pages::login::LoginPage;
 use crate::pages::not_found::NotFound;
 use crate::pages::policy::PolicyPage;
 use crate::pages::replenishment::ReplenishmentPage;
 use crate::pages::retailers::RetailersPage;
+use crate::pages::sheet::SheetPage;
 
 /// The root component: session and language context, then the routes.
 #[component]
@@ -34,6 +36,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/retailers") view=RetailersPage/>
                     <Route path=path!("/retailers/:id/replenishment") view=ReplenishmentPage/>
                     <Route path=path!("/policy") view=PolicyPage/>
+                    <Route path=path!("/forecast") view=ForecastPage/>
+                    <Route path=path!("/forecast/:id") view=SheetPage/>
                 </Routes>
             </Shell>
         </Router>

@@ -17,3 +17,10 @@ pub const POLICY: &str = "/policy";
 pub fn replenishment_of(retailer_id: i64) -> String {
     format!("/retailers/{retailer_id}/replenishment")
 }
+
+pub const FORECAST: &str = "/forecast";
+
+/// A customer manager's forecast sheet in a cycle.
+pub fn sheet_of(cycle_id: i64) -> String {
+    format!("/forecast/{cycle_id}")
+}

@@ -115,18 +115,34 @@ fn HomeLinks(role: Role) -> impl IntoView {
                 )]
             })
             .unwrap_or_default(),
-        Role::CustomerManager => vec![(
-            routes::RETAILERS.to_string(),
-            "零售户网上配货",
-            "Retailers' replenishment",
-            "link-retailers",
-        )],
-        Role::MarketingCenter | Role::Admin => vec![(
-            routes::POLICY.to_string(),
-            "网上配货政策",
-            "Replenishment policy",
-            "link-policy",
-        )],
+        Role::CustomerManager => vec![
+            (
+                routes::FORECAST.to_string(),
+                "需求预测录入",
+                "Demand forecasts",
+                "link-forecast",
+            ),
+            (
+                routes::RETAILERS.to_string(),
+                "零售户网上配货",
+                "Retailers' replenishment",
+                "link-retailers",
+            ),
+        ],
+        Role::MarketingCenter | Role::Admin => vec![
+            (
+                routes::FORECAST.to_string(),
+                "需求预测",
+                "Demand forecasts",
+                "link-forecast",
+            ),
+            (
+                routes::POLICY.to_string(),
+                "网上配货政策",
+                "Replenishment policy",
+                "link-policy",
+            ),
+        ],
         _ => vec![],
     };
     view! {

@@ -1,8 +1,10 @@
 //! One module per page.
 
+pub mod forecast;
 pub mod home;
 pub mod login;
 pub mod not_found;
 pub mod policy;
 pub mod replenishment;
 pub mod retailers;
+pub mod sheet;

@@ -1,0 +1,328 @@
+//! Forecast cycles (需求预测): the marketing center opens a cycle for a month
+//! (specs, scope, deadlines), follows every customer manager's sheet, reopens
+//! entry for one manager after the deadline and closes the cycle; customer
+//! managers find their sheet here.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use domain::catalogue::Spec;
+use domain::forecast::view::{CycleList, CycleProgress, CycleStatus, CycleView, ReopenRequest};
+use domain::forecast::{check_cycle, default_deadlines, CycleInput, Scope};
+use domain::month::YearMonth;
+use domain::{ErrorBody, Lang, Role};
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::components::error::{field_error, ErrorNote};
+use crate::components::layout::redirect_when_signed_out;
+use crate::i18n::tr;
+use crate::{api, routes, state};
+
+#[component]
+pub fn ForecastPage() -> impl IntoView {
+    redirect_when_signed_out();
+    let lang = state::lang();
+    let session = state::session();
+    let list = RwSignal::new(None::<CycleList>);
+    let error = RwSignal::new(None::<ErrorBody>);
+    let reload = move || {
+        leptos::task::spawn_local(async move {
+            match api::forecast_cycles(lang.get_untracked()).await {
+                Ok(l) => list.set(Some(l)),
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    reload();
+    let role = move || session.session.with(|s| s.as_ref().map(|s| s.role));
+    let is_center = move || role() == Some(Role::MarketingCenter);
+    view! {
+        <h2>{tr("需求预测", "Demand forecasts")}</h2>
+        <ErrorNote error=error/>
+        {move || list.with(|l| l.as_ref().map(|l| (l.today, l.default_month))).filter(|_| is_center()).map(|(today, month)| view! {
+            <OpenCycleForm today=today default_month=month on_done=Callback::new(move |_| reload())/>
+        })}
+        <section class="card">
+            <h3>{tr("预测周期", "Cycles")}</h3>
+            {move || list.get().map(|l| if l.cycles.is_empty() {
+                view! { <p class="muted">{tr("还没有预测周期", "No cycles yet")}</p> }.into_any()
+            } else {
+                view! {
+                    <div class="cycle-list">
+                        {l.cycles.into_iter().map(|c| view! { <CycleCard cycle=c center=is_center() on_change=Callback::new(move |_| reload())/> }).collect_view()}
+                    </div>
+                }.into_any()
+            })}
+        </section>
+    }
+}
+
+#[component]
+fn CycleCard(cycle: CycleView, center: bool, on_change: Callback<()>) -> impl IntoView {
+    let lang = state::lang();
+    let session = state::session();
+    let progress = RwSignal::new(None::<CycleProgress>);
+    let error = RwSignal::new(None::<ErrorBody>);
+    let id = cycle.id;
+    let open = cycle.status == CycleStatus::Open;
+    let show_progress = move || {
+        leptos::task::spawn_local(async move {
+            match api::cycle_progress(id, lang.get_untracked()).await {
+                Ok(p) => progress.set(Some(p)),
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    let close = move || {
+        let csrf = session.csrf();
+        leptos::task::spawn_local(async move {
+            match api::close_cycle(id, &csrf, lang.get_untracked()).await {
+                Ok(_) => on_change.run(()),
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    let reopen = move |manager_id: i64, until: String| {
+        let Ok(until) = until.parse::<NaiveDate>() else {
+            return;
+        };
+        let csrf = session.csrf();
+        leptos::task::spawn_local(async move {
+            match api::reopen_sheet(id, &ReopenRequest { manager_id, until }, &csrf, lang.get_untracked()).await {
+                Ok(p) => {
+                    error.set(None);
+                    progress.set(Some(p));
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    let month = cycle.month;
+    let scope = cycle.scope;
+    let factor = cycle.scale_factor;
+    view! {
+        <article class="cycle" data-test=format!("cycle-{month}")>
+            <header>
+                <strong>{move || match lang.get() {
+                    Lang::Zh => format!("{}年{}月", month.year(), month.month()),
+                    Lang::En => month.to_string(),
+                }}</strong>
+                <span class="chip">{move || if open { tr("进行中", "Open")() } else { tr("已关闭", "Closed")() }}</span>
+                <span class="chip" data-test="cycle-scope">{move || scope.label(lang.get())}</span>
+            </header>
+            <p class="muted">{move || format!(
+                "{} {} · {} {} · {} {} · {} {}{}",
+                lang.get().pick("提交截止", "Submit by"), cycle.submit_deadline,
+                lang.get().pick("审核截止", "Review by"), cycle.review_deadline,
+                cycle.specs.len(), lang.get().pick("个品规", "specs"),
+                cycle.retailers, lang.get().pick("户", "retailers"),
+                if scope == Scope::Sample { format!(" · {} ×{factor:.2}", lang.get().pick("放大系数", "scale factor")) } else { String::new() },
+            )}</p>
+            <div class="actions">
+                {(!center).then(|| view! {
+                    <A href=routes::sheet_of(id) attr:class="button-link" attr:data-test="open-sheet">{tr("录入预测", "Enter forecasts")}</A>
+                })}
+                {center.then(|| view! {
+                    <button type="button" data-test="show-progress" on:click=move |_| show_progress()>{tr("查看进度", "Progress")}</button>
+                })}
+                {(center && open).then(|| view! {
+                    <button type="button" class="secondary" data-test="close-cycle" on:click=move |_| close()>{tr("关闭预测", "Close")}</button>
+                })}
+            </div>
+            <ErrorNote error=error/>
+            {move || progress.get().map(|p| view! {
+                <table class="progress-table" data-test="progress">
+                    <thead><tr>
+                        <th>{tr("市场部", "Dept.")}</th><th>{tr("客户经理", "Manager")}</th><th>{tr("状态", "Status")}</th>
+                        <th>{tr("已填", "Filled")}</th><th>{tr("补录至", "Reopened to")}</th>
+                    </tr></thead>
+                    <tbody>
+                        {p.sheets.into_iter().map(|s| {
+                            let until = RwSignal::new(String::new());
+                            let manager = s.manager_id;
+                            view! {
+                                <tr>
+                                    <td>{s.unit_name}</td><td>{s.manager_name}</td>
+                                    <td>{move || s.status.label(lang.get())}</td>
+                                    <td>{format!("{}/{}", s.filled, s.cells)}</td>
+                                    <td class="reopen">
+                                        {s.reopened_until.map(|d| d.to_string())}
+                                        {open.then(|| view! {
+                                            <input type="date" prop:value=move || until.get() on:input=move |ev| until.set(event_target_value(&ev))/>
+                                            <button type="button" class="secondary" on:click=move |_| reopen(manager, until.get_untracked())>{tr("允许补录", "Reopen")}</button>
+                                        })}
+                                    </td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            })}
+        </article>
+    }
+}
+
+#[component]
+fn OpenCycleForm(today: NaiveDate, default_month: YearMonth, on_done: Callback<()>) -> impl IntoView {
+    let lang = state::lang();
+    let session = state::session();
+    let specs = RwSignal::new(Vec::<Spec>::new());
+    let chosen = RwSignal::new(std::collections::BTreeSet::<i64>::new());
+    let month = RwSignal::new(default_month.to_string());
+    let scope = RwSignal::new(Scope::All);
+    let (submit0, review0) = default_deadlines(default_month);
+    let submit_deadline = RwSignal::new(submit0.to_string());
+    let review_deadline = RwSignal::new(review0.to_string());
+    let error = RwSignal::new(None::<ErrorBody>);
+    let busy = RwSignal::new(false);
+    let done = RwSignal::new(None::<String>);
+    leptos::task::spawn_local(async move {
+        match api::specs(lang.get_untracked()).await {
+            Ok(list) => {
+                chosen.set(list.iter().filter(|s| s.orderable).map(|s| s.id).collect());
+                specs.set(list);
+            }
+            Err(e) => error.set(Some(e)),
+        }
+    });
+    // Changing the month moves the default deadlines with it.
+    let on_month = move |value: String| {
+        if let Ok(m) = value.parse::<YearMonth>() {
+            let (s, r) = default_deadlines(m);
+            submit_deadline.set(s.to_string());
+            review_deadline.set(r.to_string());
+        }
+        month.set(value);
+    };
+    let input = move || -> Result<CycleInput, ErrorBody> {
+        let lang = lang.get_untracked();
+        let bad = |field: &str, zh: &'static str, en: &'static str| {
+            ErrorBody::new(domain::ErrorCode::Validation, lang.pick("请检查标红的项目", "Check the marked fields"))
+                .with_field(field, lang.pick(zh, en))
+        };
+        let month = month
+            .get_untracked()
+            .parse::<YearMonth>()
+            .map_err(|_| bad("month", "请选择月份", "Pick a month"))?;
+        let date = |s: String, field: &str| {
+            s.parse::<NaiveDate>()
+                .map_err(|_| bad(field, "请选择日期", "Pick a date"))
+        };
+        Ok(CycleInput {
+            month,
+            spec_ids: chosen.get_untracked().into_iter().collect(),
+            scope: scope.get_untracked(),
+            submit_deadline: Some(date(submit_deadline.get_untracked(), "submit_deadline")?),
+            review_deadline: Some(date(review_deadline.get_untracked(), "review_deadline")?),
+        })
+    };
+    // Checked as the server will, as the form changes.
+    let problems = move || {
+        let lang = lang.get();
+        month.track();
+        submit_deadline.track();
+        review_deadline.track();
+        chosen.track();
+        let known: Vec<i64> = specs.with(|s| s.iter().map(|s| s.id).collect());
+        match input() {
+            Err(e) => Some(e),
+            Ok(i) if known.is_empty() => {
+                let _ = i;
+                None
+            }
+            Ok(i) => {
+                let errors = check_cycle(&i, &known, today);
+                (!errors.is_empty()).then(|| {
+                    errors.into_iter().fold(
+                        ErrorBody::new(domain::ErrorCode::Validation, lang.pick("请检查标红的项目", "Check the marked fields")),
+                        |b, e| b.with_field(e.field(), e.message(lang)),
+                    )
+                })
+            }
+        }
+    };
+    let shown_error = move || error.get().or_else(problems);
+    let field = move |name: &'static str| move || field_error(&shown_error(), name);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Ok(request) = input() else { return };
+        if problems().is_some() {
+            return;
+        }
+        busy.set(true);
+        let csrf = session.csrf();
+        leptos::task::spawn_local(async move {
+            match api::open_cycle(&request, &csrf, lang.get_untracked()).await {
+                Ok(c) => {
+                    error.set(None);
+                    done.set(Some(match lang.get_untracked() {
+                        Lang::Zh => format!("已开启 {} 的预测，{} 户", c.month, c.retailers),
+                        Lang::En => format!("Opened {} with {} retailers", c.month, c.retailers),
+                    }));
+                    on_done.run(());
+                }
+                Err(e) => error.set(Some(e)),
+            }
+            busy.set(false);
+        });
+    };
+    let by_brand = move || {
+        let mut groups: BTreeMap<String, Vec<Spec>> = BTreeMap::new();
+        for s in specs.get() {
+            groups.entry(s.brand.clone()).or_default().push(s);
+        }
+        groups
+    };
+    view! {
+        <form class="card open-cycle" on:submit=submit data-test="open-cycle">
+            <h3>{tr("开启预测", "Open a cycle")}</h3>
+            <div class="form-row">
+                <label>{tr("预测月份", "Month")}
+                    <input type="month" data-test="cycle-month" prop:value=move || month.get() on:input=move |ev| on_month(event_target_value(&ev))/>
+                    <span class="field-error">{field("month")}</span>
+                </label>
+                <label>{tr("提交截止", "Submission deadline")}
+                    <input type="date" data-test="submit-deadline" prop:value=move || submit_deadline.get() on:input=move |ev| submit_deadline.set(event_target_value(&ev))/>
+                    <span class="field-error">{field("submit_deadline")}</span>
+                </label>
+                <label>{tr("审核截止", "Review deadline")}
+                    <input type="date" data-test="review-deadline" prop:value=move || review_deadline.get() on:input=move |ev| review_deadline.set(event_target_value(&ev))/>
+                    <span class="field-error">{field("review_deadline")}</span>
+                </label>
+            </div>
+            <fieldset class="scope">
+                <legend>{tr("预测范围", "Scope")}</legend>
+                <label class="check"><input type="radio" name="scope" data-test="scope-all" prop:checked=move || scope.get() == Scope::All on:change=move |_| scope.set(Scope::All)/>{tr("全部零售户", "All retailers")}</label>
+                <label class="check"><input type="radio" name="scope" data-test="scope-sample" prop:checked=move || scope.get() == Scope::Sample on:change=move |_| scope.set(Scope::Sample)/>
+                    {tr("1/3样本客户（按许可证号分三组轮换，每季度每户一次）", "One-third sample (three groups by licence number, rotating: each retailer once a quarter)")}</label>
+            </fieldset>
+            <fieldset class="spec-picker">
+                <legend>{move || format!("{} ({}/{})", lang.get().pick("预测品规", "Specs"), chosen.with(|c| c.len()), specs.with(Vec::len))}</legend>
+                <div class="actions">
+                    <button type="button" class="secondary" data-test="specs-all" on:click=move |_| chosen.set(specs.with(|s| s.iter().map(|s| s.id).collect()))>{tr("全选", "All")}</button>
+                    <button type="button" class="secondary" data-test="specs-none" on:click=move |_| chosen.set(Default::default())>{tr("全不选", "None")}</button>
+                </div>
+                <span class="field-error">{field("spec_ids")}</span>
+                <div class="brands">
+                    {move || by_brand().into_iter().map(|(brand, list)| view! {
+                        <div class="brand"><strong>{brand}</strong>
+                            {list.into_iter().map(|s| {
+                                let id = s.id;
+                                view! {
+                                    <label class="check"><input type="checkbox" data-test=format!("spec-{}", s.code)
+                                        prop:checked=move || chosen.with(|c| c.contains(&id))
+                                        on:change=move |ev| chosen.update(|c| { if event_target_checked(&ev) { c.insert(id); } else { c.remove(&id); } })/>
+                                        {s.name}</label>
+                                }
+                            }).collect_view()}
+                        </div>
+                    }).collect_view()}
+                </div>
+            </fieldset>
+            <ErrorNote error=error/>
+            {move || done.get().map(|d| view! { <p class="note" data-test="cycle-opened">{d}</p> })}
+            <button type="submit" class="primary" data-test="open-cycle-submit" disabled=move || { busy.get() || problems().is_some() }>{tr("开启预测", "Open")}</button>
+        </form>
+    }
+}
