@@ -10,10 +10,10 @@ use std::sync::OnceLock;
 use domain::month::YearMonth;
 use server::config::Config;
 use server::db::Db;
-use server::demo::{DemoOptions, DemoReport, Scale};
+use server::demo::{DemoOptions, DemoReport};
 use server::AppState;
 
-pub use server::demo::DEMO_PASSWORD;
+pub use server::demo::{Scale, DEMO_PASSWORD};
 
 /// Which database a test runs against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,16 +133,26 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_on(db, Config::local(String::new()), true).await
 }
 
+/// Starts a server on a fresh database filled with the demo at `scale`.
+pub async fn spawn_app_scaled(backend: Backend, scale: Scale) -> TestApp {
+    let db = std::sync::Arc::new(TestDb::new(backend).await);
+    spawn_with(db, Config::local(String::new()), Some(scale)).await
+}
+
 /// Starts a server on an existing test database (e.g. a second process on the same one).
 pub async fn spawn_app_on(db: std::sync::Arc<TestDb>, config: Config, seed: bool) -> TestApp {
+    spawn_with(db, config, seed.then_some(Scale::Tiny)).await
+}
+
+async fn spawn_with(db: std::sync::Arc<TestDb>, config: Config, seed: Option<Scale>) -> TestApp {
     let config = Config {
         database_url: db.url.clone(),
         static_dir: dist_dir(),
         max_connections: 5,
         ..config
     };
-    let demo = seed.then(|| DemoOptions {
-        scale: Scale::Tiny,
+    let demo = seed.map(|scale| DemoOptions {
+        scale,
         end_month: demo_end(),
         seed: 7,
     });
@@ -296,4 +306,57 @@ macro_rules! on_both_databases {
             } )*
         }
     };
+}
+
+/// A signed-in client with what it needs to write.
+pub struct Caller {
+    pub client: reqwest::Client,
+    pub csrf: String,
+    pub info: domain::auth::SessionInfo,
+}
+
+pub async fn caller(app: &TestApp, login: &str) -> Caller {
+    let (client, csrf) = app.sign_in(login).await;
+    let info: domain::auth::SessionInfo = client
+        .get(app.url("/api/auth/me"))
+        .send()
+        .await
+        .expect("me")
+        .json()
+        .await
+        .expect("json");
+    Caller { client, csrf, info }
+}
+
+impl Caller {
+    pub async fn get(&self, app: &TestApp, path: &str) -> reqwest::Response {
+        self.client
+            .get(app.url(path))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// GETs `path` and reads the JSON body of a 200.
+    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, app: &TestApp, path: &str) -> T {
+        let response = self.get(app, path).await;
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.json().await.expect("json")
+    }
+
+    pub async fn send(
+        &self,
+        app: &TestApp,
+        method: reqwest::Method,
+        path: &str,
+        body: serde_json::Value,
+    ) -> reqwest::Response {
+        self.client
+            .request(method, app.url(path))
+            .header("X-CSRF-Token", &self.csrf)
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
+    }
 }

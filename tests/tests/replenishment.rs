@@ -2,14 +2,13 @@
 //! `TEST_POSTGRES_URL` is set) PostgreSQL: settings with validation, history
 //! and version checks; proposals cut by caps; confirmed orders; scope; policy.
 
-use domain::auth::SessionInfo;
 use domain::quantity::Cartons;
 use domain::replenishment::{
     ManagedRetailers, PolicyView, ProposalView, Reason, RetailerSettingsView, SettingsChange,
     SpecSettings,
 };
 use domain::ErrorBody;
-use e2e::{on_both_databases, spawn_app, Backend, TestApp};
+use e2e::{caller, on_both_databases, spawn_app, Backend, Caller, TestApp};
 use serde_json::json;
 
 on_both_databases!(
@@ -22,60 +21,16 @@ on_both_databases!(
     a_customer_manager_enrols_a_retailer_and_sees_the_joined_share,
 );
 
-/// A signed-in client with what it needs to write.
-struct Caller {
-    client: reqwest::Client,
-    csrf: String,
-    info: SessionInfo,
+/// Replenishment calls of a signed-in client.
+trait ReplenishmentCalls {
+    fn retailer_id(&self) -> i64;
+    async fn view(&self, app: &TestApp, retailer: i64) -> RetailerSettingsView;
+    async fn save(&self, app: &TestApp, retailer: i64, version: i64, settings: &[SpecSettings]) -> reqwest::Response;
 }
 
-async fn caller(app: &TestApp, login: &str) -> Caller {
-    let (client, csrf) = app.sign_in(login).await;
-    let info: SessionInfo = client
-        .get(app.url("/api/auth/me"))
-        .send()
-        .await
-        .expect("me")
-        .json()
-        .await
-        .expect("json");
-    Caller { client, csrf, info }
-}
-
-impl Caller {
+impl ReplenishmentCalls for Caller {
     fn retailer_id(&self) -> i64 {
         self.info.retailer_id.expect("a retailer account")
-    }
-
-    async fn get(&self, app: &TestApp, path: &str) -> reqwest::Response {
-        self.client
-            .get(app.url(path))
-            .send()
-            .await
-            .expect("request")
-    }
-
-    /// GETs `path` and reads the JSON body of a 200.
-    async fn get_json<T: serde::de::DeserializeOwned>(&self, app: &TestApp, path: &str) -> T {
-        let response = self.get(app, path).await;
-        assert_eq!(response.status(), 200, "GET {path}");
-        response.json().await.expect("json")
-    }
-
-    async fn send(
-        &self,
-        app: &TestApp,
-        method: reqwest::Method,
-        path: &str,
-        body: serde_json::Value,
-    ) -> reqwest::Response {
-        self.client
-            .request(method, app.url(path))
-            .header("X-CSRF-Token", &self.csrf)
-            .json(&body)
-            .send()
-            .await
-            .expect("request")
     }
 
     async fn view(&self, app: &TestApp, retailer: i64) -> RetailerSettingsView {

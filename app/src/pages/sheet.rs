@@ -36,12 +36,19 @@ use crate::{api, routes, state};
 
 const ROW_H: f64 = 30.0;
 const COL_W: f64 = 76.0;
-const LEFT_W: f64 = 190.0;
 const HEAD_H: f64 = 46.0;
 const FOOT_H: f64 = 40.0;
-const TOTAL_W: f64 = 112.0;
 /// Rows and columns rendered beyond the visible ones.
 const OVERSCAN: usize = 3;
+
+/// Widths of the row labels and the row totals: narrower on a phone.
+fn edges(viewport_width: f64) -> (f64, f64) {
+    if viewport_width < 600.0 {
+        (112.0, 72.0)
+    } else {
+        (190.0, 112.0)
+    }
+}
 const SAVE_DELAY: Duration = Duration::from_millis(800);
 const RETRY_EVERY: Duration = Duration::from_secs(10);
 
@@ -547,7 +554,10 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
     let resize = window_event_listener_untyped("resize", move |_| measure());
     on_cleanup(move || resize.remove());
 
-    let canvas_w = LEFT_W + cols as f64 * COL_W + TOTAL_W;
+    let canvas_w = move || {
+        let (lw, tw) = edges(size.get().0);
+        lw + cols as f64 * COL_W + tw
+    };
     let canvas_h = move || HEAD_H + rows.with(Vec::len) as f64 * ROW_H + FOOT_H;
     let window_rows = Memo::new(move |_| {
         let (_, top) = scroll.get();
@@ -561,7 +571,8 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
         let (left, _) = scroll.get();
         let (w, _) = size.get();
         let first = ((left / COL_W) as usize).saturating_sub(OVERSCAN);
-        let last = ((((left + w - LEFT_W - TOTAL_W).max(0.0)) / COL_W).ceil() as usize + OVERSCAN).min(cols);
+        let (lw, tw) = edges(w);
+        let last = ((((left + w - lw - tw).max(0.0)) / COL_W).ceil() as usize + OVERSCAN).min(cols);
         (first.min(last), last)
     });
 
@@ -576,7 +587,8 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
         let (w, h) = (f64::from(el.client_width()), f64::from(el.client_height()));
         let (left, top) = (f64::from(el.scroll_left()), f64::from(el.scroll_top()));
         let (x, y) = (c as f64 * COL_W, p as f64 * ROW_H);
-        let view_w = w - LEFT_W - TOTAL_W;
+        let (lw, tw) = edges(w);
+        let view_w = w - lw - tw;
         let view_h = h - HEAD_H - FOOT_H;
         if y < top {
             el.set_scroll_top(y as i32);
@@ -998,7 +1010,8 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
         let (left, top) = scroll.get();
         let (w, h) = size.get();
         let n_rows = rows.with(Vec::len);
-        let total_x = (left + w - TOTAL_W).min(LEFT_W + cols as f64 * COL_W);
+        let (lw, tw) = edges(w);
+        let total_x = (left + w - tw).min(lw + cols as f64 * COL_W);
         let foot_y = (top + h - FOOT_H).min(HEAD_H + n_rows as f64 * ROW_H);
         let lang_now = lang.get();
         let mut out: Vec<AnyView> = Vec::with_capacity((p1 - p0 + 2) * (c1 - c0 + 3));
@@ -1018,7 +1031,7 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
                                         }
                                         for c in c0..c1 {
                                             let i = r * cols + c;
-                                            let x = LEFT_W + c as f64 * COL_W;
+                                            let x = lw + c as f64 * COL_W;
                                             let mut class = String::from("cell");
                                             let text = match (bad.get(&i), values[i]) {
                                                 (Some((t, _)), _) => {
@@ -1046,19 +1059,19 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
                                         }
                                         let row = &s.rows[r];
                                         out.push(view! {
-                                            <div class="row-label" style=format!("left:{left}px;top:{y}px") title=row.licence_no.clone()>
+                                            <div class="row-label" style=format!("left:{left}px;top:{y}px;width:{lw}px") title=row.licence_no.clone()>
                                                 <span class="row-name">{row.name.clone()}</span>
                                                 <span class="row-meta">{format!("{} · {}", row.class_code, row.market_unit)}</span>
                                             </div>
                                         }.into_any());
                                         out.push(view! {
-                                            <div class="row-total" data-test=format!("row-total-{r}") style=format!("left:{total_x}px;top:{y}px")>
+                                            <div class="row-total" data-test=format!("row-total-{r}") style=format!("left:{total_x}px;top:{y}px;width:{tw}px")>
                                                 {row_total}<small>{format!(" / {}箱", cases(row_total))}</small>
                                             </div>
                                         }.into_any());
                                     }
                                     for c in c0..c1 {
-                                        let x = LEFT_W + c as f64 * COL_W;
+                                        let x = lw + c as f64 * COL_W;
                                         let spec = &s.specs[c];
                                         out.push(view! {
                                             <div class="col-head" style=format!("left:{x}px;top:{top}px") title=spec.code.clone()>{spec.name.clone()}</div>
@@ -1078,17 +1091,18 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
             });
         });
         let corner = lang_now.pick("零售户 · 档位 · 市场部", "Retailer · class · dept.");
-        out.push(view! { <div class="corner" style=format!("left:{left}px;top:{top}px")>{corner}</div> }.into_any());
-        out.push(view! { <div class="corner total-head" style=format!("left:{total_x}px;top:{top}px")>{lang_now.pick("合计(条)", "Total")}</div> }.into_any());
-        out.push(view! { <div class="corner foot" style=format!("left:{left}px;top:{foot_y}px")>{lang_now.pick("合计(条/箱)", "Total (cartons/cases)")}</div> }.into_any());
+        out.push(view! { <div class="corner" style=format!("left:{left}px;top:{top}px;width:{lw}px")>{corner}</div> }.into_any());
+        out.push(view! { <div class="corner total-head" style=format!("left:{total_x}px;top:{top}px;width:{tw}px")>{lang_now.pick("合计(条)", "Total")}</div> }.into_any());
+        out.push(view! { <div class="corner foot" style=format!("left:{left}px;top:{foot_y}px;width:{lw}px")>{lang_now.pick("合计(条/箱)", "Total (cartons/cases)")}</div> }.into_any());
         out
     };
 
     let selection_box = move || {
         let (p0, c0, p1, c1) = range();
+        let (lw, _) = edges(size.get().0);
         format!(
             "left:{}px;top:{}px;width:{}px;height:{}px",
-            LEFT_W + c0 as f64 * COL_W,
+            lw + c0 as f64 * COL_W,
             HEAD_H + p0 as f64 * ROW_H,
             (c1 - c0 + 1) as f64 * COL_W,
             (p1 - p0 + 1) as f64 * ROW_H
@@ -1096,7 +1110,8 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
     };
     let editor_style = move || {
         let (p, c) = cursor.get();
-        format!("left:{}px;top:{}px", LEFT_W + c as f64 * COL_W, HEAD_H + p as f64 * ROW_H)
+        let (lw, _) = edges(size.get().0);
+        format!("left:{}px;top:{}px", lw + c as f64 * COL_W, HEAD_H + p as f64 * ROW_H)
     };
 
     // What the side panel shows for the selected cell.
@@ -1236,7 +1251,7 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
                         focus_editor();
                     }
                 }>
-                <div class="grid-canvas" style=move || format!("width:{canvas_w}px;height:{}px", canvas_h())>
+                <div class="grid-canvas" style=move || format!("width:{}px;height:{}px", canvas_w(), canvas_h())>
                     {body}
                     <div class="selection" style=selection_box></div>
                     <input class="cell-editor" class:editing=move || editing.get() node_ref=editor data-test="cell-editor"

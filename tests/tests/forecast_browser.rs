@@ -1,0 +1,299 @@
+//! The forecast pages in headless Chromium: the marketing center opens a
+//! one-third sample cycle; a customer manager types, pastes, reloads, is
+//! stopped by a missing reason, submits and is locked out; and the grid's
+//! size and input latency on a full 9,000-cell sheet (printed).
+
+use std::time::{Duration, Instant};
+
+use domain::forecast::view::{CycleList, CycleView};
+use domain::forecast::{in_scope, Scope};
+use e2e::{caller, spawn_app, spawn_app_scaled, Backend, Browser, Scale, TestApp, DEMO_PASSWORD};
+use fantoccini::key::Key;
+use fantoccini::Locator;
+use serde_json::json;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+async fn sign_in(browser: &Browser, app: &TestApp, login: &str) {
+    let c = &browser.client;
+    c.goto(&app.url("/login")).await.expect("open sign-in page");
+    element(browser, "[data-test=login]").await.send_keys(login).await.expect("type account");
+    element(browser, "[data-test=password]").await.send_keys(DEMO_PASSWORD).await.expect("type password");
+    element(browser, "[data-test=submit]").await.click().await.expect("sign in");
+    element(browser, "[data-test=home]").await;
+}
+
+async fn element(browser: &Browser, css: &str) -> fantoccini::elements::Element {
+    browser
+        .client
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+}
+
+async fn text_of(browser: &Browser, css: &str) -> String {
+    element(browser, css).await.text().await.expect("text")
+}
+
+async fn wait_for_text(browser: &Browser, css: &str, expected: &str) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let text = match browser.client.find(Locator::Css(css)).await {
+            Ok(e) => e.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if text.contains(expected) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{css} shows {expected:?}; it shows {text:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn click(browser: &Browser, css: &str) {
+    element(browser, css).await.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
+}
+
+/// Types into the grid's editor (which holds the keyboard focus).
+async fn keys(browser: &Browser, text: &str) {
+    element(browser, "[data-test=cell-editor]").await.send_keys(text).await.expect("type");
+}
+
+async fn desktop(browser: &Browser) {
+    browser.client.set_window_size(1280, 900).await.expect("window size");
+}
+
+/// Opens a cycle for the first month open for entry through the API.
+async fn open_cycle(app: &TestApp, scope: Scope, specs: i64) -> CycleView {
+    let center = caller(app, "center").await;
+    let list: CycleList = center.get_json(app, "/api/forecast/cycles").await;
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM specs ORDER BY id LIMIT $1")
+        .bind(specs)
+        .fetch_all(&app.db().pool)
+        .await
+        .expect("specs");
+    let response = center
+        .send(app, reqwest::Method::POST, "/api/forecast/cycles", json!({ "month": list.default_month, "spec_ids": ids, "scope": scope }))
+        .await;
+    assert_eq!(response.status(), 200);
+    response.json().await.expect("cycle")
+}
+
+async fn open_sheet(browser: &Browser, app: &TestApp) {
+    browser.client.goto(&app.url("/forecast")).await.expect("forecast page");
+    click(browser, "[data-test=open-sheet]").await;
+    element(browser, "[data-test=cell-0-0]").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_manager_types_pastes_reloads_gives_a_reason_and_submits() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let cycle = open_cycle(&app, Scope::All, 4).await;
+    let browser = Browser::start().await;
+    desktop(&browser).await;
+    sign_in(&browser, &app, "cm01").await;
+    open_sheet(&browser, &app).await;
+
+    // Keyboard: typing replaces, Enter moves down, Tab moves right.
+    click(&browser, "[data-test=cell-0-0]").await;
+    keys(&browser, &format!("7{}", char::from(Key::Enter))).await;
+    keys(&browser, &format!("8{}", char::from(Key::Tab))).await;
+    keys(&browser, &format!("9{}", char::from(Key::Enter))).await;
+    wait_for_text(&browser, "[data-test=cell-0-0]", "7").await;
+    assert_eq!(text_of(&browser, "[data-test=cell-1-0]").await, "8");
+    assert_eq!(text_of(&browser, "[data-test=cell-1-1]").await, "9");
+
+    // A 3 × 4 block as Excel puts it on the clipboard, pasted at row 2.
+    click(&browser, "[data-test=cell-2-0]").await;
+    browser
+        .client
+        .execute(
+            "const data = new DataTransfer(); data.setData('text/plain', arguments[0]);
+             document.querySelector('[data-test=cell-editor]').dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));",
+            vec![json!("1\t2\t3\t4\r\n5\t6\t7\t8\r\n9\t10\t11\t12\r\n")],
+        )
+        .await
+        .expect("paste");
+    wait_for_text(&browser, "[data-test=cell-4-3]", "12").await;
+    wait_for_text(&browser, "[data-test=save-status]", "已保存").await;
+
+    // After a reload the values come from the server.
+    browser.client.refresh().await.expect("reload");
+    element(&browser, "[data-test=cell-0-0]").await;
+    for (cell, value) in [("0-0", "7"), ("1-1", "9"), ("2-0", "1"), ("3-2", "7"), ("4-3", "12")] {
+        wait_for_text(&browser, &format!("[data-test=cell-{cell}]"), value).await;
+    }
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM forecast_lines WHERE entered IS NOT NULL")
+        .fetch_one(&app.db().pool)
+        .await
+        .expect("count");
+    assert_eq!(stored, 15);
+
+    // Everything from the baseline (select all, fill), then one cell far
+    // above it.
+    click(&browser, "[data-test=cell-0-0]").await;
+    keys(&browser, &format!("{}a{}", char::from(Key::Control), char::from(Key::Null))).await;
+    click(&browser, "[data-test=fill-baseline]").await;
+    wait_for_text(&browser, "[data-test=filled]", "24/24").await;
+    click(&browser, "[data-test=cell-5-2]").await;
+    let baseline: i64 = text_of(&browser, "[data-test=helper-baseline]").await.parse().expect("baseline");
+    let far = baseline + 30;
+    keys(&browser, &format!("{far}{}", char::from(Key::Enter))).await;
+    wait_for_text(&browser, "[data-test=save-status]", "已保存").await;
+
+    click(&browser, "[data-test=submit-sheet]").await;
+    wait_for_text(&browser, "[data-test=sheet-error]", "1 格").await;
+    wait_for_text(&browser, "[data-test=cell-problem]", "原因").await;
+    assert_eq!(text_of(&browser, "[data-test=sheet-status]").await, "草稿");
+    let reason = element(&browser, "[data-test=reason-input]").await;
+    reason.send_keys("新店开业，节前备货").await.expect("type reason");
+    wait_for_text(&browser, "[data-test=save-status]", "已保存").await;
+    click(&browser, "[data-test=submit-sheet]").await;
+    wait_for_text(&browser, "[data-test=sheet-status]", "已提交").await;
+
+    // Read-only now: typing changes nothing, and the server agrees.
+    click(&browser, "[data-test=cell-0-1]").await;
+    let before = text_of(&browser, "[data-test=cell-0-1]").await;
+    keys(&browser, &format!("55{}", char::from(Key::Enter))).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(text_of(&browser, "[data-test=cell-0-1]").await, before);
+    let submit_enabled = element(&browser, "[data-test=submit-sheet]").await.is_enabled().await.expect("enabled");
+    assert!(!submit_enabled);
+    let (status, reason): (String, Option<String>) = sqlx::query_as(
+        "SELECT s.status, l.reason FROM forecast_sheets s JOIN forecast_lines l ON l.sheet_id = s.id \
+         JOIN users u ON u.id = s.manager_id WHERE u.login = 'cm01' AND s.cycle_id = $1 AND l.entered = $2 AND l.reason IS NOT NULL",
+    )
+    .bind(cycle.id)
+    .bind(far)
+    .fetch_one(&app.db().pool)
+    .await
+    .expect("the submitted line");
+    assert_eq!(status, "submitted");
+    assert_eq!(reason.as_deref(), Some("新店开业，节前备货"));
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_center_opens_a_one_third_sample_and_a_manager_sees_only_sampled_retailers() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let center = Browser::start().await;
+    desktop(&center).await;
+    sign_in(&center, &app, "center").await;
+    center.client.goto(&app.url("/forecast")).await.expect("forecast page");
+    click(&center, "[data-test=scope-sample]").await;
+    element(&center, "[data-test=specs-all]").await;
+    click(&center, "[data-test=open-cycle-submit]").await;
+    wait_for_text(&center, "[data-test=cycle-opened]", "已开启").await;
+    wait_for_text(&center, "[data-test=cycle-scope]", "1/3样本客户").await;
+    center.close().await;
+
+    let month: String = sqlx::query_scalar("SELECT month FROM forecast_cycles")
+        .fetch_one(&app.db().pool)
+        .await
+        .expect("the cycle");
+    let month = month.parse().expect("month");
+    let retailers: Vec<(String, String)> = sqlx::query_as(
+        "SELECT u.login, r.licence_no FROM retailers r JOIN users u ON u.id = r.manager_id ORDER BY r.id",
+    )
+    .fetch_all(&app.db().pool)
+    .await
+    .expect("retailers");
+    assert!(retailers.iter().any(|(_, l)| !in_scope(Scope::Sample, month, l)), "some retailers are left out");
+    // The manager with the most sampled retailers.
+    let mut sampled: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for (login, licence) in &retailers {
+        if in_scope(Scope::Sample, month, licence) {
+            sampled.entry(login.as_str()).or_default().push(licence.as_str());
+        }
+    }
+    let (login, mut expected) = sampled.into_iter().max_by_key(|(_, v)| v.len()).expect("a sampled retailer");
+    expected.sort_unstable();
+
+    let manager = Browser::start().await;
+    desktop(&manager).await;
+    sign_in(&manager, &app, login).await;
+    open_sheet(&manager, &app).await;
+    let labels = manager.client.find_all(Locator::Css(".row-label")).await.expect("rows");
+    let mut shown = Vec::new();
+    for label in labels {
+        shown.push(label.attr("title").await.expect("title").unwrap_or_default());
+    }
+    shown.sort_unstable();
+    assert_eq!(shown, expected, "{login} sees exactly the sampled retailers");
+    manager.close().await;
+}
+
+/// Not a timing assertion: prints how the grid behaves on a full sheet
+/// and checks only that it renders a window of the cells, not all of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_sheet_renders_only_the_cells_in_view() {
+    let app = spawn_app_scaled(Backend::Sqlite, Scale::County).await;
+    open_cycle(&app, Scope::All, 60).await;
+    let browser = Browser::start().await;
+    desktop(&browser).await;
+    sign_in(&browser, &app, "cm01").await;
+    browser.client.goto(&app.url("/forecast")).await.expect("forecast page");
+    let started = Instant::now();
+    click(&browser, "[data-test=open-sheet]").await;
+    element(&browser, "[data-test=cell-0-0]").await;
+    let loaded = started.elapsed();
+    let total = text_of(&browser, "[data-test=filled]").await;
+    let cells = total.split('/').nth(1).unwrap_or("0").trim().parse::<usize>().expect("cell count");
+    assert!(cells >= 9_000, "a full sheet: {total}");
+    let rendered = browser.client.find_all(Locator::Css(".cell")).await.expect("cells").len();
+    assert!(rendered > 50 && rendered < cells / 5, "{rendered} of {cells} cells in the page");
+
+    click(&browser, "[data-test=cell-0-0]").await;
+    let figures = browser
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             const editor = document.querySelector('[data-test=cell-editor]');
+             const grid = document.querySelector('[data-test=grid]');
+             const frame = () => new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)));
+             (async () => {
+               const commit = [];
+               for (let i = 0; i < 40; i++) {
+                 const t0 = performance.now();
+                 editor.value = String(i % 9 + 1);
+                 editor.dispatchEvent(new Event('input', { bubbles: true }));
+                 editor.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true, cancelable: true }));
+                 await frame();
+                 commit.push(performance.now() - t0);
+               }
+               const scroll = [];
+               for (let i = 1; i <= 20; i++) {
+                 const t0 = performance.now();
+                 grid.scrollTop = i * 150; grid.scrollLeft = i * 90;
+                 grid.dispatchEvent(new Event('scroll'));
+                 await frame();
+                 scroll.push(performance.now() - t0);
+               }
+               const q = (a, p) => { const s = [...a].sort((x, y) => x - y); return s[Math.min(s.length - 1, Math.floor(p * s.length))]; };
+               done({ commit50: q(commit, 0.5), commit95: q(commit, 0.95), scroll50: q(scroll, 0.5), scroll95: q(scroll, 0.95),
+                      rendered: document.querySelectorAll('.cell').length });
+             })();",
+            vec![],
+        )
+        .await
+        .expect("measure");
+    println!(
+        "grid on a full sheet: {cells} cells, {rendered} rendered at load ({} after scrolling); sheet opened in {} ms; \
+         type+Enter to next frame p50 {:.1} ms, p95 {:.1} ms; scroll to next frame p50 {:.1} ms, p95 {:.1} ms",
+        figures["rendered"],
+        loaded.as_millis(),
+        figures["commit50"].as_f64().unwrap_or(f64::NAN),
+        figures["commit95"].as_f64().unwrap_or(f64::NAN),
+        figures["scroll50"].as_f64().unwrap_or(f64::NAN),
+        figures["scroll95"].as_f64().unwrap_or(f64::NAN),
+    );
+    wait_for_text(&browser, "[data-test=save-status]", "已保存").await;
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM forecast_lines")
+        .fetch_one(&app.db().pool)
+        .await
+        .expect("count");
+    assert_eq!(stored, 40, "every committed cell reached the server");
+    browser.close().await;
+}
