@@ -37,10 +37,12 @@ pub fn ForecastPage() -> impl IntoView {
     reload();
     let role = move || session.session.with(|s| s.as_ref().map(|s| s.role));
     let is_center = move || role() == Some(Role::MarketingCenter);
+    // The form stays (with its message) when the list reloads.
+    let defaults = Memo::new(move |_| list.with(|l| l.as_ref().map(|l| (l.today, l.default_month))));
     view! {
         <h2>{tr("需求预测", "Demand forecasts")}</h2>
         <ErrorNote error=error/>
-        {move || list.with(|l| l.as_ref().map(|l| (l.today, l.default_month))).filter(|_| is_center()).map(|(today, month)| view! {
+        {move || defaults.get().filter(|_| is_center()).map(|(today, month)| view! {
             <OpenCycleForm today=today default_month=month on_done=Callback::new(move |_| reload())/>
         })}
         <section class="card">

@@ -81,6 +81,8 @@ enum SaveState {
 #[derive(Clone, Copy)]
 struct Grid {
     lang: RwSignal<Lang>,
+    /// Taken from context when the grid is made: saves run later, outside it.
+    session: state::SessionState,
     sheet: StoredValue<SheetView>,
     cols: usize,
     values: RwSignal<Vec<Option<i64>>>,
@@ -103,10 +105,11 @@ struct Grid {
 }
 
 impl Grid {
-    fn new(view: SheetView, lang: RwSignal<Lang>) -> Grid {
+    fn new(view: SheetView, lang: RwSignal<Lang>, session: state::SessionState) -> Grid {
         let cols = view.specs.len();
         Grid {
             lang,
+            session,
             cols,
             values: RwSignal::new(view.value.clone()),
             reasons: RwSignal::new(view.reason.clone()),
@@ -296,10 +299,11 @@ impl Grid {
         let dirty: Vec<usize> = self
             .dirty
             .with_untracked(|d| d.iter().copied().filter(|i| !self.bad.with_untracked(|b| b.contains_key(i))).collect());
+        let lang = self.lang.get_untracked();
         if dirty.is_empty() {
+            self.report_unsaved_bad(lang);
             return self.dirty.with_untracked(BTreeSet::is_empty);
         }
-        let lang = self.lang.get_untracked();
         let snapshot: Vec<(usize, Option<i64>, Option<String>)> = self.values.with_untracked(|v| {
             self.reasons
                 .with_untracked(|r| dirty.iter().map(|&i| (i, v[i], r[i].clone())).collect())
@@ -319,7 +323,7 @@ impl Grid {
         });
         self.saving.set_value(true);
         self.save_state.set(SaveState::Saving);
-        let csrf = state::session().csrf();
+        let csrf = self.session.csrf();
         let result = api::save_cells(self.cycle_id(), &SaveCellsRequest { cells }, &csrf, lang).await;
         self.saving.set_value(false);
         match result {
@@ -371,6 +375,18 @@ impl Grid {
                 self.error.set(Some(e));
                 false
             }
+        }
+    }
+
+    /// Unsaved cells that hold invalid input wait for a correction; the
+    /// status says so instead of "waiting".
+    fn report_unsaved_bad(&self, lang: Lang) {
+        let n = self.dirty.with_untracked(|d| self.bad.with_untracked(|b| d.iter().filter(|i| b.contains_key(i)).count()));
+        if n > 0 {
+            self.save_state.set(SaveState::Failed(match lang {
+                Lang::Zh => format!("{n} 格输入有误，改正后自动保存"),
+                Lang::En => format!("{n} cells hold invalid input; they are saved once corrected"),
+            }));
         }
     }
 
@@ -456,6 +472,7 @@ impl Grid {
 pub fn SheetPage() -> impl IntoView {
     redirect_when_signed_out();
     let lang = state::lang();
+    let session = state::session();
     let params = use_params_map();
     let cycle_id = move || params.read().get("id").and_then(|s| s.parse::<i64>().ok());
     let grid = RwSignal::new(None::<Grid>);
@@ -465,7 +482,7 @@ pub fn SheetPage() -> impl IntoView {
         leptos::task::spawn_local(async move {
             match api::sheet(id, None, lang.get_untracked()).await {
                 Ok(view) => {
-                    let g = Grid::new(view, lang);
+                    let g = Grid::new(view, lang, session);
                     g.restore_draft();
                     grid.set(Some(g));
                 }
@@ -931,7 +948,7 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
                 submitting.set(false);
                 return;
             }
-            let csrf = state::session().csrf();
+            let csrf = grid.session.csrf();
             match api::submit_sheet(grid.cycle_id(), &csrf, lang.get_untracked()).await {
                 Ok(view) => {
                     grid.editable.set(view.editable);
@@ -979,7 +996,7 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
                     return;
                 }
             };
-            let csrf = state::session().csrf();
+            let csrf = grid.session.csrf();
             match api::import_sheet(grid.cycle_id(), bytes, &csrf, lang).await {
                 Ok(report) => match api::sheet(grid.cycle_id(), None, lang).await {
                     Ok(view) => {
@@ -1120,11 +1137,21 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
         let (r, c) = (i / cols, i % cols);
         let lang = lang.get();
         let value = grid.values.with(|v| v[i]);
-        let reason = grid.reasons.with(|v| v[i].clone()).unwrap_or_default();
+        // Read without tracking: typing a reason must not rebuild the panel
+        // (and take the focus from the reason field).
+        let reason = grid.reasons.with_untracked(|v| v[i].clone()).unwrap_or_default();
         let bad = grid.bad.with(|b| b.get(&i).map(|(_, m)| m.clone()));
-        let problem = grid.problems.with(|p| p.get(&i).cloned());
         let conflict = grid.conflicts.with(|k| k.get(&i).cloned());
-        let reason_error = check_reason(Some(&reason)).err().map(|e| e.message(lang));
+        let reason_error = move || {
+            grid.reasons
+                .with(|r| check_reason(r[i].as_deref()).err())
+                .map(|e| view! { <p class="field-error">{e.message(lang)}</p> })
+        };
+        let problem = move || {
+            grid.problems
+                .with(|p| p.get(&i).cloned())
+                .map(|m| view! { <p class="field-error" data-test="cell-problem">{m}</p> })
+        };
         Some(grid.sheet.with_value(|s| {
             let row = &s.rows[r];
             let spec = &s.specs[c];
@@ -1143,7 +1170,7 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
                         Some(t) => format!("{t} ≈ {:.0}/{}", t as f64 * 4.3, lang.pick("月", "month")),
                         None => lang.pick("未开通网上配货", "not on online replenishment").to_string(),
                     }}</dd>
-                    <dt>{lang.pick("合理上限", "Sanity bound")}</dt><dd>{s.bound[i]}</dd>
+                    <dt>{lang.pick("合理上限", "Sanity bound")}</dt><dd data-test="helper-bound">{s.bound[i]}</dd>
                 </dl>
                 {bad.map(|m| view! { <p class="field-error" data-test="cell-error">{m}</p> })}
                 {conflict.map(|(v, _, _)| view! { <p class="field-error">{format!("{}{}", lang.pick("服务器上的值：", "On the server: "), v.map(|v| v.to_string()).unwrap_or_else(|| "—".into()))}</p> })}
@@ -1154,8 +1181,8 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
                             on:input=move |ev| grid.set_reason(i, event_target_value(&ev))></textarea>
                     </label>
                 })}
-                {reason_error.map(|m| view! { <p class="field-error">{m}</p> })}
-                {problem.map(|m| view! { <p class="field-error" data-test="cell-problem">{m}</p> })}
+                {reason_error}
+                {problem}
             }
         }))
     };
