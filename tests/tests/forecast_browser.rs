@@ -300,3 +300,76 @@ async fn a_full_sheet_renders_only_the_cells_in_view() {
     assert_eq!(stored, 40, "every committed cell reached the server");
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offline_draft_survives_a_reload_and_never_overwrites_newer_server_data() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let cycle = open_cycle(&app, Scope::All, 3).await;
+    let browser = Browser::start().await;
+    desktop(&browser).await;
+    sign_in(&browser, &app, "cm01").await;
+    open_sheet(&browser, &app).await;
+    click(&browser, "[data-test=cell-0-0]").await;
+    keys(&browser, &format!("4{}", char::from(Key::Enter))).await;
+    wait_for_text(&browser, "[data-test=save-status]", "已保存").await;
+
+    // The connection drops: the change stays on the device.
+    browser
+        .client
+        .execute("window.fetch = () => Promise.reject(new TypeError('offline'));", vec![])
+        .await
+        .expect("go offline");
+    click(&browser, "[data-test=cell-1-0]").await;
+    keys(&browser, &format!("6{}", char::from(Key::Enter))).await;
+    wait_for_text(&browser, "[data-test=save-status]", "已存在本机").await;
+    let stored = |row: usize| {
+        let app = &app;
+        async move {
+            let cm = caller(app, "cm01").await;
+            let sheet: domain::forecast::view::SheetView =
+                cm.get_json(app, &format!("/api/forecast/cycles/{}/sheet", cycle.id)).await;
+            (sheet.value[sheet.index(row, 0)], sheet.revision[sheet.index(row, 0)], sheet)
+        }
+    };
+    assert_eq!(stored(1).await.0, None, "not on the server yet");
+
+    // A reload (the connection is back): the draft is restored and sent.
+    browser.client.refresh().await.expect("reload");
+    wait_for_text(&browser, "[data-test=sheet-note]", "已恢复 1 格").await;
+    wait_for_text(&browser, "[data-test=save-status]", "已保存").await;
+    assert_eq!(stored(1).await.0, Some(6));
+
+    // Offline again, a change to cell 0-0; meanwhile the same cell changes
+    // on the server (another tab).
+    browser
+        .client
+        .execute("window.fetch = () => Promise.reject(new TypeError('offline'));", vec![])
+        .await
+        .expect("go offline");
+    click(&browser, "[data-test=cell-0-0]").await;
+    keys(&browser, &format!("5{}", char::from(Key::Enter))).await;
+    wait_for_text(&browser, "[data-test=save-status]", "已存在本机").await;
+    let (_, revision, sheet) = stored(0).await;
+    let cm = caller(&app, "cm01").await;
+    let other_tab = cm
+        .send(
+            &app,
+            reqwest::Method::PUT,
+            &format!("/api/forecast/cycles/{}/sheet/cells", cycle.id),
+            json!({ "cells": [{ "retailer_id": sheet.rows[0].retailer_id, "spec_id": sheet.specs[0].spec_id, "value": 9, "base_revision": revision }] }),
+        )
+        .await;
+    assert_eq!(other_tab.status(), 200);
+
+    // Back online after a reload: the conflict is shown, not written over.
+    browser.client.refresh().await.expect("reload");
+    element(&browser, "[data-test=take-server]").await;
+    assert_eq!(text_of(&browser, "[data-test=save-status]").await, "1 格与服务器上更新的数据冲突");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(stored(0).await.0, Some(9), "the newer server value is kept");
+    click(&browser, "[data-test=take-server]").await;
+    wait_for_text(&browser, "[data-test=cell-0-0]", "9").await;
+    wait_for_text(&browser, "[data-test=save-status]", "已保存").await;
+    assert_eq!(stored(0).await.0, Some(9));
+    browser.close().await;
+}

@@ -301,8 +301,12 @@ impl Grid {
             .with_untracked(|d| d.iter().copied().filter(|i| !self.bad.with_untracked(|b| b.contains_key(i))).collect());
         let lang = self.lang.get_untracked();
         if dirty.is_empty() {
+            if self.dirty.with_untracked(BTreeSet::is_empty) {
+                self.save_state.set(SaveState::Saved);
+                return true;
+            }
             self.report_unsaved_bad(lang);
-            return self.dirty.with_untracked(BTreeSet::is_empty);
+            return false;
         }
         let snapshot: Vec<(usize, Option<i64>, Option<String>)> = self.values.with_untracked(|v| {
             self.reasons
