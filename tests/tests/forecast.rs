@@ -96,7 +96,7 @@ async fn the_marketing_center_opens_a_sample_cycle_and_managers_see_only_sampled
     assert!(none.cycles.is_empty());
 
     let cycle = open_cycle(&app, Scope::Sample, 4).await;
-    assert_eq!(cycle.sample_group.is_some(), true);
+    assert!(cycle.sample_group.is_some());
     let licences: Vec<(i64, String, i64)> = sqlx::query_as("SELECT id, licence_no, manager_id FROM retailers")
         .fetch_all(&app.db().pool)
         .await

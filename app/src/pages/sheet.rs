@@ -67,6 +67,9 @@ fn draft_key(cycle: i64, manager: i64) -> String {
     format!("forecast-draft:{cycle}:{manager}")
 }
 
+/// A cell changed on the server meanwhile: its value, reason and revision there.
+type ServerCell = (Option<i64>, Option<String>, i64);
+
 #[derive(Debug, Clone, PartialEq)]
 enum SaveState {
     Saved,
@@ -92,7 +95,7 @@ struct Grid {
     revisions: StoredValue<Vec<i64>>,
     dirty: RwSignal<BTreeSet<usize>>,
     /// Cells changed on the server meanwhile: (server value, reason, revision).
-    conflicts: RwSignal<BTreeMap<usize, (Option<i64>, Option<String>, i64)>>,
+    conflicts: RwSignal<BTreeMap<usize, ServerCell>>,
     /// Why a cell blocks submission.
     problems: RwSignal<HashMap<usize, String>>,
     save_state: RwSignal<SaveState>,
@@ -402,7 +405,7 @@ impl Grid {
             return;
         };
         let revisions = self.revisions.get_value();
-        let conflicts: BTreeMap<usize, (Option<i64>, Option<String>, i64)> = self
+        let conflicts: BTreeMap<usize, ServerCell> = self
             .dirty
             .get_untracked()
             .into_iter()
@@ -1043,8 +1046,7 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
                         grid.bad.with(|bad| {
                             grid.problems.with(|problems| {
                                 grid.conflicts.with(|conflicts| {
-                                    for p in p0..p1 {
-                                        let r = rows[p];
+                                    for (p, &r) in rows.iter().enumerate().take(p1).skip(p0) {
                                         let y = HEAD_H + p as f64 * ROW_H;
                                         let mut row_total = 0;
                                         for c in 0..cols {
