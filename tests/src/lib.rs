@@ -360,3 +360,48 @@ impl Caller {
             .expect("request")
     }
 }
+
+/// How long browser tests wait for the page.
+pub const WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// The element `css` once it is on the page.
+pub async fn element(browser: &Browser, css: &str) -> fantoccini::elements::Element {
+    browser
+        .client
+        .wait()
+        .at_most(WAIT)
+        .for_element(fantoccini::Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+}
+
+pub async fn text_of(browser: &Browser, css: &str) -> String {
+    element(browser, css).await.text().await.expect("text")
+}
+
+/// Waits until the element `css` shows `expected` in its text.
+pub async fn wait_for_text(browser: &Browser, css: &str, expected: &str) {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let text = match browser.client.find(fantoccini::Locator::Css(css)).await {
+            Ok(e) => e.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if text.contains(expected) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{css} shows {expected:?}; it shows {text:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+pub async fn click(browser: &Browser, css: &str) {
+    element(browser, css)
+        .await
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click {css}: {e}"));
+}

@@ -382,6 +382,19 @@ async fn the_openapi_document_describes_every_route(backend: Backend) {
         ("/api/replenishment/retailers/{id}/enrolment", "put"),
         ("/api/replenishment/policy", "get"),
         ("/api/replenishment/policy", "patch"),
+        ("/api/forecast/cycles", "get"),
+        ("/api/forecast/cycles", "post"),
+        ("/api/forecast/cycles/{id}", "put"),
+        ("/api/forecast/cycles/{id}/close", "post"),
+        ("/api/forecast/cycles/{id}/progress", "get"),
+        ("/api/forecast/cycles/{id}/reopen", "post"),
+        ("/api/forecast/cycles/{id}/sheet", "get"),
+        ("/api/forecast/cycles/{id}/sheet/cells", "put"),
+        ("/api/forecast/cycles/{id}/sheet/submit", "post"),
+        ("/api/forecast/cycles/{id}/sheet/export", "get"),
+        ("/api/forecast/cycles/{id}/sheet/import", "post"),
+        ("/api/forecast/rules", "get"),
+        ("/api/forecast/rules", "put"),
     ];
     for (path, method) in expected {
         assert!(

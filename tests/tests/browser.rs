@@ -3,10 +3,9 @@
 
 use std::time::Duration;
 
-use e2e::{spawn_app, Backend, Browser, TestApp, DEMO_PASSWORD};
+use e2e::{click, element, spawn_app, text_of, wait_for_text, Backend, Browser, TestApp, DEMO_PASSWORD, WAIT};
 use fantoccini::Locator;
 
-const WAIT: Duration = Duration::from_secs(20);
 
 async fn sign_in(browser: &Browser, app: &TestApp, login: &str, password: &str) {
     let c = &browser.client;
@@ -27,16 +26,6 @@ async fn sign_in(browser: &Browser, app: &TestApp, login: &str, password: &str) 
         .expect("click");
 }
 
-/// The element `css` once it is on the page.
-async fn element(browser: &Browser, css: &str) -> fantoccini::elements::Element {
-    browser
-        .client
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-}
 
 /// The HTTP status the signed-in page gets when it fetches `path` itself.
 async fn fetch_status(browser: &Browser, path: &str) -> Option<i64> {
@@ -51,9 +40,6 @@ async fn fetch_status(browser: &Browser, path: &str) -> Option<i64> {
         .as_i64()
 }
 
-async fn text_of(browser: &Browser, css: &str) -> String {
-    element(browser, css).await.text().await.expect("text")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_role_signs_in_and_lands_on_its_own_home_page() {
@@ -221,31 +207,7 @@ async fn value_of(browser: &Browser, css: &str) -> String {
         .unwrap_or_default()
 }
 
-async fn wait_for_text(browser: &Browser, css: &str, expected: &str) {
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        let text = match browser.client.find(Locator::Css(css)).await {
-            Ok(e) => e.text().await.unwrap_or_default(),
-            Err(_) => String::new(),
-        };
-        if text.contains(expected) {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{css} shows {expected:?}; it shows {text:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
-async fn click(browser: &Browser, css: &str) {
-    element(browser, css)
-        .await
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("click {css}: {e}"));
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retailer_sets_limits_fixes_an_error_saves_and_confirms_a_capped_order() {

@@ -7,12 +7,11 @@ use std::time::{Duration, Instant};
 
 use domain::forecast::view::{CycleList, CycleView};
 use domain::forecast::{in_scope, Scope};
-use e2e::{caller, spawn_app, spawn_app_scaled, Backend, Browser, Scale, TestApp, DEMO_PASSWORD};
+use e2e::{caller, click, element, spawn_app, spawn_app_scaled, text_of, wait_for_text, Backend, Browser, Scale, TestApp, DEMO_PASSWORD};
 use fantoccini::key::Key;
 use fantoccini::Locator;
 use serde_json::json;
 
-const WAIT: Duration = Duration::from_secs(20);
 
 async fn sign_in(browser: &Browser, app: &TestApp, login: &str) {
     let c = &browser.client;
@@ -23,41 +22,9 @@ async fn sign_in(browser: &Browser, app: &TestApp, login: &str) {
     element(browser, "[data-test=home]").await;
 }
 
-async fn element(browser: &Browser, css: &str) -> fantoccini::elements::Element {
-    browser
-        .client
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-}
 
-async fn text_of(browser: &Browser, css: &str) -> String {
-    element(browser, css).await.text().await.expect("text")
-}
 
-async fn wait_for_text(browser: &Browser, css: &str, expected: &str) {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let text = match browser.client.find(Locator::Css(css)).await {
-            Ok(e) => e.text().await.unwrap_or_default(),
-            Err(_) => String::new(),
-        };
-        if text.contains(expected) {
-            return;
-        }
-        if Instant::now() >= deadline {
-            let log = browser.client.execute("return document.querySelector('[data-test=sheet-error]')?.innerText + ' | ' + document.querySelector('[data-test=sheet-note]')?.innerText + ' | ' + Array.from(document.querySelectorAll('.cell')).filter(c => c.className != 'cell').map(c => c.dataset.test + ':' + c.className + ':' + c.innerText).join(',') + ' | ' + document.querySelector('[data-test=cell-detail]')?.innerText", vec![]).await;
-            panic!("{css} shows {expected:?}; it shows {text:?} ({log:?})");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
-async fn click(browser: &Browser, css: &str) {
-    element(browser, css).await.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
-}
 
 /// Types into the grid's editor (which holds the keyboard focus).
 async fn keys(browser: &Browser, text: &str) {

@@ -23,27 +23,11 @@ fn date_of(s: &str) -> sqlx::Result<NaiveDate> {
 }
 
 pub async fn rules(pool: &AnyPool) -> sqlx::Result<ForecastRules> {
-    let raw: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
-        .bind(RULES_KEY)
-        .fetch_optional(pool)
-        .await?;
-    match raw {
-        Some(json) => serde_json::from_str(&json).map_err(decode_error),
-        None => Ok(ForecastRules::default()),
-    }
+    super::settings::get(pool, RULES_KEY).await
 }
 
-pub async fn set_rules(conn: &mut AnyConnection, rules: &ForecastRules) -> sqlx::Result<()> {
-    let json = serde_json::to_string(rules).map_err(|e| sqlx::Error::Encode(e.into()))?;
-    sqlx::query(
-        "INSERT INTO settings (key, value) VALUES ($1, $2) \
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-    )
-    .bind(RULES_KEY)
-    .bind(json)
-    .execute(conn)
-    .await?;
-    Ok(())
+pub async fn set_rules(conn: &mut AnyConnection, value: &ForecastRules) -> sqlx::Result<()> {
+    super::settings::set(conn, RULES_KEY, value).await
 }
 
 #[derive(sqlx::FromRow)]

@@ -5,5 +5,6 @@ pub mod audit;
 pub mod forecast;
 pub mod org;
 pub mod replenishment;
+pub mod settings;
 pub mod specs;
 pub mod users;

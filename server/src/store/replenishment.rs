@@ -26,30 +26,11 @@ fn cartons(v: i64) -> sqlx::Result<Cartons> {
 
 /// The policy as set by the marketing center; the default until first set.
 pub async fn policy(pool: &AnyPool) -> sqlx::Result<ReplenishmentPolicy> {
-    let raw: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
-        .bind(POLICY_KEY)
-        .fetch_optional(pool)
-        .await?;
-    match raw {
-        Some(json) => serde_json::from_str(&json).map_err(decode_error),
-        None => Ok(ReplenishmentPolicy::default()),
-    }
+    super::settings::get(pool, POLICY_KEY).await
 }
 
-pub async fn set_policy(
-    conn: &mut AnyConnection,
-    policy: &ReplenishmentPolicy,
-) -> sqlx::Result<()> {
-    let json = serde_json::to_string(policy).map_err(|e| sqlx::Error::Encode(e.into()))?;
-    sqlx::query(
-        "INSERT INTO settings (key, value) VALUES ($1, $2) \
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-    )
-    .bind(POLICY_KEY)
-    .bind(json)
-    .execute(conn)
-    .await?;
-    Ok(())
+pub async fn set_policy(conn: &mut AnyConnection, value: &ReplenishmentPolicy) -> sqlx::Result<()> {
+    super::settings::set(conn, POLICY_KEY, value).await
 }
 
 /// A retailer with what access checks need.
