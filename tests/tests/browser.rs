@@ -1,9 +1,8 @@
 //! The app in headless Chromium: signing in as each role, a wrong password,
 //! the language switch, and the API refusing a retailer from the browser.
 
-use std::time::Duration;
 
-use e2e::{click, element, spawn_app, text_of, wait_for_text, Backend, Browser, TestApp, DEMO_PASSWORD, WAIT};
+use e2e::{click, element, spawn_app, text_of, wait_for_text, Backend, Browser, TestApp, DEMO_PASSWORD};
 use fantoccini::Locator;
 
 
