@@ -203,7 +203,7 @@ pub struct SheetView {
     pub last_month: Vec<i64>,
     /// Orders in the same month a year before.
     pub last_year: Vec<i64>,
-    /// Weekly turnover from online replenishment settings, if kept.
+    /// Weekly turnover from online replenishment settings, if the retailer joined.
     pub turnover: Vec<Option<i64>>,
     /// The month `last_month` refers to.
     #[cfg_attr(feature = "openapi", schema(value_type = String))]

@@ -400,7 +400,8 @@ pub async fn load_sheet(state: &AppState, cycle: CycleView, sheet: &Sheet) -> Ap
             let hist = |m: &String| history.get(&(row.retailer_id, spec.spec_id, m.clone())).copied().unwrap_or(0);
             view.last_month.push(hist(&last_key));
             view.last_year.push(hist(&last_year_key));
-            view.turnover.push(turnover.get(&key).copied());
+            // Turnover is the retailer's own figure only once it has joined.
+            view.turnover.push(turnover.get(&key).copied().filter(|_| row.online));
         }
     }
     Ok(view)
