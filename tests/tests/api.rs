@@ -395,6 +395,8 @@ async fn the_openapi_document_describes_every_route(backend: Backend) {
         ("/api/forecast/cycles/{id}/sheet/import", "post"),
         ("/api/forecast/rules", "get"),
         ("/api/forecast/rules", "put"),
+        ("/api/forecast/bounds", "get"),
+        ("/api/forecast/bounds", "put"),
     ];
     for (path, method) in expected {
         assert!(

@@ -207,6 +207,23 @@ async fn a_bulk_save_is_all_or_nothing_and_never_overwrites_newer_data(backend: 
         .await;
     assert_eq!(seen.value[seen.index(0, 0)], Some(9));
     assert_eq!(seen.reason[seen.index(1, 0)].as_deref(), Some("新店"));
+    // The center sets a bound for one spec and class; the next save obeys it.
+    let class = view.rows[1].class_code.clone();
+    let refused = center
+        .send(&app, Method::PUT, "/api/forecast/bounds", json!([{ "spec_id": s1, "class_code": class, "max_cartons": 3 }, { "spec_id": s1, "class_code": "nope", "max_cartons": -1 }]))
+        .await;
+    assert_eq!(refused.status(), 422);
+    let body: ErrorBody = refused.json().await.expect("body");
+    assert!(body.fields.contains_key("bounds.1.class_code") && body.fields.contains_key("bounds.1.max_cartons"), "{body:?}");
+    let set = center
+        .send(&app, Method::PUT, "/api/forecast/bounds", json!([{ "spec_id": s1, "class_code": class, "max_cartons": 3 }]))
+        .await;
+    assert_eq!(set.status(), 200);
+    assert_eq!(cm.send(&app, Method::PUT, "/api/forecast/bounds", json!([])).await.status(), 403);
+    let over = save(&cm, &app, cycle.id, json!([{ "retailer_id": r1, "spec_id": s1, "value": 4, "base_revision": 0 }])).await;
+    assert_eq!(over.status(), 422, "above the new bound");
+    let within = save(&cm, &app, cycle.id, json!([{ "retailer_id": r1, "spec_id": s1, "value": 3, "base_revision": 0 }])).await;
+    assert_eq!(within.status(), 200);
     let unsigned = reqwest::Client::new().get(app.url(&format!("/api/forecast/cycles/{}/sheet", cycle.id))).send().await.expect("request");
     assert_eq!(unsigned.status(), 401);
 }

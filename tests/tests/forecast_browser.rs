@@ -146,16 +146,22 @@ async fn a_customer_manager_types_pastes_reloads_gives_a_reason_and_submits() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_center_opens_a_one_third_sample_and_a_manager_sees_only_sampled_retailers() {
+async fn the_center_opens_a_cycle_changes_it_to_the_sample_and_a_manager_sees_only_sampled_retailers() {
     let app = spawn_app(Backend::Sqlite).await;
     let center = Browser::start().await;
     desktop(&center).await;
     sign_in(&center, &app, "center").await;
     center.client.goto(&app.url("/forecast")).await.expect("forecast page");
-    click(&center, "[data-test=scope-sample]").await;
+    // Opened for every retailer, then (before any entry) changed to the sample.
     element(&center, "[data-test=specs-all]").await;
     click(&center, "[data-test=open-cycle-submit]").await;
     wait_for_text(&center, "[data-test=cycle-opened]", "已开启").await;
+    wait_for_text(&center, "[data-test=cycle-scope]", "全部零售户").await;
+    click(&center, "[data-test=edit-cycle]").await;
+    wait_for_text(&center, "[data-test=open-cycle] h3", "修改预测").await;
+    click(&center, "[data-test=scope-sample]").await;
+    click(&center, "[data-test=open-cycle-submit]").await;
+    wait_for_text(&center, "[data-test=cycle-opened]", "已修改").await;
     wait_for_text(&center, "[data-test=cycle-scope]", "1/3样本客户").await;
     center.close().await;
 

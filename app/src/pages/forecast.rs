@@ -39,12 +39,17 @@ pub fn ForecastPage() -> impl IntoView {
     let is_center = move || role() == Some(Role::MarketingCenter);
     // The form stays (with its message) when the list reloads.
     let defaults = Memo::new(move |_| list.with(|l| l.as_ref().map(|l| (l.today, l.default_month))));
+    let editing = RwSignal::new(None::<CycleView>);
+    let notice = RwSignal::new(None::<String>);
     view! {
         <h2>{tr("需求预测", "Demand forecasts")}</h2>
         <ErrorNote error=error/>
         {move || defaults.get().filter(|_| is_center()).map(|(today, month)| view! {
-            <OpenCycleForm today=today default_month=month on_done=Callback::new(move |_| reload())/>
+            <OpenCycleForm today=today default_month=month editing=editing.get()
+                on_done=Callback::new(move |message: String| { notice.set(Some(message)); editing.set(None); reload(); })
+                on_cancel=Callback::new(move |_| editing.set(None))/>
         })}
+        {move || notice.get().map(|n| view! { <p class="note" data-test="cycle-opened">{n}</p> })}
         <section class="card">
             <h3>{tr("预测周期", "Cycles")}</h3>
             {move || list.get().map(|l| if l.cycles.is_empty() {
@@ -52,7 +57,8 @@ pub fn ForecastPage() -> impl IntoView {
             } else {
                 view! {
                     <div class="cycle-list">
-                        {l.cycles.into_iter().map(|c| view! { <CycleCard cycle=c center=is_center() on_change=Callback::new(move |_| reload())/> }).collect_view()}
+                        {l.cycles.into_iter().map(|c| view! { <CycleCard cycle=c center=is_center() on_change=Callback::new(move |_| reload())
+                            on_edit=Callback::new(move |c: CycleView| editing.set(Some(c)))/> }).collect_view()}
                     </div>
                 }.into_any()
             })}
@@ -61,7 +67,7 @@ pub fn ForecastPage() -> impl IntoView {
 }
 
 #[component]
-fn CycleCard(cycle: CycleView, center: bool, on_change: Callback<()>) -> impl IntoView {
+fn CycleCard(cycle: CycleView, center: bool, on_change: Callback<()>, on_edit: Callback<CycleView>) -> impl IntoView {
     let lang = state::lang();
     let session = state::session();
     let progress = RwSignal::new(None::<CycleProgress>);
@@ -100,6 +106,8 @@ fn CycleCard(cycle: CycleView, center: bool, on_change: Callback<()>) -> impl In
             }
         });
     };
+    let editable = center && open && !cycle.has_entries;
+    let to_edit = cycle.clone();
     let month = cycle.month;
     let scope = cycle.scope;
     let factor = cycle.scale_factor;
@@ -127,6 +135,9 @@ fn CycleCard(cycle: CycleView, center: bool, on_change: Callback<()>) -> impl In
                 })}
                 {center.then(|| view! {
                     <button type="button" data-test="show-progress" on:click=move |_| show_progress()>{tr("查看进度", "Progress")}</button>
+                })}
+                {editable.then(|| view! {
+                    <button type="button" class="secondary" data-test="edit-cycle" on:click=move |_| on_edit.run(to_edit.clone())>{tr("修改", "Edit")}</button>
                 })}
                 {(center && open).then(|| view! {
                     <button type="button" class="secondary" data-test="close-cycle" on:click=move |_| close()>{tr("关闭预测", "Close")}</button>
@@ -166,23 +177,37 @@ fn CycleCard(cycle: CycleView, center: bool, on_change: Callback<()>) -> impl In
 }
 
 #[component]
-fn OpenCycleForm(today: NaiveDate, default_month: YearMonth, on_done: Callback<()>) -> impl IntoView {
+fn OpenCycleForm(
+    today: NaiveDate,
+    default_month: YearMonth,
+    /// A cycle to change instead of opening a new one.
+    editing: Option<CycleView>,
+    on_done: Callback<String>,
+    on_cancel: Callback<()>,
+) -> impl IntoView {
     let lang = state::lang();
     let session = state::session();
     let specs = RwSignal::new(Vec::<Spec>::new());
     let chosen = RwSignal::new(std::collections::BTreeSet::<i64>::new());
-    let month = RwSignal::new(default_month.to_string());
-    let scope = RwSignal::new(Scope::All);
-    let (submit0, review0) = default_deadlines(default_month);
+    let start_month = editing.as_ref().map_or(default_month, |c| c.month);
+    let month = RwSignal::new(start_month.to_string());
+    let scope = RwSignal::new(editing.as_ref().map_or(Scope::All, |c| c.scope));
+    let (submit0, review0) = editing
+        .as_ref()
+        .map_or_else(|| default_deadlines(default_month), |c| (c.submit_deadline, c.review_deadline));
+    let editing_id = editing.as_ref().map(|c| c.id);
+    let kept_specs: Option<Vec<i64>> = editing.as_ref().map(|c| c.specs.iter().map(|s| s.spec_id).collect());
     let submit_deadline = RwSignal::new(submit0.to_string());
     let review_deadline = RwSignal::new(review0.to_string());
     let error = RwSignal::new(None::<ErrorBody>);
     let busy = RwSignal::new(false);
-    let done = RwSignal::new(None::<String>);
     leptos::task::spawn_local(async move {
         match api::specs(lang.get_untracked()).await {
             Ok(list) => {
-                chosen.set(list.iter().filter(|s| s.orderable).map(|s| s.id).collect());
+                chosen.set(match &kept_specs {
+                    Some(ids) => ids.iter().copied().collect(),
+                    None => list.iter().filter(|s| s.orderable).map(|s| s.id).collect(),
+                });
                 specs.set(list);
             }
             Err(e) => error.set(Some(e)),
@@ -255,14 +280,19 @@ fn OpenCycleForm(today: NaiveDate, default_month: YearMonth, on_done: Callback<(
         busy.set(true);
         let csrf = session.csrf();
         leptos::task::spawn_local(async move {
-            match api::open_cycle(&request, &csrf, lang.get_untracked()).await {
+            let result = match editing_id {
+                Some(id) => api::edit_cycle(id, &request, &csrf, lang.get_untracked()).await,
+                None => api::open_cycle(&request, &csrf, lang.get_untracked()).await,
+            };
+            match result {
                 Ok(c) => {
                     error.set(None);
-                    done.set(Some(match lang.get_untracked() {
-                        Lang::Zh => format!("已开启 {} 的预测，{} 户", c.month, c.retailers),
-                        Lang::En => format!("Opened {} with {} retailers", c.month, c.retailers),
-                    }));
-                    on_done.run(());
+                    on_done.run(match (lang.get_untracked(), editing_id.is_some()) {
+                        (Lang::Zh, false) => format!("已开启 {} 的预测，{} 户", c.month, c.retailers),
+                        (Lang::Zh, true) => format!("已修改 {} 的预测，{} 户", c.month, c.retailers),
+                        (Lang::En, false) => format!("Opened {} with {} retailers", c.month, c.retailers),
+                        (Lang::En, true) => format!("Changed {}: {} retailers", c.month, c.retailers),
+                    });
                 }
                 Err(e) => error.set(Some(e)),
             }
@@ -278,7 +308,10 @@ fn OpenCycleForm(today: NaiveDate, default_month: YearMonth, on_done: Callback<(
     };
     view! {
         <form class="card open-cycle" on:submit=submit data-test="open-cycle">
-            <h3>{tr("开启预测", "Open a cycle")}</h3>
+            <h3>{move || match editing_id {
+                Some(_) => format!("{} {start_month}", lang.get().pick("修改预测", "Edit cycle")),
+                None => lang.get().pick("开启预测", "Open a cycle").to_string(),
+            }}</h3>
             <div class="form-row">
                 <label>{tr("预测月份", "Month")}
                     <input type="month" data-test="cycle-month" prop:value=move || month.get() on:input=move |ev| on_month(event_target_value(&ev))/>
@@ -323,8 +356,9 @@ fn OpenCycleForm(today: NaiveDate, default_month: YearMonth, on_done: Callback<(
                 </div>
             </fieldset>
             <ErrorNote error=error/>
-            {move || done.get().map(|d| view! { <p class="note" data-test="cycle-opened">{d}</p> })}
-            <button type="submit" class="primary" data-test="open-cycle-submit" disabled=move || { busy.get() || problems().is_some() }>{tr("开启预测", "Open")}</button>
+            <button type="submit" class="primary" data-test="open-cycle-submit" disabled=move || { busy.get() || problems().is_some() }>
+                {move || if editing_id.is_some() { tr("保存修改", "Save changes")() } else { tr("开启预测", "Open")() }}</button>
+            {editing_id.map(|_| view! { <button type="button" class="secondary" on:click=move |_| on_cancel.run(())>{tr("取消", "Cancel")}</button> })}
         </form>
     }
 }

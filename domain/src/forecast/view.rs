@@ -250,3 +250,12 @@ pub struct ImportReport {
     pub rows: usize,
     pub cells: usize,
 }
+
+/// The upper sanity bound of one spec for one customer class.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ForecastBound {
+    pub spec_id: i64,
+    pub class_code: String,
+    pub max_cartons: i64,
+}

@@ -17,7 +17,7 @@ use axum::response::IntoResponse;
 use axum::Json;
 use domain::forecast::baseline::{forecast, peak_factor};
 use domain::forecast::view::{
-    CellWrite, CycleList, CycleProgress, CycleStatus, CycleView, ImportReport, ReopenRequest,
+    CellWrite, CycleList, CycleProgress, CycleStatus, CycleView, ForecastBound, ImportReport, ReopenRequest,
     SaveCellsRequest, SaveCellsResponse, SheetStatus, SheetView,
 };
 use domain::forecast::{
@@ -766,4 +766,66 @@ pub async fn set_rules(
     .await?;
     tx.commit().await?;
     Ok(Json(rules))
+}
+
+/// The upper sanity bounds set per spec and customer class (the rules'
+/// default bound applies elsewhere).
+#[utoipa::path(get, path = "/api/forecast/bounds", tag = TAG,
+    responses((status = 200, body = Vec<ForecastBound>), (status = 403, body = ErrorBody)))]
+pub async fn get_bounds(State(state): State<AppState>, current: CurrentUser) -> ApiResult<Json<Vec<ForecastBound>>> {
+    current.require(STAFF)?;
+    Ok(Json(store::all_bounds(&state.db.pool).await?))
+}
+
+/// Sets sanity bounds per spec and class (marketing center), all or none;
+/// field errors are `bounds.{i}.{field}`. Audited with from and to.
+#[utoipa::path(put, path = "/api/forecast/bounds", tag = TAG, request_body = Vec<ForecastBound>,
+    responses((status = 200, body = Vec<ForecastBound>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn set_bounds(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiJson(bounds): ApiJson<Vec<ForecastBound>>,
+) -> ApiResult<Json<Vec<ForecastBound>>> {
+    current.require(&[Role::MarketingCenter])?;
+    let lang = current.lang;
+    let pool = &state.db.pool;
+    let specs: Vec<i64> = specs::list(pool).await?.iter().map(|s| s.id).collect();
+    let classes: Vec<String> = sqlx::query_scalar("SELECT code FROM customer_classes").fetch_all(pool).await?;
+    let mut errors = Vec::new();
+    for (i, b) in bounds.iter().enumerate() {
+        if !specs.contains(&b.spec_id) {
+            errors.push((format!("bounds.{i}.spec_id"), lang.pick("品规不存在", "No such spec").to_string()));
+        }
+        if !classes.contains(&b.class_code) {
+            errors.push((format!("bounds.{i}.class_code"), lang.pick("档位不存在", "No such class").to_string()));
+        }
+        if let Err(e) = domain::quantity::Cartons::new(b.max_cartons) {
+            errors.push((format!("bounds.{i}.max_cartons"), e.message(lang).to_string()));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(invalid_cells(lang, errors));
+    }
+    let before = store::all_bounds(pool).await?;
+    let mut conn = pool.acquire().await?;
+    let mut tx = conn.begin().await?;
+    store::set_bounds(&mut tx, &bounds).await?;
+    for b in &bounds {
+        let from = before
+            .iter()
+            .find(|o| o.spec_id == b.spec_id && o.class_code == b.class_code)
+            .map(|o| o.max_cartons);
+        audit::record(
+            &mut tx,
+            Some(current.user.id),
+            "forecast.bound.change",
+            "forecast_bound",
+            &format!("{}:{}", b.spec_id, b.class_code),
+            &json!({ "from": from, "to": b.max_cartons }),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    drop(conn);
+    Ok(Json(store::all_bounds(pool).await?))
 }

@@ -57,4 +57,5 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(forecast::export))
         .routes(routes!(forecast::import))
         .routes(routes!(forecast::get_rules, forecast::set_rules))
+        .routes(routes!(forecast::get_bounds, forecast::set_bounds))
 }

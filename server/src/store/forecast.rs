@@ -543,3 +543,35 @@ pub async fn record_baselines(
     )
     .await
 }
+
+/// Every bound set per spec and class.
+pub async fn all_bounds(pool: &AnyPool) -> sqlx::Result<Vec<domain::forecast::view::ForecastBound>> {
+    let rows = sqlx::query("SELECT spec_id, class_code, max_cartons FROM forecast_bounds ORDER BY spec_id, class_code")
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(domain::forecast::view::ForecastBound {
+                spec_id: r.try_get(0)?,
+                class_code: r.try_get(1)?,
+                max_cartons: r.try_get(2)?,
+            })
+        })
+        .collect()
+}
+
+/// Sets bounds (checked by the caller) in the caller's transaction.
+pub async fn set_bounds(conn: &mut AnyConnection, bounds: &[domain::forecast::view::ForecastBound]) -> sqlx::Result<()> {
+    let rows: Vec<Vec<Value>> = bounds
+        .iter()
+        .map(|b| vec![b.spec_id.into(), b.class_code.clone().into(), b.max_cartons.into()])
+        .collect();
+    upsert_rows(
+        conn,
+        "forecast_bounds",
+        &["spec_id", "class_code", "max_cartons"],
+        &rows,
+        "ON CONFLICT (spec_id, class_code) DO UPDATE SET max_cartons = excluded.max_cartons",
+    )
+    .await
+}
