@@ -58,7 +58,11 @@ pub fn ForecastPage() -> impl IntoView {
                 view! {
                     <div class="cycle-list">
                         {l.cycles.into_iter().map(|c| view! { <CycleCard cycle=c center=is_center() on_change=Callback::new(move |_| reload())
-                            on_edit=Callback::new(move |c: CycleView| editing.set(Some(c)))/> }).collect_view()}
+                            on_edit=Callback::new(move |c: CycleView| {
+                                editing.set(Some(c));
+                                // The form sits at the top of the page.
+                                window().scroll_to_with_x_and_y(0.0, 0.0);
+                            })/> }).collect_view()}
                     </div>
                 }.into_any()
             })}
