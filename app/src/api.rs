@@ -3,17 +3,17 @@
 
 use domain::auth::{LoginRequest, SessionInfo};
 use domain::catalogue::Spec;
+use domain::forecast::view::{
+    CycleList, CycleProgress, CycleView, ImportReport, ReopenRequest, SaveCellsRequest,
+    SaveCellsResponse, SheetView,
+};
+use domain::forecast::CycleInput;
 use domain::home::HomeSummary;
 use domain::org::UnitSummary;
 use domain::replenishment::{
     ConfirmOrderRequest, EnrolmentRequest, ManagedRetailers, PolicyChanges, PolicyView,
     ProposalView, RetailerHeader, RetailerSettingsView, SaveSettingsRequest, SettingsChange,
 };
-use domain::forecast::view::{
-    CycleList, CycleProgress, CycleView, ImportReport, ReopenRequest, SaveCellsRequest,
-    SaveCellsResponse, SheetView,
-};
-use domain::forecast::CycleInput;
 use domain::{ErrorBody, ErrorCode, Lang};
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
@@ -184,10 +184,20 @@ pub async fn forecast_cycles(lang: Lang) -> ApiResult<CycleList> {
 }
 
 pub async fn open_cycle(input: &CycleInput, csrf: &str, lang: Lang) -> ApiResult<CycleView> {
-    send_json(write(Request::post("/api/forecast/cycles"), lang, csrf), input, lang).await
+    send_json(
+        write(Request::post("/api/forecast/cycles"), lang, csrf),
+        input,
+        lang,
+    )
+    .await
 }
 
-pub async fn edit_cycle(id: i64, input: &CycleInput, csrf: &str, lang: Lang) -> ApiResult<CycleView> {
+pub async fn edit_cycle(
+    id: i64,
+    input: &CycleInput,
+    csrf: &str,
+    lang: Lang,
+) -> ApiResult<CycleView> {
     let path = format!("/api/forecast/cycles/{id}");
     send_json(write(Request::put(&path), lang, csrf), input, lang).await
 }
@@ -201,7 +211,12 @@ pub async fn cycle_progress(id: i64, lang: Lang) -> ApiResult<CycleProgress> {
     get_json(&format!("/api/forecast/cycles/{id}/progress"), lang).await
 }
 
-pub async fn reopen_sheet(id: i64, request: &ReopenRequest, csrf: &str, lang: Lang) -> ApiResult<CycleProgress> {
+pub async fn reopen_sheet(
+    id: i64,
+    request: &ReopenRequest,
+    csrf: &str,
+    lang: Lang,
+) -> ApiResult<CycleProgress> {
     let path = format!("/api/forecast/cycles/{id}/reopen");
     send_json(write(Request::post(&path), lang, csrf), request, lang).await
 }
@@ -209,11 +224,18 @@ pub async fn reopen_sheet(id: i64, request: &ReopenRequest, csrf: &str, lang: La
 /// The sheet of the signed-in customer manager, or of `manager` for the
 /// marketing center.
 pub async fn sheet(id: i64, manager: Option<i64>, lang: Lang) -> ApiResult<SheetView> {
-    let query = manager.map(|m| format!("?manager_id={m}")).unwrap_or_default();
+    let query = manager
+        .map(|m| format!("?manager_id={m}"))
+        .unwrap_or_default();
     get_json(&format!("/api/forecast/cycles/{id}/sheet{query}"), lang).await
 }
 
-pub async fn save_cells(id: i64, request: &SaveCellsRequest, csrf: &str, lang: Lang) -> ApiResult<SaveCellsResponse> {
+pub async fn save_cells(
+    id: i64,
+    request: &SaveCellsRequest,
+    csrf: &str,
+    lang: Lang,
+) -> ApiResult<SaveCellsResponse> {
     let path = format!("/api/forecast/cycles/{id}/sheet/cells");
     send_json(write(Request::put(&path), lang, csrf), request, lang).await
 }
@@ -224,11 +246,19 @@ pub async fn submit_sheet(id: i64, csrf: &str, lang: Lang) -> ApiResult<SheetVie
 }
 
 /// Uploads an xlsx workbook into the sheet.
-pub async fn import_sheet(id: i64, bytes: Vec<u8>, csrf: &str, lang: Lang) -> ApiResult<ImportReport> {
+pub async fn import_sheet(
+    id: i64,
+    bytes: Vec<u8>,
+    csrf: &str,
+    lang: Lang,
+) -> ApiResult<ImportReport> {
     let path = format!("/api/forecast/cycles/{id}/sheet/import");
     let body = js_sys::Uint8Array::from(bytes.as_slice());
     let request = write(Request::post(&path), lang, csrf)
-        .header("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        .header(
+            "Content-Type",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
         .body(body)
         .map_err(|_| network_error(lang))?;
     let response = request.send().await.map_err(|_| network_error(lang))?;
@@ -236,6 +266,8 @@ pub async fn import_sheet(id: i64, bytes: Vec<u8>, csrf: &str, lang: Lang) -> Ap
 }
 
 pub fn export_sheet_url(id: i64, manager: Option<i64>) -> String {
-    let query = manager.map(|m| format!("?manager_id={m}")).unwrap_or_default();
+    let query = manager
+        .map(|m| format!("?manager_id={m}"))
+        .unwrap_or_default();
     format!("/api/forecast/cycles/{id}/sheet/export{query}")
 }

@@ -64,7 +64,10 @@ pub async fn baseline_eval(db: &Db, origins: usize) -> anyhow::Result<()> {
     );
     println!("Each month is forecast from the months before it; WAPE = Σ|F−A| / ΣA, sMAPE = mean 2|F−A| / (|F|+|A|).");
     println!();
-    println!("{:<16} {:>10} {:>9} {:>9} {:>10}", "method", "forecasts", "WAPE", "sMAPE", "accuracy");
+    println!(
+        "{:<16} {:>10} {:>9} {:>9} {:>10}",
+        "method", "forecasts", "WAPE", "sMAPE", "accuracy"
+    );
     for who in Contender::ALL {
         let s = eval.overall.get(&who).copied().unwrap_or_default();
         println!(
@@ -83,10 +86,15 @@ pub async fn baseline_eval(db: &Db, origins: usize) -> anyhow::Result<()> {
         "method", "forecasts", "WAPE base", "naive", "s-naive", "sMAPE base", "naive", "s-naive"
     );
     for method in Method::ALL {
-        let Some(by) = eval.by_method.get(&method) else { continue };
+        let Some(by) = eval.by_method.get(&method) else {
+            continue;
+        };
         let get = |c| by.get(&c).copied().unwrap_or_default();
-        let (b, n, s): (ErrorSums, ErrorSums, ErrorSums) =
-            (get(Contender::Baseline), get(Contender::Naive), get(Contender::SeasonalNaive));
+        let (b, n, s): (ErrorSums, ErrorSums, ErrorSums) = (
+            get(Contender::Baseline),
+            get(Contender::Naive),
+            get(Contender::SeasonalNaive),
+        );
         println!(
             "{:<8} {:>9}  {:>9} {:>9} {:>9}  {:>9} {:>9} {:>9}",
             method.as_str(),
@@ -117,7 +125,8 @@ pub fn baseline_csv(input: &Path, output: &Path, horizon: i64) -> anyhow::Result
     if !(1..=24).contains(&horizon) {
         anyhow::bail!("--horizon must be 1 to 24 months");
     }
-    let mut reader = csv::Reader::from_path(input).with_context(|| format!("reading {}", input.display()))?;
+    let mut reader =
+        csv::Reader::from_path(input).with_context(|| format!("reading {}", input.display()))?;
     let mut points: BTreeMap<String, Vec<(YearMonth, f64)>> = BTreeMap::new();
     for (i, record) in reader.records().enumerate() {
         let line = i + 2;
@@ -159,13 +168,19 @@ pub fn baseline_csv(input: &Path, output: &Path, horizon: i64) -> anyhow::Result
         })
         .collect();
     let peak = peak_factor(first, &totals);
-    let mut writer = csv::Writer::from_path(output).with_context(|| format!("writing {}", output.display()))?;
+    let mut writer =
+        csv::Writer::from_path(output).with_context(|| format!("writing {}", output.display()))?;
     writer.write_record(["series_id", "month", "forecast", "method"])?;
     for (id, s) in &series {
         for h in 1..=horizon {
             let target = last.plus(h);
             let f = forecast(first, s, target, peak);
-            writer.write_record([id.as_str(), &target.to_string(), &format!("{:.2}", f.value), f.method.as_str()])?;
+            writer.write_record([
+                id.as_str(),
+                &target.to_string(),
+                &format!("{:.2}", f.value),
+                f.method.as_str(),
+            ])?;
         }
     }
     writer.flush()?;
@@ -260,13 +275,16 @@ async fn bench_on_cycle(
         .iter()
         .enumerate()
         .flat_map(|(r, &retailer_id)| {
-            spec_ids.iter().enumerate().map(move |(s, &spec_id)| CellWrite {
-                retailer_id,
-                spec_id,
-                value: Some(((r * 7 + s * 3) % 10) as i64),
-                reason: None,
-                base_revision: 0,
-            })
+            spec_ids
+                .iter()
+                .enumerate()
+                .map(move |(s, &spec_id)| CellWrite {
+                    retailer_id,
+                    spec_id,
+                    value: Some(((r * 7 + s * 3) % 10) as i64),
+                    reason: None,
+                    base_revision: 0,
+                })
         })
         .collect();
     let n = cells.len();
@@ -289,14 +307,19 @@ async fn bench_on_cycle(
         .json()
         .await?;
     let url = format!("{base}/api/forecast/cycles/{cycle_id}/sheet/cells");
-    let body_bytes = serde_json::to_vec(&SaveCellsRequest { cells: cells.clone() })?.len();
+    let body_bytes = serde_json::to_vec(&SaveCellsRequest {
+        cells: cells.clone(),
+    })?
+    .len();
 
     let mut api_first = Vec::new();
     let mut api_again = Vec::new();
     let mut raw = Vec::new();
     for _ in 0..rounds {
         clear_lines(db, sheet.id).await?;
-        let mut request = SaveCellsRequest { cells: cells.clone() };
+        let mut request = SaveCellsRequest {
+            cells: cells.clone(),
+        };
         let t = Instant::now();
         let saved: SaveCellsResponse = client
             .put(&url)
@@ -344,7 +367,16 @@ async fn bench_on_cycle(
         insert_rows(
             &mut tx,
             "forecast_lines",
-            &["sheet_id", "retailer_id", "spec_id", "entered", "reason", "revision", "updated_by", "updated_at"],
+            &[
+                "sheet_id",
+                "retailer_id",
+                "spec_id",
+                "entered",
+                "reason",
+                "revision",
+                "updated_by",
+                "updated_at",
+            ],
             &rows,
         )
         .await?;
@@ -366,11 +398,27 @@ async fn bench_on_cycle(
     println!("{:<64} {:>10} {:>12}", "", "median", "cells/s");
     let line = |label: &str, d: Vec<Duration>| {
         let m = median(d);
-        println!("{label:<64} {:>10} {:>12.0}", ms(m), n as f64 / m.as_secs_f64().max(1e-9));
+        println!(
+            "{label:<64} {:>10} {:>12.0}",
+            ms(m),
+            n as f64 / m.as_secs_f64().max(1e-9)
+        );
     };
-    line(&format!("API PUT …/sheet/cells, new cells ({} KB JSON)", body_bytes / 1024), api_first);
-    line("API PUT …/sheet/cells, every cell changed (revisions checked)", api_again);
-    line("raw sqlx multi-row INSERT of the same rows, one transaction", raw);
+    line(
+        &format!(
+            "API PUT …/sheet/cells, new cells ({} KB JSON)",
+            body_bytes / 1024
+        ),
+        api_first,
+    );
+    line(
+        "API PUT …/sheet/cells, every cell changed (revisions checked)",
+        api_again,
+    );
+    line(
+        "raw sqlx multi-row INSERT of the same rows, one transaction",
+        raw,
+    );
     println!("(the API time includes HTTP, JSON, session and CSRF checks, scope, bounds, revisions and the audit row)");
     Ok(())
 }

@@ -168,9 +168,16 @@ async fn main() -> anyhow::Result<()> {
             let db = seeded(&cli.database_url, scale, today).await?;
             server::commands::baseline_eval(&db, origins).await
         }
-        Command::BaselineCsv { input, output, horizon } => {
+        Command::BaselineCsv {
+            input,
+            output,
+            horizon,
+        } => {
             let series = server::commands::baseline_csv(&input, &output, horizon)?;
-            println!("{series} series forecast for {horizon} months; written to {}", output.display());
+            println!(
+                "{series} series forecast for {horizon} months; written to {}",
+                output.display()
+            );
             Ok(())
         }
         Command::BenchSheetSave { rounds, scale } => {
@@ -185,7 +192,9 @@ async fn seeded(url: &str, scale: Scale, today: chrono::NaiveDate) -> anyhow::Re
     let db = Db::connect(url, 4).await?;
     db.migrate().await?;
     let started = Instant::now();
-    if let Some(report) = demo::seed_if_empty(&db, &DemoOptions::ending_before(scale, today)).await? {
+    if let Some(report) =
+        demo::seed_if_empty(&db, &DemoOptions::ending_before(scale, today)).await?
+    {
         print_report(&report);
         println!("generated in {:.1} s", started.elapsed().as_secs_f64());
     }

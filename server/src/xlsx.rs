@@ -80,15 +80,23 @@ pub fn cell_ref(row: u32, col: u32) -> String {
 
 /// Reads a workbook in the export's layout and checks every cell against
 /// the sheet's retailers, specs and bounds. Errors are (cell, message).
-pub fn read_sheet(bytes: &[u8], view: &SheetView, lang: Lang) -> Result<Parsed, Vec<(String, String)>> {
+pub fn read_sheet(
+    bytes: &[u8],
+    view: &SheetView,
+    lang: Lang,
+) -> Result<Parsed, Vec<(String, String)>> {
     let not_xlsx = || {
         vec![(
             "file".to_string(),
-            lang.pick("不是有效的 xlsx 文件，请使用导出的模板", "Not an xlsx workbook; use the exported layout")
-                .to_string(),
+            lang.pick(
+                "不是有效的 xlsx 文件，请使用导出的模板",
+                "Not an xlsx workbook; use the exported layout",
+            )
+            .to_string(),
         )]
     };
-    let mut workbook: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(|_| not_xlsx())?;
+    let mut workbook: Xlsx<_> =
+        calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(|_| not_xlsx())?;
     let range = match workbook.worksheet_range_at(0) {
         Some(Ok(range)) => range,
         _ => return Err(not_xlsx()),
@@ -98,7 +106,9 @@ pub fn read_sheet(bytes: &[u8], view: &SheetView, lang: Lang) -> Result<Parsed, 
         if row < top || col < left {
             &Data::Empty
         } else {
-            range.get(((row - top) as usize, (col - left) as usize)).unwrap_or(&Data::Empty)
+            range
+                .get(((row - top) as usize, (col - left) as usize))
+                .unwrap_or(&Data::Empty)
         }
     };
     let (bottom, right) = range.end().unwrap_or((0, 0));
@@ -130,8 +140,11 @@ pub fn read_sheet(bytes: &[u8], view: &SheetView, lang: Lang) -> Result<Parsed, 
     if columns.is_empty() && errors.is_empty() {
         return Err(vec![(
             cell_ref(1, u32::from(FIXED)),
-            lang.pick("第 2 行没有品规编码，请使用导出的模板", "Row 2 has no spec codes; use the exported layout")
-                .to_string(),
+            lang.pick(
+                "第 2 行没有品规编码，请使用导出的模板",
+                "Row 2 has no spec codes; use the exported layout",
+            )
+            .to_string(),
         )]);
     }
     let rows: HashMap<&str, (usize, i64)> = view
@@ -159,7 +172,10 @@ pub fn read_sheet(bytes: &[u8], view: &SheetView, lang: Lang) -> Result<Parsed, 
             continue;
         };
         if !seen.insert(retailer_id) {
-            errors.push((cell_ref(row, 0), lang.pick("零售户重复", "Retailer listed twice").to_string()));
+            errors.push((
+                cell_ref(row, 0),
+                lang.pick("零售户重复", "Retailer listed twice").to_string(),
+            ));
             continue;
         }
         row_count += 1;
@@ -172,7 +188,10 @@ pub fn read_sheet(bytes: &[u8], view: &SheetView, lang: Lang) -> Result<Parsed, 
         }
     }
     if errors.is_empty() {
-        Ok(Parsed { rows: row_count, cells })
+        Ok(Parsed {
+            rows: row_count,
+            cells,
+        })
     } else {
         Err(errors)
     }

@@ -1,10 +1,10 @@
 //! The app in headless Chromium: signing in as each role, a wrong password,
 //! the language switch, and the API refusing a retailer from the browser.
 
-
-use e2e::{click, element, spawn_app, text_of, wait_for_text, Backend, Browser, TestApp, DEMO_PASSWORD};
+use e2e::{
+    click, element, spawn_app, text_of, wait_for_text, Backend, Browser, TestApp, DEMO_PASSWORD,
+};
 use fantoccini::Locator;
-
 
 async fn sign_in(browser: &Browser, app: &TestApp, login: &str, password: &str) {
     let c = &browser.client;
@@ -25,7 +25,6 @@ async fn sign_in(browser: &Browser, app: &TestApp, login: &str, password: &str) 
         .expect("click");
 }
 
-
 /// The HTTP status the signed-in page gets when it fetches `path` itself.
 async fn fetch_status(browser: &Browser, path: &str) -> Option<i64> {
     browser
@@ -38,7 +37,6 @@ async fn fetch_status(browser: &Browser, path: &str) -> Option<i64> {
         .expect("fetch from the page")
         .as_i64()
 }
-
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_role_signs_in_and_lands_on_its_own_home_page() {
@@ -205,8 +203,6 @@ async fn value_of(browser: &Browser, css: &str) -> String {
         .expect("value")
         .unwrap_or_default()
 }
-
-
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retailer_sets_limits_fixes_an_error_saves_and_confirms_a_capped_order() {

@@ -7,32 +7,50 @@ use std::time::{Duration, Instant};
 
 use domain::forecast::view::{CycleList, CycleView};
 use domain::forecast::{in_scope, Scope};
-use e2e::{caller, click, element, spawn_app, spawn_app_scaled, text_of, wait_for_text, Backend, Browser, Scale, TestApp, DEMO_PASSWORD};
+use e2e::{
+    caller, click, element, spawn_app, spawn_app_scaled, text_of, wait_for_text, Backend, Browser,
+    Scale, TestApp, DEMO_PASSWORD,
+};
 use fantoccini::key::Key;
 use fantoccini::Locator;
 use serde_json::json;
 
-
 async fn sign_in(browser: &Browser, app: &TestApp, login: &str) {
     let c = &browser.client;
     c.goto(&app.url("/login")).await.expect("open sign-in page");
-    element(browser, "[data-test=login]").await.send_keys(login).await.expect("type account");
-    element(browser, "[data-test=password]").await.send_keys(DEMO_PASSWORD).await.expect("type password");
-    element(browser, "[data-test=submit]").await.click().await.expect("sign in");
+    element(browser, "[data-test=login]")
+        .await
+        .send_keys(login)
+        .await
+        .expect("type account");
+    element(browser, "[data-test=password]")
+        .await
+        .send_keys(DEMO_PASSWORD)
+        .await
+        .expect("type password");
+    element(browser, "[data-test=submit]")
+        .await
+        .click()
+        .await
+        .expect("sign in");
     element(browser, "[data-test=home]").await;
 }
 
-
-
-
-
 /// Types into the grid's editor (which holds the keyboard focus).
 async fn keys(browser: &Browser, text: &str) {
-    element(browser, "[data-test=cell-editor]").await.send_keys(text).await.expect("type");
+    element(browser, "[data-test=cell-editor]")
+        .await
+        .send_keys(text)
+        .await
+        .expect("type");
 }
 
 async fn desktop(browser: &Browser) {
-    browser.client.set_window_size(1280, 900).await.expect("window size");
+    browser
+        .client
+        .set_window_size(1280, 900)
+        .await
+        .expect("window size");
 }
 
 /// Opens a cycle for the first month open for entry through the API.
@@ -45,14 +63,23 @@ async fn open_cycle(app: &TestApp, scope: Scope, specs: i64) -> CycleView {
         .await
         .expect("specs");
     let response = center
-        .send(app, reqwest::Method::POST, "/api/forecast/cycles", json!({ "month": list.default_month, "spec_ids": ids, "scope": scope }))
+        .send(
+            app,
+            reqwest::Method::POST,
+            "/api/forecast/cycles",
+            json!({ "month": list.default_month, "spec_ids": ids, "scope": scope }),
+        )
         .await;
     assert_eq!(response.status(), 200);
     response.json().await.expect("cycle")
 }
 
 async fn open_sheet(browser: &Browser, app: &TestApp) {
-    browser.client.goto(&app.url("/forecast")).await.expect("forecast page");
+    browser
+        .client
+        .goto(&app.url("/forecast"))
+        .await
+        .expect("forecast page");
     click(browser, "[data-test=open-sheet]").await;
     element(browser, "[data-test=cell-0-0]").await;
 }
@@ -92,24 +119,38 @@ async fn a_customer_manager_types_pastes_reloads_gives_a_reason_and_submits() {
     // After a reload the values come from the server.
     browser.client.refresh().await.expect("reload");
     element(&browser, "[data-test=cell-0-0]").await;
-    for (cell, value) in [("0-0", "7"), ("1-1", "9"), ("2-0", "1"), ("3-2", "7"), ("4-3", "12")] {
+    for (cell, value) in [
+        ("0-0", "7"),
+        ("1-1", "9"),
+        ("2-0", "1"),
+        ("3-2", "7"),
+        ("4-3", "12"),
+    ] {
         wait_for_text(&browser, &format!("[data-test=cell-{cell}]"), value).await;
     }
-    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM forecast_lines WHERE entered IS NOT NULL")
-        .fetch_one(&app.db().pool)
-        .await
-        .expect("count");
+    let stored: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM forecast_lines WHERE entered IS NOT NULL")
+            .fetch_one(&app.db().pool)
+            .await
+            .expect("count");
     assert_eq!(stored, 15);
 
     // Everything from the baseline (select all, fill), then one cell far
     // above it.
     click(&browser, "[data-test=cell-0-0]").await;
-    keys(&browser, &format!("{}a{}", char::from(Key::Control), char::from(Key::Null))).await;
+    keys(
+        &browser,
+        &format!("{}a{}", char::from(Key::Control), char::from(Key::Null)),
+    )
+    .await;
     click(&browser, "[data-test=fill-baseline]").await;
     wait_for_text(&browser, "[data-test=filled]", "24/24").await;
     click(&browser, "[data-test=cell-5-2]").await;
     // The sanity bound is far enough above the baseline to need a reason.
-    let far: i64 = text_of(&browser, "[data-test=helper-bound]").await.parse().expect("bound");
+    let far: i64 = text_of(&browser, "[data-test=helper-bound]")
+        .await
+        .parse()
+        .expect("bound");
     keys(&browser, &format!("{far}{}", char::from(Key::Enter))).await;
     wait_for_text(&browser, "[data-test=save-status]", "已保存").await;
 
@@ -118,7 +159,10 @@ async fn a_customer_manager_types_pastes_reloads_gives_a_reason_and_submits() {
     wait_for_text(&browser, "[data-test=cell-problem]", "原因").await;
     assert_eq!(text_of(&browser, "[data-test=sheet-status]").await, "草稿");
     let reason = element(&browser, "[data-test=reason-input]").await;
-    reason.send_keys("新店开业，节前备货").await.expect("type reason");
+    reason
+        .send_keys("新店开业，节前备货")
+        .await
+        .expect("type reason");
     wait_for_text(&browser, "[data-test=save-status]", "已保存").await;
     click(&browser, "[data-test=submit-sheet]").await;
     wait_for_text(&browser, "[data-test=sheet-status]", "已提交").await;
@@ -129,7 +173,11 @@ async fn a_customer_manager_types_pastes_reloads_gives_a_reason_and_submits() {
     keys(&browser, &format!("55{}", char::from(Key::Enter))).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(text_of(&browser, "[data-test=cell-0-1]").await, before);
-    let submit_enabled = element(&browser, "[data-test=submit-sheet]").await.is_enabled().await.expect("enabled");
+    let submit_enabled = element(&browser, "[data-test=submit-sheet]")
+        .await
+        .is_enabled()
+        .await
+        .expect("enabled");
     assert!(!submit_enabled);
     let (status, reason): (String, Option<String>) = sqlx::query_as(
         "SELECT s.status, l.reason FROM forecast_sheets s JOIN forecast_lines l ON l.sheet_id = s.id \
@@ -146,12 +194,17 @@ async fn a_customer_manager_types_pastes_reloads_gives_a_reason_and_submits() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_center_opens_a_cycle_changes_it_to_the_sample_and_a_manager_sees_only_sampled_retailers() {
+async fn the_center_opens_a_cycle_changes_it_to_the_sample_and_a_manager_sees_only_sampled_retailers(
+) {
     let app = spawn_app(Backend::Sqlite).await;
     let center = Browser::start().await;
     desktop(&center).await;
     sign_in(&center, &app, "center").await;
-    center.client.goto(&app.url("/forecast")).await.expect("forecast page");
+    center
+        .client
+        .goto(&app.url("/forecast"))
+        .await
+        .expect("forecast page");
     // Opened for every retailer, then (before any entry) changed to the sample.
     element(&center, "[data-test=specs-all]").await;
     click(&center, "[data-test=open-cycle-submit]").await;
@@ -176,28 +229,52 @@ async fn the_center_opens_a_cycle_changes_it_to_the_sample_and_a_manager_sees_on
     .fetch_all(&app.db().pool)
     .await
     .expect("retailers");
-    assert!(retailers.iter().any(|(_, l)| !in_scope(Scope::Sample, month, l)), "some retailers are left out");
+    assert!(
+        retailers
+            .iter()
+            .any(|(_, l)| !in_scope(Scope::Sample, month, l)),
+        "some retailers are left out"
+    );
     // The manager with the most sampled retailers.
     let mut sampled: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
     for (login, licence) in &retailers {
         if in_scope(Scope::Sample, month, licence) {
-            sampled.entry(login.as_str()).or_default().push(licence.as_str());
+            sampled
+                .entry(login.as_str())
+                .or_default()
+                .push(licence.as_str());
         }
     }
-    let (login, mut expected) = sampled.into_iter().max_by_key(|(_, v)| v.len()).expect("a sampled retailer");
+    let (login, mut expected) = sampled
+        .into_iter()
+        .max_by_key(|(_, v)| v.len())
+        .expect("a sampled retailer");
     expected.sort_unstable();
 
     let manager = Browser::start().await;
     desktop(&manager).await;
     sign_in(&manager, &app, login).await;
     open_sheet(&manager, &app).await;
-    let labels = manager.client.find_all(Locator::Css(".row-label")).await.expect("rows");
+    let labels = manager
+        .client
+        .find_all(Locator::Css(".row-label"))
+        .await
+        .expect("rows");
     let mut shown = Vec::new();
     for label in labels {
-        shown.push(label.attr("title").await.expect("title").unwrap_or_default());
+        shown.push(
+            label
+                .attr("title")
+                .await
+                .expect("title")
+                .unwrap_or_default(),
+        );
     }
     shown.sort_unstable();
-    assert_eq!(shown, expected, "{login} sees exactly the sampled retailers");
+    assert_eq!(
+        shown, expected,
+        "{login} sees exactly the sampled retailers"
+    );
     manager.close().await;
 }
 
@@ -210,16 +287,34 @@ async fn a_full_sheet_renders_only_the_cells_in_view() {
     let browser = Browser::start().await;
     desktop(&browser).await;
     sign_in(&browser, &app, "cm01").await;
-    browser.client.goto(&app.url("/forecast")).await.expect("forecast page");
+    browser
+        .client
+        .goto(&app.url("/forecast"))
+        .await
+        .expect("forecast page");
     let started = Instant::now();
     click(&browser, "[data-test=open-sheet]").await;
     element(&browser, "[data-test=cell-0-0]").await;
     let loaded = started.elapsed();
     let total = text_of(&browser, "[data-test=filled]").await;
-    let cells = total.split('/').nth(1).unwrap_or("0").trim().parse::<usize>().expect("cell count");
+    let cells = total
+        .split('/')
+        .nth(1)
+        .unwrap_or("0")
+        .trim()
+        .parse::<usize>()
+        .expect("cell count");
     assert!(cells >= 9_000, "a full sheet: {total}");
-    let rendered = browser.client.find_all(Locator::Css(".cell")).await.expect("cells").len();
-    assert!(rendered > 50 && rendered < cells / 5, "{rendered} of {cells} cells in the page");
+    let rendered = browser
+        .client
+        .find_all(Locator::Css(".cell"))
+        .await
+        .expect("cells")
+        .len();
+    assert!(
+        rendered > 50 && rendered < cells / 5,
+        "{rendered} of {cells} cells in the page"
+    );
 
     click(&browser, "[data-test=cell-0-0]").await;
     let figures = browser
@@ -289,7 +384,10 @@ async fn an_offline_draft_survives_a_reload_and_never_overwrites_newer_server_da
     // The connection drops: the change stays on the device.
     browser
         .client
-        .execute("window.fetch = () => Promise.reject(new TypeError('offline'));", vec![])
+        .execute(
+            "window.fetch = () => Promise.reject(new TypeError('offline'));",
+            vec![],
+        )
         .await
         .expect("go offline");
     click(&browser, "[data-test=cell-1-0]").await;
@@ -299,9 +397,14 @@ async fn an_offline_draft_survives_a_reload_and_never_overwrites_newer_server_da
         let app = &app;
         async move {
             let cm = caller(app, "cm01").await;
-            let sheet: domain::forecast::view::SheetView =
-                cm.get_json(app, &format!("/api/forecast/cycles/{}/sheet", cycle.id)).await;
-            (sheet.value[sheet.index(row, 0)], sheet.revision[sheet.index(row, 0)], sheet)
+            let sheet: domain::forecast::view::SheetView = cm
+                .get_json(app, &format!("/api/forecast/cycles/{}/sheet", cycle.id))
+                .await;
+            (
+                sheet.value[sheet.index(row, 0)],
+                sheet.revision[sheet.index(row, 0)],
+                sheet,
+            )
         }
     };
     assert_eq!(stored(1).await.0, None, "not on the server yet");
@@ -316,7 +419,10 @@ async fn an_offline_draft_survives_a_reload_and_never_overwrites_newer_server_da
     // on the server (another tab).
     browser
         .client
-        .execute("window.fetch = () => Promise.reject(new TypeError('offline'));", vec![])
+        .execute(
+            "window.fetch = () => Promise.reject(new TypeError('offline'));",
+            vec![],
+        )
         .await
         .expect("go offline");
     click(&browser, "[data-test=cell-0-0]").await;
@@ -337,7 +443,10 @@ async fn an_offline_draft_survives_a_reload_and_never_overwrites_newer_server_da
     // Back online after a reload: the conflict is shown, not written over.
     browser.client.refresh().await.expect("reload");
     element(&browser, "[data-test=take-server]").await;
-    assert_eq!(text_of(&browser, "[data-test=save-status]").await, "1 格与服务器上更新的数据冲突");
+    assert_eq!(
+        text_of(&browser, "[data-test=save-status]").await,
+        "1 格与服务器上更新的数据冲突"
+    );
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(stored(0).await.0, Some(9), "the newer server value is kept");
     click(&browser, "[data-test=take-server]").await;

@@ -25,7 +25,13 @@ on_both_databases!(
 trait ReplenishmentCalls {
     fn retailer_id(&self) -> i64;
     async fn view(&self, app: &TestApp, retailer: i64) -> RetailerSettingsView;
-    async fn save(&self, app: &TestApp, retailer: i64, version: i64, settings: &[SpecSettings]) -> reqwest::Response;
+    async fn save(
+        &self,
+        app: &TestApp,
+        retailer: i64,
+        version: i64,
+        settings: &[SpecSettings],
+    ) -> reqwest::Response;
 }
 
 impl ReplenishmentCalls for Caller {

@@ -38,7 +38,8 @@ pub fn ForecastPage() -> impl IntoView {
     let role = move || session.session.with(|s| s.as_ref().map(|s| s.role));
     let is_center = move || role() == Some(Role::MarketingCenter);
     // The form stays (with its message) when the list reloads.
-    let defaults = Memo::new(move |_| list.with(|l| l.as_ref().map(|l| (l.today, l.default_month))));
+    let defaults =
+        Memo::new(move |_| list.with(|l| l.as_ref().map(|l| (l.today, l.default_month))));
     let editing = RwSignal::new(None::<CycleView>);
     let notice = RwSignal::new(None::<String>);
     view! {
@@ -71,7 +72,12 @@ pub fn ForecastPage() -> impl IntoView {
 }
 
 #[component]
-fn CycleCard(cycle: CycleView, center: bool, on_change: Callback<()>, on_edit: Callback<CycleView>) -> impl IntoView {
+fn CycleCard(
+    cycle: CycleView,
+    center: bool,
+    on_change: Callback<()>,
+    on_edit: Callback<CycleView>,
+) -> impl IntoView {
     let lang = state::lang();
     let session = state::session();
     let progress = RwSignal::new(None::<CycleProgress>);
@@ -101,7 +107,14 @@ fn CycleCard(cycle: CycleView, center: bool, on_change: Callback<()>, on_edit: C
         };
         let csrf = session.csrf();
         leptos::task::spawn_local(async move {
-            match api::reopen_sheet(id, &ReopenRequest { manager_id, until }, &csrf, lang.get_untracked()).await {
+            match api::reopen_sheet(
+                id,
+                &ReopenRequest { manager_id, until },
+                &csrf,
+                lang.get_untracked(),
+            )
+            .await
+            {
                 Ok(p) => {
                     error.set(None);
                     progress.set(Some(p));
@@ -196,11 +209,14 @@ fn OpenCycleForm(
     let start_month = editing.as_ref().map_or(default_month, |c| c.month);
     let month = RwSignal::new(start_month.to_string());
     let scope = RwSignal::new(editing.as_ref().map_or(Scope::All, |c| c.scope));
-    let (submit0, review0) = editing
-        .as_ref()
-        .map_or_else(|| default_deadlines(default_month), |c| (c.submit_deadline, c.review_deadline));
+    let (submit0, review0) = editing.as_ref().map_or_else(
+        || default_deadlines(default_month),
+        |c| (c.submit_deadline, c.review_deadline),
+    );
     let editing_id = editing.as_ref().map(|c| c.id);
-    let kept_specs: Option<Vec<i64>> = editing.as_ref().map(|c| c.specs.iter().map(|s| s.spec_id).collect());
+    let kept_specs: Option<Vec<i64>> = editing
+        .as_ref()
+        .map(|c| c.specs.iter().map(|s| s.spec_id).collect());
     let submit_deadline = RwSignal::new(submit0.to_string());
     let review_deadline = RwSignal::new(review0.to_string());
     let error = RwSignal::new(None::<ErrorBody>);
@@ -229,8 +245,11 @@ fn OpenCycleForm(
     let input = move || -> Result<CycleInput, ErrorBody> {
         let lang = lang.get_untracked();
         let bad = |field: &str, zh: &'static str, en: &'static str| {
-            ErrorBody::new(domain::ErrorCode::Validation, lang.pick("请检查标红的项目", "Check the marked fields"))
-                .with_field(field, lang.pick(zh, en))
+            ErrorBody::new(
+                domain::ErrorCode::Validation,
+                lang.pick("请检查标红的项目", "Check the marked fields"),
+            )
+            .with_field(field, lang.pick(zh, en))
         };
         let month = month
             .get_untracked()
@@ -266,7 +285,10 @@ fn OpenCycleForm(
                 let errors = check_cycle(&i, &known, today);
                 (!errors.is_empty()).then(|| {
                     errors.into_iter().fold(
-                        ErrorBody::new(domain::ErrorCode::Validation, lang.pick("请检查标红的项目", "Check the marked fields")),
+                        ErrorBody::new(
+                            domain::ErrorCode::Validation,
+                            lang.pick("请检查标红的项目", "Check the marked fields"),
+                        ),
                         |b, e| b.with_field(e.field(), e.message(lang)),
                     )
                 })
@@ -292,10 +314,18 @@ fn OpenCycleForm(
                 Ok(c) => {
                     error.set(None);
                     on_done.run(match (lang.get_untracked(), editing_id.is_some()) {
-                        (Lang::Zh, false) => format!("已开启 {} 的预测，{} 户", c.month, c.retailers),
-                        (Lang::Zh, true) => format!("已修改 {} 的预测，{} 户", c.month, c.retailers),
-                        (Lang::En, false) => format!("Opened {} with {} retailers", c.month, c.retailers),
-                        (Lang::En, true) => format!("Changed {}: {} retailers", c.month, c.retailers),
+                        (Lang::Zh, false) => {
+                            format!("已开启 {} 的预测，{} 户", c.month, c.retailers)
+                        }
+                        (Lang::Zh, true) => {
+                            format!("已修改 {} 的预测，{} 户", c.month, c.retailers)
+                        }
+                        (Lang::En, false) => {
+                            format!("Opened {} with {} retailers", c.month, c.retailers)
+                        }
+                        (Lang::En, true) => {
+                            format!("Changed {}: {} retailers", c.month, c.retailers)
+                        }
                     });
                 }
                 Err(e) => error.set(Some(e)),

@@ -137,7 +137,8 @@ impl Grid {
     }
 
     fn key(&self) -> String {
-        self.sheet.with_value(|s| draft_key(s.cycle.id, s.manager_id))
+        self.sheet
+            .with_value(|s| draft_key(s.cycle.id, s.manager_id))
     }
 
     /// Applies typed or pasted texts; valid ones become values (and are
@@ -189,7 +190,8 @@ impl Grid {
         if !self.editable.get_untracked() {
             return;
         }
-        self.reasons.update(|r| r[i] = (!reason.trim().is_empty()).then_some(reason));
+        self.reasons
+            .update(|r| r[i] = (!reason.trim().is_empty()).then_some(reason));
         self.problems.update(|p| {
             p.remove(&i);
         });
@@ -231,21 +233,33 @@ impl Grid {
         let Ok(cells) = LocalStorage::get::<Vec<DraftCell>>(self.key()) else {
             return;
         };
-        let (rows, specs): (HashMap<i64, usize>, HashMap<i64, usize>) = self.sheet.with_value(|s| {
-            (
-                s.rows.iter().enumerate().map(|(i, r)| (r.retailer_id, i)).collect(),
-                s.specs.iter().enumerate().map(|(i, r)| (r.spec_id, i)).collect(),
-            )
-        });
+        let (rows, specs): (HashMap<i64, usize>, HashMap<i64, usize>) =
+            self.sheet.with_value(|s| {
+                (
+                    s.rows
+                        .iter()
+                        .enumerate()
+                        .map(|(i, r)| (r.retailer_id, i))
+                        .collect(),
+                    s.specs
+                        .iter()
+                        .enumerate()
+                        .map(|(i, r)| (r.spec_id, i))
+                        .collect(),
+                )
+            });
         let revisions = self.revisions.get_value();
-        let (server_values, server_reasons) = (self.values.get_untracked(), self.reasons.get_untracked());
+        let (server_values, server_reasons) =
+            (self.values.get_untracked(), self.reasons.get_untracked());
         let mut restored = 0;
         let mut conflicts = BTreeMap::new();
         let mut dirty = BTreeSet::new();
         self.values.update(|values| {
             self.reasons.update(|reasons| {
                 for cell in cells {
-                    let (Some(&r), Some(&c)) = (rows.get(&cell.retailer_id), specs.get(&cell.spec_id)) else {
+                    let (Some(&r), Some(&c)) =
+                        (rows.get(&cell.retailer_id), specs.get(&cell.spec_id))
+                    else {
                         continue;
                     };
                     let i = r * self.cols + c;
@@ -253,7 +267,10 @@ impl Grid {
                         continue;
                     }
                     if revisions[i] != cell.base {
-                        conflicts.insert(i, (server_values[i], server_reasons[i].clone(), revisions[i]));
+                        conflicts.insert(
+                            i,
+                            (server_values[i], server_reasons[i].clone(), revisions[i]),
+                        );
                     }
                     values[i] = cell.value;
                     reasons[i] = cell.reason;
@@ -299,9 +316,12 @@ impl Grid {
         if self.saving.get_value() || !self.conflicts.with_untracked(BTreeMap::is_empty) {
             return false;
         }
-        let dirty: Vec<usize> = self
-            .dirty
-            .with_untracked(|d| d.iter().copied().filter(|i| !self.bad.with_untracked(|b| b.contains_key(i))).collect());
+        let dirty: Vec<usize> = self.dirty.with_untracked(|d| {
+            d.iter()
+                .copied()
+                .filter(|i| !self.bad.with_untracked(|b| b.contains_key(i)))
+                .collect()
+        });
         let lang = self.lang.get_untracked();
         if dirty.is_empty() {
             if self.dirty.with_untracked(BTreeSet::is_empty) {
@@ -331,7 +351,8 @@ impl Grid {
         self.saving.set_value(true);
         self.save_state.set(SaveState::Saving);
         let csrf = self.session.csrf();
-        let result = api::save_cells(self.cycle_id(), &SaveCellsRequest { cells }, &csrf, lang).await;
+        let result =
+            api::save_cells(self.cycle_id(), &SaveCellsRequest { cells }, &csrf, lang).await;
         self.saving.set_value(false);
         match result {
             Ok(saved) => {
@@ -350,13 +371,20 @@ impl Grid {
                 });
                 self.persist_draft();
                 let left = self.dirty.with_untracked(|d| !d.is_empty());
-                self.save_state.set(if left { SaveState::Pending } else { SaveState::Saved });
+                self.save_state.set(if left {
+                    SaveState::Pending
+                } else {
+                    SaveState::Saved
+                });
                 if left {
                     self.schedule_save();
                 }
                 !left
             }
-            Err(e) if e.code == ErrorCode::Conflict && e.fields.keys().any(|k| k.starts_with("cells.")) => {
+            Err(e)
+                if e.code == ErrorCode::Conflict
+                    && e.fields.keys().any(|k| k.starts_with("cells.")) =>
+            {
                 self.load_conflicts(lang).await;
                 false
             }
@@ -388,7 +416,10 @@ impl Grid {
     /// Unsaved cells that hold invalid input wait for a correction; the
     /// status says so instead of "waiting".
     fn report_unsaved_bad(&self, lang: Lang) {
-        let n = self.dirty.with_untracked(|d| self.bad.with_untracked(|b| d.iter().filter(|i| b.contains_key(i)).count()));
+        let n = self.dirty.with_untracked(|d| {
+            self.bad
+                .with_untracked(|b| d.iter().filter(|i| b.contains_key(i)).count())
+        });
         if n > 0 {
             self.save_state.set(SaveState::Failed(match lang {
                 Lang::Zh => format!("{n} 格输入有误，改正后自动保存"),
@@ -410,7 +441,12 @@ impl Grid {
             .get_untracked()
             .into_iter()
             .filter(|&i| fresh.revision.get(i).is_some_and(|&r| r != revisions[i]))
-            .map(|i| (i, (fresh.value[i], fresh.reason[i].clone(), fresh.revision[i])))
+            .map(|i| {
+                (
+                    i,
+                    (fresh.value[i], fresh.reason[i].clone(), fresh.revision[i]),
+                )
+            })
             .collect();
         let n = conflicts.len();
         self.conflicts.set(conflicts);
@@ -457,9 +493,13 @@ impl Grid {
             self.values.with_untracked(|values| {
                 self.reasons.with_untracked(|reasons| {
                     for i in 0..values.len() {
-                        if let Err(e) =
-                            check_for_submit(values[i], reasons[i].as_deref(), s.baseline[i], s.bound[i], &s.rules)
-                        {
+                        if let Err(e) = check_for_submit(
+                            values[i],
+                            reasons[i].as_deref(),
+                            s.baseline[i],
+                            s.bound[i],
+                            &s.rules,
+                        ) {
                             problems.insert(i, e.message(lang));
                         }
                     }
@@ -518,7 +558,13 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
     let lang = grid.lang;
     let cols = grid.cols;
     let (month, deadline, scope, rules, last_month_of) = grid.sheet.with_value(|s| {
-        (s.cycle.month, s.deadline, s.cycle.scope, s.rules, s.last_month_of)
+        (
+            s.cycle.month,
+            s.deadline,
+            s.cycle.scope,
+            s.rules,
+            s.last_month_of,
+        )
     });
 
     // Filters.
@@ -529,10 +575,17 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
         let mut markets: Vec<String> = s.rows.iter().map(|r| r.market_unit.clone()).collect();
         markets.sort();
         markets.dedup();
-        let mut tiers: Vec<(i64, String)> = s.rows.iter().map(|r| (r.class_rank, r.class_code.clone())).collect();
+        let mut tiers: Vec<(i64, String)> = s
+            .rows
+            .iter()
+            .map(|r| (r.class_rank, r.class_code.clone()))
+            .collect();
         tiers.sort();
         tiers.dedup();
-        (markets, tiers.into_iter().map(|(_, c)| c).collect::<Vec<_>>())
+        (
+            markets,
+            tiers.into_iter().map(|(_, c)| c).collect::<Vec<_>>(),
+        )
     });
     let rows = Memo::new(move |_| {
         let (m, t, q) = (market.get(), tier.get(), name.get().trim().to_lowercase());
@@ -542,7 +595,9 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
                 .enumerate()
                 .filter(|(_, r)| m.is_empty() || r.market_unit == m)
                 .filter(|(_, r)| t.is_empty() || r.class_code == t)
-                .filter(|(_, r)| q.is_empty() || r.name.to_lowercase().contains(&q) || r.licence_no.contains(&q))
+                .filter(|(_, r)| {
+                    q.is_empty() || r.name.to_lowercase().contains(&q) || r.licence_no.contains(&q)
+                })
                 .map(|(i, _)| i)
                 .collect::<Vec<usize>>()
         })
@@ -588,7 +643,8 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
         let (_, h) = size.get();
         let n = rows.with(Vec::len);
         let first = ((top / ROW_H) as usize).saturating_sub(OVERSCAN);
-        let last = ((((top + h - HEAD_H - FOOT_H).max(0.0)) / ROW_H).ceil() as usize + OVERSCAN).min(n);
+        let last =
+            ((((top + h - HEAD_H - FOOT_H).max(0.0)) / ROW_H).ceil() as usize + OVERSCAN).min(n);
         (first.min(last), last)
     });
     let window_cols = Memo::new(move |_| {
@@ -607,7 +663,9 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
     };
     // Keeps the cursor's cell in view.
     let reveal = move |p: usize, c: usize| {
-        let Some(el) = viewport.get_untracked() else { return };
+        let Some(el) = viewport.get_untracked() else {
+            return;
+        };
         let (w, h) = (f64::from(el.client_width()), f64::from(el.client_height()));
         let (left, top) = (f64::from(el.scroll_left()), f64::from(el.scroll_top()));
         let (x, y) = (c as f64 * COL_W, p as f64 * ROW_H);
@@ -658,7 +716,9 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
         let single = p0 == p1 && c0 == c1;
         rows.with(|rows| {
             if single && whole_if_single {
-                rows.iter().flat_map(|&r| (0..cols).map(move |c| r * cols + c)).collect()
+                rows.iter()
+                    .flat_map(|&r| (0..cols).map(move |c| r * cols + c))
+                    .collect()
             } else {
                 (p0..=p1.min(rows.len().saturating_sub(1)))
                     .filter_map(|p| rows.get(p))
@@ -673,7 +733,11 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
         let cells = target_cells(true);
         let values = grid.values.get_untracked();
         let changes: Vec<(usize, String)> = grid.sheet.with_value(|s| {
-            let from = if source == "baseline" { &s.baseline } else { &s.last_month };
+            let from = if source == "baseline" {
+                &s.baseline
+            } else {
+                &s.last_month
+            };
             cells
                 .into_iter()
                 // The whole sheet: only empty cells; a selection: every cell.
@@ -699,14 +763,22 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
             (c0..=c1)
                 .flat_map(|c| {
                     let top = values[rows[p0] * cols + c];
-                    (p0 + 1..=p1).map(move |p| (rows[p] * cols + c, top.map(|v| v.to_string()).unwrap_or_default()))
+                    (p0 + 1..=p1).map(move |p| {
+                        (
+                            rows[p] * cols + c,
+                            top.map(|v| v.to_string()).unwrap_or_default(),
+                        )
+                    })
                 })
                 .collect()
         });
         grid.apply(changes);
     };
     let clear_range = move || {
-        let changes = target_cells(false).into_iter().map(|i| (i, String::new())).collect();
+        let changes = target_cells(false)
+            .into_iter()
+            .map(|i| (i, String::new()))
+            .collect();
         grid.apply(changes);
     };
 
@@ -786,7 +858,10 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
         }
     };
     let on_paste = move |ev: ClipboardEvent| {
-        let Some(text) = ev.clipboard_data().and_then(|d| d.get_data("text/plain").ok()) else {
+        let Some(text) = ev
+            .clipboard_data()
+            .and_then(|d| d.get_data("text/plain").ok())
+        else {
             return;
         };
         if editing.get_untracked() && !text.contains(['\t', '\n']) {
@@ -797,7 +872,12 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
         let block: Vec<Vec<String>> = text
             .trim_end_matches(['\n', '\r'])
             .split('\n')
-            .map(|line| line.trim_end_matches('\r').split('\t').map(str::to_string).collect())
+            .map(|line| {
+                line.trim_end_matches('\r')
+                    .split('\t')
+                    .map(str::to_string)
+                    .collect()
+            })
             .collect();
         let (p0, c0, _, _) = range();
         let mut changes = Vec::new();
@@ -826,7 +906,10 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
         if cut {
             grid.note.set(Some(
                 lang.get_untracked()
-                    .pick("粘贴区域超出表格，超出部分未粘贴", "The pasted block ran past the sheet; the rest was left out")
+                    .pick(
+                        "粘贴区域超出表格，超出部分未粘贴",
+                        "The pasted block ran past the sheet; the rest was left out",
+                    )
                     .to_string(),
             ));
         }
@@ -842,7 +925,11 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
                 .filter_map(|p| rows.get(p))
                 .map(|&r| {
                     (c0..=c1)
-                        .map(|c| values[r * cols + c].map(|v| v.to_string()).unwrap_or_default())
+                        .map(|c| {
+                            values[r * cols + c]
+                                .map(|v| v.to_string())
+                                .unwrap_or_default()
+                        })
                         .collect::<Vec<_>>()
                         .join("\t")
                 })
@@ -855,14 +942,19 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
         }
     };
     let on_mousedown = move |ev: MouseEvent| {
-        let Some(target) = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else {
+        let Some(target) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        else {
             return;
         };
         let Some(cell) = target.closest("[data-p]").ok().flatten() else {
             return;
         };
         let attr = |name: &str| cell.get_attribute(name).and_then(|v| v.parse::<i64>().ok());
-        let (Some(p), Some(c)) = (attr("data-p"), attr("data-c")) else { return };
+        let (Some(p), Some(c)) = (attr("data-p"), attr("data-c")) else {
+            return;
+        };
         ev.prevent_default();
         commit();
         move_to(p, c, ev.shift_key());
@@ -875,7 +967,10 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
         grid.values.track();
         grid.reasons.track();
         grid.persist_draft();
-        if dirty && grid.editable.get_untracked() && grid.conflicts.with_untracked(BTreeMap::is_empty) {
+        if dirty
+            && grid.editable.get_untracked()
+            && grid.conflicts.with_untracked(BTreeMap::is_empty)
+        {
             if grid.save_state.get_untracked() != SaveState::Offline {
                 grid.save_state.set(SaveState::Pending);
             }
@@ -892,7 +987,10 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
     let online = window_event_listener_untyped("online", move |_| retry());
     let interval = set_interval_with_handle(
         move || {
-            if matches!(grid.save_state.get_untracked(), SaveState::Offline | SaveState::Pending) {
+            if matches!(
+                grid.save_state.get_untracked(),
+                SaveState::Offline | SaveState::Pending
+            ) {
                 retry();
             }
         },
@@ -911,13 +1009,20 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
         rows.with(|rows| {
             grid.values.with(|v| {
                 (0..cols)
-                    .map(|c| rows.iter().map(|&r| v[r * cols + c].unwrap_or(0)).sum::<i64>())
+                    .map(|c| {
+                        rows.iter()
+                            .map(|&r| v[r * cols + c].unwrap_or(0))
+                            .sum::<i64>()
+                    })
                     .collect::<Vec<i64>>()
             })
         })
     });
     let grand_total = move || col_totals.with(|t| t.iter().sum::<i64>());
-    let filled = move || grid.values.with(|v| v.iter().filter(|x| x.is_some()).count());
+    let filled = move || {
+        grid.values
+            .with(|v| v.iter().filter(|x| x.is_some()).count())
+    };
     let total_cells = grid.sheet.with_value(|s| s.value.len());
 
     let submitting = RwSignal::new(false);
@@ -932,7 +1037,9 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
                 ErrorCode::Validation,
                 match lang.get_untracked() {
                     Lang::Zh => format!("还有 {n} 格需要填写或说明原因，未提交（红框标出）"),
-                    Lang::En => format!("{n} cells still need a value or a reason (outlined in red); not submitted"),
+                    Lang::En => format!(
+                        "{n} cells still need a value or a reason (outlined in red); not submitted"
+                    ),
                 },
             )));
             if let Some(i) = first {
@@ -962,7 +1069,11 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
                     grid.status.set(view.status);
                     grid.problems.set(HashMap::new());
                     LocalStorage::delete(grid.key());
-                    grid.note.set(Some(lang.get_untracked().pick("预测表已提交", "The sheet was submitted").to_string()));
+                    grid.note.set(Some(
+                        lang.get_untracked()
+                            .pick("预测表已提交", "The sheet was submitted")
+                            .to_string(),
+                    ));
                 }
                 Err(e) => {
                     let problems: HashMap<usize, String> = grid.sheet.with_value(|s| {
@@ -989,8 +1100,12 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
     let import_input = NodeRef::<html::Input>::new();
     let importing = RwSignal::new(false);
     let on_import = move |_| {
-        let Some(input) = import_input.get_untracked() else { return };
-        let Some(file) = input.files().and_then(|f| f.get(0)) else { return };
+        let Some(input) = import_input.get_untracked() else {
+            return;
+        };
+        let Some(file) = input.files().and_then(|f| f.get(0)) else {
+            return;
+        };
         input.set_value("");
         importing.set(true);
         grid.error.set(None);
@@ -1014,7 +1129,10 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
                         grid.dirty.set(BTreeSet::new());
                         grid.note.set(Some(match lang {
                             Lang::Zh => format!("已导入 {} 户、{} 格", report.rows, report.cells),
-                            Lang::En => format!("Imported {} retailers, {} cells", report.rows, report.cells),
+                            Lang::En => format!(
+                                "Imported {} retailers, {} cells",
+                                report.rows, report.cells
+                            ),
                         }));
                     }
                     Err(e) => grid.error.set(Some(e)),
@@ -1134,7 +1252,11 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
     let editor_style = move || {
         let (p, c) = cursor.get();
         let (lw, _) = edges(size.get().0);
-        format!("left:{}px;top:{}px", lw + c as f64 * COL_W, HEAD_H + p as f64 * ROW_H)
+        format!(
+            "left:{}px;top:{}px",
+            lw + c as f64 * COL_W,
+            HEAD_H + p as f64 * ROW_H
+        )
     };
 
     // What the side panel shows for the selected cell.
@@ -1145,7 +1267,10 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
         let value = grid.values.with(|v| v[i]);
         // Read without tracking: typing a reason must not rebuild the panel
         // (and take the focus from the reason field).
-        let reason = grid.reasons.with_untracked(|v| v[i].clone()).unwrap_or_default();
+        let reason = grid
+            .reasons
+            .with_untracked(|v| v[i].clone())
+            .unwrap_or_default();
         let bad = grid.bad.with(|b| b.get(&i).map(|(_, m)| m.clone()));
         let conflict = grid.conflicts.with(|k| k.get(&i).cloned());
         let reason_error = move || {
@@ -1202,7 +1327,10 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
             SaveState::Offline => format!(
                 "{} {}",
                 grid.dirty.with(BTreeSet::len),
-                lang.pick("格已存在本机，连网后自动上传", "cells kept on this device; sent when back online")
+                lang.pick(
+                    "格已存在本机，连网后自动上传",
+                    "cells kept on this device; sent when back online"
+                )
             ),
             SaveState::Conflict(n) => match lang {
                 Lang::Zh => format!("{n} 格与服务器上更新的数据冲突"),

@@ -39,7 +39,13 @@ pub enum Method {
 }
 
 impl Method {
-    pub const ALL: [Method; 5] = [Method::None, Method::Short, Method::Smooth, Method::Sba, Method::Tsb];
+    pub const ALL: [Method; 5] = [
+        Method::None,
+        Method::Short,
+        Method::Smooth,
+        Method::Sba,
+        Method::Tsb,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -102,21 +108,39 @@ pub fn peak_factor(first: YearMonth, totals: &[f64]) -> f64 {
 /// starting at `first` and ending before `target`; `peak` is the Spring
 /// Festival factor of [`peak_factor`].
 pub fn forecast(first: YearMonth, history: &[f64], target: YearMonth, peak: f64) -> Forecast {
-    let peak = if peak.is_finite() { peak.clamp(PEAK_RANGE.0, PEAK_RANGE.1) } else { 1.0 };
+    let peak = if peak.is_finite() {
+        peak.clamp(PEAK_RANGE.0, PEAK_RANGE.1)
+    } else {
+        1.0
+    };
     let Some(start) = history.iter().position(|&v| v > 0.0) else {
-        return Forecast { value: 0.0, method: Method::None };
+        return Forecast {
+            value: 0.0,
+            method: Method::None,
+        };
     };
     let series: Vec<f64> = history[start..]
         .iter()
         .enumerate()
         .map(|(i, &v)| {
             let month = first.plus((start + i) as i64);
-            if month.has_spring_festival_peak() { v / peak } else { v }
+            if month.has_spring_festival_peak() {
+                v / peak
+            } else {
+                v
+            }
         })
         .collect();
     let (level, method) = level_of(&series);
-    let value = if target.has_spring_festival_peak() { level * peak } else { level };
-    Forecast { value: value.max(0.0), method }
+    let value = if target.has_spring_festival_peak() {
+        level * peak
+    } else {
+        level
+    };
+    Forecast {
+        value: value.max(0.0),
+        method,
+    }
 }
 
 /// The deseasonalised level of a series that starts with an order.
@@ -222,7 +246,9 @@ mod tests {
     #[test]
     fn intermittent_series_forecast_the_rate_not_the_size() {
         // 6 cartons every third month: about 2 a month.
-        let h: Vec<f64> = (0..18).map(|i| if i % 3 == 0 { 6.0 } else { 0.0 }).collect();
+        let h: Vec<f64> = (0..18)
+            .map(|i| if i % 3 == 0 { 6.0 } else { 0.0 })
+            .collect();
         let f = forecast(ym("2025-01"), &h, ym("2026-07"), 1.0);
         assert_eq!(f.method, Method::Sba);
         assert!((1.5..=2.5).contains(&f.value), "{f:?}");
@@ -230,7 +256,9 @@ mod tests {
 
     #[test]
     fn a_retailer_who_stopped_fades_out() {
-        let mut h: Vec<f64> = (0..12).map(|i| if i % 2 == 0 { 6.0 } else { 0.0 }).collect();
+        let mut h: Vec<f64> = (0..12)
+            .map(|i| if i % 2 == 0 { 6.0 } else { 0.0 })
+            .collect();
         h.extend([0.0; 8]);
         let f = forecast(ym("2025-01"), &h, ym("2026-09"), 1.0);
         assert_eq!(f.method, Method::Tsb);
@@ -243,7 +271,13 @@ mod tests {
         // 2026's festival is on 17 February: February is the peak month.
         let first = ym("2025-01");
         let h: Vec<f64> = (0..13)
-            .map(|i| if first.plus(i).has_spring_festival_peak() { 20.0 } else { 10.0 })
+            .map(|i| {
+                if first.plus(i).has_spring_festival_peak() {
+                    20.0
+                } else {
+                    10.0
+                }
+            })
             .collect();
         let peak = peak_factor(first, &h);
         assert!((1.9..=2.1).contains(&peak), "{peak}");

@@ -64,7 +64,11 @@ pub enum Contender {
 }
 
 impl Contender {
-    pub const ALL: [Contender; 3] = [Contender::Naive, Contender::SeasonalNaive, Contender::Baseline];
+    pub const ALL: [Contender; 3] = [
+        Contender::Naive,
+        Contender::SeasonalNaive,
+        Contender::Baseline,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -98,7 +102,12 @@ pub fn evaluate(first: YearMonth, series: &[Vec<f64>], origins: usize) -> Evalua
         let target = first.plus(t as i64);
         out.origins.push(target);
         let totals: Vec<f64> = (0..t)
-            .map(|i| series.iter().map(|s| s.get(i).copied().unwrap_or(0.0)).sum())
+            .map(|i| {
+                series
+                    .iter()
+                    .map(|s| s.get(i).copied().unwrap_or(0.0))
+                    .sum()
+            })
             .collect();
         let peak = peak_factor(first, &totals);
         for s in series {
@@ -155,7 +164,11 @@ mod tests {
         let first: YearMonth = "2024-11".parse().unwrap_or_else(|_| panic!("month"));
         let noise = [3.0, -4.0, 5.0, -2.0, 4.0, -5.0, 2.0, -3.0];
         let series: Vec<Vec<f64>> = (0..20)
-            .map(|k| (0..24).map(|t| 30.0 + noise[(t + k) % noise.len()]).collect())
+            .map(|k| {
+                (0..24)
+                    .map(|t| 30.0 + noise[(t + k) % noise.len()])
+                    .collect()
+            })
             .collect();
         let eval = evaluate(first, &series, 6);
         assert_eq!(eval.origins.len(), 6);

@@ -160,9 +160,7 @@ impl CycleError {
     pub fn field(self) -> &'static str {
         match self {
             CycleError::MonthBegun => "month",
-            CycleError::NoSpecs | CycleError::DuplicateSpec | CycleError::UnknownSpec => {
-                "spec_ids"
-            }
+            CycleError::NoSpecs | CycleError::DuplicateSpec | CycleError::UnknownSpec => "spec_ids",
             CycleError::SubmitPassed => "submit_deadline",
             CycleError::ReviewBeforeSubmit | CycleError::ReviewTooLate => "review_deadline",
         }
@@ -224,7 +222,11 @@ pub fn check_cycle(input: &CycleInput, known_specs: &[i64], today: NaiveDate) ->
 
 /// Whether a customer manager may still enter: on or before the submission
 /// deadline, or on or before the date the marketing center reopened it to.
-pub fn entry_open(today: NaiveDate, deadline: NaiveDate, reopened_until: Option<NaiveDate>) -> bool {
+pub fn entry_open(
+    today: NaiveDate,
+    deadline: NaiveDate,
+    reopened_until: Option<NaiveDate>,
+) -> bool {
     today <= deadline || reopened_until.is_some_and(|until| today <= until)
 }
 
@@ -258,13 +260,25 @@ impl ForecastRules {
     pub fn check(&self) -> Vec<(&'static str, &'static str, &'static str)> {
         let mut errors = Vec::new();
         if !(1..=1000).contains(&self.deviation_percent) {
-            errors.push(("deviation_percent", "偏离比例须在 1% 到 1000% 之间", "The percentage must be 1–1000"));
+            errors.push((
+                "deviation_percent",
+                "偏离比例须在 1% 到 1000% 之间",
+                "The percentage must be 1–1000",
+            ));
         }
         if !(0..=1000).contains(&self.deviation_cartons) {
-            errors.push(("deviation_cartons", "偏离条数须在 0 到 1000 之间", "The cartons must be 0–1000"));
+            errors.push((
+                "deviation_cartons",
+                "偏离条数须在 0 到 1000 之间",
+                "The cartons must be 0–1000",
+            ));
         }
         if !(1..=Cartons::MAX).contains(&self.default_bound) {
-            errors.push(("default_bound", "默认上限须为正整数", "The bound must be a positive whole number"));
+            errors.push((
+                "default_bound",
+                "默认上限须为正整数",
+                "The bound must be a positive whole number",
+            ));
         }
         errors
     }
@@ -409,7 +423,10 @@ mod tests {
             month: ym("2026-12"),
             ..good.clone()
         };
-        assert_eq!(check_cycle(&late, &[1, 2], today), vec![CycleError::SubmitPassed]);
+        assert_eq!(
+            check_cycle(&late, &[1, 2], today),
+            vec![CycleError::SubmitPassed]
+        );
         let bad = CycleInput {
             month: ym("2026-11"),
             spec_ids: vec![2, 2],
@@ -441,8 +458,16 @@ mod tests {
         let deadline = date(2026, 12, 20);
         assert!(entry_open(date(2026, 12, 20), deadline, None));
         assert!(!entry_open(date(2026, 12, 21), deadline, None));
-        assert!(entry_open(date(2026, 12, 21), deadline, Some(date(2026, 12, 22))));
-        assert!(!entry_open(date(2026, 12, 23), deadline, Some(date(2026, 12, 22))));
+        assert!(entry_open(
+            date(2026, 12, 21),
+            deadline,
+            Some(date(2026, 12, 22))
+        ));
+        assert!(!entry_open(
+            date(2026, 12, 23),
+            deadline,
+            Some(date(2026, 12, 22))
+        ));
     }
 
     #[test]
@@ -472,7 +497,10 @@ mod tests {
             check_for_submit(Some(30), Some("  "), 3, 100, &rules),
             Err(CellError::ReasonMissing)
         );
-        assert_eq!(check_for_submit(Some(30), Some("新店开业"), 3, 100, &rules), Ok(()));
+        assert_eq!(
+            check_for_submit(Some(30), Some("新店开业"), 3, 100, &rules),
+            Ok(())
+        );
         assert_eq!(
             check_for_submit(Some(300), Some("x"), 3, 100, &rules),
             Err(CellError::AboveBound(100))
@@ -505,7 +533,9 @@ mod tests {
 
     #[test]
     fn the_sample_splits_retailers_into_thirds() {
-        let licences: Vec<String> = (0..3000).map(|i| format!("4201{:08}", 1000 + i * 7)).collect();
+        let licences: Vec<String> = (0..3000)
+            .map(|i| format!("4201{:08}", 1000 + i * 7))
+            .collect();
         let mut counts = [0usize; 3];
         for l in &licences {
             counts[usize::from(sample_group(l))] += 1;

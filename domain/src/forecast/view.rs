@@ -69,7 +69,10 @@ impl SheetStatus {
 
     /// Whether the customer manager may edit the sheet in this state.
     pub fn editable(self) -> bool {
-        matches!(self, SheetStatus::NotStarted | SheetStatus::Draft | SheetStatus::Returned)
+        matches!(
+            self,
+            SheetStatus::NotStarted | SheetStatus::Draft | SheetStatus::Returned
+        )
     }
 
     pub fn label(self, lang: Lang) -> &'static str {

@@ -17,8 +17,8 @@ use axum::response::IntoResponse;
 use axum::Json;
 use domain::forecast::baseline::{forecast, peak_factor};
 use domain::forecast::view::{
-    CellWrite, CycleList, CycleProgress, CycleStatus, CycleView, ForecastBound, ImportReport, ReopenRequest,
-    SaveCellsRequest, SaveCellsResponse, SheetStatus, SheetView,
+    CellWrite, CycleList, CycleProgress, CycleStatus, CycleView, ForecastBound, ImportReport,
+    ReopenRequest, SaveCellsRequest, SaveCellsResponse, SheetStatus, SheetView,
 };
 use domain::forecast::{
     check_cycle, check_for_submit, check_reason, check_value, default_month, entry_open,
@@ -60,7 +60,10 @@ async fn cycle_or_404(state: &AppState, id: i64, lang: Lang) -> ApiResult<CycleV
 fn cycle_invalid(lang: Lang, errors: Vec<domain::forecast::CycleError>) -> ApiError {
     let body = ErrorBody::new(
         ErrorCode::Validation,
-        lang.pick("预测设置有误，请按提示修改", "Some settings are not valid; correct them"),
+        lang.pick(
+            "预测设置有误，请按提示修改",
+            "Some settings are not valid; correct them",
+        ),
     );
     ApiError::validation(
         errors
@@ -70,7 +73,11 @@ fn cycle_invalid(lang: Lang, errors: Vec<domain::forecast::CycleError>) -> ApiEr
 }
 
 async fn check_input(state: &AppState, input: &CycleInput, lang: Lang) -> ApiResult<()> {
-    let known: Vec<i64> = specs::list(&state.db.pool).await?.iter().map(|s| s.id).collect();
+    let known: Vec<i64> = specs::list(&state.db.pool)
+        .await?
+        .iter()
+        .map(|s| s.id)
+        .collect();
     let errors = check_cycle(input, &known, today());
     if errors.is_empty() {
         Ok(())
@@ -82,7 +89,10 @@ async fn check_input(state: &AppState, input: &CycleInput, lang: Lang) -> ApiRes
 /// The forecast cycles, latest first, with the defaults for a new one.
 #[utoipa::path(get, path = "/api/forecast/cycles", tag = TAG,
     responses((status = 200, body = CycleList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn cycles(State(state): State<AppState>, current: CurrentUser) -> ApiResult<Json<CycleList>> {
+pub async fn cycles(
+    State(state): State<AppState>,
+    current: CurrentUser,
+) -> ApiResult<Json<CycleList>> {
     current.require(STAFF)?;
     let today = today();
     Ok(Json(CycleList {
@@ -156,8 +166,16 @@ pub async fn edit_cycle(
             "Entry has begun; the cycle can no longer be changed",
         )));
     }
-    if input.month != cycle.month && store::cycles(&state.db.pool).await?.iter().any(|c| c.month == input.month) {
-        return Err(ApiError::conflict(lang.pick("该月份的预测已开启", "A cycle for that month exists already")));
+    if input.month != cycle.month
+        && store::cycles(&state.db.pool)
+            .await?
+            .iter()
+            .any(|c| c.month == input.month)
+    {
+        return Err(ApiError::conflict(lang.pick(
+            "该月份的预测已开启",
+            "A cycle for that month exists already",
+        )));
     }
     store::replace_cycle(&mut tx, id, &input).await?;
     audit::record(
@@ -192,7 +210,15 @@ pub async fn close_cycle(
     let mut conn = state.db.pool.acquire().await?;
     let mut tx = conn.begin().await?;
     store::set_status(&mut tx, id, CycleStatus::Closed).await?;
-    audit::record(&mut tx, Some(current.user.id), "forecast.cycle.close", "forecast_cycle", &id.to_string(), &json!({})).await?;
+    audit::record(
+        &mut tx,
+        Some(current.user.id),
+        "forecast.cycle.close",
+        "forecast_cycle",
+        &id.to_string(),
+        &json!({}),
+    )
+    .await?;
     tx.commit().await?;
     drop(conn);
     Ok(Json(cycle_or_404(&state, id, current.lang).await?))
@@ -231,16 +257,26 @@ pub async fn reopen(
     if request.until < today() {
         return Err(ApiError::validation(
             ErrorBody::new(ErrorCode::Validation, lang.pick("日期有误", "Invalid date"))
-                .with_field("until", lang.pick("请选择今天或以后的日期", "Pick today or later")),
+                .with_field(
+                    "until",
+                    lang.pick("请选择今天或以后的日期", "Pick today or later"),
+                ),
         ));
     }
     let sheet = store::sheet(&state.db.pool, id, request.manager_id)
         .await?
         .ok_or_else(|| {
             ApiError::validation(
-                ErrorBody::new(ErrorCode::Validation, lang.pick("客户经理有误", "Invalid manager")).with_field(
+                ErrorBody::new(
+                    ErrorCode::Validation,
+                    lang.pick("客户经理有误", "Invalid manager"),
+                )
+                .with_field(
                     "manager_id",
-                    lang.pick("本期预测没有该客户经理的零售户", "This manager has no retailers in the cycle"),
+                    lang.pick(
+                        "本期预测没有该客户经理的零售户",
+                        "This manager has no retailers in the cycle",
+                    ),
                 ),
             )
         })?;
@@ -279,7 +315,10 @@ async fn readable_sheet(
     let manager = match current.role() {
         Role::CustomerManager => current.user.id,
         Role::MarketingCenter | Role::Admin => query.manager_id.ok_or_else(|| {
-            ApiError::bad_request(lang.pick("请指定客户经理 (manager_id)", "Name the manager (manager_id)"))
+            ApiError::bad_request(lang.pick(
+                "请指定客户经理 (manager_id)",
+                "Name the manager (manager_id)",
+            ))
         })?,
         _ => return Err(ApiError::forbidden(lang)),
     };
@@ -294,7 +333,10 @@ fn no_sheet(lang: Lang) -> ApiError {
     ApiError::new(
         axum::http::StatusCode::NOT_FOUND,
         ErrorCode::NotFound,
-        lang.pick("本期预测没有您负责的零售户", "None of your retailers is in this cycle"),
+        lang.pick(
+            "本期预测没有您负责的零售户",
+            "None of your retailers is in this cycle",
+        ),
     )
 }
 
@@ -317,9 +359,14 @@ fn entry_block(cycle: &CycleView, sheet: &Sheet, lang: Lang) -> Option<ApiError>
     }
 }
 
-async fn writable_sheet(state: &AppState, current: &CurrentUser, cycle_id: i64) -> ApiResult<(CycleView, Sheet)> {
+async fn writable_sheet(
+    state: &AppState,
+    current: &CurrentUser,
+    cycle_id: i64,
+) -> ApiResult<(CycleView, Sheet)> {
     current.require(&[Role::CustomerManager])?;
-    let (cycle, sheet) = readable_sheet(state, current, cycle_id, &SheetQuery { manager_id: None }).await?;
+    let (cycle, sheet) =
+        readable_sheet(state, current, cycle_id, &SheetQuery { manager_id: None }).await?;
     match entry_block(&cycle, &sheet, current.lang) {
         Some(e) => Err(e),
         None => Ok((cycle, sheet)),
@@ -348,16 +395,29 @@ pub async fn load_sheet(state: &AppState, cycle: CycleView, sheet: &Sheet) -> Ap
         .collect();
     drop(conn);
 
-    let months: Vec<String> = (0..HISTORY_MONTHS).map(|i| first.plus(i).to_string()).collect();
+    let months: Vec<String> = (0..HISTORY_MONTHS)
+        .map(|i| first.plus(i).to_string())
+        .collect();
     let series_of = |retailer: i64, spec: i64| -> Vec<f64> {
         months
             .iter()
-            .map(|m| history.get(&(retailer, spec, m.clone())).copied().unwrap_or(0) as f64)
+            .map(|m| {
+                history
+                    .get(&(retailer, spec, m.clone()))
+                    .copied()
+                    .unwrap_or(0) as f64
+            })
             .collect()
     };
     let totals: Vec<f64> = months
         .iter()
-        .map(|m| history.iter().filter(|((_, _, hm), _)| hm == m).map(|(_, &v)| v as f64).sum())
+        .map(|m| {
+            history
+                .iter()
+                .filter(|((_, _, hm), _)| hm == m)
+                .map(|(_, &v)| v as f64)
+                .sum()
+        })
         .collect();
     let peak = peak_factor(first, &totals);
     let last_key = last.to_string();
@@ -367,7 +427,9 @@ pub async fn load_sheet(state: &AppState, cycle: CycleView, sheet: &Sheet) -> Ap
         manager_id: sheet.manager_id,
         status: sheet.status,
         editable: entry_block(&cycle, sheet, Lang::Zh).is_none(),
-        deadline: sheet.reopened_until.map_or(cycle.submit_deadline, |d| d.max(cycle.submit_deadline)),
+        deadline: sheet
+            .reopened_until
+            .map_or(cycle.submit_deadline, |d| d.max(cycle.submit_deadline)),
         rules,
         value: Vec::with_capacity(cells),
         reason: Vec::with_capacity(cells),
@@ -396,12 +458,19 @@ pub async fn load_sheet(state: &AppState, cycle: CycleView, sheet: &Sheet) -> Ap
                     .unwrap_or(rules.default_bound),
             );
             let series = series_of(row.retailer_id, spec.spec_id);
-            view.baseline.push(forecast(first, &series, view.cycle.month, peak).cartons());
-            let hist = |m: &String| history.get(&(row.retailer_id, spec.spec_id, m.clone())).copied().unwrap_or(0);
+            view.baseline
+                .push(forecast(first, &series, view.cycle.month, peak).cartons());
+            let hist = |m: &String| {
+                history
+                    .get(&(row.retailer_id, spec.spec_id, m.clone()))
+                    .copied()
+                    .unwrap_or(0)
+            };
             view.last_month.push(hist(&last_key));
             view.last_year.push(hist(&last_year_key));
             // Turnover is the retailer's own figure only once it has joined.
-            view.turnover.push(turnover.get(&key).copied().filter(|_| row.online));
+            view.turnover
+                .push(turnover.get(&key).copied().filter(|_| row.online));
         }
     }
     Ok(view)
@@ -424,20 +493,37 @@ pub async fn get_sheet(
 
 /// Checks cells against the sheet; field errors are `cells.{i}.{field}`.
 fn check_cells(view: &SheetView, cells: &[CellWrite], lang: Lang) -> Vec<(String, String)> {
-    let rows: HashMap<i64, usize> = view.rows.iter().enumerate().map(|(i, r)| (r.retailer_id, i)).collect();
-    let specs: HashMap<i64, usize> = view.specs.iter().enumerate().map(|(i, s)| (s.spec_id, i)).collect();
+    let rows: HashMap<i64, usize> = view
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.retailer_id, i))
+        .collect();
+    let specs: HashMap<i64, usize> = view
+        .specs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.spec_id, i))
+        .collect();
     let mut seen = std::collections::HashSet::new();
     let mut errors = Vec::new();
     for (i, cell) in cells.iter().enumerate() {
         let (Some(&r), Some(&s)) = (rows.get(&cell.retailer_id), specs.get(&cell.spec_id)) else {
             errors.push((
                 format!("cells.{i}.retailer_id"),
-                lang.pick("该零售户或品规不在本期预测表中", "Retailer or spec not on this sheet").to_string(),
+                lang.pick(
+                    "该零售户或品规不在本期预测表中",
+                    "Retailer or spec not on this sheet",
+                )
+                .to_string(),
             ));
             continue;
         };
         if !seen.insert((cell.retailer_id, cell.spec_id)) {
-            errors.push((format!("cells.{i}.spec_id"), lang.pick("同一格重复", "Cell listed twice").to_string()));
+            errors.push((
+                format!("cells.{i}.spec_id"),
+                lang.pick("同一格重复", "Cell listed twice").to_string(),
+            ));
         }
         if let Some(v) = cell.value {
             if let Err(e) = check_value(v, view.bound[view.index(r, s)]) {
@@ -486,13 +572,25 @@ pub async fn save_cells(
     if !errors.is_empty() {
         return Err(invalid_cells(lang, errors));
     }
-    let revisions = write_cells(&state, &current, &sheet, &request.cells, true, "forecast.cells.save").await?;
+    let revisions = write_cells(
+        &state,
+        &current,
+        &sheet,
+        &request.cells,
+        true,
+        "forecast.cells.save",
+    )
+    .await?;
     Ok(Json(SaveCellsResponse { revisions }))
 }
 
 /// The sheet's rows, specs and bounds, without the history behind the
 /// helpers: what checking a write needs.
-async fn load_bounds_only(state: &AppState, cycle: CycleView, sheet: &Sheet) -> ApiResult<SheetView> {
+async fn load_bounds_only(
+    state: &AppState,
+    cycle: CycleView,
+    sheet: &Sheet,
+) -> ApiResult<SheetView> {
     let pool = &state.db.pool;
     let rules = store::rules(pool).await?;
     let rows = store::sheet_rows(pool, sheet.id).await?;
@@ -548,18 +646,36 @@ async fn write_cells(
             "The sheet was submitted and cannot be changed",
         )));
     }
-    let revisions = match store::save_cells(&mut tx, sheet.id, cells, check_base, current.user.id, now_unix()).await? {
+    let revisions = match store::save_cells(
+        &mut tx,
+        sheet.id,
+        cells,
+        check_base,
+        current.user.id,
+        now_unix(),
+    )
+    .await?
+    {
         Ok(revisions) => revisions,
         Err(Stale(stale)) => {
             let body = ErrorBody::new(
                 ErrorCode::Conflict,
                 match lang {
-                    Lang::Zh => format!("有 {} 格在服务器上已有更新的数据，未保存；请核对后再保存", stale.len()),
-                    Lang::En => format!("{} cells have newer data on the server; nothing was saved", stale.len()),
+                    Lang::Zh => format!(
+                        "有 {} 格在服务器上已有更新的数据，未保存；请核对后再保存",
+                        stale.len()
+                    ),
+                    Lang::En => format!(
+                        "{} cells have newer data on the server; nothing was saved",
+                        stale.len()
+                    ),
                 },
             );
             let body = stale.iter().take(MAX_FIELD_ERRORS).fold(body, |b, i| {
-                b.with_field(format!("cells.{i}"), lang.pick("服务器上有更新的数据", "Newer on the server"))
+                b.with_field(
+                    format!("cells.{i}"),
+                    lang.pick("服务器上有更新的数据", "Newer on the server"),
+                )
             });
             return Err(ApiError::Client(axum::http::StatusCode::CONFLICT, body));
         }
@@ -604,7 +720,10 @@ pub async fn submit(
                 view.bound[i],
                 &view.rules,
             ) {
-                errors.push((format!("cells.{}.{}", row.retailer_id, spec.spec_id), e.message(lang)));
+                errors.push((
+                    format!("cells.{}.{}", row.retailer_id, spec.spec_id),
+                    e.message(lang),
+                ));
             }
             baselines.push((row.retailer_id, spec.spec_id, view.baseline[i]));
         }
@@ -619,13 +738,18 @@ pub async fn submit(
             },
         );
         return Err(ApiError::validation(
-            errors.into_iter().take(MAX_FIELD_ERRORS).fold(body, |b, (f, m)| b.with_field(f, m)),
+            errors
+                .into_iter()
+                .take(MAX_FIELD_ERRORS)
+                .fold(body, |b, (f, m)| b.with_field(f, m)),
         ));
     }
     let mut conn = state.db.pool.acquire().await?;
     let mut tx = conn.begin().await?;
     if !store::sheet_status(&mut tx, sheet.id).await?.editable() {
-        return Err(ApiError::conflict(lang.pick("预测表已提交", "The sheet was submitted already")));
+        return Err(ApiError::conflict(
+            lang.pick("预测表已提交", "The sheet was submitted already"),
+        ));
     }
     let now = now_unix();
     store::record_baselines(&mut tx, sheet.id, &baselines, current.user.id, now).await?;
@@ -641,7 +765,10 @@ pub async fn submit(
     .await?;
     tx.commit().await?;
     drop(conn);
-    let sheet = Sheet { status: SheetStatus::Submitted, ..sheet };
+    let sheet = Sheet {
+        status: SheetStatus::Submitted,
+        ..sheet
+    };
     Ok(Json(load_sheet(&state, cycle, &sheet).await?))
 }
 
@@ -663,7 +790,10 @@ pub async fn export(
     Ok((
         [
             (header::CONTENT_TYPE, xlsx::CONTENT_TYPE.to_string()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
         ],
         bytes,
     ))
@@ -686,7 +816,8 @@ pub async fn import(
     let lang = current.lang;
     let (cycle, sheet) = writable_sheet(&state, &current, id).await?;
     let view = load_bounds_only(&state, cycle, &sheet).await?;
-    let parsed = xlsx::read_sheet(&body, &view, lang).map_err(|errors| invalid_import(lang, errors))?;
+    let parsed =
+        xlsx::read_sheet(&body, &view, lang).map_err(|errors| invalid_import(lang, errors))?;
     let mut conn = state.db.pool.acquire().await?;
     let reasons: HashMap<(i64, i64), Option<String>> = store::lines(&mut conn, sheet.id)
         .await?
@@ -705,8 +836,19 @@ pub async fn import(
             base_revision: 0,
         })
         .collect();
-    write_cells(&state, &current, &sheet, &cells, false, "forecast.sheet.import").await?;
-    Ok(Json(ImportReport { rows: parsed.rows, cells: cells.len() }))
+    write_cells(
+        &state,
+        &current,
+        &sheet,
+        &cells,
+        false,
+        "forecast.sheet.import",
+    )
+    .await?;
+    Ok(Json(ImportReport {
+        rows: parsed.rows,
+        cells: cells.len(),
+    }))
 }
 
 fn invalid_import(lang: Lang, errors: Vec<(String, String)>) -> ApiError {
@@ -729,7 +871,10 @@ fn invalid_import(lang: Lang, errors: Vec<(String, String)>) -> ApiError {
 /// The forecast rules: deviation thresholds and the default sanity bound.
 #[utoipa::path(get, path = "/api/forecast/rules", tag = TAG,
     responses((status = 200, body = ForecastRules), (status = 403, body = ErrorBody)))]
-pub async fn get_rules(State(state): State<AppState>, current: CurrentUser) -> ApiResult<Json<ForecastRules>> {
+pub async fn get_rules(
+    State(state): State<AppState>,
+    current: CurrentUser,
+) -> ApiResult<Json<ForecastRules>> {
     current.require(STAFF)?;
     Ok(Json(store::rules(&state.db.pool).await?))
 }
@@ -746,9 +891,14 @@ pub async fn set_rules(
     let lang = current.lang;
     let errors = rules.check();
     if !errors.is_empty() {
-        let body = ErrorBody::new(ErrorCode::Validation, lang.pick("设置有误", "Invalid settings"));
+        let body = ErrorBody::new(
+            ErrorCode::Validation,
+            lang.pick("设置有误", "Invalid settings"),
+        );
         return Err(ApiError::validation(
-            errors.into_iter().fold(body, |b, (f, zh, en)| b.with_field(f, lang.pick(zh, en))),
+            errors
+                .into_iter()
+                .fold(body, |b, (f, zh, en)| b.with_field(f, lang.pick(zh, en))),
         ));
     }
     let before = store::rules(&state.db.pool).await?;
@@ -772,7 +922,10 @@ pub async fn set_rules(
 /// default bound applies elsewhere).
 #[utoipa::path(get, path = "/api/forecast/bounds", tag = TAG,
     responses((status = 200, body = Vec<ForecastBound>), (status = 403, body = ErrorBody)))]
-pub async fn get_bounds(State(state): State<AppState>, current: CurrentUser) -> ApiResult<Json<Vec<ForecastBound>>> {
+pub async fn get_bounds(
+    State(state): State<AppState>,
+    current: CurrentUser,
+) -> ApiResult<Json<Vec<ForecastBound>>> {
     current.require(STAFF)?;
     Ok(Json(store::all_bounds(&state.db.pool).await?))
 }
@@ -790,17 +943,28 @@ pub async fn set_bounds(
     let lang = current.lang;
     let pool = &state.db.pool;
     let specs: Vec<i64> = specs::list(pool).await?.iter().map(|s| s.id).collect();
-    let classes: Vec<String> = sqlx::query_scalar("SELECT code FROM customer_classes").fetch_all(pool).await?;
+    let classes: Vec<String> = sqlx::query_scalar("SELECT code FROM customer_classes")
+        .fetch_all(pool)
+        .await?;
     let mut errors = Vec::new();
     for (i, b) in bounds.iter().enumerate() {
         if !specs.contains(&b.spec_id) {
-            errors.push((format!("bounds.{i}.spec_id"), lang.pick("品规不存在", "No such spec").to_string()));
+            errors.push((
+                format!("bounds.{i}.spec_id"),
+                lang.pick("品规不存在", "No such spec").to_string(),
+            ));
         }
         if !classes.contains(&b.class_code) {
-            errors.push((format!("bounds.{i}.class_code"), lang.pick("档位不存在", "No such class").to_string()));
+            errors.push((
+                format!("bounds.{i}.class_code"),
+                lang.pick("档位不存在", "No such class").to_string(),
+            ));
         }
         if let Err(e) = domain::quantity::Cartons::new(b.max_cartons) {
-            errors.push((format!("bounds.{i}.max_cartons"), e.message(lang).to_string()));
+            errors.push((
+                format!("bounds.{i}.max_cartons"),
+                e.message(lang).to_string(),
+            ));
         }
     }
     if !errors.is_empty() {

@@ -6,7 +6,9 @@ use chrono::NaiveDate;
 use domain::forecast::view::{
     CellWrite, CycleSpec, CycleStatus, CycleView, SheetProgress, SheetRow, SheetStatus,
 };
-use domain::forecast::{in_scope, month_sample_group, scale_factor, CycleInput, ForecastRules, Scope};
+use domain::forecast::{
+    in_scope, month_sample_group, scale_factor, CycleInput, ForecastRules, Scope,
+};
 use domain::month::YearMonth;
 use sqlx::{AnyConnection, AnyPool, Row};
 
@@ -161,8 +163,13 @@ async fn fill_cycle(conn: &mut AnyConnection, id: i64, input: &CycleInput) -> sq
         .enumerate()
         .map(|(i, &spec)| vec![id.into(), spec.into(), (i as i64).into()])
         .collect();
-    insert_rows(conn, "forecast_cycle_specs", &["cycle_id", "spec_id", "position"], &specs)
-        .await?;
+    insert_rows(
+        conn,
+        "forecast_cycle_specs",
+        &["cycle_id", "spec_id", "position"],
+        &specs,
+    )
+    .await?;
     let retailers = sqlx::query("SELECT id, licence_no, manager_id FROM retailers ORDER BY id")
         .fetch_all(&mut *conn)
         .await?;
@@ -170,7 +177,10 @@ async fn fill_cycle(conn: &mut AnyConnection, id: i64, input: &CycleInput) -> sq
     for r in &retailers {
         let licence: String = r.try_get(1)?;
         if in_scope(input.scope, input.month, &licence) {
-            by_manager.entry(r.try_get(2)?).or_default().push(r.try_get(0)?);
+            by_manager
+                .entry(r.try_get(2)?)
+                .or_default()
+                .push(r.try_get(0)?);
         }
     }
     let mut rows = Vec::new();
@@ -182,7 +192,11 @@ async fn fill_cycle(conn: &mut AnyConnection, id: i64, input: &CycleInput) -> sq
         .bind(manager)
         .fetch_one(&mut *conn)
         .await?;
-        rows.extend(retailers.into_iter().map(|r| vec![id.into(), r.into(), sheet.into()]));
+        rows.extend(
+            retailers
+                .into_iter()
+                .map(|r| vec![id.into(), r.into(), sheet.into()]),
+        );
     }
     insert_rows(
         conn,
@@ -195,8 +209,16 @@ async fn fill_cycle(conn: &mut AnyConnection, id: i64, input: &CycleInput) -> sq
 
 /// Replaces a cycle's settings; only before the first entry (the caller
 /// checks, inside the same transaction).
-pub async fn replace_cycle(conn: &mut AnyConnection, id: i64, input: &CycleInput) -> sqlx::Result<()> {
-    for table in ["forecast_cycle_retailers", "forecast_sheets", "forecast_cycle_specs"] {
+pub async fn replace_cycle(
+    conn: &mut AnyConnection,
+    id: i64,
+    input: &CycleInput,
+) -> sqlx::Result<()> {
+    for table in [
+        "forecast_cycle_retailers",
+        "forecast_sheets",
+        "forecast_cycle_specs",
+    ] {
         sqlx::query(&format!("DELETE FROM {table} WHERE cycle_id = $1"))
             .bind(id)
             .execute(&mut *conn)
@@ -229,7 +251,11 @@ pub async fn has_entries(conn: &mut AnyConnection, id: i64) -> sqlx::Result<bool
     Ok(n > 0)
 }
 
-pub async fn set_status(conn: &mut AnyConnection, id: i64, status: CycleStatus) -> sqlx::Result<()> {
+pub async fn set_status(
+    conn: &mut AnyConnection,
+    id: i64,
+    status: CycleStatus,
+) -> sqlx::Result<()> {
     sqlx::query("UPDATE forecast_cycles SET status = $1 WHERE id = $2")
         .bind(status.as_str())
         .bind(id)
@@ -303,7 +329,11 @@ pub async fn reopen(conn: &mut AnyConnection, sheet_id: i64, until: NaiveDate) -
 }
 
 /// Every sheet of a cycle with its progress.
-pub async fn progress(pool: &AnyPool, cycle_id: i64, specs: i64) -> sqlx::Result<Vec<SheetProgress>> {
+pub async fn progress(
+    pool: &AnyPool,
+    cycle_id: i64,
+    specs: i64,
+) -> sqlx::Result<Vec<SheetProgress>> {
     let rows = sqlx::query(
         "SELECT s.manager_id, u.display_name, o.name, s.status, s.reopened_until, \
                 (SELECT COUNT(*) FROM forecast_cycle_retailers r WHERE r.sheet_id = s.id), \
@@ -410,16 +440,23 @@ pub async fn sheet_history(
 }
 
 /// The latest month with orders before `month`.
-pub async fn last_history_month(pool: &AnyPool, month: YearMonth) -> sqlx::Result<Option<YearMonth>> {
-    let m: Option<String> = sqlx::query_scalar("SELECT MAX(month) FROM monthly_orders WHERE month < $1")
-        .bind(month.to_string())
-        .fetch_one(pool)
-        .await?;
+pub async fn last_history_month(
+    pool: &AnyPool,
+    month: YearMonth,
+) -> sqlx::Result<Option<YearMonth>> {
+    let m: Option<String> =
+        sqlx::query_scalar("SELECT MAX(month) FROM monthly_orders WHERE month < $1")
+            .bind(month.to_string())
+            .fetch_one(pool)
+            .await?;
     m.map(|m| m.parse().map_err(decode_error)).transpose()
 }
 
 /// Weekly turnover from the replenishment settings of a sheet's retailers.
-pub async fn sheet_turnover(pool: &AnyPool, sheet_id: i64) -> sqlx::Result<HashMap<(i64, i64), i64>> {
+pub async fn sheet_turnover(
+    pool: &AnyPool,
+    sheet_id: i64,
+) -> sqlx::Result<HashMap<(i64, i64), i64>> {
     let rows = sqlx::query(
         "SELECT s.retailer_id, s.spec_id, s.weekly_turnover FROM retailer_specs s \
          JOIN forecast_cycle_retailers f ON f.retailer_id = s.retailer_id WHERE f.sheet_id = $1",
@@ -452,7 +489,14 @@ pub struct Stale(pub Vec<usize>);
 
 /// The columns of a line write.
 const LINE_COLUMNS: [&str; 8] = [
-    "sheet_id", "retailer_id", "spec_id", "entered", "reason", "revision", "updated_by", "updated_at",
+    "sheet_id",
+    "retailer_id",
+    "spec_id",
+    "entered",
+    "reason",
+    "revision",
+    "updated_by",
+    "updated_at",
 ];
 const LINE_UPSERT: &str = "ON CONFLICT (sheet_id, retailer_id, spec_id) DO UPDATE SET \
     entered = excluded.entered, reason = excluded.reason, revision = excluded.revision, \
@@ -475,7 +519,12 @@ pub async fn save_cells(
         .into_iter()
         .map(|l| ((l.retailer_id, l.spec_id), l.revision))
         .collect();
-    let revision_of = |c: &CellWrite| stored.get(&(c.retailer_id, c.spec_id)).copied().unwrap_or(0);
+    let revision_of = |c: &CellWrite| {
+        stored
+            .get(&(c.retailer_id, c.spec_id))
+            .copied()
+            .unwrap_or(0)
+    };
     if check_base {
         let stale: Vec<usize> = cells
             .iter()
@@ -497,7 +546,11 @@ pub async fn save_cells(
                 c.retailer_id.into(),
                 c.spec_id.into(),
                 c.value.into(),
-                c.reason.clone().filter(|r| !r.trim().is_empty()).map(|r| r.trim().to_string()).into(),
+                c.reason
+                    .clone()
+                    .filter(|r| !r.trim().is_empty())
+                    .map(|r| r.trim().to_string())
+                    .into(),
                 rev.into(),
                 actor.into(),
                 now.into(),
@@ -505,10 +558,12 @@ pub async fn save_cells(
         })
         .collect();
     upsert_rows(conn, "forecast_lines", &LINE_COLUMNS, &rows, LINE_UPSERT).await?;
-    sqlx::query("UPDATE forecast_sheets SET status = 'draft' WHERE id = $1 AND status = 'not_started'")
-        .bind(sheet_id)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "UPDATE forecast_sheets SET status = 'draft' WHERE id = $1 AND status = 'not_started'",
+    )
+    .bind(sheet_id)
+    .execute(conn)
+    .await?;
     Ok(Ok(revisions))
 }
 
@@ -537,7 +592,15 @@ pub async fn record_baselines(
     upsert_rows(
         conn,
         "forecast_lines",
-        &["sheet_id", "retailer_id", "spec_id", "revision", "updated_by", "updated_at", "baseline"],
+        &[
+            "sheet_id",
+            "retailer_id",
+            "spec_id",
+            "revision",
+            "updated_by",
+            "updated_at",
+            "baseline",
+        ],
         &rows,
         "ON CONFLICT (sheet_id, retailer_id, spec_id) DO UPDATE SET baseline = excluded.baseline",
     )
@@ -545,10 +608,14 @@ pub async fn record_baselines(
 }
 
 /// Every bound set per spec and class.
-pub async fn all_bounds(pool: &AnyPool) -> sqlx::Result<Vec<domain::forecast::view::ForecastBound>> {
-    let rows = sqlx::query("SELECT spec_id, class_code, max_cartons FROM forecast_bounds ORDER BY spec_id, class_code")
-        .fetch_all(pool)
-        .await?;
+pub async fn all_bounds(
+    pool: &AnyPool,
+) -> sqlx::Result<Vec<domain::forecast::view::ForecastBound>> {
+    let rows = sqlx::query(
+        "SELECT spec_id, class_code, max_cartons FROM forecast_bounds ORDER BY spec_id, class_code",
+    )
+    .fetch_all(pool)
+    .await?;
     rows.iter()
         .map(|r| {
             Ok(domain::forecast::view::ForecastBound {
@@ -561,10 +628,19 @@ pub async fn all_bounds(pool: &AnyPool) -> sqlx::Result<Vec<domain::forecast::vi
 }
 
 /// Sets bounds (checked by the caller) in the caller's transaction.
-pub async fn set_bounds(conn: &mut AnyConnection, bounds: &[domain::forecast::view::ForecastBound]) -> sqlx::Result<()> {
+pub async fn set_bounds(
+    conn: &mut AnyConnection,
+    bounds: &[domain::forecast::view::ForecastBound],
+) -> sqlx::Result<()> {
     let rows: Vec<Vec<Value>> = bounds
         .iter()
-        .map(|b| vec![b.spec_id.into(), b.class_code.clone().into(), b.max_cartons.into()])
+        .map(|b| {
+            vec![
+                b.spec_id.into(),
+                b.class_code.clone().into(),
+                b.max_cartons.into(),
+            ]
+        })
         .collect();
     upsert_rows(
         conn,
