@@ -24,6 +24,7 @@ use domain::forecast::{
     check_cycle, check_for_submit, check_reason, check_value, default_month, entry_open,
     CycleInput, ForecastRules,
 };
+use domain::month::YearMonth;
 use domain::{ErrorBody, ErrorCode, Lang, Role};
 use serde::Deserialize;
 use serde_json::json;
@@ -125,8 +126,8 @@ pub async fn open_cycle(
             )))
         }
     };
-    audit::record(
-        &mut tx,
+    audit::record_and_commit(
+        tx,
         Some(current.user.id),
         "forecast.cycle.open",
         "forecast_cycle",
@@ -134,7 +135,6 @@ pub async fn open_cycle(
         &json!({ "month": input.month, "scope": input.scope, "specs": input.spec_ids.len() }),
     )
     .await?;
-    tx.commit().await?;
     drop(conn);
     Ok(Json(cycle_or_404(&state, id, lang).await?))
 }
@@ -166,20 +166,15 @@ pub async fn edit_cycle(
             "Entry has begun; the cycle can no longer be changed",
         )));
     }
-    if input.month != cycle.month
-        && store::cycles(&state.db.pool)
-            .await?
-            .iter()
-            .any(|c| c.month == input.month)
-    {
+    if store::month_taken(&mut tx, input.month, id).await? {
         return Err(ApiError::conflict(lang.pick(
             "该月份的预测已开启",
             "A cycle for that month exists already",
         )));
     }
     store::replace_cycle(&mut tx, id, &input).await?;
-    audit::record(
-        &mut tx,
+    audit::record_and_commit(
+        tx,
         Some(current.user.id),
         "forecast.cycle.edit",
         "forecast_cycle",
@@ -187,7 +182,6 @@ pub async fn edit_cycle(
         &json!({ "month": input.month, "scope": input.scope, "specs": input.spec_ids.len() }),
     )
     .await?;
-    tx.commit().await?;
     drop(conn);
     Ok(Json(cycle_or_404(&state, id, lang).await?))
 }
@@ -210,8 +204,8 @@ pub async fn close_cycle(
     let mut conn = state.db.pool.acquire().await?;
     let mut tx = conn.begin().await?;
     store::set_status(&mut tx, id, CycleStatus::Closed).await?;
-    audit::record(
-        &mut tx,
+    audit::record_and_commit(
+        tx,
         Some(current.user.id),
         "forecast.cycle.close",
         "forecast_cycle",
@@ -219,7 +213,6 @@ pub async fn close_cycle(
         &json!({}),
     )
     .await?;
-    tx.commit().await?;
     drop(conn);
     Ok(Json(cycle_or_404(&state, id, current.lang).await?))
 }
@@ -283,8 +276,8 @@ pub async fn reopen(
     let mut conn = state.db.pool.acquire().await?;
     let mut tx = conn.begin().await?;
     store::reopen(&mut tx, sheet.id, request.until).await?;
-    audit::record(
-        &mut tx,
+    audit::record_and_commit(
+        tx,
         Some(current.user.id),
         "forecast.sheet.reopen",
         "forecast_sheet",
@@ -292,7 +285,6 @@ pub async fn reopen(
         &json!({ "manager_id": request.manager_id, "until": request.until }),
     )
     .await?;
-    tx.commit().await?;
     drop(conn);
     let sheets = store::progress(&state.db.pool, id, cycle.specs.len() as i64).await?;
     Ok(Json(CycleProgress { cycle, sheets }))
@@ -395,33 +387,30 @@ pub async fn load_sheet(state: &AppState, cycle: CycleView, sheet: &Sheet) -> Ap
         .collect();
     drop(conn);
 
-    let months: Vec<String> = (0..HISTORY_MONTHS)
-        .map(|i| first.plus(i).to_string())
-        .collect();
-    let series_of = |retailer: i64, spec: i64| -> Vec<f64> {
-        months
-            .iter()
-            .map(|m| {
-                history
-                    .get(&(retailer, spec, m.clone()))
-                    .copied()
-                    .unwrap_or(0) as f64
-            })
-            .collect()
-    };
-    let totals: Vec<f64> = months
-        .iter()
-        .map(|m| {
-            history
-                .iter()
-                .filter(|((_, _, hm), _)| hm == m)
-                .map(|(_, &v)| v as f64)
-                .sum()
-        })
-        .collect();
+    // One pass over the history: a series per retailer × spec over the
+    // window, and the sheet's total per month for the peak factor.
+    let window = HISTORY_MONTHS as usize;
+    let mut series: HashMap<(i64, i64), Vec<f64>> = HashMap::new();
+    let mut totals = vec![0.0; window];
+    for &(retailer, spec, month, cartons) in &history {
+        let Ok(i) = usize::try_from(first.months_until(month)) else {
+            continue;
+        };
+        if i < window {
+            series
+                .entry((retailer, spec))
+                .or_insert_with(|| vec![0.0; window])[i] = cartons as f64;
+            totals[i] += cartons as f64;
+        }
+    }
     let peak = peak_factor(first, &totals);
-    let last_key = last.to_string();
-    let last_year_key = cycle.month.plus(-12).to_string();
+    let no_orders = vec![0.0; window];
+    let at = |s: &[f64], month: YearMonth| {
+        usize::try_from(first.months_until(month))
+            .ok()
+            .and_then(|i| s.get(i))
+            .map_or(0, |&v| v as i64)
+    };
 
     let mut view = SheetView {
         manager_id: sheet.manager_id,
@@ -457,17 +446,11 @@ pub async fn load_sheet(state: &AppState, cycle: CycleView, sheet: &Sheet) -> Ap
                     .copied()
                     .unwrap_or(rules.default_bound),
             );
-            let series = series_of(row.retailer_id, spec.spec_id);
+            let history = series.get(&key).unwrap_or(&no_orders);
             view.baseline
-                .push(forecast(first, &series, view.cycle.month, peak).cartons());
-            let hist = |m: &String| {
-                history
-                    .get(&(row.retailer_id, spec.spec_id, m.clone()))
-                    .copied()
-                    .unwrap_or(0)
-            };
-            view.last_month.push(hist(&last_key));
-            view.last_year.push(hist(&last_year_key));
+                .push(forecast(first, history, view.cycle.month, peak).cartons());
+            view.last_month.push(at(history, last));
+            view.last_year.push(at(history, view.cycle.month.plus(-12)));
             // Turnover is the retailer's own figure only once it has joined.
             view.turnover
                 .push(turnover.get(&key).copied().filter(|_| row.online));
@@ -680,8 +663,8 @@ async fn write_cells(
             return Err(ApiError::Client(axum::http::StatusCode::CONFLICT, body));
         }
     };
-    audit::record(
-        &mut tx,
+    audit::record_and_commit(
+        tx,
         Some(current.user.id),
         action,
         "forecast_sheet",
@@ -689,7 +672,6 @@ async fn write_cells(
         &json!({ "cells": cells.len() }),
     )
     .await?;
-    tx.commit().await?;
     Ok(revisions)
 }
 
@@ -754,8 +736,8 @@ pub async fn submit(
     let now = now_unix();
     store::record_baselines(&mut tx, sheet.id, &baselines, current.user.id, now).await?;
     store::set_sheet_status(&mut tx, sheet.id, SheetStatus::Submitted, Some(now)).await?;
-    audit::record(
-        &mut tx,
+    audit::record_and_commit(
+        tx,
         Some(current.user.id),
         "forecast.sheet.submit",
         "forecast_sheet",
@@ -763,7 +745,6 @@ pub async fn submit(
         &json!({ "cycle": id, "cells": baselines.len() }),
     )
     .await?;
-    tx.commit().await?;
     drop(conn);
     let sheet = Sheet {
         status: SheetStatus::Submitted,
@@ -905,8 +886,8 @@ pub async fn set_rules(
     let mut conn = state.db.pool.acquire().await?;
     let mut tx = conn.begin().await?;
     store::set_rules(&mut tx, &rules).await?;
-    audit::record(
-        &mut tx,
+    audit::record_and_commit(
+        tx,
         Some(current.user.id),
         "forecast.rules.change",
         "settings",
@@ -914,7 +895,6 @@ pub async fn set_rules(
         &json!({ "from": before, "to": rules }),
     )
     .await?;
-    tx.commit().await?;
     Ok(Json(rules))
 }
 

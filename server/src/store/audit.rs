@@ -26,3 +26,17 @@ pub async fn record(
         .await?;
     Ok(())
 }
+
+/// Appends one entry inside `tx` and commits it: the change and its audit
+/// entry are stored together or not at all.
+pub async fn record_and_commit(
+    mut tx: sqlx::Transaction<'_, sqlx::Any>,
+    actor_id: Option<i64>,
+    action: &str,
+    entity: &str,
+    entity_id: &str,
+    detail: &impl Serialize,
+) -> sqlx::Result<()> {
+    record(&mut tx, actor_id, action, entity, entity_id, detail).await?;
+    tx.commit().await
+}

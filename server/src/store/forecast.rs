@@ -207,6 +207,21 @@ async fn fill_cycle(conn: &mut AnyConnection, id: i64, input: &CycleInput) -> sq
     .await
 }
 
+/// Whether a cycle other than `except` is for `month`.
+pub async fn month_taken(
+    conn: &mut AnyConnection,
+    month: YearMonth,
+    except: i64,
+) -> sqlx::Result<bool> {
+    let n: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM forecast_cycles WHERE month = $1 AND id <> $2")
+            .bind(month.to_string())
+            .bind(except)
+            .fetch_one(conn)
+            .await?;
+    Ok(n > 0)
+}
+
 /// Replaces a cycle's settings; only before the first entry (the caller
 /// checks, inside the same transaction).
 pub async fn replace_cycle(
@@ -419,12 +434,12 @@ pub async fn lines(conn: &mut AnyConnection, sheet_id: i64) -> sqlx::Result<Vec<
         .collect()
 }
 
-/// Monthly orders of a sheet's retailers from `from` on: (retailer, spec, month) → cartons.
+/// Monthly orders of a sheet's retailers from `from` on: (retailer, spec, month, cartons).
 pub async fn sheet_history(
     pool: &AnyPool,
     sheet_id: i64,
     from: YearMonth,
-) -> sqlx::Result<HashMap<(i64, i64, String), i64>> {
+) -> sqlx::Result<Vec<(i64, i64, YearMonth, i64)>> {
     let rows = sqlx::query(
         "SELECT m.retailer_id, m.spec_id, m.month, m.cartons FROM monthly_orders m \
          JOIN forecast_cycle_retailers f ON f.retailer_id = m.retailer_id \
@@ -435,7 +450,10 @@ pub async fn sheet_history(
     .fetch_all(pool)
     .await?;
     rows.iter()
-        .map(|r| Ok(((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?), r.try_get(3)?)))
+        .map(|r| {
+            let month: YearMonth = r.try_get::<String, _>(2)?.parse().map_err(decode_error)?;
+            Ok((r.try_get(0)?, r.try_get(1)?, month, r.try_get(3)?))
+        })
         .collect()
 }
 
