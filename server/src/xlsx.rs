@@ -230,3 +230,94 @@ mod tests {
         assert_eq!(cell_ref(9, 63), "BL10");
     }
 }
+
+/// The approved forecast of a cycle, for supply planning.
+pub struct Approved<'a> {
+    pub month: String,
+    pub specs: &'a [domain::forecast::view::CycleSpec],
+    /// (licence, retailer, manager, department, cartons per spec in `specs` order)
+    pub retailers: Vec<(String, String, String, String, Vec<Option<i64>>)>,
+    pub case_size: domain::quantity::CaseSize,
+}
+
+/// Two worksheets: retailers × specs, and the totals per spec in 条 and 箱.
+pub fn write_approved(approved: &Approved, lang: Lang) -> Result<Vec<u8>, XlsxError> {
+    let mut workbook = Workbook::new();
+    let bold = Format::new().set_bold();
+    let grey = Format::new().set_font_color("#808080");
+    let sheet = workbook.add_worksheet();
+    sheet.set_name(lang.pick("按零售户", "By retailer"))?;
+    let fixed = [
+        lang.pick("许可证号", "Licence no."),
+        lang.pick("零售户", "Retailer"),
+        lang.pick("客户经理", "Customer manager"),
+        lang.pick("市场部", "Market dept."),
+    ];
+    for (c, title) in fixed.iter().enumerate() {
+        sheet.write_string_with_format(0, c as u16, *title, &bold)?;
+    }
+    sheet.write_string_with_format(1, 0, lang.pick("品规编码 →", "Spec code →"), &grey)?;
+    for (s, spec) in approved.specs.iter().enumerate() {
+        let col = FIXED + s as u16;
+        sheet.write_string_with_format(0, col, &spec.name, &bold)?;
+        sheet.write_string_with_format(1, col, &spec.code, &grey)?;
+    }
+    let mut totals = vec![0_i64; approved.specs.len()];
+    for (r, (licence, name, manager, unit, values)) in approved.retailers.iter().enumerate() {
+        let line = HEADER_ROWS + r as u32;
+        sheet.write_string(line, 0, licence)?;
+        sheet.write_string(line, 1, name)?;
+        sheet.write_string(line, 2, manager)?;
+        sheet.write_string(line, 3, unit)?;
+        for (s, v) in values.iter().enumerate() {
+            if let Some(v) = v {
+                sheet.write_number(line, FIXED + s as u16, *v as f64)?;
+                totals[s] += v;
+            }
+        }
+    }
+    sheet.set_column_width(0, 16)?;
+    sheet.set_column_width(1, 24)?;
+    sheet.set_freeze_panes(HEADER_ROWS, FIXED)?;
+
+    let sums = workbook.add_worksheet();
+    sums.set_name(lang.pick("按品规", "By spec"))?;
+    let titles = [
+        lang.pick("品规编码", "Spec code"),
+        lang.pick("品规", "Spec"),
+        lang.pick("预测量（条）", "Forecast (cartons)"),
+        lang.pick("预测量（箱）", "Forecast (cases)"),
+    ];
+    for (c, title) in titles.iter().enumerate() {
+        sums.write_string_with_format(0, c as u16, *title, &bold)?;
+    }
+    for (s, spec) in approved.specs.iter().enumerate() {
+        let line = 1 + s as u32;
+        sums.write_string(line, 0, &spec.code)?;
+        sums.write_string(line, 1, &spec.name)?;
+        sums.write_number(line, 2, totals[s] as f64)?;
+        sums.write_number(line, 3, approved.case_size.cases(totals[s]))?;
+    }
+    sums.set_column_width(1, 24)?;
+    workbook.save_to_buffer()
+}
+
+/// The rows of a workbook's first worksheet as text, with their 1-based
+/// line numbers; `None` when the bytes are not an xlsx workbook.
+pub fn read_rows(bytes: &[u8]) -> Option<Vec<(usize, Vec<String>)>> {
+    let mut workbook: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).ok()?;
+    let range = workbook.worksheet_range_at(0)?.ok()?;
+    let (top, left) = range.start().unwrap_or((0, 0));
+    Some(
+        range
+            .rows()
+            .enumerate()
+            .map(|(i, row)| {
+                let cells = std::iter::repeat_n(String::new(), left as usize)
+                    .chain(row.iter().map(text_of))
+                    .collect();
+                (top as usize + i + 1, cells)
+            })
+            .collect(),
+    )
+}

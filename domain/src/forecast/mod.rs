@@ -2,8 +2,10 @@
 //! deadlines and the rules a forecast cell must meet. The browser checks
 //! cells with these functions as they are typed; the API enforces them.
 
+pub mod actuals;
 pub mod baseline;
 pub mod evaluate;
+pub mod review;
 pub mod view;
 
 use chrono::{Datelike, NaiveDate};
@@ -306,6 +308,8 @@ pub enum CellError {
     Missing,
     #[error("reason needed")]
     ReasonMissing,
+    #[error("a correction needs a reason")]
+    CorrectionReasonMissing,
     #[error("reason too long")]
     ReasonTooLong,
 }
@@ -324,6 +328,9 @@ impl CellError {
                     "与系统基线偏差较大，请填写原因",
                     "Far from the baseline: give a reason",
                 )
+                .into(),
+            (CellError::CorrectionReasonMissing, _) => lang
+                .pick("修正须填写原因", "A correction needs a reason")
                 .into(),
             (CellError::ReasonTooLong, Lang::Zh) => {
                 format!("原因不能超过 {REASON_MAX_CHARS} 个字")

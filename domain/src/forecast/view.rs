@@ -3,8 +3,10 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use super::review::{AccuracySums, ReviewStep};
 use super::{ForecastRules, Scope};
 use crate::month::YearMonth;
+use crate::quantity::CaseSize;
 use crate::Lang;
 
 /// Whether a cycle takes entries.
@@ -133,10 +135,18 @@ pub struct CycleList {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SheetProgress {
+    pub sheet_id: i64,
     pub manager_id: i64,
     pub manager_name: String,
     pub unit_name: String,
+    pub unit_id: i64,
     pub status: SheetStatus,
+    /// The review level the sheet waits at, while submitted.
+    pub level: Option<u8>,
+    /// 待市场部审核（第1级） and the like.
+    pub stage: String,
+    /// Not submitted after its deadline, or not approved after the review deadline.
+    pub late: bool,
     pub retailers: i64,
     /// Cells entered out of retailers × specs.
     pub filled: i64,
@@ -181,6 +191,8 @@ pub struct SheetRow {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SheetView {
     pub cycle: CycleView,
+    #[serde(default)]
+    pub sheet_id: i64,
     pub manager_id: i64,
     pub status: SheetStatus,
     /// Whether the manager may change cells now (status and deadline).
@@ -211,6 +223,12 @@ pub struct SheetView {
     /// The month `last_month` refers to.
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub last_month_of: YearMonth,
+    /// The latest return to the customer manager, with its comment.
+    #[serde(default)]
+    pub returned: Option<ReviewAction>,
+    /// Lines a reviewer corrected; the grid's value is the corrected one.
+    #[serde(default)]
+    pub corrections: Vec<SheetCorrection>,
 }
 
 impl SheetView {
@@ -261,4 +279,366 @@ pub struct ForecastBound {
     pub spec_id: i64,
     pub class_code: String,
     pub max_cartons: i64,
+}
+
+/// The latest correction of a line, as the customer manager sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SheetCorrection {
+    pub retailer_id: i64,
+    pub spec_id: i64,
+    /// The customer manager's own value.
+    pub entered: Option<i64>,
+    pub value: i64,
+    pub reason: String,
+    pub actor_name: String,
+    pub level: u8,
+}
+
+/// A step in a sheet's review: submitted, approved at a level, returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewActionKind {
+    Submit,
+    Approve,
+    Return,
+}
+
+impl ReviewActionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewActionKind::Submit => "submit",
+            ReviewActionKind::Approve => "approve",
+            ReviewActionKind::Return => "return",
+        }
+    }
+
+    pub fn parse(s: &str) -> ReviewActionKind {
+        match s {
+            "approve" => ReviewActionKind::Approve,
+            "return" => ReviewActionKind::Return,
+            _ => ReviewActionKind::Submit,
+        }
+    }
+
+    pub fn label(self, lang: Lang) -> &'static str {
+        match self {
+            ReviewActionKind::Submit => lang.pick("提交", "Submitted"),
+            ReviewActionKind::Approve => lang.pick("审核通过", "Approved"),
+            ReviewActionKind::Return => lang.pick("退回", "Returned"),
+        }
+    }
+}
+
+/// One recorded review action.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReviewAction {
+    pub action: ReviewActionKind,
+    /// The level that acted (0: the customer manager).
+    pub level: u8,
+    /// Where a return sent the sheet (0: the customer manager).
+    pub to_level: Option<u8>,
+    pub comment: Option<String>,
+    pub actor_name: String,
+    /// UNIX seconds.
+    pub at: i64,
+}
+
+/// A sheet as its reviewers see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReviewSheet {
+    pub sheet_id: i64,
+    pub cycle_id: i64,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub month: YearMonth,
+    pub manager_id: i64,
+    pub manager_name: String,
+    pub unit_name: String,
+    pub status: SheetStatus,
+    pub level: Option<u8>,
+    pub stage: String,
+    pub chain: Vec<ReviewStep>,
+    pub late: bool,
+    /// Whether the caller may correct, approve or return it now.
+    pub can_act: bool,
+    pub retailers: i64,
+    pub specs: i64,
+    /// Lines a reviewer corrected.
+    pub corrected: i64,
+}
+
+/// Sheets in the caller's review scope; the ones waiting for the caller first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReviewInbox {
+    pub sheets: Vec<ReviewSheet>,
+}
+
+/// One line of a sheet under review.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReviewLine {
+    pub retailer_id: i64,
+    pub licence_no: String,
+    pub retailer_name: String,
+    pub spec_id: i64,
+    pub spec_name: String,
+    /// The customer manager's value.
+    pub entered: Option<i64>,
+    /// The value now, after corrections.
+    pub value: Option<i64>,
+    pub final_value: Option<i64>,
+    pub baseline: Option<i64>,
+    pub last_month: i64,
+    /// The customer manager's reason.
+    pub reason: Option<String>,
+    pub revision: i64,
+    pub corrections: i64,
+    pub bound: i64,
+}
+
+/// Totals of a sheet under review, in cartons.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReviewTotals {
+    pub entered: i64,
+    pub value: i64,
+    pub baseline: i64,
+    pub last_month: i64,
+}
+
+/// A sheet under review: its chain and actions, and one page of its lines,
+/// largest deviation from the baseline first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReviewView {
+    pub sheet: ReviewSheet,
+    pub actions: Vec<ReviewAction>,
+    pub rules: ForecastRules,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub last_month_of: YearMonth,
+    pub totals: ReviewTotals,
+    /// Lines matching the filter, of which `lines` is one page.
+    pub matching: i64,
+    pub offset: i64,
+    pub lines: Vec<ReviewLine>,
+}
+
+/// A reviewer's correction of one line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Correction {
+    pub retailer_id: i64,
+    pub spec_id: i64,
+    pub value: i64,
+    pub reason: String,
+    /// The line's revision the correction was made on.
+    pub base_revision: i64,
+}
+
+/// Corrections saved together, or none.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CorrectRequest {
+    pub corrections: Vec<Correction>,
+}
+
+/// Approves a sheet at the caller's level.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ApproveRequest {
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+/// Returns a sheet down the chain with a comment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReturnRequest {
+    pub comment: String,
+    /// The level to return to; 0 (the default) is the customer manager.
+    #[serde(default)]
+    pub to_level: u8,
+}
+
+/// One correction in a line's history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CorrectionView {
+    pub level: u8,
+    pub unit_name: String,
+    pub actor_name: String,
+    /// UNIX seconds.
+    pub at: i64,
+    pub from: Option<i64>,
+    pub to: i64,
+    pub reason: String,
+}
+
+/// Everything that happened to one line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LineHistory {
+    pub retailer_id: i64,
+    pub licence_no: String,
+    pub retailer_name: String,
+    pub spec_id: i64,
+    pub spec_name: String,
+    pub manager_name: String,
+    pub entered: Option<i64>,
+    pub entered_reason: Option<String>,
+    pub baseline: Option<i64>,
+    pub value: Option<i64>,
+    pub final_value: Option<i64>,
+    pub revision: i64,
+    pub corrections: Vec<CorrectionView>,
+}
+
+/// Totals of a group of lines, in cartons.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TotalRow {
+    pub id: i64,
+    pub label: String,
+    pub lines: i64,
+    /// The value now (approved, corrected or entered).
+    pub forecast: i64,
+    /// Of approved lines only.
+    pub approved: i64,
+    /// The customer managers' own values.
+    pub entered: i64,
+    /// The baseline recorded at submission.
+    pub baseline: i64,
+    /// The same retailers' orders in the last complete month.
+    pub last_month: i64,
+    /// The same retailers' orders in the same month a year before.
+    pub last_year: i64,
+}
+
+impl TotalRow {
+    pub fn add(&mut self, other: &TotalRow) {
+        self.lines += other.lines;
+        self.forecast += other.forecast;
+        self.approved += other.approved;
+        self.entered += other.entered;
+        self.baseline += other.baseline;
+        self.last_month += other.last_month;
+        self.last_year += other.last_year;
+    }
+}
+
+/// Orders of one month across the company, for the trend chart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TrendPoint {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub month: YearMonth,
+    pub cartons: i64,
+}
+
+/// A line far from its baseline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeviationLine {
+    pub sheet_id: i64,
+    pub manager_name: String,
+    pub retailer_id: i64,
+    pub licence_no: String,
+    pub retailer_name: String,
+    pub spec_id: i64,
+    pub spec_name: String,
+    pub value: i64,
+    pub baseline: i64,
+}
+
+/// The marketing center's view of a cycle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Dashboard {
+    pub cycle: CycleView,
+    pub today: NaiveDate,
+    pub case_size: CaseSize,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub last_month_of: YearMonth,
+    pub progress: Vec<SheetProgress>,
+    pub total: TotalRow,
+    pub by_spec: Vec<TotalRow>,
+    pub by_department: Vec<TotalRow>,
+    pub by_manager: Vec<TotalRow>,
+    pub by_tier: Vec<TotalRow>,
+    /// Company-wide orders of the cycle's specs over the last 12 months.
+    pub trend: Vec<TrendPoint>,
+    /// The lines furthest from their baseline.
+    pub deviations: Vec<DeviationLine>,
+}
+
+/// Accuracy of one group (spec, retailer, manager, department, month).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccuracyRow {
+    pub id: i64,
+    pub label: String,
+    pub sums: AccuracySums,
+}
+
+/// One approved line against what was ordered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccuracyLine {
+    pub retailer_id: i64,
+    pub licence_no: String,
+    pub retailer_name: String,
+    pub manager_name: String,
+    pub spec_id: i64,
+    pub spec_name: String,
+    pub approved: i64,
+    pub entered: i64,
+    pub baseline: i64,
+    pub actual: i64,
+    /// |F − A| / A of the approved value; `None` when nothing was ordered.
+    pub relative_error: Option<f64>,
+}
+
+/// Accuracy of one month, for the trend.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccuracyPoint {
+    pub cycle_id: i64,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub month: YearMonth,
+    pub sums: AccuracySums,
+}
+
+/// Forecast accuracy (预测准确率) of a cycle's approved lines against the
+/// actual orders of its month.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccuracyReport {
+    pub cycle: CycleView,
+    /// Whether actual orders of the month are loaded.
+    pub has_actuals: bool,
+    pub total: AccuracySums,
+    pub by_spec: Vec<AccuracyRow>,
+    pub by_department: Vec<AccuracyRow>,
+    /// Customer managers, most accurate first (the ranking).
+    pub by_manager: Vec<AccuracyRow>,
+    /// Retailers with the largest error first (or one manager's, all).
+    pub retailers: Vec<AccuracyRow>,
+    /// Lines with the largest error first (or one retailer's, all).
+    pub lines: Vec<AccuracyLine>,
+    /// Every cycle with actuals, by month.
+    pub trend: Vec<AccuracyPoint>,
+}
+
+/// What an import of actual orders stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ActualsReport {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub month: YearMonth,
+    pub rows: usize,
+    pub cartons: i64,
 }

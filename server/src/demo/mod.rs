@@ -339,6 +339,7 @@ pub async fn seed(db: &Db, options: &DemoOptions) -> anyhow::Result<DemoReport> 
         .await?;
     }
     insert_rows(&mut tx, "users", &user_columns, &retailer_users).await?;
+    crate::store::summary::refresh_all_totals(&mut tx).await?;
     // Forecast sanity bounds: three times the largest month a retailer of the
     // class ordered of the spec, plus 10 cartons.
     sqlx::query(

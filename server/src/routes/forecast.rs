@@ -20,6 +20,7 @@ use domain::forecast::view::{
     CellWrite, CycleList, CycleProgress, CycleStatus, CycleView, ForecastBound, ImportReport,
     ReopenRequest, SaveCellsRequest, SaveCellsResponse, SheetStatus, SheetView,
 };
+use domain::forecast::review;
 use domain::forecast::{
     check_cycle, check_for_submit, check_reason, check_value, default_month, entry_open,
     CycleInput, ForecastRules,
@@ -228,8 +229,29 @@ pub async fn progress(
 ) -> ApiResult<Json<CycleProgress>> {
     current.require(&[Role::MarketingCenter, Role::Admin])?;
     let cycle = cycle_or_404(&state, id, current.lang).await?;
-    let sheets = store::progress(&state.db.pool, id, cycle.specs.len() as i64).await?;
+    let sheets = sheet_progress(&state, &cycle, current.lang).await?;
     Ok(Json(CycleProgress { cycle, sheets }))
+}
+
+/// Every sheet of a cycle with its stage in the review chain and lateness.
+pub async fn sheet_progress(
+    state: &AppState,
+    cycle: &CycleView,
+    lang: Lang,
+) -> ApiResult<Vec<domain::forecast::view::SheetProgress>> {
+    let pool = &state.db.pool;
+    let mut sheets = store::progress(pool, cycle.id, cycle.specs.len() as i64).await?;
+    let units = crate::store::org::units(pool).await?;
+    let today = today();
+    for p in &mut sheets {
+        let chain = review::chain(&units, p.unit_id);
+        p.stage = review::stage_label(p.status, p.level, &chain, lang);
+        let entry_deadline = p
+            .reopened_until
+            .map_or(cycle.submit_deadline, |d| d.max(cycle.submit_deadline));
+        p.late = review::is_late(p.status, today, entry_deadline, cycle.review_deadline);
+    }
+    Ok(sheets)
 }
 
 /// Lets one customer manager enter after the deadline, until a date
@@ -286,7 +308,7 @@ pub async fn reopen(
     )
     .await?;
     drop(conn);
-    let sheets = store::progress(&state.db.pool, id, cycle.specs.len() as i64).await?;
+    let sheets = sheet_progress(&state, &cycle, lang).await?;
     Ok(Json(CycleProgress { cycle, sheets }))
 }
 
@@ -386,6 +408,16 @@ pub async fn load_sheet(state: &AppState, cycle: CycleView, sheet: &Sheet) -> Ap
         .map(|l| ((l.retailer_id, l.spec_id), l))
         .collect();
     drop(conn);
+    let corrections = crate::store::review::sheet_corrections(pool, sheet.id).await?;
+    let returned = if sheet.status == SheetStatus::Returned {
+        crate::store::review::actions(pool, sheet.id)
+            .await?
+            .into_iter()
+            .rev()
+            .find(|a| a.action == domain::forecast::view::ReviewActionKind::Return)
+    } else {
+        None
+    };
 
     // One pass over the history: a series per retailer × spec over the
     // window, and the sheet's total per month for the peak factor.
@@ -413,6 +445,7 @@ pub async fn load_sheet(state: &AppState, cycle: CycleView, sheet: &Sheet) -> Ap
     };
 
     let mut view = SheetView {
+        sheet_id: sheet.id,
         manager_id: sheet.manager_id,
         status: sheet.status,
         editable: entry_block(&cycle, sheet, Lang::Zh).is_none(),
@@ -429,6 +462,8 @@ pub async fn load_sheet(state: &AppState, cycle: CycleView, sheet: &Sheet) -> Ap
         last_year: Vec::with_capacity(cells),
         turnover: Vec::with_capacity(cells),
         last_month_of: last,
+        returned,
+        corrections,
         specs,
         rows,
         cycle,
@@ -437,7 +472,8 @@ pub async fn load_sheet(state: &AppState, cycle: CycleView, sheet: &Sheet) -> Ap
         for spec in &view.specs {
             let key = (row.retailer_id, spec.spec_id);
             let line = lines.get(&key);
-            view.value.push(line.and_then(|l| l.entered));
+            // A reviewer's correction in effect is the value the manager sees.
+            view.value.push(line.and_then(|l| l.current.or(l.entered)));
             view.reason.push(line.and_then(|l| l.reason.clone()));
             view.revision.push(line.map_or(0, |l| l.revision));
             view.bound.push(
@@ -590,6 +626,7 @@ async fn load_bounds_only(
         })
         .collect();
     Ok(SheetView {
+        sheet_id: sheet.id,
         manager_id: sheet.manager_id,
         status: sheet.status,
         editable: true,
@@ -606,6 +643,8 @@ async fn load_bounds_only(
         last_year: Vec::new(),
         turnover: Vec::new(),
         last_month_of: cycle.month,
+        returned: None,
+        corrections: Vec::new(),
         cycle,
     })
 }
@@ -690,14 +729,24 @@ pub async fn submit(
     let lang = current.lang;
     let (cycle, sheet) = writable_sheet(&state, &current, id).await?;
     let view = load_sheet(&state, cycle.clone(), &sheet).await?;
+    // A reviewer's reason stands for a corrected line.
+    let corrected: HashMap<(i64, i64), &str> = view
+        .corrections
+        .iter()
+        .map(|c| ((c.retailer_id, c.spec_id), c.reason.as_str()))
+        .collect();
     let mut errors = Vec::new();
     let mut baselines = Vec::with_capacity(view.value.len());
     for (r, row) in view.rows.iter().enumerate() {
         for (s, spec) in view.specs.iter().enumerate() {
             let i = view.index(r, s);
+            let reason = view.reason[i]
+                .as_deref()
+                .filter(|r| !r.trim().is_empty())
+                .or_else(|| corrected.get(&(row.retailer_id, spec.spec_id)).copied());
             if let Err(e) = check_for_submit(
                 view.value[i],
-                view.reason[i].as_deref(),
+                reason,
                 view.baseline[i],
                 view.bound[i],
                 &view.rules,
@@ -707,7 +756,13 @@ pub async fn submit(
                     e.message(lang),
                 ));
             }
-            baselines.push((row.retailer_id, spec.spec_id, view.baseline[i]));
+            baselines.push(store::Recorded {
+                retailer_id: row.retailer_id,
+                spec_id: spec.spec_id,
+                baseline: view.baseline[i],
+                last_month: view.last_month[i],
+                last_year: view.last_year[i],
+            });
         }
     }
     if !errors.is_empty() {
@@ -735,7 +790,18 @@ pub async fn submit(
     }
     let now = now_unix();
     store::record_baselines(&mut tx, sheet.id, &baselines, current.user.id, now).await?;
-    store::set_sheet_status(&mut tx, sheet.id, SheetStatus::Submitted, Some(now)).await?;
+    crate::store::review::submit(&mut tx, sheet.id, current.user.id, now).await?;
+    crate::store::review::record_action(
+        &mut tx,
+        sheet.id,
+        domain::forecast::view::ReviewActionKind::Submit,
+        0,
+        None,
+        None,
+        current.user.id,
+        now,
+    )
+    .await?;
     audit::record_and_commit(
         tx,
         Some(current.user.id),

@@ -7,6 +7,8 @@ pub mod health;
 pub mod home;
 pub mod org;
 pub mod replenishment;
+pub mod review;
+pub mod summary;
 
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -58,4 +60,14 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(forecast::import))
         .routes(routes!(forecast::get_rules, forecast::set_rules))
         .routes(routes!(forecast::get_bounds, forecast::set_bounds))
+        .routes(routes!(review::inbox))
+        .routes(routes!(review::review))
+        .routes(routes!(review::correct))
+        .routes(routes!(review::approve))
+        .routes(routes!(review::return_sheet))
+        .routes(routes!(review::line_history))
+        .routes(routes!(summary::dashboard))
+        .routes(routes!(summary::export_approved))
+        .routes(routes!(summary::import_actuals))
+        .routes(routes!(summary::accuracy))
 }

@@ -319,21 +319,6 @@ pub async fn sheet_status(conn: &mut AnyConnection, sheet_id: i64) -> sqlx::Resu
     Ok(SheetStatus::parse(&status))
 }
 
-pub async fn set_sheet_status(
-    conn: &mut AnyConnection,
-    sheet_id: i64,
-    status: SheetStatus,
-    submitted_at: Option<i64>,
-) -> sqlx::Result<()> {
-    sqlx::query("UPDATE forecast_sheets SET status = $1, submitted_at = COALESCE($2, submitted_at) WHERE id = $3")
-        .bind(status.as_str())
-        .bind(submitted_at)
-        .bind(sheet_id)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
 pub async fn reopen(conn: &mut AnyConnection, sheet_id: i64, until: NaiveDate) -> sqlx::Result<()> {
     sqlx::query("UPDATE forecast_sheets SET reopened_until = $1 WHERE id = $2")
         .bind(until.to_string())
@@ -352,7 +337,8 @@ pub async fn progress(
     let rows = sqlx::query(
         "SELECT s.manager_id, u.display_name, o.name, s.status, s.reopened_until, \
                 (SELECT COUNT(*) FROM forecast_cycle_retailers r WHERE r.sheet_id = s.id), \
-                (SELECT COUNT(*) FROM forecast_lines l WHERE l.sheet_id = s.id AND l.entered IS NOT NULL) \
+                (SELECT COUNT(*) FROM forecast_lines l WHERE l.sheet_id = s.id AND l.entered IS NOT NULL), \
+                s.id, u.org_unit_id, s.review_level \
          FROM forecast_sheets s JOIN users u ON u.id = s.manager_id JOIN org_units o ON o.id = u.org_unit_id \
          WHERE s.cycle_id = $1 ORDER BY o.name, u.display_name",
     )
@@ -363,11 +349,18 @@ pub async fn progress(
         .map(|r| {
             let retailers: i64 = r.try_get(5)?;
             let reopened: Option<String> = r.try_get(4)?;
+            let level: Option<i64> = r.try_get(9)?;
             Ok(SheetProgress {
+                sheet_id: r.try_get(7)?,
                 manager_id: r.try_get(0)?,
                 manager_name: r.try_get(1)?,
                 unit_name: r.try_get(2)?,
+                unit_id: r.try_get(8)?,
                 status: SheetStatus::parse(&r.try_get::<String, _>(3)?),
+                level: level.and_then(|l| u8::try_from(l).ok()),
+                // Filled in by the caller, which knows the chain and the day.
+                stage: String::new(),
+                late: false,
                 retailers,
                 filled: r.try_get(6)?,
                 cells: retailers * specs,
@@ -410,13 +403,15 @@ pub struct Line {
     pub retailer_id: i64,
     pub spec_id: i64,
     pub entered: Option<i64>,
+    /// A reviewer's correction in effect, if any.
+    pub current: Option<i64>,
     pub reason: Option<String>,
     pub revision: i64,
 }
 
 pub async fn lines(conn: &mut AnyConnection, sheet_id: i64) -> sqlx::Result<Vec<Line>> {
     let rows = sqlx::query(
-        "SELECT retailer_id, spec_id, entered, reason, revision FROM forecast_lines WHERE sheet_id = $1",
+        "SELECT retailer_id, spec_id, entered, current_value, reason, revision FROM forecast_lines WHERE sheet_id = $1",
     )
     .bind(sheet_id)
     .fetch_all(conn)
@@ -427,8 +422,9 @@ pub async fn lines(conn: &mut AnyConnection, sheet_id: i64) -> sqlx::Result<Vec<
                 retailer_id: r.try_get(0)?,
                 spec_id: r.try_get(1)?,
                 entered: r.try_get(2)?,
-                reason: r.try_get(3)?,
-                revision: r.try_get(4)?,
+                current: r.try_get(3)?,
+                reason: r.try_get(4)?,
+                revision: r.try_get(5)?,
             })
         })
         .collect()
@@ -518,7 +514,7 @@ const LINE_COLUMNS: [&str; 8] = [
 ];
 const LINE_UPSERT: &str = "ON CONFLICT (sheet_id, retailer_id, spec_id) DO UPDATE SET \
     entered = excluded.entered, reason = excluded.reason, revision = excluded.revision, \
-    updated_by = excluded.updated_by, updated_at = excluded.updated_at";
+    updated_by = excluded.updated_by, updated_at = excluded.updated_at, current_value = NULL";
 
 /// Writes cells (already checked) in the caller's transaction. With
 /// `check_base`, a cell whose stored revision differs from its
@@ -585,25 +581,38 @@ pub async fn save_cells(
     Ok(Ok(revisions))
 }
 
-/// Records the baseline beside every line at submission.
+/// What is recorded beside a line at submission: the baseline, and the
+/// retailer's orders last month and a year before.
+#[derive(Debug, Clone, Copy)]
+pub struct Recorded {
+    pub retailer_id: i64,
+    pub spec_id: i64,
+    pub baseline: i64,
+    pub last_month: i64,
+    pub last_year: i64,
+}
+
+/// Records the baseline and history beside every line at submission.
 pub async fn record_baselines(
     conn: &mut AnyConnection,
     sheet_id: i64,
-    baselines: &[(i64, i64, i64)],
+    recorded: &[Recorded],
     actor: i64,
     now: i64,
 ) -> sqlx::Result<()> {
-    let rows: Vec<Vec<Value>> = baselines
+    let rows: Vec<Vec<Value>> = recorded
         .iter()
-        .map(|&(retailer, spec, baseline)| {
+        .map(|r| {
             vec![
                 sheet_id.into(),
-                retailer.into(),
-                spec.into(),
+                r.retailer_id.into(),
+                r.spec_id.into(),
                 1i64.into(),
                 actor.into(),
                 now.into(),
-                baseline.into(),
+                r.baseline.into(),
+                r.last_month.into(),
+                r.last_year.into(),
             ]
         })
         .collect();
@@ -618,9 +627,12 @@ pub async fn record_baselines(
             "updated_by",
             "updated_at",
             "baseline",
+            "last_month",
+            "last_year",
         ],
         &rows,
-        "ON CONFLICT (sheet_id, retailer_id, spec_id) DO UPDATE SET baseline = excluded.baseline",
+        "ON CONFLICT (sheet_id, retailer_id, spec_id) DO UPDATE SET baseline = excluded.baseline, \
+         last_month = excluded.last_month, last_year = excluded.last_year",
     )
     .await
 }

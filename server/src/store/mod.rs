@@ -5,6 +5,8 @@ pub mod audit;
 pub mod forecast;
 pub mod org;
 pub mod replenishment;
+pub mod review;
 pub mod settings;
 pub mod specs;
+pub mod summary;
 pub mod users;

@@ -1,0 +1,566 @@
+//! The marketing center's dashboard of a cycle, the export of the approved
+//! forecast, the loading of actual orders and forecast accuracy.
+//!
+//! Scope: the marketing center and admins read all of it; only the
+//! marketing center loads actual orders.
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::Json;
+use domain::forecast::actuals::check_rows;
+use domain::forecast::review::{AccuracySums, Compared};
+use domain::forecast::view::{
+    AccuracyPoint, AccuracyReport, AccuracyRow, ActualsReport, CycleView, Dashboard,
+    SheetProgress, TotalRow,
+};
+use domain::month::YearMonth;
+use domain::quantity::CaseSize;
+use domain::{ErrorBody, ErrorCode, Lang, Role};
+use serde::Deserialize;
+use serde_json::json;
+use sqlx::Acquire;
+
+use super::forecast::sheet_progress;
+use super::replenishment::today;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::CurrentUser;
+use crate::store::{audit, forecast as forecast_store, settings, summary};
+use crate::xlsx;
+use crate::AppState;
+
+const TAG: &str = "forecast summary";
+const READERS: &[Role] = &[Role::MarketingCenter, Role::Admin];
+/// Lines listed as the largest deviations.
+const DEVIATIONS: i64 = 20;
+/// Retailers and lines listed when no manager or retailer is chosen.
+const WORST: i64 = 50;
+const CASE_SIZE_KEY: &str = "case_size";
+
+async fn cycle_of(state: &AppState, id: i64, lang: Lang) -> ApiResult<CycleView> {
+    forecast_store::cycle(&state.db.pool, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(lang))
+}
+
+/// Rolls rows keyed by (sheet, spec) up to specs, managers and departments.
+struct RollUp<T> {
+    total: T,
+    by_spec: BTreeMap<i64, T>,
+    by_sheet: BTreeMap<i64, T>,
+    by_unit: BTreeMap<i64, T>,
+}
+
+fn roll_up<T: Default + Clone>(
+    rows: &[(i64, i64, T)],
+    sheets: &HashMap<i64, &SheetProgress>,
+    add: impl Fn(&mut T, &T),
+) -> RollUp<T> {
+    let mut out = RollUp {
+        total: T::default(),
+        by_spec: BTreeMap::new(),
+        by_sheet: BTreeMap::new(),
+        by_unit: BTreeMap::new(),
+    };
+    for (sheet, spec, row) in rows {
+        add(&mut out.total, row);
+        add(out.by_spec.entry(*spec).or_default(), row);
+        add(out.by_sheet.entry(*sheet).or_default(), row);
+        if let Some(p) = sheets.get(sheet) {
+            add(out.by_unit.entry(p.unit_id).or_default(), row);
+        }
+    }
+    out
+}
+
+/// Progress, totals by spec, department, manager and class against last
+/// month, last year and the baseline, the largest deviations and the trend
+/// of the last 12 months. Totals count lines submitted at least once; for a
+/// sample cycle the client scales them by `cycle.scale_factor`.
+#[utoipa::path(get, path = "/api/forecast/cycles/{id}/dashboard", tag = TAG,
+    params(("id" = i64, Path, description = "Cycle id")),
+    responses((status = 200, body = Dashboard), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn dashboard(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Dashboard>> {
+    current.require(READERS)?;
+    Ok(Json(build_dashboard(&state, id, current.lang).await?))
+}
+
+/// The dashboard of cycle `id` (also what the benchmark measures).
+pub async fn build_dashboard(state: &AppState, id: i64, lang: Lang) -> ApiResult<Dashboard> {
+    let pool = &state.db.pool;
+    let cycle = cycle_of(state, id, lang).await?;
+    let progress = sheet_progress(state, &cycle, lang).await?;
+    let sheets: HashMap<i64, &SheetProgress> = progress.iter().map(|p| (p.sheet_id, p)).collect();
+    let rows = summary::totals_by_sheet_spec(pool, id).await?;
+    let rolled = roll_up(&rows, &sheets, TotalRow::add);
+    let by_spec = cycle
+        .specs
+        .iter()
+        .map(|s| TotalRow {
+            id: s.spec_id,
+            label: s.name.clone(),
+            ..rolled.by_spec.get(&s.spec_id).cloned().unwrap_or_default()
+        })
+        .collect();
+    let by_manager = progress
+        .iter()
+        .map(|p| TotalRow {
+            id: p.manager_id,
+            label: p.manager_name.clone(),
+            ..rolled.by_sheet.get(&p.sheet_id).cloned().unwrap_or_default()
+        })
+        .collect();
+    let mut units: Vec<(i64, String)> = progress
+        .iter()
+        .map(|p| (p.unit_id, p.unit_name.clone()))
+        .collect();
+    units.sort();
+    units.dedup();
+    let by_department = units
+        .into_iter()
+        .map(|(unit, name)| TotalRow {
+            id: unit,
+            label: name,
+            ..rolled.by_unit.get(&unit).cloned().unwrap_or_default()
+        })
+        .collect();
+    let last_month_of = forecast_store::last_history_month(pool, cycle.month)
+        .await?
+        .unwrap_or(cycle.month.plus(-1));
+    Ok(Dashboard {
+        today: today(),
+        case_size: settings::get::<CaseSize>(pool, CASE_SIZE_KEY).await?,
+        last_month_of,
+        total: rolled.total,
+        by_spec,
+        by_department,
+        by_manager,
+        by_tier: summary::totals_by_class(pool, id).await?,
+        trend: summary::trend(pool, id, cycle.month.plus(-12), cycle.month.plus(-1)).await?,
+        deviations: summary::deviations(pool, id, DEVIATIONS).await?,
+        progress,
+        cycle,
+    })
+}
+
+/// What to export.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ExportQuery {
+    /// `xlsx` (default) or `csv`.
+    #[serde(default)]
+    pub format: Option<String>,
+    /// For CSV: `lines` (default, one row per retailer × spec) or `specs`
+    /// (totals per spec). The workbook holds both.
+    #[serde(default)]
+    pub kind: Option<String>,
+}
+
+/// The approved forecast: an xlsx workbook (retailers × specs, and totals per
+/// spec in 条 and 箱) or CSV. Only lines approved by the marketing center.
+#[utoipa::path(get, path = "/api/forecast/cycles/{id}/approved", tag = TAG,
+    params(("id" = i64, Path, description = "Cycle id"), ExportQuery),
+    responses((status = 200, description = "xlsx workbook or CSV"), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn export_approved(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Path(id): Path<i64>,
+    Query(query): Query<ExportQuery>,
+) -> ApiResult<impl IntoResponse> {
+    current.require(READERS)?;
+    let lang = current.lang;
+    let pool = &state.db.pool;
+    let cycle = cycle_of(&state, id, lang).await?;
+    let case_size = settings::get::<CaseSize>(pool, CASE_SIZE_KEY).await?;
+    let lines = summary::approved_lines(pool, id).await?;
+    let position: HashMap<i64, usize> = cycle
+        .specs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.spec_id, i))
+        .collect();
+    let month = cycle.month.to_string();
+    let (bytes, content_type, name) = match (query.format.as_deref(), query.kind.as_deref()) {
+        (None | Some("xlsx"), _) => {
+            let mut retailers: Vec<(String, String, String, String, Vec<Option<i64>>)> =
+                Vec::new();
+            for line in &lines {
+                if retailers.last().is_none_or(|r| r.0 != line.licence_no) {
+                    retailers.push((
+                        line.licence_no.clone(),
+                        line.retailer_name.clone(),
+                        line.manager_name.clone(),
+                        line.unit_name.clone(),
+                        vec![None; cycle.specs.len()],
+                    ));
+                }
+                if let (Some(&s), Some(r)) = (position.get(&line.spec_id), retailers.last_mut()) {
+                    r.4[s] = Some(line.cartons);
+                }
+            }
+            let approved = xlsx::Approved {
+                month: month.clone(),
+                specs: &cycle.specs,
+                retailers,
+                case_size,
+            };
+            let bytes =
+                xlsx::write_approved(&approved, lang).map_err(|e| ApiError::Internal(e.into()))?;
+            (
+                bytes,
+                xlsx::CONTENT_TYPE,
+                format!("approved-{}.xlsx", approved.month),
+            )
+        }
+        (Some("csv"), None | Some("lines")) => {
+            let mut out = csv::Writer::from_writer(Vec::new());
+            let write = |out: &mut csv::Writer<Vec<u8>>, row: &[&str]| {
+                out.write_record(row)
+                    .map_err(|e| ApiError::Internal(e.into()))
+            };
+            write(
+                &mut out,
+                &[
+                    "licence_no",
+                    "retailer",
+                    "manager",
+                    "department",
+                    "spec_code",
+                    "spec",
+                    "cartons",
+                ],
+            )?;
+            let specs: HashMap<i64, (&str, &str)> = cycle
+                .specs
+                .iter()
+                .map(|s| (s.spec_id, (s.code.as_str(), s.name.as_str())))
+                .collect();
+            for line in &lines {
+                let (code, spec) = specs.get(&line.spec_id).copied().unwrap_or(("", ""));
+                write(
+                    &mut out,
+                    &[
+                        &line.licence_no,
+                        &line.retailer_name,
+                        &line.manager_name,
+                        &line.unit_name,
+                        code,
+                        spec,
+                        &line.cartons.to_string(),
+                    ],
+                )?;
+            }
+            let bytes = out
+                .into_inner()
+                .map_err(|e| ApiError::Internal(anyhow::anyhow!("csv: {e}")))?;
+            (
+                bytes,
+                "text/csv; charset=utf-8",
+                format!("approved-{month}-lines.csv"),
+            )
+        }
+        (Some("csv"), Some("specs")) => {
+            let mut totals = vec![0_i64; cycle.specs.len()];
+            for line in &lines {
+                if let Some(&s) = position.get(&line.spec_id) {
+                    totals[s] += line.cartons;
+                }
+            }
+            let mut out = csv::Writer::from_writer(Vec::new());
+            let mut rows = vec![vec![
+                "spec_code".to_string(),
+                "spec".into(),
+                "cartons".into(),
+                "cases".into(),
+            ]];
+            for (s, spec) in cycle.specs.iter().enumerate() {
+                rows.push(vec![
+                    spec.code.clone(),
+                    spec.name.clone(),
+                    totals[s].to_string(),
+                    format!("{:.2}", case_size.cases(totals[s])),
+                ]);
+            }
+            for row in rows {
+                out.write_record(&row)
+                    .map_err(|e| ApiError::Internal(e.into()))?;
+            }
+            let bytes = out
+                .into_inner()
+                .map_err(|e| ApiError::Internal(anyhow::anyhow!("csv: {e}")))?;
+            (
+                bytes,
+                "text/csv; charset=utf-8",
+                format!("approved-{month}-specs.csv"),
+            )
+        }
+        _ => {
+            return Err(ApiError::validation(
+                ErrorBody::new(
+                    ErrorCode::Validation,
+                    lang.pick("导出格式有误", "Unknown export format"),
+                )
+                .with_field(
+                    "format",
+                    lang.pick(
+                        "格式为 xlsx 或 csv；csv 的内容为 lines 或 specs",
+                        "Use xlsx or csv; csv kind is lines or specs",
+                    ),
+                ),
+            ))
+        }
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        bytes,
+    ))
+}
+
+/// The month whose actual orders are loaded.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ActualsQuery {
+    /// `YYYY-MM`; the month must have ended.
+    pub month: String,
+}
+
+fn invalid(message: &str, errors: Vec<(String, String)>) -> ApiError {
+    let body = ErrorBody::new(ErrorCode::Validation, message);
+    ApiError::validation(
+        errors
+            .into_iter()
+            .take(300)
+            .fold(body, |b, (f, m)| b.with_field(f, m)),
+    )
+}
+
+/// Loads a month's actual orders from a CSV or xlsx file (columns: licence
+/// number, spec code, cartons; a header row is allowed) and replaces what
+/// was stored for that month. Every row is checked first; with any error
+/// nothing is stored and each error names its line (`rows.{line}`).
+#[utoipa::path(post, path = "/api/forecast/actuals", tag = TAG, params(ActualsQuery),
+    request_body(content = Vec<u8>, description = "CSV (UTF-8) or xlsx", content_type = "application/octet-stream"),
+    responses((status = 200, body = ActualsReport), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn import_actuals(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Query(query): Query<ActualsQuery>,
+    body: Bytes,
+) -> ApiResult<Json<ActualsReport>> {
+    current.require(&[Role::MarketingCenter])?;
+    let lang = current.lang;
+    let month: YearMonth = match query.month.parse() {
+        Ok(m) if m < YearMonth::of_date(today()) => m,
+        Ok(_) => {
+            return Err(invalid(
+                lang.pick("月份有误", "Invalid month"),
+                vec![(
+                    "month".into(),
+                    lang.pick(
+                        "该月尚未结束，不能导入实际订货",
+                        "The month has not ended; actual orders cannot be loaded yet",
+                    )
+                    .into(),
+                )],
+            ))
+        }
+        Err(_) => {
+            return Err(invalid(
+                lang.pick("月份有误", "Invalid month"),
+                vec![(
+                    "month".into(),
+                    lang.pick("月份格式为 YYYY-MM", "Months are written YYYY-MM")
+                        .into(),
+                )],
+            ))
+        }
+    };
+    let not_readable = || {
+        invalid(
+            lang.pick("文件无法读取", "The file cannot be read"),
+            vec![(
+                "file".into(),
+                lang.pick(
+                    "请上传 CSV（UTF-8）或 xlsx 文件",
+                    "Upload a CSV (UTF-8) or xlsx file",
+                )
+                .into(),
+            )],
+        )
+    };
+    let rows = if body.starts_with(b"PK") {
+        xlsx::read_rows(&body).ok_or_else(not_readable)?
+    } else {
+        let text = std::str::from_utf8(&body).map_err(|_| not_readable())?;
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        let mut rows = Vec::new();
+        for (i, record) in reader.records().enumerate() {
+            let record = record.map_err(|_| not_readable())?;
+            rows.push((i + 1, record.iter().map(str::to_string).collect()));
+        }
+        rows
+    };
+    if rows.is_empty() {
+        return Err(not_readable());
+    }
+    let pool = &state.db.pool;
+    let (licences, specs) = summary::import_keys(pool).await?;
+    let checked = check_rows(&rows, &licences, &specs).map_err(|errors| {
+        let count = errors.len();
+        invalid(
+            &match lang {
+                Lang::Zh => format!("文件有 {count} 行有误，未导入任何数据"),
+                Lang::En => format!("{count} rows are not valid; nothing was loaded"),
+            },
+            errors
+                .into_iter()
+                .map(|(line, e)| (format!("rows.{line}"), e.message(lang)))
+                .collect(),
+        )
+    })?;
+    let cartons = checked.iter().map(|r| r.2).sum();
+    let mut conn = pool.acquire().await?;
+    let mut tx = conn.begin().await?;
+    summary::replace_actuals(&mut tx, month, &checked).await?;
+    audit::record_and_commit(
+        tx,
+        Some(current.user.id),
+        "forecast.actuals.load",
+        "monthly_orders",
+        &month.to_string(),
+        &json!({ "rows": checked.len(), "cartons": cartons }),
+    )
+    .await?;
+    Ok(Json(ActualsReport {
+        month,
+        rows: checked.len(),
+        cartons,
+    }))
+}
+
+/// Whose accuracy to list in detail.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct AccuracyQuery {
+    /// List all of this customer manager's retailers.
+    #[serde(default)]
+    pub manager_id: Option<i64>,
+    /// List all of this retailer's lines.
+    #[serde(default)]
+    pub retailer_id: Option<i64>,
+}
+
+/// Forecast accuracy of a cycle's approved lines against the actual orders
+/// of its month: max(0, 1 − Σ|F − A| / ΣA) per spec, department, customer
+/// manager (ranked) and retailer, the per-line relative error |F − A| / A,
+/// the trend over months, and the same figures for the managers' own values
+/// and the baseline.
+#[utoipa::path(get, path = "/api/forecast/cycles/{id}/accuracy", tag = TAG,
+    params(("id" = i64, Path, description = "Cycle id"), AccuracyQuery),
+    responses((status = 200, body = AccuracyReport), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn accuracy(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Path(id): Path<i64>,
+    Query(query): Query<AccuracyQuery>,
+) -> ApiResult<Json<AccuracyReport>> {
+    current.require(READERS)?;
+    let lang = current.lang;
+    let pool = &state.db.pool;
+    let cycle = cycle_of(&state, id, lang).await?;
+    let progress = sheet_progress(&state, &cycle, lang).await?;
+    let sheets: HashMap<i64, &SheetProgress> = progress.iter().map(|p| (p.sheet_id, p)).collect();
+    let month = cycle.month;
+    let rows = summary::accuracy_by_sheet_spec(pool, id, month).await?;
+    let rolled = roll_up(&rows, &sheets, AccuracySums::merge);
+    let row = |id: i64, label: &str, sums: Option<&AccuracySums>| AccuracyRow {
+        id,
+        label: label.to_string(),
+        sums: sums.copied().unwrap_or_default(),
+    };
+    let by_spec = cycle
+        .specs
+        .iter()
+        .map(|s| row(s.spec_id, &s.name, rolled.by_spec.get(&s.spec_id)))
+        .collect();
+    let mut by_manager: Vec<AccuracyRow> = progress
+        .iter()
+        .filter_map(|p| {
+            rolled
+                .by_sheet
+                .get(&p.sheet_id)
+                .map(|s| row(p.manager_id, &p.manager_name, Some(s)))
+        })
+        .collect();
+    // The ranking: most accurate first; managers without orders last.
+    by_manager.sort_by(|a, b| {
+        let key = |r: &AccuracyRow| r.sums.accuracy(Compared::Approved).unwrap_or(-1.0);
+        key(b).total_cmp(&key(a))
+    });
+    let mut units: Vec<(i64, String)> = progress
+        .iter()
+        .map(|p| (p.unit_id, p.unit_name.clone()))
+        .collect();
+    units.sort();
+    units.dedup();
+    let by_department = units
+        .iter()
+        .filter_map(|(unit, name)| {
+            rolled
+                .by_unit
+                .get(unit)
+                .map(|s| row(*unit, name, Some(s)))
+        })
+        .collect();
+    let sheet_filter = query.manager_id.and_then(|m| {
+        progress
+            .iter()
+            .find(|p| p.manager_id == m)
+            .map(|p| p.sheet_id)
+    });
+    let retailers = summary::accuracy_by_retailer(pool, id, month, sheet_filter, WORST)
+        .await?
+        .into_iter()
+        .map(|(id, name, sums)| AccuracyRow {
+            id,
+            label: name,
+            sums,
+        })
+        .collect();
+    let lines = summary::accuracy_lines(pool, id, month, query.retailer_id, WORST).await?;
+    let trend = summary::accuracy_trend(pool)
+        .await?
+        .into_iter()
+        .map(|(cycle_id, month, sums)| AccuracyPoint {
+            cycle_id,
+            month,
+            sums,
+        })
+        .collect();
+    Ok(Json(AccuracyReport {
+        has_actuals: summary::has_orders(pool, month).await?,
+        total: rolled.total,
+        by_spec,
+        by_department,
+        by_manager,
+        retailers,
+        lines,
+        trend,
+        cycle,
+    }))
+}

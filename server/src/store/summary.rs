@@ -1,0 +1,431 @@
+//! The marketing center's summaries of a cycle: totals, deviations, trend,
+//! accuracy against actual orders, and the loading of actual orders.
+//!
+//! Every grouped query groups by (sheet, spec) or by class, so the rows sent
+//! back stay small (managers × specs) however many lines a cycle has; the
+//! caller rolls them up to specs, departments and managers.
+
+use domain::forecast::review::AccuracySums;
+use domain::forecast::view::{AccuracyLine, DeviationLine, TotalRow, TrendPoint};
+use domain::month::YearMonth;
+use sqlx::{AnyConnection, AnyPool, Row};
+
+use crate::db::{insert_rows, Value};
+
+fn decode_error(e: impl std::error::Error + Send + Sync + 'static) -> sqlx::Error {
+    sqlx::Error::Decode(Box::new(e))
+}
+
+/// The value a line has now: approved, else corrected, else entered.
+const VALUE: &str = "COALESCE(l.final_value, l.current_value, l.entered, 0)";
+
+fn sums_sql() -> String {
+    format!(
+        "COUNT(*), CAST(SUM({VALUE}) AS BIGINT), CAST(COALESCE(SUM(l.final_value), 0) AS BIGINT), \
+         CAST(COALESCE(SUM(l.entered), 0) AS BIGINT), CAST(COALESCE(SUM(l.baseline), 0) AS BIGINT), \
+         CAST(COALESCE(SUM(l.last_month), 0) AS BIGINT), CAST(COALESCE(SUM(l.last_year), 0) AS BIGINT)"
+    )
+}
+
+fn total_of(r: &sqlx::any::AnyRow, at: usize) -> sqlx::Result<TotalRow> {
+    Ok(TotalRow {
+        id: 0,
+        label: String::new(),
+        lines: r.try_get(at)?,
+        forecast: r.try_get(at + 1)?,
+        approved: r.try_get(at + 2)?,
+        entered: r.try_get(at + 3)?,
+        baseline: r.try_get(at + 4)?,
+        last_month: r.try_get(at + 5)?,
+        last_year: r.try_get(at + 6)?,
+    })
+}
+
+/// Totals per (sheet, spec) of a cycle's lines submitted at least once
+/// (their baseline and history are recorded at submission).
+pub async fn totals_by_sheet_spec(
+    pool: &AnyPool,
+    cycle_id: i64,
+) -> sqlx::Result<Vec<(i64, i64, TotalRow)>> {
+    sqlx::query(&format!(
+        "SELECT l.sheet_id, l.spec_id, {} FROM forecast_lines l \
+         WHERE l.sheet_id IN (SELECT id FROM forecast_sheets WHERE cycle_id = $1) \
+           AND l.baseline IS NOT NULL GROUP BY l.sheet_id, l.spec_id",
+        sums_sql()
+    ))
+    .bind(cycle_id)
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, total_of(r, 2)?)))
+    .collect()
+}
+
+/// Totals per customer class (档位), highest first.
+pub async fn totals_by_class(pool: &AnyPool, cycle_id: i64) -> sqlx::Result<Vec<TotalRow>> {
+    sqlx::query(&format!(
+        "SELECT c.rank, c.label, {} FROM forecast_lines l JOIN retailers r ON r.id = l.retailer_id \
+         JOIN customer_classes c ON c.code = r.class_code \
+         WHERE l.sheet_id IN (SELECT id FROM forecast_sheets WHERE cycle_id = $1) \
+           AND l.baseline IS NOT NULL GROUP BY c.rank, c.label ORDER BY c.rank DESC",
+        sums_sql()
+    ))
+    .bind(cycle_id)
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(TotalRow {
+            id: r.try_get(0)?,
+            label: r.try_get(1)?,
+            ..total_of(r, 2)?
+        })
+    })
+    .collect()
+}
+
+/// The submitted lines furthest from their baseline.
+pub async fn deviations(
+    pool: &AnyPool,
+    cycle_id: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<DeviationLine>> {
+    sqlx::query(&format!(
+        "SELECT l.sheet_id, u.display_name, l.retailer_id, r.licence_no, r.name, l.spec_id, p.name, \
+                {VALUE}, l.baseline \
+         FROM (SELECT * FROM forecast_lines l \
+               WHERE l.sheet_id IN (SELECT id FROM forecast_sheets WHERE cycle_id = $1) \
+                 AND l.baseline IS NOT NULL \
+               ORDER BY ABS({VALUE} - l.baseline) DESC LIMIT $2) l \
+         JOIN retailers r ON r.id = l.retailer_id JOIN specs p ON p.id = l.spec_id \
+         JOIN forecast_sheets s ON s.id = l.sheet_id JOIN users u ON u.id = s.manager_id \
+         ORDER BY ABS({VALUE} - l.baseline) DESC, l.sheet_id, l.retailer_id, l.spec_id"
+    ))
+    .bind(cycle_id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(DeviationLine {
+            sheet_id: r.try_get(0)?,
+            manager_name: r.try_get(1)?,
+            retailer_id: r.try_get(2)?,
+            licence_no: r.try_get(3)?,
+            retailer_name: r.try_get(4)?,
+            spec_id: r.try_get(5)?,
+            spec_name: r.try_get(6)?,
+            value: r.try_get(7)?,
+            baseline: r.try_get(8)?,
+        })
+    })
+    .collect()
+}
+
+/// Company-wide orders of `specs` per month from `from` to `to`.
+pub async fn trend(
+    pool: &AnyPool,
+    cycle_id: i64,
+    from: YearMonth,
+    to: YearMonth,
+) -> sqlx::Result<Vec<TrendPoint>> {
+    sqlx::query(
+        "SELECT t.month, CAST(SUM(t.cartons) AS BIGINT) FROM monthly_spec_totals t \
+         JOIN forecast_cycle_specs f ON f.spec_id = t.spec_id AND f.cycle_id = $1 \
+         WHERE t.month >= $2 AND t.month <= $3 GROUP BY t.month ORDER BY t.month",
+    )
+    .bind(cycle_id)
+    .bind(from.to_string())
+    .bind(to.to_string())
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(TrendPoint {
+            month: r
+                .try_get::<String, _>(0)?
+                .parse()
+                .map_err(decode_error)?,
+            cartons: r.try_get(1)?,
+        })
+    })
+    .collect()
+}
+
+/// Rebuilds the monthly totals per spec of `month` from its order lines.
+pub async fn refresh_month_totals(conn: &mut AnyConnection, month: YearMonth) -> sqlx::Result<()> {
+    let month = month.to_string();
+    sqlx::query("DELETE FROM monthly_spec_totals WHERE month = $1")
+        .bind(&month)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "INSERT INTO monthly_spec_totals (month, spec_id, cartons, retailers) \
+         SELECT month, spec_id, CAST(SUM(cartons) AS BIGINT), COUNT(*) FROM monthly_orders \
+         WHERE month = $1 GROUP BY month, spec_id",
+    )
+    .bind(&month)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Rebuilds every month's totals (after generating demo data).
+pub async fn refresh_all_totals(conn: &mut AnyConnection) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM monthly_spec_totals")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "INSERT INTO monthly_spec_totals (month, spec_id, cartons, retailers) \
+         SELECT month, spec_id, CAST(SUM(cartons) AS BIGINT), COUNT(*) FROM monthly_orders \
+         GROUP BY month, spec_id",
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Replaces a month's actual orders (checked by the caller) and its totals,
+/// in the caller's transaction.
+pub async fn replace_actuals(
+    conn: &mut AnyConnection,
+    month: YearMonth,
+    rows: &[(i64, i64, i64)],
+) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM monthly_orders WHERE month = $1")
+        .bind(month.to_string())
+        .execute(&mut *conn)
+        .await?;
+    let values: Vec<Vec<Value>> = rows
+        .iter()
+        .map(|&(retailer, spec, cartons)| {
+            vec![
+                retailer.into(),
+                spec.into(),
+                month.to_string().into(),
+                cartons.into(),
+            ]
+        })
+        .collect();
+    insert_rows(
+        conn,
+        "monthly_orders",
+        &["retailer_id", "spec_id", "month", "cartons"],
+        &values,
+    )
+    .await?;
+    refresh_month_totals(conn, month).await
+}
+
+/// Whether any orders of `month` are loaded.
+pub async fn has_orders(pool: &AnyPool, month: YearMonth) -> sqlx::Result<bool> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM monthly_spec_totals WHERE month = $1")
+        .bind(month.to_string())
+        .fetch_one(pool)
+        .await?;
+    Ok(n > 0)
+}
+
+/// The approved lines of a cycle joined to the orders of its month.
+const ACCURACY_FROM: &str = "FROM forecast_lines l \
+     LEFT JOIN monthly_orders m ON m.retailer_id = l.retailer_id AND m.spec_id = l.spec_id AND m.month = $2 \
+     WHERE l.sheet_id IN (SELECT id FROM forecast_sheets WHERE cycle_id = $1) AND l.final_value IS NOT NULL";
+
+const ACCURACY_SUMS: &str = "COUNT(*), CAST(COALESCE(SUM(COALESCE(m.cartons, 0)), 0) AS BIGINT), \
+     CAST(COALESCE(SUM(l.final_value), 0) AS BIGINT), CAST(COALESCE(SUM(COALESCE(l.entered, 0)), 0) AS BIGINT), \
+     CAST(COALESCE(SUM(COALESCE(l.baseline, 0)), 0) AS BIGINT), \
+     CAST(COALESCE(SUM(ABS(l.final_value - COALESCE(m.cartons, 0))), 0) AS BIGINT), \
+     CAST(COALESCE(SUM(ABS(COALESCE(l.entered, 0) - COALESCE(m.cartons, 0))), 0) AS BIGINT), \
+     CAST(COALESCE(SUM(ABS(COALESCE(l.baseline, 0) - COALESCE(m.cartons, 0))), 0) AS BIGINT)";
+
+fn sums_of(r: &sqlx::any::AnyRow, at: usize) -> sqlx::Result<AccuracySums> {
+    Ok(AccuracySums {
+        lines: r.try_get(at)?,
+        actual: r.try_get(at + 1)?,
+        approved: r.try_get(at + 2)?,
+        entered: r.try_get(at + 3)?,
+        baseline: r.try_get(at + 4)?,
+        approved_error: r.try_get(at + 5)?,
+        entered_error: r.try_get(at + 6)?,
+        baseline_error: r.try_get(at + 7)?,
+    })
+}
+
+/// Accuracy sums per (sheet, spec).
+pub async fn accuracy_by_sheet_spec(
+    pool: &AnyPool,
+    cycle_id: i64,
+    month: YearMonth,
+) -> sqlx::Result<Vec<(i64, i64, AccuracySums)>> {
+    sqlx::query(&format!(
+        "SELECT l.sheet_id, l.spec_id, {ACCURACY_SUMS} {ACCURACY_FROM} GROUP BY l.sheet_id, l.spec_id"
+    ))
+    .bind(cycle_id)
+    .bind(month.to_string())
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, sums_of(r, 2)?)))
+    .collect()
+}
+
+/// Accuracy per retailer: one manager's retailers, or the `limit` with the
+/// largest error.
+pub async fn accuracy_by_retailer(
+    pool: &AnyPool,
+    cycle_id: i64,
+    month: YearMonth,
+    sheet: Option<i64>,
+    limit: i64,
+) -> sqlx::Result<Vec<(i64, String, AccuracySums)>> {
+    let from = ACCURACY_FROM.replace(
+        "FROM forecast_lines l",
+        "FROM forecast_lines l JOIN retailers r ON r.id = l.retailer_id",
+    );
+    sqlx::query(&format!(
+        "SELECT l.retailer_id, MIN(r.name), {ACCURACY_SUMS} {from} \
+           AND ($3 = 0 OR l.sheet_id = $3) \
+         GROUP BY l.retailer_id ORDER BY 8 DESC, l.retailer_id LIMIT $4"
+    ))
+    .bind(cycle_id)
+    .bind(month.to_string())
+    .bind(sheet.unwrap_or(0))
+    .bind(limit)
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, sums_of(r, 2)?)))
+    .collect()
+}
+
+/// Approved lines against orders: one retailer's, or the `limit` with the
+/// largest error.
+pub async fn accuracy_lines(
+    pool: &AnyPool,
+    cycle_id: i64,
+    month: YearMonth,
+    retailer: Option<i64>,
+    limit: i64,
+) -> sqlx::Result<Vec<AccuracyLine>> {
+    sqlx::query(&format!(
+        "SELECT l.retailer_id, r.licence_no, r.name, u.display_name, l.spec_id, p.name, l.final_value, \
+                COALESCE(l.entered, 0), COALESCE(l.baseline, 0), COALESCE(m.cartons, 0) \
+         {} AND ($3 = 0 OR l.retailer_id = $3) \
+         ORDER BY ABS(l.final_value - COALESCE(m.cartons, 0)) DESC, l.retailer_id, l.spec_id LIMIT $4",
+        ACCURACY_FROM.replace(
+            "FROM forecast_lines l",
+            "FROM forecast_lines l JOIN retailers r ON r.id = l.retailer_id JOIN specs p ON p.id = l.spec_id \
+             JOIN forecast_sheets s ON s.id = l.sheet_id JOIN users u ON u.id = s.manager_id"
+        )
+    ))
+    .bind(cycle_id)
+    .bind(month.to_string())
+    .bind(retailer.unwrap_or(0))
+    .bind(limit)
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(|r| {
+        let approved: i64 = r.try_get(6)?;
+        let actual: i64 = r.try_get(9)?;
+        Ok(AccuracyLine {
+            retailer_id: r.try_get(0)?,
+            licence_no: r.try_get(1)?,
+            retailer_name: r.try_get(2)?,
+            manager_name: r.try_get(3)?,
+            spec_id: r.try_get(4)?,
+            spec_name: r.try_get(5)?,
+            approved,
+            entered: r.try_get(7)?,
+            baseline: r.try_get(8)?,
+            actual,
+            relative_error: domain::forecast::review::relative_error(approved, actual),
+        })
+    })
+    .collect()
+}
+
+/// Accuracy of every cycle whose month has orders, by month.
+pub async fn accuracy_trend(pool: &AnyPool) -> sqlx::Result<Vec<(i64, YearMonth, AccuracySums)>> {
+    let cycles = sqlx::query(
+        "SELECT c.id, c.month FROM forecast_cycles c \
+         WHERE EXISTS (SELECT 1 FROM monthly_spec_totals t WHERE t.month = c.month) ORDER BY c.month",
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut out = Vec::with_capacity(cycles.len());
+    for c in &cycles {
+        let id: i64 = c.try_get(0)?;
+        let month: YearMonth = c.try_get::<String, _>(1)?.parse().map_err(decode_error)?;
+        let r = sqlx::query(&format!("SELECT {ACCURACY_SUMS} {ACCURACY_FROM}"))
+            .bind(id)
+            .bind(month.to_string())
+            .fetch_one(pool)
+            .await?;
+        let sums = sums_of(&r, 0)?;
+        if sums.lines > 0 {
+            out.push((id, month, sums));
+        }
+    }
+    Ok(out)
+}
+
+/// Licence numbers and spec codes to ids, for checking an import.
+pub async fn import_keys(
+    pool: &AnyPool,
+) -> sqlx::Result<(
+    std::collections::HashMap<String, i64>,
+    std::collections::HashMap<String, i64>,
+)> {
+    let licences = sqlx::query("SELECT licence_no, id FROM retailers")
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect::<sqlx::Result<_>>()?;
+    let specs = sqlx::query("SELECT code, id FROM specs")
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect::<sqlx::Result<_>>()?;
+    Ok((licences, specs))
+}
+
+/// One approved line for the export.
+#[derive(Debug, Clone)]
+pub struct ApprovedLine {
+    pub licence_no: String,
+    pub retailer_name: String,
+    pub manager_name: String,
+    pub unit_name: String,
+    pub spec_id: i64,
+    pub cartons: i64,
+}
+
+/// A cycle's approved lines, by department, manager and licence number.
+pub async fn approved_lines(pool: &AnyPool, cycle_id: i64) -> sqlx::Result<Vec<ApprovedLine>> {
+    sqlx::query(
+        "SELECT r.licence_no, r.name, u.display_name, o.name, l.spec_id, l.final_value \
+         FROM forecast_lines l JOIN forecast_sheets s ON s.id = l.sheet_id \
+         JOIN retailers r ON r.id = l.retailer_id JOIN users u ON u.id = s.manager_id \
+         JOIN org_units o ON o.id = u.org_unit_id \
+         WHERE s.cycle_id = $1 AND l.final_value IS NOT NULL \
+         ORDER BY o.name, u.display_name, r.licence_no, l.spec_id",
+    )
+    .bind(cycle_id)
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(ApprovedLine {
+            licence_no: r.try_get(0)?,
+            retailer_name: r.try_get(1)?,
+            manager_name: r.try_get(2)?,
+            unit_name: r.try_get(3)?,
+            spec_id: r.try_get(4)?,
+            cartons: r.try_get(5)?,
+        })
+    })
+    .collect()
+}
