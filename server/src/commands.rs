@@ -430,3 +430,244 @@ async fn clear_lines(db: &Db, sheet_id: i64) -> anyhow::Result<()> {
         .await?;
     Ok(())
 }
+
+/// The month of the dashboard benchmark's cycle: far enough ahead that no
+/// real cycle takes it, and fixed, so a second run reuses the lines.
+fn bench_month(today: chrono::NaiveDate) -> YearMonth {
+    default_month(today).plus(60)
+}
+
+/// A cycle over every retailer and up to 60 specs with every line filled
+/// (1.8M lines at city scale): a quarter of the sheets approved, a quarter
+/// at level 2, a quarter at level 1, a quarter returned. Reused if present.
+async fn dashboard_cycle(db: &Db) -> anyhow::Result<i64> {
+    let today = crate::routes::replenishment::today();
+    let month = bench_month(today);
+    let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM forecast_cycles WHERE month = $1")
+        .bind(month.to_string())
+        .fetch_optional(&db.pool)
+        .await?;
+    if let Some(id) = existing {
+        println!("reusing the benchmark cycle {month} (id {id})");
+        return Ok(id);
+    }
+    let started = Instant::now();
+    let spec_ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM specs ORDER BY id LIMIT 60")
+        .fetch_all(&db.pool)
+        .await?;
+    let center: i64 = sqlx::query_scalar("SELECT id FROM users WHERE login = 'center'")
+        .fetch_one(&db.pool)
+        .await
+        .context("the demo's marketing center account")?;
+    let last = store::last_history_month(&db.pool, month)
+        .await?
+        .context("no order history; generate the demo first")?;
+    let input = CycleInput {
+        month,
+        spec_ids,
+        scope: Scope::All,
+        submit_deadline: None,
+        review_deadline: None,
+    };
+    let mut conn = db.pool.acquire().await?;
+    let mut tx = conn.begin().await?;
+    let id = store::open_cycle(&mut tx, &input, center, crate::db::now_unix())
+        .await?
+        .map_err(|_| anyhow::anyhow!("month {month} is taken"))?;
+    // Every line: the manager's value near last month's orders, the
+    // baseline and history recorded as at submission.
+    sqlx::query(
+        "INSERT INTO forecast_lines (sheet_id, retailer_id, spec_id, entered, revision, baseline, \
+                                     last_month, last_year, updated_by, updated_at) \
+         SELECT f.sheet_id, f.retailer_id, c.spec_id, \
+                COALESCE(m.cartons, 0) + (f.retailer_id + c.spec_id) % 3, 1, COALESCE(m.cartons, 0), \
+                COALESCE(m.cartons, 0), COALESCE(y.cartons, 0), $2, $3 \
+         FROM forecast_cycle_retailers f JOIN forecast_cycle_specs c ON c.cycle_id = f.cycle_id \
+         LEFT JOIN monthly_orders m ON m.retailer_id = f.retailer_id AND m.spec_id = c.spec_id AND m.month = $4 \
+         LEFT JOIN monthly_orders y ON y.retailer_id = f.retailer_id AND y.spec_id = c.spec_id AND y.month = $5 \
+         WHERE f.cycle_id = $1",
+    )
+    .bind(id)
+    .bind(center)
+    .bind(crate::db::now_unix())
+    .bind(last.to_string())
+    .bind(last.plus(-11).to_string())
+    .execute(&mut *tx)
+    .await?;
+    for (rest, status, level) in [
+        (0, "approved", None),
+        (1, "submitted", Some(2_i64)),
+        (2, "submitted", Some(1)),
+        (3, "returned", None),
+    ] {
+        sqlx::query(
+            "UPDATE forecast_sheets SET status = $1, review_level = $2 WHERE cycle_id = $3 AND id % 4 = $4",
+        )
+        .bind(status)
+        .bind(level)
+        .bind(id)
+        .bind(rest)
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query(
+        "UPDATE forecast_lines SET final_value = entered WHERE sheet_id IN \
+         (SELECT id FROM forecast_sheets WHERE cycle_id = $1 AND status = 'approved')",
+    )
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    drop(conn);
+    let lines: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM forecast_lines WHERE sheet_id IN (SELECT id FROM forecast_sheets WHERE cycle_id = $1)",
+    )
+    .bind(id)
+    .fetch_one(&db.pool)
+    .await?;
+    println!(
+        "benchmark cycle {month} (id {id}): {lines} lines written in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(id)
+}
+
+/// The marketing center's dashboard summary of a city-scale cycle, through
+/// the HTTP API and as the equivalent raw SQL on the same database.
+pub async fn bench_dashboard(db: &Db, rounds: usize) -> anyhow::Result<()> {
+    let cycle_id = dashboard_cycle(db).await?;
+    let lines: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM forecast_lines WHERE sheet_id IN (SELECT id FROM forecast_sheets WHERE cycle_id = $1)",
+    )
+    .bind(cycle_id)
+    .fetch_one(&db.pool)
+    .await?;
+
+    // The server, on a loopback port, over the same database.
+    let state = crate::AppState::new(db.clone(), Config::local(String::new())).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let serving = state.clone();
+    let server = tokio::spawn(async move {
+        let _ = crate::serve(listener, serving, std::future::pending()).await;
+    });
+    let client = reqwest::Client::builder().cookie_store(true).build()?;
+    client
+        .post(format!("{base}/api/auth/login"))
+        .json(&serde_json::json!({ "login": "center", "password": crate::demo::DEMO_PASSWORD }))
+        .send()
+        .await?
+        .error_for_status()
+        .context("signing in as the marketing center (demo password)")?;
+    let url = format!("{base}/api/forecast/cycles/{cycle_id}/dashboard");
+    let mut api = Vec::with_capacity(rounds);
+    let mut bytes = 0;
+    let mut summary = None;
+    for _ in 0..rounds {
+        let started = Instant::now();
+        let body = client
+            .get(&url)
+            .send()
+            .await?
+            .error_for_status()?
+            .bytes()
+            .await?;
+        api.push(started.elapsed());
+        bytes = body.len();
+        summary = Some(body);
+    }
+    server.abort();
+    let dashboard: domain::forecast::view::Dashboard =
+        serde_json::from_slice(&summary.unwrap_or_default())?;
+
+    // The same figures as plain SQL: the grouped totals, the classes, the
+    // largest deviations, the trend and the progress, timed one by one.
+    let value = "COALESCE(l.final_value, l.current_value, l.entered, 0)";
+    let in_cycle = "l.sheet_id IN (SELECT id FROM forecast_sheets WHERE cycle_id = $1)";
+    let sums = format!(
+        "COUNT(*), CAST(SUM({value}) AS BIGINT), CAST(SUM(l.final_value) AS BIGINT), \
+         CAST(SUM(l.entered) AS BIGINT), CAST(SUM(l.baseline) AS BIGINT), \
+         CAST(SUM(l.last_month) AS BIGINT), CAST(SUM(l.last_year) AS BIGINT)"
+    );
+    let statements = [
+        (
+            "totals by manager × spec",
+            format!(
+                "SELECT l.sheet_id, l.spec_id, {sums} FROM forecast_lines l \
+                 WHERE {in_cycle} AND l.baseline IS NOT NULL GROUP BY l.sheet_id, l.spec_id"
+            ),
+        ),
+        (
+            "totals by class",
+            format!(
+                "SELECT r.class_code, {sums} FROM forecast_lines l JOIN retailers r ON r.id = l.retailer_id \
+                 WHERE {in_cycle} AND l.baseline IS NOT NULL GROUP BY r.class_code"
+            ),
+        ),
+        (
+            "20 largest deviations",
+            format!(
+                "SELECT l.sheet_id, l.retailer_id, l.spec_id FROM forecast_lines l \
+                 WHERE {in_cycle} AND l.baseline IS NOT NULL \
+                 ORDER BY ABS({value} - l.baseline) DESC LIMIT 20"
+            ),
+        ),
+        (
+            "12-month trend",
+            "SELECT t.month, CAST(SUM(t.cartons) AS BIGINT) FROM monthly_spec_totals t \
+             JOIN forecast_cycle_specs f ON f.spec_id = t.spec_id AND f.cycle_id = $1 \
+             GROUP BY t.month ORDER BY t.month DESC LIMIT 12"
+                .to_string(),
+        ),
+        (
+            "progress per sheet",
+            "SELECT s.id, s.status, (SELECT COUNT(*) FROM forecast_cycle_retailers r WHERE r.sheet_id = s.id), \
+                    (SELECT COUNT(*) FROM forecast_lines l WHERE l.sheet_id = s.id AND l.entered IS NOT NULL) \
+             FROM forecast_sheets s WHERE s.cycle_id = $1"
+                .to_string(),
+        ),
+    ];
+    let mut raw_total = Vec::with_capacity(rounds);
+    let mut per_statement = vec![Vec::with_capacity(rounds); statements.len()];
+    for _ in 0..rounds {
+        let all = Instant::now();
+        for (i, (_, sql)) in statements.iter().enumerate() {
+            let started = Instant::now();
+            sqlx::query(sql).bind(cycle_id).fetch_all(&db.pool).await?;
+            per_statement[i].push(started.elapsed());
+        }
+        raw_total.push(all.elapsed());
+    }
+
+    println!(
+        "dashboard of a cycle with {lines} lines ({} sheets, {} specs), median of {rounds} rounds",
+        dashboard.progress.len(),
+        dashboard.cycle.specs.len()
+    );
+    println!(
+        "  API  GET /api/forecast/cycles/{cycle_id}/dashboard: {} (min {}, max {}), {} KB JSON",
+        ms(median(api.clone())),
+        ms(api.iter().min().copied().unwrap_or_default()),
+        ms(api.iter().max().copied().unwrap_or_default()),
+        bytes / 1024
+    );
+    println!(
+        "  raw SQL, the same five statements: {} (min {}, max {})",
+        ms(median(raw_total.clone())),
+        ms(raw_total.iter().min().copied().unwrap_or_default()),
+        ms(raw_total.iter().max().copied().unwrap_or_default()),
+    );
+    for ((name, _), times) in statements.iter().zip(per_statement) {
+        println!("    {name}: {}", ms(median(times)));
+    }
+    println!(
+        "  totals: {} lines submitted, forecast {} cartons ({:.0} cases), approved {}, baseline {}, last month {}",
+        dashboard.total.lines,
+        dashboard.total.forecast,
+        dashboard.case_size.cases(dashboard.total.forecast),
+        dashboard.total.approved,
+        dashboard.total.baseline,
+        dashboard.total.last_month
+    );
+    Ok(())
+}

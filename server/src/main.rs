@@ -87,6 +87,14 @@ enum Command {
         #[arg(long, value_enum, default_value = "county")]
         scale: Scale,
     },
+    /// Benchmark: the marketing center's dashboard of a cycle with every
+    /// line filled (1.8M lines at city scale), through the API and as raw SQL.
+    BenchDashboard {
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+        #[arg(long, value_enum, default_value = "city")]
+        scale: Scale,
+    },
 }
 
 #[tokio::main]
@@ -183,6 +191,10 @@ async fn main() -> anyhow::Result<()> {
         Command::BenchSheetSave { rounds, scale } => {
             let db = seeded(&cli.database_url, scale, today).await?;
             server::commands::bench_sheet_save(&db, rounds.max(1)).await
+        }
+        Command::BenchDashboard { rounds, scale } => {
+            let db = seeded(&cli.database_url, scale, today).await?;
+            server::commands::bench_dashboard(&db, rounds.max(1)).await
         }
     }
 }

@@ -2,6 +2,8 @@
 //! PostgreSQL database) on port 0, an HTTP client with cookies, and a headless
 //! Chromium through chromedriver.
 
+pub mod forecast;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};

@@ -6,6 +6,7 @@
 use domain::forecast::view::{CycleList, CycleView, SaveCellsResponse, SheetStatus, SheetView};
 use domain::forecast::{default_month, in_scope, Scope};
 use domain::ErrorBody;
+use e2e::forecast::{fill_with_baseline, open_cycle, save, sheet, spec_ids};
 use e2e::{caller, on_both_databases, spawn_app, Backend, Caller, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -17,46 +18,6 @@ on_both_databases!(
     entry_closes_after_the_deadline_until_the_center_reopens_it,
     a_sheet_round_trips_through_xlsx_and_a_bad_file_saves_nothing,
 );
-
-async fn spec_ids(app: &TestApp, n: i64) -> Vec<i64> {
-    sqlx::query_scalar("SELECT id FROM specs ORDER BY id LIMIT $1")
-        .bind(n)
-        .fetch_all(&app.db().pool)
-        .await
-        .expect("specs")
-}
-
-/// Opens a cycle for the first month open for entry; returns it.
-async fn open_cycle(app: &TestApp, scope: Scope, specs: usize) -> CycleView {
-    let center = caller(app, "center").await;
-    let list: CycleList = center.get_json(app, "/api/forecast/cycles").await;
-    let ids = spec_ids(app, specs as i64).await;
-    let response = center
-        .send(
-            app,
-            Method::POST,
-            "/api/forecast/cycles",
-            json!({ "month": list.default_month, "spec_ids": ids, "scope": scope }),
-        )
-        .await;
-    assert_eq!(response.status(), 200, "the cycle opens");
-    response.json().await.expect("cycle")
-}
-
-async fn sheet(who: &Caller, app: &TestApp, cycle: i64) -> SheetView {
-    who.get_json(app, &format!("/api/forecast/cycles/{cycle}/sheet"))
-        .await
-}
-
-async fn save(who: &Caller, app: &TestApp, cycle: i64, cells: Value) -> reqwest::Response {
-    who.send(
-        app,
-        Method::PUT,
-        &format!("/api/forecast/cycles/{cycle}/sheet/cells"),
-        json!({ "cells": cells }),
-    )
-    .await
-}
 
 async fn stored_lines(app: &TestApp, cycle: i64) -> Vec<(i64, i64, Option<i64>, i64)> {
     sqlx::query_as(
@@ -345,22 +306,6 @@ async fn a_bulk_save_is_all_or_nothing_and_never_overwrites_newer_data(backend: 
         .await
         .expect("request");
     assert_eq!(unsigned.status(), 401);
-}
-
-async fn fill_with_baseline(cm: &Caller, app: &TestApp, view: &SheetView) {
-    let cells: Vec<Value> = view
-        .rows
-        .iter()
-        .enumerate()
-        .flat_map(|(r, row)| {
-            view.specs.iter().enumerate().map(move |(s, spec)| {
-                let i = view.index(r, s);
-                json!({ "retailer_id": row.retailer_id, "spec_id": spec.spec_id, "value": view.baseline[i].min(view.bound[i]), "base_revision": view.revision[i] })
-            })
-        })
-        .collect();
-    let response = save(cm, app, view.cycle.id, json!(cells)).await;
-    assert_eq!(response.status(), 200, "the sheet fills");
 }
 
 async fn submission_needs_every_cell_and_reasons_then_locks_the_sheet(backend: Backend) {

@@ -5,8 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use domain::forecast::view::{CycleList, CycleView};
 use domain::forecast::{in_scope, Scope};
+use e2e::forecast::open_cycle;
 use e2e::{
     caller, click, element, spawn_app, spawn_app_scaled, text_of, wait_for_text, Backend, Browser,
     Scale, TestApp, DEMO_PASSWORD,
@@ -51,27 +51,6 @@ async fn desktop(browser: &Browser) {
         .set_window_size(1280, 900)
         .await
         .expect("window size");
-}
-
-/// Opens a cycle for the first month open for entry through the API.
-async fn open_cycle(app: &TestApp, scope: Scope, specs: i64) -> CycleView {
-    let center = caller(app, "center").await;
-    let list: CycleList = center.get_json(app, "/api/forecast/cycles").await;
-    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM specs ORDER BY id LIMIT $1")
-        .bind(specs)
-        .fetch_all(&app.db().pool)
-        .await
-        .expect("specs");
-    let response = center
-        .send(
-            app,
-            reqwest::Method::POST,
-            "/api/forecast/cycles",
-            json!({ "month": list.default_month, "spec_ids": ids, "scope": scope }),
-        )
-        .await;
-    assert_eq!(response.status(), 200);
-    response.json().await.expect("cycle")
 }
 
 async fn open_sheet(browser: &Browser, app: &TestApp) {

@@ -569,7 +569,8 @@ pub struct Dashboard {
     pub by_department: Vec<TotalRow>,
     pub by_manager: Vec<TotalRow>,
     pub by_tier: Vec<TotalRow>,
-    /// Company-wide orders of the cycle's specs over the last 12 months.
+    /// Company-wide orders of the cycle's specs over the 12 months up to
+    /// `last_month_of`.
     pub trend: Vec<TrendPoint>,
     /// The lines furthest from their baseline.
     pub deviations: Vec<DeviationLine>,

@@ -143,7 +143,7 @@ pub async fn build_dashboard(state: &AppState, id: i64, lang: Lang) -> ApiResult
         by_department,
         by_manager,
         by_tier: summary::totals_by_class(pool, id).await?,
-        trend: summary::trend(pool, id, cycle.month.plus(-12), cycle.month.plus(-1)).await?,
+        trend: summary::trend(pool, id, last_month_of.plus(-11), last_month_of).await?,
         deviations: summary::deviations(pool, id, DEVIATIONS).await?,
         progress,
         cycle,

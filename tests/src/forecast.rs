@@ -1,0 +1,65 @@
+//! Forecast helpers shared by the API and browser tests: open a cycle, read
+//! and save a sheet, fill it from the baseline.
+
+use domain::forecast::view::{CycleList, CycleView, SheetView};
+use domain::forecast::Scope;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::{caller, Caller, TestApp};
+
+pub async fn spec_ids(app: &TestApp, n: i64) -> Vec<i64> {
+    sqlx::query_scalar("SELECT id FROM specs ORDER BY id LIMIT $1")
+        .bind(n)
+        .fetch_all(&app.db().pool)
+        .await
+        .expect("specs")
+}
+
+/// Opens a cycle for the first month open for entry; returns it.
+pub async fn open_cycle(app: &TestApp, scope: Scope, specs: usize) -> CycleView {
+    let center = caller(app, "center").await;
+    let list: CycleList = center.get_json(app, "/api/forecast/cycles").await;
+    let ids = spec_ids(app, specs as i64).await;
+    let response = center
+        .send(
+            app,
+            Method::POST,
+            "/api/forecast/cycles",
+            json!({ "month": list.default_month, "spec_ids": ids, "scope": scope }),
+        )
+        .await;
+    assert_eq!(response.status(), 200, "the cycle opens");
+    response.json().await.expect("cycle")
+}
+
+pub async fn sheet(who: &Caller, app: &TestApp, cycle: i64) -> SheetView {
+    who.get_json(app, &format!("/api/forecast/cycles/{cycle}/sheet"))
+        .await
+}
+
+pub async fn save(who: &Caller, app: &TestApp, cycle: i64, cells: Value) -> reqwest::Response {
+    who.send(
+        app,
+        Method::PUT,
+        &format!("/api/forecast/cycles/{cycle}/sheet/cells"),
+        json!({ "cells": cells }),
+    )
+    .await
+}
+
+pub async fn fill_with_baseline(cm: &Caller, app: &TestApp, view: &SheetView) {
+    let cells: Vec<Value> = view
+        .rows
+        .iter()
+        .enumerate()
+        .flat_map(|(r, row)| {
+            view.specs.iter().enumerate().map(move |(s, spec)| {
+                let i = view.index(r, s);
+                json!({ "retailer_id": row.retailer_id, "spec_id": spec.spec_id, "value": view.baseline[i].min(view.bound[i]), "base_revision": view.revision[i] })
+            })
+        })
+        .collect();
+    let response = save(cm, app, view.cycle.id, json!(cells)).await;
+    assert_eq!(response.status(), 200, "the sheet fills");
+}
