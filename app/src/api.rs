@@ -4,8 +4,9 @@
 use domain::auth::{LoginRequest, SessionInfo};
 use domain::catalogue::Spec;
 use domain::forecast::view::{
-    CycleList, CycleProgress, CycleView, ImportReport, ReopenRequest, SaveCellsRequest,
-    SaveCellsResponse, SheetView,
+    AccuracyReport, ActualsReport, ApproveRequest, CorrectRequest, CycleList, CycleProgress,
+    CycleView, Dashboard, ImportReport, LineHistory, ReopenRequest, ReturnRequest, ReviewInbox,
+    ReviewSheet, ReviewView, SaveCellsRequest, SaveCellsResponse, SheetView,
 };
 use domain::forecast::CycleInput;
 use domain::home::HomeSummary;
@@ -270,4 +271,112 @@ pub fn export_sheet_url(id: i64, manager: Option<i64>) -> String {
         .map(|m| format!("?manager_id={m}"))
         .unwrap_or_default();
     format!("/api/forecast/cycles/{id}/sheet/export{query}")
+}
+
+pub async fn review_inbox(lang: Lang) -> ApiResult<ReviewInbox> {
+    get_json("/api/forecast/reviews", lang).await
+}
+
+/// One page of a sheet under review; `filter` is `all`, `corrected` or `with_reason`.
+pub async fn review(
+    sheet: i64,
+    search: &str,
+    filter: &str,
+    offset: i64,
+    lang: Lang,
+) -> ApiResult<ReviewView> {
+    let q: String = js_sys::encode_uri_component(search).into();
+    get_json(
+        &format!("/api/forecast/sheets/{sheet}/review?q={q}&filter={filter}&offset={offset}"),
+        lang,
+    )
+    .await
+}
+
+pub async fn correct(
+    sheet: i64,
+    request: &CorrectRequest,
+    csrf: &str,
+    lang: Lang,
+) -> ApiResult<SaveCellsResponse> {
+    let path = format!("/api/forecast/sheets/{sheet}/corrections");
+    send_json(write(Request::put(&path), lang, csrf), request, lang).await
+}
+
+pub async fn approve(
+    sheet: i64,
+    request: &ApproveRequest,
+    csrf: &str,
+    lang: Lang,
+) -> ApiResult<ReviewSheet> {
+    let path = format!("/api/forecast/sheets/{sheet}/approve");
+    send_json(write(Request::post(&path), lang, csrf), request, lang).await
+}
+
+pub async fn return_sheet(
+    sheet: i64,
+    request: &ReturnRequest,
+    csrf: &str,
+    lang: Lang,
+) -> ApiResult<ReviewSheet> {
+    let path = format!("/api/forecast/sheets/{sheet}/return");
+    send_json(write(Request::post(&path), lang, csrf), request, lang).await
+}
+
+pub async fn line_history(
+    sheet: i64,
+    retailer: i64,
+    spec: i64,
+    lang: Lang,
+) -> ApiResult<LineHistory> {
+    get_json(
+        &format!("/api/forecast/sheets/{sheet}/lines/{retailer}/{spec}/history"),
+        lang,
+    )
+    .await
+}
+
+pub async fn dashboard(cycle: i64, lang: Lang) -> ApiResult<Dashboard> {
+    get_json(&format!("/api/forecast/cycles/{cycle}/dashboard"), lang).await
+}
+
+pub fn approved_export_url(cycle: i64, query: &str) -> String {
+    format!("/api/forecast/cycles/{cycle}/approved?{query}")
+}
+
+pub async fn accuracy(
+    cycle: i64,
+    manager: Option<i64>,
+    retailer: Option<i64>,
+    lang: Lang,
+) -> ApiResult<AccuracyReport> {
+    let mut query = Vec::new();
+    if let Some(m) = manager {
+        query.push(format!("manager_id={m}"));
+    }
+    if let Some(r) = retailer {
+        query.push(format!("retailer_id={r}"));
+    }
+    get_json(
+        &format!("/api/forecast/cycles/{cycle}/accuracy?{}", query.join("&")),
+        lang,
+    )
+    .await
+}
+
+/// Uploads a month's actual orders (CSV or xlsx).
+pub async fn import_actuals(
+    month: &str,
+    bytes: Vec<u8>,
+    csrf: &str,
+    lang: Lang,
+) -> ApiResult<ActualsReport> {
+    let path = format!("/api/forecast/actuals?month={month}");
+    let body = js_sys::Uint8Array::from(bytes.as_slice());
+    let request = write(Request::post(&path), lang, csrf)
+        .header("Content-Type", "application/octet-stream")
+        .body(body)
+        .map_err(|_| network_error(lang))?;
+    let response = request.send().await.map_err(|_| network_error(lang))?;
+    read(response, lang).await
 }

@@ -20,7 +20,9 @@ use crate::pages::not_found::NotFound;
 use crate::pages::policy::PolicyPage;
 use crate::pages::replenishment::ReplenishmentPage;
 use crate::pages::retailers::RetailersPage;
+use crate::pages::review::{ReviewInboxPage, ReviewPage};
 use crate::pages::sheet::SheetPage;
+use crate::pages::summary::{AccuracyPage, DashboardPage};
 
 /// The root component: session and language context, then the routes.
 #[component]
@@ -38,6 +40,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/policy") view=PolicyPage/>
                     <Route path=path!("/forecast") view=ForecastPage/>
                     <Route path=path!("/forecast/:id") view=SheetPage/>
+                    <Route path=path!("/forecast/:id/dashboard") view=DashboardPage/>
+                    <Route path=path!("/forecast/:id/accuracy") view=AccuracyPage/>
+                    <Route path=path!("/reviews") view=ReviewInboxPage/>
+                    <Route path=path!("/reviews/:id") view=ReviewPage/>
                 </Routes>
             </Shell>
         </Router>

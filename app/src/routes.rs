@@ -24,3 +24,21 @@ pub const FORECAST: &str = "/forecast";
 pub fn sheet_of(cycle_id: i64) -> String {
     format!("/forecast/{cycle_id}")
 }
+
+/// Sheets waiting for review.
+pub const REVIEWS: &str = "/reviews";
+
+/// One sheet under review.
+pub fn review_of(sheet_id: i64) -> String {
+    format!("/reviews/{sheet_id}")
+}
+
+/// The marketing center's dashboard of a cycle.
+pub fn dashboard_of(cycle_id: i64) -> String {
+    format!("/forecast/{cycle_id}/dashboard")
+}
+
+/// Forecast accuracy of a cycle.
+pub fn accuracy_of(cycle_id: i64) -> String {
+    format!("/forecast/{cycle_id}/accuracy")
+}

@@ -1,4 +1,5 @@
 //! Shared components.
 
+pub mod charts;
 pub mod error;
 pub mod layout;

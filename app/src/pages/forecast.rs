@@ -152,6 +152,8 @@ fn CycleCard(
                 })}
                 {center.then(|| view! {
                     <button type="button" data-test="show-progress" on:click=move |_| show_progress()>{tr("查看进度", "Progress")}</button>
+                    <A href=routes::dashboard_of(id) attr:class="button-link" attr:data-test="open-dashboard">{tr("预测看板", "Dashboard")}</A>
+                    <A href=routes::accuracy_of(id) attr:class="button-link secondary" attr:data-test="open-accuracy">{tr("准确率", "Accuracy")}</A>
                 })}
                 {editable.then(|| view! {
                     <button type="button" class="secondary" data-test="edit-cycle" on:click=move |_| on_edit.run(to_edit.clone())>{tr("修改", "Edit")}</button>
@@ -174,7 +176,7 @@ fn CycleCard(
                             view! {
                                 <tr>
                                     <td>{s.unit_name}</td><td>{s.manager_name}</td>
-                                    <td>{move || s.status.label(lang.get())}</td>
+                                    <td>{s.stage.clone()}{s.late.then(|| view! { <span class="chip late">{tr("逾期", "Late")}</span> })}</td>
                                     <td>{format!("{}/{}", s.filled, s.cells)}</td>
                                     <td class="reopen">
                                         {s.reopened_until.map(|d| d.to_string())}

@@ -137,13 +137,24 @@ fn HomeLinks(role: Role) -> impl IntoView {
                 "link-forecast",
             ),
             (
+                routes::REVIEWS.to_string(),
+                "预测审核",
+                "Forecast review",
+                "link-reviews",
+            ),
+            (
                 routes::POLICY.to_string(),
                 "网上配货政策",
                 "Replenishment policy",
                 "link-policy",
             ),
         ],
-        _ => vec![],
+        Role::MarketManager | Role::CountyManager => vec![(
+            routes::REVIEWS.to_string(),
+            "预测审核",
+            "Forecast review",
+            "link-reviews",
+        )],
     };
     view! {
         <div class="actions">

@@ -7,4 +7,6 @@ pub mod not_found;
 pub mod policy;
 pub mod replenishment;
 pub mod retailers;
+pub mod review;
 pub mod sheet;
+pub mod summary;

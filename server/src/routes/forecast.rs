@@ -662,7 +662,8 @@ async fn write_cells(
     let lang = current.lang;
     let mut conn = state.db.pool.acquire().await?;
     let mut tx = conn.begin().await?;
-    if !store::sheet_status(&mut tx, sheet.id).await?.editable() {
+    let status = store::sheet_status(&mut tx, sheet.id).await?;
+    if !status.editable() {
         return Err(ApiError::conflict(lang.pick(
             "预测表已提交，不能再修改",
             "The sheet was submitted and cannot be changed",
@@ -702,6 +703,10 @@ async fn write_cells(
             return Err(ApiError::Client(axum::http::StatusCode::CONFLICT, body));
         }
     };
+    // A returned sheet's lines were submitted before: keep its summary current.
+    if status == SheetStatus::Returned {
+        crate::store::summary::refresh_sheet(&mut tx, sheet.id).await?;
+    }
     audit::record_and_commit(
         tx,
         Some(current.user.id),
@@ -802,6 +807,7 @@ pub async fn submit(
         now,
     )
     .await?;
+    crate::store::summary::refresh_sheet(&mut tx, sheet.id).await?;
     audit::record_and_commit(
         tx,
         Some(current.user.id),

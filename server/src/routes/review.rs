@@ -353,6 +353,7 @@ pub async fn correct(
             return Err(ApiError::Client(axum::http::StatusCode::CONFLICT, body));
         }
     };
+    crate::store::summary::refresh_sheet(&mut tx, id).await?;
     audit::record_and_commit(
         tx,
         Some(current.user.id),
@@ -392,7 +393,10 @@ pub async fn approve(
     let next = next_level(&steps, step);
     match next {
         Some(level) => store::set_state(&mut tx, id, SheetStatus::Submitted, Some(level)).await?,
-        None => store::approve_final(&mut tx, id).await?,
+        None => {
+            store::approve_final(&mut tx, id).await?;
+            crate::store::summary::refresh_sheet(&mut tx, id).await?;
+        }
     }
     let now = now_unix();
     store::record_action(

@@ -41,6 +41,49 @@ fn total_of(r: &sqlx::any::AnyRow, at: usize) -> sqlx::Result<TotalRow> {
     })
 }
 
+/// The columns of `forecast_sheet_totals` after the key.
+const TOTAL_COLUMNS: &str = "lines, forecast, approved, entered, baseline, last_month, last_year";
+
+/// Rebuilds one sheet's totals and largest deviations from its submitted
+/// lines, in the caller's transaction. Called whenever those values change.
+pub async fn refresh_sheet(conn: &mut AnyConnection, sheet_id: i64) -> sqlx::Result<()> {
+    let sums = sums_sql();
+    for sql in [
+        "DELETE FROM forecast_sheet_totals WHERE sheet_id = $1".to_string(),
+        format!(
+            "INSERT INTO forecast_sheet_totals (sheet_id, kind, key, {TOTAL_COLUMNS}) \
+             SELECT l.sheet_id, 'spec', CAST(l.spec_id AS TEXT), {sums} FROM forecast_lines l \
+             WHERE l.sheet_id = $1 AND l.baseline IS NOT NULL GROUP BY l.sheet_id, l.spec_id"
+        ),
+        format!(
+            "INSERT INTO forecast_sheet_totals (sheet_id, kind, key, {TOTAL_COLUMNS}) \
+             SELECT l.sheet_id, 'class', r.class_code, {sums} FROM forecast_lines l \
+             JOIN retailers r ON r.id = l.retailer_id \
+             WHERE l.sheet_id = $1 AND l.baseline IS NOT NULL GROUP BY l.sheet_id, r.class_code"
+        ),
+        "DELETE FROM forecast_sheet_deviations WHERE sheet_id = $1".to_string(),
+        format!(
+            "INSERT INTO forecast_sheet_deviations (sheet_id, retailer_id, spec_id, value, baseline) \
+             SELECT l.sheet_id, l.retailer_id, l.spec_id, {VALUE}, l.baseline FROM forecast_lines l \
+             WHERE l.sheet_id = $1 AND l.baseline IS NOT NULL \
+             ORDER BY ABS({VALUE} - l.baseline) DESC, l.retailer_id, l.spec_id LIMIT {DEVIATIONS_KEPT}"
+        ),
+    ] {
+        sqlx::query(&sql).bind(sheet_id).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Deviations kept per sheet; the dashboard lists at most this many.
+pub const DEVIATIONS_KEPT: i64 = 20;
+
+fn stored_sums() -> String {
+    "CAST(SUM(t.lines) AS BIGINT), CAST(SUM(t.forecast) AS BIGINT), CAST(SUM(t.approved) AS BIGINT), \
+     CAST(SUM(t.entered) AS BIGINT), CAST(SUM(t.baseline) AS BIGINT), CAST(SUM(t.last_month) AS BIGINT), \
+     CAST(SUM(t.last_year) AS BIGINT)"
+        .to_string()
+}
+
 /// Totals per (sheet, spec) of a cycle's lines submitted at least once
 /// (their baseline and history are recorded at submission).
 pub async fn totals_by_sheet_spec(
@@ -48,10 +91,8 @@ pub async fn totals_by_sheet_spec(
     cycle_id: i64,
 ) -> sqlx::Result<Vec<(i64, i64, TotalRow)>> {
     sqlx::query(&format!(
-        "SELECT l.sheet_id, l.spec_id, {} FROM forecast_lines l \
-         WHERE l.sheet_id IN (SELECT id FROM forecast_sheets WHERE cycle_id = $1) \
-           AND l.baseline IS NOT NULL GROUP BY l.sheet_id, l.spec_id",
-        sums_sql()
+        "SELECT t.sheet_id, CAST(t.key AS BIGINT), {TOTAL_COLUMNS} FROM forecast_sheet_totals t \
+         JOIN forecast_sheets s ON s.id = t.sheet_id WHERE s.cycle_id = $1 AND t.kind = 'spec'"
     ))
     .bind(cycle_id)
     .fetch_all(pool)
@@ -64,11 +105,10 @@ pub async fn totals_by_sheet_spec(
 /// Totals per customer class (档位), highest first.
 pub async fn totals_by_class(pool: &AnyPool, cycle_id: i64) -> sqlx::Result<Vec<TotalRow>> {
     sqlx::query(&format!(
-        "SELECT c.rank, c.label, {} FROM forecast_lines l JOIN retailers r ON r.id = l.retailer_id \
-         JOIN customer_classes c ON c.code = r.class_code \
-         WHERE l.sheet_id IN (SELECT id FROM forecast_sheets WHERE cycle_id = $1) \
-           AND l.baseline IS NOT NULL GROUP BY c.rank, c.label ORDER BY c.rank DESC",
-        sums_sql()
+        "SELECT c.rank, c.label, {} FROM forecast_sheet_totals t \
+         JOIN forecast_sheets s ON s.id = t.sheet_id JOIN customer_classes c ON c.code = t.key \
+         WHERE s.cycle_id = $1 AND t.kind = 'class' GROUP BY c.rank, c.label ORDER BY c.rank DESC",
+        stored_sums()
     ))
     .bind(cycle_id)
     .fetch_all(pool)
@@ -90,17 +130,15 @@ pub async fn deviations(
     cycle_id: i64,
     limit: i64,
 ) -> sqlx::Result<Vec<DeviationLine>> {
-    sqlx::query(&format!(
-        "SELECT l.sheet_id, u.display_name, l.retailer_id, r.licence_no, r.name, l.spec_id, p.name, \
-                {VALUE}, l.baseline \
-         FROM (SELECT * FROM forecast_lines l \
-               WHERE l.sheet_id IN (SELECT id FROM forecast_sheets WHERE cycle_id = $1) \
-                 AND l.baseline IS NOT NULL \
-               ORDER BY ABS({VALUE} - l.baseline) DESC LIMIT $2) l \
-         JOIN retailers r ON r.id = l.retailer_id JOIN specs p ON p.id = l.spec_id \
-         JOIN forecast_sheets s ON s.id = l.sheet_id JOIN users u ON u.id = s.manager_id \
-         ORDER BY ABS({VALUE} - l.baseline) DESC, l.sheet_id, l.retailer_id, l.spec_id"
-    ))
+    sqlx::query(
+        "SELECT d.sheet_id, u.display_name, d.retailer_id, r.licence_no, r.name, d.spec_id, p.name, \
+                d.value, d.baseline \
+         FROM forecast_sheet_deviations d JOIN forecast_sheets s ON s.id = d.sheet_id \
+         JOIN retailers r ON r.id = d.retailer_id JOIN specs p ON p.id = d.spec_id \
+         JOIN users u ON u.id = s.manager_id \
+         WHERE s.cycle_id = $1 \
+         ORDER BY ABS(d.value - d.baseline) DESC, d.sheet_id, d.retailer_id, d.spec_id LIMIT $2",
+    )
     .bind(cycle_id)
     .bind(limit)
     .fetch_all(pool)

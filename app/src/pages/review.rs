@@ -1,0 +1,398 @@
+//! The review chain (层层提交修正): reviewers find the sheets waiting for them,
+//! read the lines largest deviation first, correct a line with a reason,
+//! approve upward or return the sheet down with a comment. Every line's
+//! history is one click away.
+
+use domain::forecast::review::{check_comment, check_correction};
+use domain::forecast::view::{
+    ApproveRequest, CorrectRequest, Correction, LineHistory, ReturnRequest, ReviewInbox, ReviewLine, ReviewView, SheetStatus,
+};
+use domain::{ErrorBody, ErrorCode, Lang};
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use crate::components::error::ErrorNote;
+use crate::components::layout::redirect_when_signed_out;
+use crate::i18n::tr;
+use crate::{api, routes, state};
+
+/// When a UNIX time happened, in local time.
+pub fn when(at: i64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at as f64 * 1000.0));
+    format!(
+        "{}-{:02}-{:02} {:02}:{:02}",
+        date.get_full_year(),
+        date.get_month() + 1,
+        date.get_date(),
+        date.get_hours(),
+        date.get_minutes()
+    )
+}
+
+fn opt(v: Option<i64>) -> String {
+    v.map_or_else(|| "—".into(), |v| v.to_string())
+}
+
+#[component]
+pub fn ReviewInboxPage() -> impl IntoView {
+    redirect_when_signed_out();
+    let lang = state::lang();
+    let inbox = RwSignal::new(None::<ReviewInbox>);
+    let error = RwSignal::new(None::<ErrorBody>);
+    leptos::task::spawn_local(async move {
+        match api::review_inbox(lang.get_untracked()).await {
+            Ok(i) => inbox.set(Some(i)),
+            Err(e) => error.set(Some(e)),
+        }
+    });
+    view! {
+        <h2>{tr("预测审核", "Forecast review")}</h2>
+        <ErrorNote error=error/>
+        {move || inbox.get().map(|i| if i.sheets.is_empty() {
+            view! { <p class="muted">{tr("暂无需要审核的预测表", "No sheets to review")}</p> }.into_any()
+        } else {
+            view! {
+                <table class="progress-table" data-test="review-inbox">
+                    <thead><tr>
+                        <th>{tr("月份", "Month")}</th><th>{tr("市场部", "Dept.")}</th><th>{tr("客户经理", "Manager")}</th>
+                        <th>{tr("状态", "Stage")}</th><th>{tr("已修正", "Corrected")}</th><th></th>
+                    </tr></thead>
+                    <tbody>
+                        {i.sheets.into_iter().map(|s| view! {
+                            <tr class:waiting=s.can_act data-test=format!("inbox-{}", s.sheet_id)>
+                                <td>{s.month.to_string()}</td><td>{s.unit_name}</td><td>{s.manager_name}</td>
+                                <td>{s.stage}{s.late.then(|| view! { <span class="chip late">{tr("逾期", "Late")}</span> })}</td>
+                                <td>{s.corrected}</td>
+                                <td><A href=routes::review_of(s.sheet_id) attr:class="button-link" attr:data-test="open-review">
+                                    {if s.can_act { tr("审核", "Review")() } else { tr("查看", "View")() }}</A></td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            }.into_any()
+        })}
+    }
+}
+
+#[component]
+pub fn ReviewPage() -> impl IntoView {
+    redirect_when_signed_out();
+    let lang = state::lang();
+    let session = state::session();
+    let params = use_params_map();
+    let query = use_query_map();
+    let sheet_id = move || {
+        params
+            .with(|p| p.get("id").and_then(|v| v.parse::<i64>().ok()))
+            .unwrap_or(0)
+    };
+    let view_data = RwSignal::new(None::<ReviewView>);
+    let error = RwSignal::new(None::<ErrorBody>);
+    let notice = RwSignal::new(None::<String>);
+    let search = RwSignal::new(query.with_untracked(|q| q.get("q").unwrap_or_default()));
+    let filter = RwSignal::new("all".to_string());
+    let offset = RwSignal::new(0_i64);
+    let history = RwSignal::new(None::<LineHistory>);
+    let load = move || {
+        let (id, q, f, o) = (
+            sheet_id(),
+            search.get_untracked(),
+            filter.get_untracked(),
+            offset.get_untracked(),
+        );
+        leptos::task::spawn_local(async move {
+            match api::review(id, &q, &f, o, lang.get_untracked()).await {
+                Ok(v) => view_data.set(Some(v)),
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    load();
+    let show_history = move |retailer: i64, spec: i64| {
+        let id = sheet_id();
+        leptos::task::spawn_local(async move {
+            match api::line_history(id, retailer, spec, lang.get_untracked()).await {
+                Ok(h) => history.set(Some(h)),
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+
+    let comment = RwSignal::new(String::new());
+    let to_level = RwSignal::new(0_u8);
+    let busy = RwSignal::new(false);
+    let act = move |approve: bool| {
+        let lang_now = lang.get_untracked();
+        let text = comment.get_untracked();
+        if let Err(e) = check_comment(Some(&text), !approve) {
+            error.set(Some(
+                ErrorBody::new(ErrorCode::Validation, e.message(lang_now))
+                    .with_field("comment", e.message(lang_now)),
+            ));
+            return;
+        }
+        let csrf = session.csrf();
+        let id = sheet_id();
+        let level = to_level.get_untracked();
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let result = if approve {
+                api::approve(
+                    id,
+                    &ApproveRequest {
+                        comment: Some(text).filter(|c| !c.trim().is_empty()),
+                    },
+                    &csrf,
+                    lang_now,
+                )
+                .await
+            } else {
+                api::return_sheet(
+                    id,
+                    &ReturnRequest {
+                        comment: text,
+                        to_level: level,
+                    },
+                    &csrf,
+                    lang_now,
+                )
+                .await
+            };
+            match result {
+                Ok(sheet) => {
+                    error.set(None);
+                    comment.set(String::new());
+                    notice.set(Some(sheet.stage.clone()));
+                    load();
+                }
+                Err(e) => error.set(Some(e)),
+            }
+            busy.set(false);
+        });
+    };
+
+    view! {
+        <p><A href=routes::REVIEWS>{tr("← 审核列表", "← Review list")}</A></p>
+        <ErrorNote error=error/>
+        {move || view_data.get().map(|v| {
+            let sheet = v.sheet.clone();
+            let can_act = sheet.can_act;
+            let level = sheet.level.unwrap_or(0);
+            let lower: Vec<(u8, String)> = std::iter::once((0, lang.get().pick("客户经理", "Customer manager").to_string()))
+                .chain(sheet.chain.iter().filter(|s| s.level < level).map(|s| (s.level, s.unit_name.clone())))
+                .collect();
+            view! {
+                <section class="card review-head">
+                    <h2>{format!("{} · {} · {}", sheet.month, sheet.unit_name, sheet.manager_name)}</h2>
+                    <ol class="chain" data-test="chain">
+                        <li class="done">{tr("客户经理", "Customer manager")}</li>
+                        {sheet.chain.iter().map(|s| {
+                            let class = match (sheet.status, sheet.level) {
+                                (SheetStatus::Approved, _) => "done",
+                                (SheetStatus::Submitted, Some(l)) if l == s.level => "current",
+                                (SheetStatus::Submitted, Some(l)) if l > s.level => "done",
+                                _ => "",
+                            };
+                            view! { <li class=class>{format!("{} {}", s.kind.label(lang.get()), s.unit_name)}</li> }
+                        }).collect_view()}
+                    </ol>
+                    <p><strong data-test="review-stage">{sheet.stage.clone()}</strong>
+                        {sheet.late.then(|| view! { <span class="chip late">{tr("逾期", "Late")}</span> })}
+                        {(sheet.status == SheetStatus::Approved).then(|| view! { <span class="chip" data-test="locked">{tr("已锁定", "Locked")}</span> })}</p>
+                    <p class="muted">{move || format!("{} {} · {} {} · {} {} · {} {}",
+                        lang.get().pick("客户经理原值", "Manager's total"), v.totals.entered,
+                        lang.get().pick("当前值", "Now"), v.totals.value,
+                        lang.get().pick("系统基线", "Baseline"), v.totals.baseline,
+                        format!("{}{}", lang.get().pick("上月实际 ", "Orders "), v.last_month_of), v.totals.last_month)}</p>
+                    <ul class="actions-log" data-test="review-actions">
+                        {v.actions.iter().map(|a| {
+                            let who = if a.level == 0 { lang.get().pick("客户经理", "Manager").to_string() } else { format!("{} {}", lang.get().pick("第", "level "), a.level) + lang.get().pick("级", "") };
+                            view! {
+                                <li class=format!("action-{}", a.action.as_str())>
+                                    {format!("{} · {} {} · {}", when(a.at), who, a.actor_name, a.action.label(lang.get()))}
+                                    {a.comment.clone().map(|c| view! { <q>{c}</q> })}
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                    {can_act.then(|| view! {
+                        <div class="review-actions">
+                            <label>{tr("审核意见（退回必填）", "Comment (needed to return)")}
+                                <textarea data-test="review-comment" maxlength="500" prop:value=move || comment.get() on:input=move |ev| comment.set(event_target_value(&ev))></textarea>
+                            </label>
+                            <div class="actions">
+                                <button type="button" class="primary" data-test="approve" disabled=move || busy.get() on:click=move |_| act(true)>
+                                    {if sheet.chain.last().is_some_and(|s| Some(s.level) == sheet.level) { tr("审批通过（最终）", "Approve (final)")() } else { tr("审核通过，提交上级", "Approve upward")() }}</button>
+                                <select data-test="return-to" on:change=move |ev| to_level.set(event_target_value(&ev).parse().unwrap_or(0))>
+                                    {lower.into_iter().map(|(l, name)| view! { <option value=l.to_string()>{format!("{} {name}", lang.get().pick("退回至", "Return to"))}</option> }).collect_view()}
+                                </select>
+                                <button type="button" class="secondary" data-test="return" disabled=move || busy.get() on:click=move |_| act(false)>{tr("退回", "Return")}</button>
+                            </div>
+                        </div>
+                    })}
+                    {move || notice.get().map(|n| view! { <p class="note" data-test="review-notice">{n}</p> })}
+                </section>
+                <section class="card">
+                    <div class="form-row">
+                        <label>{tr("搜索零售户或品规", "Search retailer or spec")}
+                            <input type="search" data-test="review-search" prop:value=move || search.get()
+                                on:change=move |ev| { search.set(event_target_value(&ev)); offset.set(0); load(); }/></label>
+                        <label>{tr("显示", "Show")}
+                            <select data-test="review-filter" on:change=move |ev| { filter.set(event_target_value(&ev)); offset.set(0); load(); }>
+                                <option value="all">{tr("全部（偏差大的在前）", "All (largest deviation first)")}</option>
+                                <option value="corrected">{tr("已修正的行", "Corrected lines")}</option>
+                                <option value="with_reason">{tr("有原因说明的行", "Lines with a reason")}</option>
+                            </select></label>
+                    </div>
+                    <div class="table-scroll">
+                        <table class="review-lines" data-test="review-lines">
+                            <thead><tr>
+                                <th>{tr("零售户", "Retailer")}</th><th>{tr("品规", "Spec")}</th><th>{tr("客户经理填报", "Entered")}</th>
+                                <th>{tr("当前值", "Now")}</th><th>{tr("基线", "Baseline")}</th><th>{tr("上月", "Last month")}</th>
+                                <th>{tr("原因", "Reason")}</th><th></th>
+                            </tr></thead>
+                            <tbody>
+                                {v.lines.iter().cloned().enumerate().map(|(i, line)| view! {
+                                    <LineRow line=line index=i can_act=can_act sheet_id=sheet.sheet_id
+                                        on_saved=Callback::new(move |_| load())
+                                        on_history=Callback::new(move |(r, s)| show_history(r, s))/>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                    <p class="pager">
+                        <button type="button" class="secondary" disabled=v.offset == 0 on:click=move |_| { offset.update(|o| *o = (*o - 50).max(0)); load(); }>{tr("上一页", "Previous")}</button>
+                        <span>{format!("{}–{} / {}", v.offset + 1, v.offset + v.lines.len() as i64, v.matching)}</span>
+                        <button type="button" class="secondary" disabled=v.offset + (v.lines.len() as i64) >= v.matching on:click=move |_| { offset.update(|o| *o += 50); load(); }>{tr("下一页", "Next")}</button>
+                    </p>
+                </section>
+            }
+        })}
+        {move || history.get().map(|h| view! { <HistoryPanel history=h on_close=Callback::new(move |_| history.set(None))/> })}
+    }
+}
+
+#[component]
+fn LineRow(
+    line: ReviewLine,
+    index: usize,
+    can_act: bool,
+    sheet_id: i64,
+    on_saved: Callback<()>,
+    on_history: Callback<(i64, i64)>,
+) -> impl IntoView {
+    let lang = state::lang();
+    let session = state::session();
+    let value = RwSignal::new(line.value.map(|v| v.to_string()).unwrap_or_default());
+    let reason = RwSignal::new(String::new());
+    let editing = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let (retailer, spec, revision, bound) =
+        (line.retailer_id, line.spec_id, line.revision, line.bound);
+    let save = move || {
+        let lang_now = lang.get_untracked();
+        let parsed = domain::quantity::Cartons::parse(&value.get_untracked());
+        let v = match parsed {
+            Ok(c) => c.get(),
+            Err(e) => {
+                error.set(Some(e.message(lang_now).to_string()));
+                return;
+            }
+        };
+        let why = reason.get_untracked();
+        if let Err(e) = check_correction(v, Some(&why), bound) {
+            error.set(Some(e.message(lang_now)));
+            return;
+        }
+        let csrf = session.csrf();
+        leptos::task::spawn_local(async move {
+            let request = CorrectRequest {
+                corrections: vec![Correction {
+                    retailer_id: retailer,
+                    spec_id: spec,
+                    value: v,
+                    reason: why,
+                    base_revision: revision,
+                }],
+            };
+            match api::correct(sheet_id, &request, &csrf, lang_now).await {
+                Ok(_) => {
+                    error.set(None);
+                    editing.set(false);
+                    on_saved.run(());
+                }
+                Err(e) => error.set(Some(
+                    e.fields
+                        .values()
+                        .flatten()
+                        .next()
+                        .map(|m| format!("{}：{m}", e.message))
+                        .unwrap_or(e.message),
+                )),
+            }
+        });
+    };
+    let corrected = line.value != line.entered;
+    view! {
+        <tr class:corrected=corrected data-test=format!("line-{index}")>
+            <td>{line.retailer_name.clone()}<br/><small class="muted">{line.licence_no.clone()}</small></td>
+            <td>{line.spec_name.clone()}</td>
+            <td>{opt(line.entered)}</td>
+            <td data-test="line-value">{opt(line.value)}{(line.corrections > 0).then(|| view! { <span class="chip">{format!("✎{}", line.corrections)}</span> })}</td>
+            <td>{opt(line.baseline)}</td>
+            <td>{line.last_month}</td>
+            <td class="reason">{line.reason.clone()}</td>
+            <td class="line-actions">
+                <button type="button" class="link" data-test="line-history" on:click=move |_| on_history.run((retailer, spec))>{tr("历史", "History")}</button>
+                {can_act.then(|| view! {
+                    <button type="button" class="link" data-test="line-correct" on:click=move |_| editing.update(|e| *e = !*e)>{tr("修正", "Correct")}</button>
+                })}
+            </td>
+        </tr>
+        {move || editing.get().then(|| view! {
+            <tr class="correct-row">
+                <td colspan="8">
+                    <label>{tr("修正为（条）", "Correct to (cartons)")}
+                        <input type="text" inputmode="numeric" data-test="correct-value" prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev))/></label>
+                    <label>{tr("修正原因（必填）", "Reason (needed)")}
+                        <input type="text" maxlength="100" data-test="correct-reason" prop:value=move || reason.get() on:input=move |ev| reason.set(event_target_value(&ev))/></label>
+                    <button type="button" class="primary" data-test="correct-save" on:click=move |_| save()>{tr("保存修正", "Save correction")}</button>
+                    {move || error.get().map(|e| view! { <span class="field-error" data-test="correct-error">{e}</span> })}
+                </td>
+            </tr>
+        })}
+    }
+}
+
+/// Everything that happened to one line.
+#[component]
+pub fn HistoryPanel(history: LineHistory, on_close: Callback<()>) -> impl IntoView {
+    let lang = state::lang();
+    view! {
+        <aside class="history-panel card" data-test="line-history-panel" role="dialog">
+            <header>
+                <strong>{format!("{} · {}", history.retailer_name, history.spec_name)}</strong>
+                <button type="button" class="link" on:click=move |_| on_close.run(())>{tr("关闭", "Close")}</button>
+            </header>
+            <ol class="history">
+                <li data-test="history-entered">{move || format!("{} {}：{} {}", lang.get().pick("客户经理", "Customer manager"), history.manager_name,
+                    opt(history.entered), lang.get().pick("条", "cartons"))}
+                    {history.entered_reason.clone().map(|r| view! { <q>{r}</q> })}
+                    <small class="muted">{move || format!(" · {} {}", lang.get().pick("系统基线", "baseline"), opt(history.baseline))}</small></li>
+                {history.corrections.iter().map(|c| {
+                    let c = c.clone();
+                    view! {
+                        <li data-test="history-correction">{move || match lang.get() {
+                            Lang::Zh => format!("{} 第{}级 {} {}：{} → {} 条", when(c.at), c.level, c.unit_name, c.actor_name, opt(c.from), c.to),
+                            Lang::En => format!("{} level {} {} {}: {} → {} cartons", when(c.at), c.level, c.unit_name, c.actor_name, opt(c.from), c.to),
+                        }}<q>{c.reason.clone()}</q></li>
+                    }
+                }).collect_view()}
+                {history.final_value.map(|f| view! {
+                    <li data-test="history-final">{move || format!("{}：{f} {}", lang.get().pick("营销中心审批", "Approved"), lang.get().pick("条", "cartons"))}</li>
+                })}
+            </ol>
+        </aside>
+    }
+}
