@@ -649,7 +649,10 @@ pub async fn bench_dashboard(db: &Db, rounds: usize) -> anyhow::Result<()> {
         (
             "progress per sheet",
             "SELECT s.id, s.status, (SELECT COUNT(*) FROM forecast_cycle_retailers r WHERE r.sheet_id = s.id), \
-                    (SELECT COUNT(*) FROM forecast_lines l WHERE l.sheet_id = s.id AND l.entered IS NOT NULL) \
+                    CASE WHEN s.status IN ('submitted', 'approved', 'returned') \
+                         THEN (SELECT CAST(COALESCE(SUM(t.lines), 0) AS BIGINT) FROM forecast_sheet_totals t \
+                               WHERE t.sheet_id = s.id AND t.kind = 'spec') \
+                         ELSE (SELECT COUNT(*) FROM forecast_lines l WHERE l.sheet_id = s.id AND l.entered IS NOT NULL) END \
              FROM forecast_sheets s WHERE s.cycle_id = $1"
                 .to_string(),
         ),

@@ -16,7 +16,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
-use domain::forecast::view::{CellWrite, SaveCellsRequest, SheetStatus, SheetView};
+use domain::forecast::view::{
+    CellWrite, LineHistory, SaveCellsRequest, SheetCorrection, SheetStatus, SheetView,
+};
 use domain::forecast::{check_for_submit, check_reason, deviates, has_reason, parse_cell};
 use domain::quantity::CaseSize;
 use domain::{ErrorBody, ErrorCode, Lang};
@@ -80,6 +82,29 @@ enum SaveState {
     Failed(String),
 }
 
+/// A sheet's corrected lines keyed by cell index.
+fn corrections_by_cell(view: &SheetView) -> HashMap<usize, SheetCorrection> {
+    let rows: HashMap<i64, usize> = view
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.retailer_id, i))
+        .collect();
+    let specs: HashMap<i64, usize> = view
+        .specs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.spec_id, i))
+        .collect();
+    view.corrections
+        .iter()
+        .filter_map(|c| {
+            let (r, s) = (rows.get(&c.retailer_id)?, specs.get(&c.spec_id)?);
+            Some((view.index(*r, *s), c.clone()))
+        })
+        .collect()
+}
+
 /// The grid's state; every field is a signal or a stored value, so it is Copy.
 #[derive(Clone, Copy)]
 struct Grid {
@@ -105,6 +130,8 @@ struct Grid {
     status: RwSignal<SheetStatus>,
     error: RwSignal<Option<ErrorBody>>,
     note: RwSignal<Option<String>>,
+    /// Lines a reviewer corrected, by cell.
+    corrected: StoredValue<HashMap<usize, SheetCorrection>>,
 }
 
 impl Grid {
@@ -128,6 +155,7 @@ impl Grid {
             status: RwSignal::new(view.status),
             error: RwSignal::new(None),
             note: RwSignal::new(None),
+            corrected: StoredValue::new(corrections_by_cell(&view)),
             sheet: StoredValue::new(view),
         }
     }
@@ -1193,6 +1221,9 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
                                             if conflicts.contains_key(&i) {
                                                 class.push_str(" conflict");
                                             }
+                                            if grid.corrected.with_value(|k| k.get(&i).is_some_and(|c| values[i] == Some(c.value))) {
+                                                class.push_str(" corrected");
+                                            }
                                             out.push(view! {
                                                 <div class=class data-p=p data-c=c data-test=format!("cell-{r}-{c}")
                                                     style=format!("left:{x}px;top:{y}px")>{text}</div>
@@ -1260,6 +1291,7 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
     };
 
     // What the side panel shows for the selected cell.
+    let history = RwSignal::new(None::<LineHistory>);
     let detail = move || {
         let i = selected_index()?;
         let (r, c) = (i / cols, i % cols);
@@ -1303,6 +1335,22 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
                     }}</dd>
                     <dt>{lang.pick("合理上限", "Sanity bound")}</dt><dd data-test="helper-bound">{s.bound[i]}</dd>
                 </dl>
+                {grid.corrected.with_value(|k| k.get(&i).cloned()).map(|c| {
+                    let (retailer, spec, sheet_id) = (c.retailer_id, c.spec_id, s.sheet_id);
+                    view! {
+                        <p class="correction-note" data-test="helper-correction">{match lang {
+                            Lang::Zh => format!("第{}级 {} 修正：{} → {} 条（{}）", c.level, c.actor_name, c.entered.map(|v| v.to_string()).unwrap_or_else(|| "—".into()), c.value, c.reason),
+                            Lang::En => format!("Level {} {} corrected {} → {} cartons ({})", c.level, c.actor_name, c.entered.map(|v| v.to_string()).unwrap_or_else(|| "—".into()), c.value, c.reason),
+                        }}</p>
+                        <button type="button" class="link" data-test="cell-history" on:click=move |_| {
+                            leptos::task::spawn_local(async move {
+                                if let Ok(h) = api::line_history(sheet_id, retailer, spec, lang).await {
+                                    history.set(Some(h));
+                                }
+                            });
+                        }>{lang.pick("查看修改历史", "Line history")}</button>
+                    }
+                })}
                 {bad.map(|m| view! { <p class="field-error" data-test="cell-error">{m}</p> })}
                 {conflict.map(|(v, _, _)| view! { <p class="field-error">{format!("{}{}", lang.pick("服务器上的值：", "On the server: "), v.map(|v| v.to_string()).unwrap_or_else(|| "—".into()))}</p> })}
                 {far.then(|| view! {
@@ -1389,6 +1437,19 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
             <button type="button" class="primary" data-test="submit-sheet" disabled=move || { !grid.editable.get() || submitting.get() }
                 on:click=move |_| submit()>{move || if submitting.get() { tr("正在提交…", "Submitting…")() } else { tr("提交", "Submit")() }}</button>
         </div>
+        {grid.sheet.with_value(|s| s.returned.clone()).filter(|_| grid.status.get_untracked() == SheetStatus::Returned).map(|a| {
+            let corrected = grid.corrected.with_value(HashMap::len);
+            view! {
+                <div class="return-note" role="alert" data-test="return-comment">
+                    <strong>{move || format!("{}（{} · {}）", lang.get().pick("退回意见", "Returned with a comment"), a.actor_name, crate::pages::review::when(a.at))}</strong>
+                    <q>{a.comment.clone().unwrap_or_default()}</q>
+                    {(corrected > 0).then(|| view! { <p data-test="corrected-count">{move || match lang.get() {
+                        Lang::Zh => format!("上级修正了 {corrected} 行，已用蓝色标出；点选单元格可看修正原因。修改后请重新提交。"),
+                        Lang::En => format!("Reviewers corrected {corrected} lines, marked in blue; select a cell for the reason. Submit again when done."),
+                    }}</p> })}
+                </div>
+            }
+        })}
         {move || grid.note.get().map(|n| view! { <p class="note" data-test="sheet-note">{n}</p> })}
         <div data-test="sheet-error"><ErrorNote error=grid.error/></div>
         {move || grid.save_state.with(|s| matches!(s, SaveState::Conflict(_))).then(|| view! {
@@ -1423,6 +1484,7 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
                 </div>
             </div>
             <aside class="cell-detail card" data-test="cell-detail">{detail}</aside>
+            {move || history.get().map(|h| view! { <crate::pages::review::HistoryPanel history=h on_close=Callback::new(move |_| history.set(None))/> })}
         </div>
         <p class="muted">{move || format!(
             "{} {}% {} {} {}",

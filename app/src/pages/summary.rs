@@ -96,12 +96,16 @@ pub fn DashboardPage() -> impl IntoView {
             trend.push(Point { label: d.cycle.month.to_string(), value: (total.forecast as f64 * factor).round(), marked: true });
             let month = d.cycle.month.to_string();
             let id = d.cycle.id;
+            let (population, in_scope) = (d.cycle.population, d.cycle.retailers);
+            let progress = d.progress.clone();
+            let deviations = d.deviations.clone();
+            let groups = (d.by_spec.clone(), d.by_department.clone(), d.by_manager.clone(), d.by_tier.clone());
             let rows = move || {
                 let list = match group.get() {
-                    Group::Spec => d.by_spec.clone(),
-                    Group::Department => d.by_department.clone(),
-                    Group::Manager => d.by_manager.clone(),
-                    Group::Tier => d.by_tier.clone(),
+                    Group::Spec => groups.0.clone(),
+                    Group::Department => groups.1.clone(),
+                    Group::Manager => groups.2.clone(),
+                    Group::Tier => groups.3.clone(),
                 };
                 list.into_iter().map(|r| view! { <TotalLine row=r scale=scale cases=cases/> }).collect_view()
             };
@@ -110,7 +114,7 @@ pub fn DashboardPage() -> impl IntoView {
                 {sample.then(|| view! {
                     <p class="note" data-test="scale-note">
                         {move || format!("{} ×{factor:.2}（{} {} / {} {}）", lang.get().pick("1/3样本，汇总按放大系数推算全体", "One-third sample; totals scaled to all retailers by"),
-                            d.cycle.population, lang.get().pick("户", "retailers"), d.cycle.retailers, lang.get().pick("户样本", "sampled"))}
+                            population, lang.get().pick("户", "retailers"), in_scope, lang.get().pick("户样本", "sampled"))}
                         <label class="check"><input type="checkbox" prop:checked=move || scaled.get() on:change=move |ev| scaled.set(event_target_checked(&ev))/>{tr("按放大系数推算", "Scale up")}</label>
                     </p>
                 })}
@@ -130,7 +134,7 @@ pub fn DashboardPage() -> impl IntoView {
                         <table class="progress-table" data-test="dashboard-progress">
                             <thead><tr><th>{tr("市场部", "Dept.")}</th><th>{tr("客户经理", "Manager")}</th><th>{tr("状态", "Stage")}</th><th>{tr("已填", "Filled")}</th><th></th></tr></thead>
                             <tbody>
-                                {d.progress.iter().map(|p| view! {
+                                {progress.iter().map(|p| view! {
                                     <tr class:late=p.late>
                                         <td>{p.unit_name.clone()}</td><td>{p.manager_name.clone()}</td>
                                         <td>{p.stage.clone()}{p.late.then(|| view! { <span class="chip late">{tr("逾期", "Late")}</span> })}</td>
@@ -175,12 +179,14 @@ pub fn DashboardPage() -> impl IntoView {
                     <table class="totals" data-test="deviations">
                         <thead><tr><th>{tr("零售户", "Retailer")}</th><th>{tr("品规", "Spec")}</th><th>{tr("客户经理", "Manager")}</th><th>{tr("预测", "Forecast")}</th><th>{tr("基线", "Baseline")}</th></tr></thead>
                         <tbody>
-                            {d.deviations.iter().map(|l| view! {
+                            {deviations.into_iter().map(|l| {
+                                let name = l.retailer_name.clone();
+                                view! {
                                 <tr>
-                                    <td><A href=format!("{}?q={}", routes::review_of(l.sheet_id), l.licence_no)>{l.retailer_name.clone()}</A></td>
+                                    <td><A href=format!("{}?q={}", routes::review_of(l.sheet_id), l.licence_no)>{name}</A></td>
                                     <td>{l.spec_name.clone()}</td><td>{l.manager_name.clone()}</td><td>{l.value}</td><td>{l.baseline}</td>
                                 </tr>
-                            }).collect_view()}
+                            }}).collect_view()}
                         </tbody>
                     </table>
                 </section>

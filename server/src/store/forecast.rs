@@ -328,7 +328,8 @@ pub async fn reopen(conn: &mut AnyConnection, sheet_id: i64, until: NaiveDate) -
     Ok(())
 }
 
-/// Every sheet of a cycle with its progress.
+/// Every sheet of a cycle with its progress. A sheet submitted once has
+/// every cell filled; its count comes from its summary, not its lines.
 pub async fn progress(
     pool: &AnyPool,
     cycle_id: i64,
@@ -337,7 +338,10 @@ pub async fn progress(
     let rows = sqlx::query(
         "SELECT s.manager_id, u.display_name, o.name, s.status, s.reopened_until, \
                 (SELECT COUNT(*) FROM forecast_cycle_retailers r WHERE r.sheet_id = s.id), \
-                (SELECT COUNT(*) FROM forecast_lines l WHERE l.sheet_id = s.id AND l.entered IS NOT NULL), \
+                CASE WHEN s.status IN ('submitted', 'approved', 'returned') \
+                     THEN (SELECT CAST(COALESCE(SUM(t.lines), 0) AS BIGINT) FROM forecast_sheet_totals t \
+                           WHERE t.sheet_id = s.id AND t.kind = 'spec') \
+                     ELSE (SELECT COUNT(*) FROM forecast_lines l WHERE l.sheet_id = s.id AND l.entered IS NOT NULL) END, \
                 s.id, u.org_unit_id, s.review_level \
          FROM forecast_sheets s JOIN users u ON u.id = s.manager_id JOIN org_units o ON o.id = u.org_unit_id \
          WHERE s.cycle_id = $1 ORDER BY o.name, u.display_name",
