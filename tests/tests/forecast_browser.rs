@@ -434,3 +434,266 @@ async fn an_offline_draft_survives_a_reload_and_never_overwrites_newer_server_da
     assert_eq!(stored(0).await.0, Some(9));
     browser.close().await;
 }
+
+/// Signs out (drops the session cookie) and signs in as `login`.
+async fn switch_to(browser: &Browser, app: &TestApp, login: &str) {
+    browser
+        .client
+        .delete_all_cookies()
+        .await
+        .expect("clear cookies");
+    sign_in(browser, app, login).await;
+}
+
+async fn open_review(browser: &Browser, app: &TestApp, sheet_id: i64) {
+    browser
+        .client
+        .goto(&app.url(&format!("/reviews/{sheet_id}")))
+        .await
+        .expect("review page");
+    element(browser, "[data-test=review-stage]").await;
+}
+
+async fn approve_in_browser(browser: &Browser, app: &TestApp, login: &str, sheet_id: i64, next: &str) {
+    switch_to(browser, app, login).await;
+    open_review(browser, app, sheet_id).await;
+    click(browser, "[data-test=approve]").await;
+    wait_for_text(browser, "[data-test=review-notice]", next).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sheet_is_corrected_returned_resubmitted_and_approved_up_the_chain() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let cycle = open_cycle(&app, Scope::All, 2).await;
+    let browser = Browser::start().await;
+    desktop(&browser).await;
+
+    // The customer manager fills the sheet from the baseline and submits.
+    sign_in(&browser, &app, "cm01").await;
+    open_sheet(&browser, &app).await;
+    click(&browser, "[data-test=fill-baseline]").await;
+    wait_for_text(&browser, "[data-test=save-status]", "已保存").await;
+    click(&browser, "[data-test=submit-sheet]").await;
+    wait_for_text(&browser, "[data-test=sheet-status]", "已提交").await;
+    let sheet_id: i64 = sqlx::query_scalar(
+        "SELECT s.id FROM forecast_sheets s JOIN users u ON u.id = s.manager_id \
+         WHERE s.cycle_id = $1 AND u.login = 'cm01'",
+    )
+    .bind(cycle.id)
+    .fetch_one(&app.db().pool)
+    .await
+    .expect("sheet");
+
+    // The market manager finds it waiting, corrects the first line (the
+    // largest deviation) with a reason, and approves it upward.
+    switch_to(&browser, &app, "mm01").await;
+    click(&browser, "[data-test=link-reviews]").await;
+    click(&browser, &format!("[data-test=inbox-{sheet_id}] [data-test=open-review]")).await;
+    wait_for_text(&browser, "[data-test=review-stage]", "第1级").await;
+    let before = text_of(&browser, "[data-test=line-0] [data-test=line-value]").await;
+    let before: i64 = before.trim().parse().expect("a number");
+    let corrected = before + 6;
+    click(&browser, "[data-test=line-0] [data-test=line-correct]").await;
+    let value = element(&browser, "[data-test=correct-value]").await;
+    value.clear().await.expect("clear");
+    value.send_keys(&corrected.to_string()).await.expect("type");
+    click(&browser, "[data-test=correct-save]").await;
+    wait_for_text(&browser, "[data-test=correct-error]", "修正须填写原因").await;
+    element(&browser, "[data-test=correct-reason]")
+        .await
+        .send_keys("新店开业，加大备货")
+        .await
+        .expect("type reason");
+    click(&browser, "[data-test=correct-save]").await;
+    wait_for_text(&browser, "[data-test=line-0] [data-test=line-value]", &corrected.to_string()).await;
+    click(&browser, "[data-test=approve]").await;
+    wait_for_text(&browser, "[data-test=review-notice]", "第2级").await;
+
+    // The county approves; the marketing center returns it with a comment.
+    approve_in_browser(&browser, &app, "county", sheet_id, "第3级").await;
+    switch_to(&browser, &app, "center").await;
+    open_review(&browser, &app, sheet_id).await;
+    let comment = "新店备货偏高，请与零售户再确认";
+    element(&browser, "[data-test=review-comment]")
+        .await
+        .send_keys(comment)
+        .await
+        .expect("comment");
+    click(&browser, "[data-test=return]").await;
+    wait_for_text(&browser, "[data-test=review-notice]", "已退回").await;
+
+    // The manager sees the comment and the corrected line, and resubmits.
+    switch_to(&browser, &app, "cm01").await;
+    open_sheet(&browser, &app).await;
+    wait_for_text(&browser, "[data-test=return-comment]", comment).await;
+    wait_for_text(&browser, "[data-test=corrected-count]", "1 行").await;
+    click(&browser, ".cell.corrected").await;
+    wait_for_text(&browser, "[data-test=helper-correction]", "新店开业，加大备货").await;
+    wait_for_text(&browser, "[data-test=helper-correction]", &format!("{before} → {corrected}")).await;
+    click(&browser, "[data-test=submit-sheet]").await;
+    wait_for_text(&browser, "[data-test=sheet-status]", "已提交").await;
+
+    // Both levels below approve again, then the center's approval is final.
+    approve_in_browser(&browser, &app, "mm01", sheet_id, "第2级").await;
+    approve_in_browser(&browser, &app, "county", sheet_id, "第3级").await;
+    approve_in_browser(&browser, &app, "center", sheet_id, "已审批").await;
+    element(&browser, "[data-test=locked]").await;
+    assert!(
+        browser
+            .client
+            .find(Locator::Css("[data-test=approve]"))
+            .await
+            .is_err(),
+        "nothing left to approve"
+    );
+    // The line's history shows every step.
+    let filter = element(&browser, "[data-test=review-filter]").await;
+    filter
+        .select_by_value("corrected")
+        .await
+        .expect("only corrected lines");
+    wait_for_text(&browser, "[data-test=review-lines]", "✎1").await;
+    click(&browser, "[data-test=line-0] [data-test=line-history]").await;
+    wait_for_text(&browser, "[data-test=history-entered]", &before.to_string()).await;
+    wait_for_text(&browser, "[data-test=history-correction]", &format!("{before} → {corrected}")).await;
+    wait_for_text(&browser, "[data-test=history-correction]", "新店开业，加大备货").await;
+    wait_for_text(&browser, "[data-test=history-final]", &corrected.to_string()).await;
+    let actions = text_of(&browser, "[data-test=review-actions]").await;
+    assert_eq!(actions.matches("审核通过").count(), 5, "{actions}");
+    assert!(actions.contains(comment), "{actions}");
+
+    // The data is locked for the manager too.
+    let (status, locked): (String, i64) = sqlx::query_as(
+        "SELECT s.status, (SELECT COUNT(*) FROM forecast_lines l WHERE l.sheet_id = s.id AND l.final_value IS NULL) \
+         FROM forecast_sheets s WHERE s.id = $1",
+    )
+    .bind(sheet_id)
+    .fetch_one(&app.db().pool)
+    .await
+    .expect("sheet");
+    assert_eq!((status.as_str(), locked), ("approved", 0));
+
+    // The dashboard shows the approved total and the charts.
+    let approved: i64 = sqlx::query_scalar(
+        "SELECT CAST(SUM(final_value) AS BIGINT) FROM forecast_lines WHERE sheet_id = $1",
+    )
+    .bind(sheet_id)
+    .fetch_one(&app.db().pool)
+    .await
+    .expect("approved");
+    browser
+        .client
+        .goto(&app.url("/forecast"))
+        .await
+        .expect("forecast page");
+    click(&browser, "[data-test=open-dashboard]").await;
+    wait_for_text(&browser, "[data-test=total-approved]", &approved.to_string()).await;
+    let bars = browser
+        .client
+        .find_all(Locator::Css("svg.bar-chart rect.bar"))
+        .await
+        .expect("bars");
+    assert!(bars.len() >= 3, "a bar per series and spec: {}", bars.len());
+    element(&browser, "svg.line-chart polyline").await;
+    wait_for_text(&browser, "[data-test=dashboard-progress]", "已审批").await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actuals_are_imported_and_the_accuracy_page_shows_the_hand_computed_figure() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let cycle = open_cycle(&app, Scope::All, 2).await;
+    // cm01 forecasts 10 of each spec for each retailer; the chain approves.
+    let cm = caller(&app, "cm01").await;
+    let view: domain::forecast::view::SheetView = cm
+        .get_json(&app, &format!("/api/forecast/cycles/{}/sheet", cycle.id))
+        .await;
+    let cells: Vec<serde_json::Value> = view
+        .rows
+        .iter()
+        .flat_map(|row| {
+            view.specs.iter().map(move |spec| json!({ "retailer_id": row.retailer_id, "spec_id": spec.spec_id, "value": 10, "reason": "走访确认", "base_revision": 0 }))
+        })
+        .collect();
+    let path = format!("/api/forecast/cycles/{}/sheet/cells", cycle.id);
+    assert_eq!(
+        cm.send(&app, reqwest::Method::PUT, &path, json!({ "cells": cells }))
+            .await
+            .status(),
+        200
+    );
+    let submit = format!("/api/forecast/cycles/{}/sheet/submit", cycle.id);
+    assert_eq!(
+        cm.send(&app, reqwest::Method::POST, &submit, json!({}))
+            .await
+            .status(),
+        200
+    );
+    for login in ["mm01", "county", "center"] {
+        let who = caller(&app, login).await;
+        let approve = format!("/api/forecast/sheets/{}/approve", view.sheet_id);
+        assert_eq!(
+            who.send(&app, reqwest::Method::POST, &approve, json!({}))
+                .await
+                .status(),
+            200
+        );
+    }
+    // The month has since ended: it becomes the last month of the history.
+    let month = e2e::demo_end();
+    sqlx::query("UPDATE forecast_cycles SET month = $1 WHERE id = $2")
+        .bind(month.to_string())
+        .bind(cycle.id)
+        .execute(&app.db().pool)
+        .await
+        .expect("move the cycle");
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (a, b) = (&view.specs[0].code, &view.specs[1].code);
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        format!("licence_no,spec_code,cartons\n{},{a},8\nNOPE,{a},3\n", view.rows[0].licence_no),
+    )
+    .expect("write");
+    // A = 8 of the first spec and 12 of the second; F = 10 everywhere:
+    // accuracy = 1 − Σ|F − A| / ΣA = 1 − (2 + 2)·n / (20·n) = 80.0 %.
+    let mut csv = String::from("licence_no,spec_code,cartons\n");
+    for row in &view.rows {
+        csv += &format!("{},{a},8\n{},{b},12\n", row.licence_no, row.licence_no);
+    }
+    let good = dir.path().join("actuals.csv");
+    std::fs::write(&good, csv).expect("write");
+
+    let browser = Browser::start().await;
+    desktop(&browser).await;
+    sign_in(&browser, &app, "center").await;
+    browser
+        .client
+        .goto(&app.url("/forecast"))
+        .await
+        .expect("forecast page");
+    click(&browser, "[data-test=open-accuracy]").await;
+    wait_for_text(&browser, "[data-test=formula]", "max(0, 1 − Σ|F − A| / ΣA)").await;
+    element(&browser, "[data-test=no-actuals]").await;
+    element(&browser, "[data-test=actuals-file]")
+        .await
+        .send_keys(&bad.display().to_string())
+        .await
+        .expect("choose the bad file");
+    wait_for_text(&browser, "[data-test=actuals-errors]", "第 3 行").await;
+    wait_for_text(&browser, "[data-test=actuals-errors]", "NOPE").await;
+    element(&browser, "[data-test=no-actuals]").await;
+    element(&browser, "[data-test=actuals-file]")
+        .await
+        .send_keys(&good.display().to_string())
+        .await
+        .expect("choose the file");
+    wait_for_text(&browser, "[data-test=actuals-loaded]", &format!("{} 行", view.rows.len() * 2)).await;
+    wait_for_text(&browser, "[data-test=accuracy-approved]", "80.0%").await;
+    wait_for_text(&browser, "[data-test=accuracy-specs]", "75.0%").await;
+    wait_for_text(&browser, "[data-test=accuracy-specs]", "83.3%").await;
+    wait_for_text(&browser, "[data-test=accuracy-managers]", "80.0%").await;
+    wait_for_text(&browser, "[data-test=accuracy-lines]", "25.0%").await;
+    browser.close().await;
+}

@@ -118,13 +118,13 @@ pub fn DashboardPage() -> impl IntoView {
                         <label class="check"><input type="checkbox" prop:checked=move || scaled.get() on:change=move |ev| scaled.set(event_target_checked(&ev))/>{tr("按放大系数推算", "Scale up")}</label>
                     </p>
                 })}
-                <section class="facts">
-                    <div class="fact"><span>{tr("预测量（箱）", "Forecast (cases)")}</span><strong data-test="total-forecast">{move || cases(scale(total.forecast))}</strong>
+                <section class="kpis">
+                    <div class="kpi"><span>{tr("预测量（箱）", "Forecast (cases)")}</span><strong data-test="total-forecast">{move || cases(scale(total.forecast))}</strong>
                         <small>{move || format!("{} {}", scale(total.forecast), lang.get().pick("条", "cartons"))}</small></div>
-                    <div class="fact"><span>{tr("已审批（条）", "Approved (cartons)")}</span><strong data-test="total-approved">{move || scale(total.approved)}</strong></div>
-                    <div class="fact"><span>{tr("比上月", "vs last month")}</span><strong>{change(total.forecast, total.last_month)}</strong></div>
-                    <div class="fact"><span>{tr("比去年同月", "vs last year")}</span><strong>{change(total.forecast, total.last_year)}</strong></div>
-                    <div class="fact"><span>{tr("比系统基线", "vs baseline")}</span><strong>{change(total.forecast, total.baseline)}</strong></div>
+                    <div class="kpi"><span>{tr("已审批（条）", "Approved (cartons)")}</span><strong data-test="total-approved">{move || scale(total.approved)}</strong></div>
+                    <div class="kpi"><span>{tr("比上月", "vs last month")}</span><strong>{change(total.forecast, total.last_month)}</strong></div>
+                    <div class="kpi"><span>{tr("比去年同月", "vs last year")}</span><strong>{change(total.forecast, total.last_year)}</strong></div>
+                    <div class="kpi"><span>{tr("比系统基线", "vs baseline")}</span><strong>{change(total.forecast, total.baseline)}</strong></div>
                 </section>
                 <section class="card">
                     <h3>{tr("填报进度", "Progress")}</h3>
@@ -322,14 +322,14 @@ pub fn AccuracyPage() -> impl IntoView {
             let trend: Vec<Point> = r.trend.iter().map(|p| Point { label: p.month.to_string(), value: p.sums.accuracy(Compared::Approved).unwrap_or(0.0), marked: false }).collect();
             let managers = r.by_manager.clone();
             view! {
-                <section class="facts">
+                <section class="kpis">
                     {[Compared::Approved, Compared::Entered, Compared::Baseline].into_iter().map(|c| view! {
-                        <div class="fact" class:best=closest == c>
+                        <div class="kpi" class:best=closest == c>
                             <span>{move || c.label(lang.get())}</span>
                             <strong data-test=format!("accuracy-{}", match c { Compared::Approved => "approved", Compared::Entered => "entered", Compared::Baseline => "baseline" })>{percent(total.accuracy(c))}</strong>
                         </div>
                     }).collect_view()}
-                    <div class="fact"><span>{tr("审核链带来的增值", "Value added over the baseline")}</span>
+                    <div class="kpi"><span>{tr("审核链带来的增值", "Value added over the baseline")}</span>
                         <strong>{total.value_added().map_or_else(|| "—".into(), |v| format!("{:+.1}", v * 100.0))}</strong><small>{tr("个百分点", "points")}</small></div>
                 </section>
                 <p class="muted">{move || format!("{} {} · ΣA {} · Σ|F − A| {} · {}：{}", total.lines, lang.get().pick("行", "lines"), total.actual, total.approved_error,
