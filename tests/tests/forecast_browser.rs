@@ -675,7 +675,6 @@ async fn actuals_are_imported_and_the_accuracy_page_shows_the_hand_computed_figu
         .expect("forecast page");
     click(&browser, "[data-test=open-accuracy]").await;
     wait_for_text(&browser, "[data-test=formula]", "max(0, 1 − Σ|F − A| / ΣA)").await;
-    element(&browser, "[data-test=no-actuals]").await;
     element(&browser, "[data-test=actuals-file]")
         .await
         .send_keys(&bad.display().to_string())
@@ -683,7 +682,6 @@ async fn actuals_are_imported_and_the_accuracy_page_shows_the_hand_computed_figu
         .expect("choose the bad file");
     wait_for_text(&browser, "[data-test=actuals-errors]", "第 3 行").await;
     wait_for_text(&browser, "[data-test=actuals-errors]", "NOPE").await;
-    element(&browser, "[data-test=no-actuals]").await;
     element(&browser, "[data-test=actuals-file]")
         .await
         .send_keys(&good.display().to_string())

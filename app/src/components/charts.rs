@@ -35,21 +35,21 @@ pub fn BarChart(
         <svg class="bar-chart grouped" viewBox=format!("0 0 460 {height}") role="img" aria-label=label>
             {series.iter().enumerate().map(|(s, name)| view! {
                 <g class=format!("legend series-{s}")>
-                    <rect x=120 + s as i32 * 120 y="2" width="10" height="10" class="bar"/>
-                    <text x=134 + s as i32 * 120 y="11" class="bar-label">{name.clone()}</text>
+                    <rect x={120 + s as i32 * 120} y="2" width="10" height="10" class="bar"/>
+                    <text x={134 + s as i32 * 120} y="11" class="bar-label">{name.clone()}</text>
                 </g>
             }).collect_view()}
             {rows.into_iter().enumerate().map(|(i, row)| {
                 let y = 20 + i as i32 * per_row;
                 view! {
                     <g>
-                        <text x="0" y=y + bar + 2 class="bar-label">{truncate(&row.label, 9)}<title>{row.label.clone()}</title></text>
+                        <text x="0" y={y + bar + 2} class="bar-label">{truncate(&row.label, 9)}<title>{row.label.clone()}</title></text>
                         {row.values.iter().enumerate().map(|(s, v)| {
                             let w = (v / max * width).round().max(0.0);
                             let top = y + s as i32 * bar;
                             view! {
-                                <rect x="110" y=top width=w height=bar - 2 rx="2" class=format!("bar series-{s}")/>
-                                <text x=116.0 + w y=top + bar - 3 class="bar-value">{format(*v)}</text>
+                                <rect x="110" y=top width=w height={bar - 2} rx="2" class=format!("bar series-{s}")/>
+                                <text x={116.0 + w} y={top + bar - 3} class="bar-value">{format(*v)}</text>
                             }
                         }).collect_view()}
                     </g>
@@ -107,16 +107,16 @@ pub fn LineChart(
     let count = points.len();
     view! {
         <svg class="line-chart" viewBox=format!("0 0 {w} {h}") role="img" aria-label=label>
-            <line x1=left y1=h - bottom x2=w - 10.0 y2=h - bottom class="axis"/>
-            <text x="0" y=top + 10.0 class="bar-value">{format(max)}</text>
+            <line x1=left y1={h - bottom} x2={w - 10.0} y2={h - bottom} class="axis"/>
+            <text x="0" y={top + 10.0} class="bar-value">{format(max)}</text>
             <polyline points=line class="line"/>
             {points.into_iter().zip(xy).enumerate().map(|(i, (p, (x, y)))| {
                 let show = i == 0 || i + 1 == count || p.marked;
                 view! {
-                    <circle cx=x cy=y r=if p.marked { 5 } else { 3 } class=if p.marked { "dot marked" } else { "dot" }>
+                    <circle cx=x cy=y r={if p.marked { 5 } else { 3 }} class={if p.marked { "dot marked" } else { "dot" }}>
                         <title>{format!("{}: {}", p.label, format(p.value))}</title>
                     </circle>
-                    {show.then(|| view! { <text x=x - 20.0 y=h - 6.0 class="bar-label">{p.label.clone()}</text> })}
+                    {show.then(|| view! { <text x={x - 20.0} y={h - 6.0} class="bar-label">{p.label.clone()}</text> })}
                 }
             }).collect_view()}
         </svg>

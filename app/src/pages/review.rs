@@ -179,6 +179,7 @@ pub fn ReviewPage() -> impl IntoView {
             let sheet = v.sheet.clone();
             let can_act = sheet.can_act;
             let level = sheet.level.unwrap_or(0);
+            let (has_prev, has_next) = (v.offset > 0, v.offset + (v.lines.len() as i64) < v.matching);
             let lower: Vec<(u8, String)> = std::iter::once((0, lang.get().pick("客户经理", "Customer manager").to_string()))
                 .chain(sheet.chain.iter().filter(|s| s.level < level).map(|s| (s.level, s.unit_name.clone())))
                 .collect();
@@ -262,9 +263,9 @@ pub fn ReviewPage() -> impl IntoView {
                         </table>
                     </div>
                     <p class="pager">
-                        <button type="button" class="secondary" disabled=v.offset == 0 on:click=move |_| { offset.update(|o| *o = (*o - 50).max(0)); load(); }>{tr("上一页", "Previous")}</button>
+                        <button type="button" class="secondary" disabled=!has_prev on:click=move |_| { offset.update(|o| *o = (*o - 50).max(0)); load(); }>{tr("上一页", "Previous")}</button>
                         <span>{format!("{}–{} / {}", v.offset + 1, v.offset + v.lines.len() as i64, v.matching)}</span>
-                        <button type="button" class="secondary" disabled=v.offset + (v.lines.len() as i64) >= v.matching on:click=move |_| { offset.update(|o| *o += 50); load(); }>{tr("下一页", "Next")}</button>
+                        <button type="button" class="secondary" disabled=!has_next on:click=move |_| { offset.update(|o| *o += 50); load(); }>{tr("下一页", "Next")}</button>
                     </p>
                 </section>
             }

@@ -19,6 +19,7 @@ use std::time::Duration;
 use domain::forecast::view::{
     CellWrite, LineHistory, SaveCellsRequest, SheetCorrection, SheetStatus, SheetView,
 };
+use domain::forecast::review::submit_reason;
 use domain::forecast::{check_for_submit, check_reason, deviates, has_reason, parse_cell};
 use domain::quantity::CaseSize;
 use domain::{ErrorBody, ErrorCode, Lang};
@@ -521,9 +522,15 @@ impl Grid {
             self.values.with_untracked(|values| {
                 self.reasons.with_untracked(|reasons| {
                     for i in 0..values.len() {
+                        // A correction still in effect brings its reason.
+                        let correction = self.corrected.with_value(|k| {
+                            k.get(&i)
+                                .filter(|c| values[i] == Some(c.value))
+                                .map(|c| c.reason.clone())
+                        });
                         if let Err(e) = check_for_submit(
                             values[i],
-                            reasons[i].as_deref(),
+                            submit_reason(reasons[i].as_deref(), correction.as_deref()),
                             s.baseline[i],
                             s.bound[i],
                             &s.rules,

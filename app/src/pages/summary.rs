@@ -324,7 +324,7 @@ pub fn AccuracyPage() -> impl IntoView {
             view! {
                 <section class="kpis">
                     {[Compared::Approved, Compared::Entered, Compared::Baseline].into_iter().map(|c| view! {
-                        <div class="kpi" class:best=closest == c>
+                        <div class="kpi" class:best={closest == c}>
                             <span>{move || c.label(lang.get())}</span>
                             <strong data-test=format!("accuracy-{}", match c { Compared::Approved => "approved", Compared::Entered => "entered", Compared::Baseline => "baseline" })>{percent(total.accuracy(c))}</strong>
                         </div>

@@ -223,6 +223,12 @@ pub fn check_correction(value: i64, reason: Option<&str>, bound: i64) -> Result<
     }
 }
 
+/// The reason that counts for a cell at submission: the manager's own, or
+/// else the reviewer's reason for a correction still in effect.
+pub fn submit_reason<'a>(own: Option<&'a str>, correction: Option<&'a str>) -> Option<&'a str> {
+    own.filter(|r| has_reason(Some(r))).or(correction)
+}
+
 /// Whether a sheet is late: not submitted after its entry deadline, or not
 /// approved after the review deadline.
 pub fn is_late(
@@ -500,6 +506,13 @@ mod tests {
         );
         assert!(check_correction(-1, Some("活动"), 100).is_err());
         assert_eq!(check_correction(5, Some("节前备货"), 100), Ok(()));
+    }
+
+    #[test]
+    fn a_reviewers_reason_stands_for_a_corrected_cell() {
+        assert_eq!(submit_reason(Some("节前"), Some("新店")), Some("节前"));
+        assert_eq!(submit_reason(Some("  "), Some("新店")), Some("新店"));
+        assert_eq!(submit_reason(None, None), None);
     }
 
     #[test]

@@ -745,10 +745,10 @@ pub async fn submit(
     for (r, row) in view.rows.iter().enumerate() {
         for (s, spec) in view.specs.iter().enumerate() {
             let i = view.index(r, s);
-            let reason = view.reason[i]
-                .as_deref()
-                .filter(|r| !r.trim().is_empty())
-                .or_else(|| corrected.get(&(row.retailer_id, spec.spec_id)).copied());
+            let reason = review::submit_reason(
+                view.reason[i].as_deref(),
+                corrected.get(&(row.retailer_id, spec.spec_id)).copied(),
+            );
             if let Err(e) = check_for_submit(
                 view.value[i],
                 reason,
