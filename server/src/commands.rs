@@ -443,10 +443,11 @@ fn bench_month(today: chrono::NaiveDate) -> YearMonth {
 async fn dashboard_cycle(db: &Db) -> anyhow::Result<i64> {
     let today = crate::routes::replenishment::today();
     let month = bench_month(today);
-    let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM forecast_cycles WHERE month = $1")
-        .bind(month.to_string())
-        .fetch_optional(&db.pool)
-        .await?;
+    let existing: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM forecast_cycles WHERE month = $1")
+            .bind(month.to_string())
+            .fetch_optional(&db.pool)
+            .await?;
     if let Some(id) = existing {
         println!("reusing the benchmark cycle {month} (id {id})");
         return Ok(id);

@@ -217,26 +217,21 @@ fn parse_data(data: &Data, bound: i64) -> Result<Option<i64>, domain::forecast::
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::cell_ref;
-
-    #[test]
-    fn cell_references_follow_the_spreadsheet_letters() {
-        assert_eq!(cell_ref(0, 0), "A1");
-        assert_eq!(cell_ref(6, 4), "E7");
-        assert_eq!(cell_ref(1, 25), "Z2");
-        assert_eq!(cell_ref(1, 26), "AA2");
-        assert_eq!(cell_ref(9, 63), "BL10");
-    }
+/// One retailer's row of the approved forecast.
+pub struct ApprovedRetailer {
+    pub licence_no: String,
+    pub name: String,
+    pub manager: String,
+    pub unit: String,
+    /// Cartons per spec, in the cycle's spec order.
+    pub values: Vec<Option<i64>>,
 }
 
 /// The approved forecast of a cycle, for supply planning.
 pub struct Approved<'a> {
     pub month: String,
     pub specs: &'a [domain::forecast::view::CycleSpec],
-    /// (licence, retailer, manager, department, cartons per spec in `specs` order)
-    pub retailers: Vec<(String, String, String, String, Vec<Option<i64>>)>,
+    pub retailers: Vec<ApprovedRetailer>,
     pub case_size: domain::quantity::CaseSize,
 }
 
@@ -263,13 +258,13 @@ pub fn write_approved(approved: &Approved, lang: Lang) -> Result<Vec<u8>, XlsxEr
         sheet.write_string_with_format(1, col, &spec.code, &grey)?;
     }
     let mut totals = vec![0_i64; approved.specs.len()];
-    for (r, (licence, name, manager, unit, values)) in approved.retailers.iter().enumerate() {
+    for (r, retailer) in approved.retailers.iter().enumerate() {
         let line = HEADER_ROWS + r as u32;
-        sheet.write_string(line, 0, licence)?;
-        sheet.write_string(line, 1, name)?;
-        sheet.write_string(line, 2, manager)?;
-        sheet.write_string(line, 3, unit)?;
-        for (s, v) in values.iter().enumerate() {
+        sheet.write_string(line, 0, &retailer.licence_no)?;
+        sheet.write_string(line, 1, &retailer.name)?;
+        sheet.write_string(line, 2, &retailer.manager)?;
+        sheet.write_string(line, 3, &retailer.unit)?;
+        for (s, v) in retailer.values.iter().enumerate() {
             if let Some(v) = v {
                 sheet.write_number(line, FIXED + s as u16, *v as f64)?;
                 totals[s] += v;
@@ -320,4 +315,18 @@ pub fn read_rows(bytes: &[u8]) -> Option<Vec<(usize, Vec<String>)>> {
             })
             .collect(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cell_ref;
+
+    #[test]
+    fn cell_references_follow_the_spreadsheet_letters() {
+        assert_eq!(cell_ref(0, 0), "A1");
+        assert_eq!(cell_ref(6, 4), "E7");
+        assert_eq!(cell_ref(1, 25), "Z2");
+        assert_eq!(cell_ref(1, 26), "AA2");
+        assert_eq!(cell_ref(9, 63), "BL10");
+    }
 }

@@ -402,7 +402,10 @@ async fn the_openapi_document_describes_every_route(backend: Backend) {
         ("/api/forecast/sheets/{id}/corrections", "put"),
         ("/api/forecast/sheets/{id}/approve", "post"),
         ("/api/forecast/sheets/{id}/return", "post"),
-        ("/api/forecast/sheets/{id}/lines/{retailer_id}/{spec_id}/history", "get"),
+        (
+            "/api/forecast/sheets/{id}/lines/{retailer_id}/{spec_id}/history",
+            "get",
+        ),
         ("/api/forecast/cycles/{id}/dashboard", "get"),
         ("/api/forecast/cycles/{id}/approved", "get"),
         ("/api/forecast/actuals", "post"),

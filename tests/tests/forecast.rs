@@ -6,10 +6,10 @@
 use domain::forecast::view::{CycleList, CycleView, SaveCellsResponse, SheetStatus, SheetView};
 use domain::forecast::{default_month, in_scope, Scope};
 use domain::ErrorBody;
-use e2e::forecast::{fill_with_baseline, open_cycle, save, sheet, spec_ids};
-use e2e::{caller, on_both_databases, spawn_app, Backend, Caller, TestApp};
+use e2e::forecast::{fill_with_baseline, open_cycle, save, sheet};
+use e2e::{caller, on_both_databases, spawn_app, Backend, TestApp};
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 
 on_both_databases!(
     the_marketing_center_opens_a_sample_cycle_and_managers_see_only_sampled_retailers,

@@ -454,7 +454,13 @@ async fn open_review(browser: &Browser, app: &TestApp, sheet_id: i64) {
     element(browser, "[data-test=review-stage]").await;
 }
 
-async fn approve_in_browser(browser: &Browser, app: &TestApp, login: &str, sheet_id: i64, next: &str) {
+async fn approve_in_browser(
+    browser: &Browser,
+    app: &TestApp,
+    login: &str,
+    sheet_id: i64,
+    next: &str,
+) {
     switch_to(browser, app, login).await;
     open_review(browser, app, sheet_id).await;
     click(browser, "[data-test=approve]").await;
@@ -488,7 +494,11 @@ async fn a_sheet_is_corrected_returned_resubmitted_and_approved_up_the_chain() {
     // largest deviation) with a reason, and approves it upward.
     switch_to(&browser, &app, "mm01").await;
     click(&browser, "[data-test=link-reviews]").await;
-    click(&browser, &format!("[data-test=inbox-{sheet_id}] [data-test=open-review]")).await;
+    click(
+        &browser,
+        &format!("[data-test=inbox-{sheet_id}] [data-test=open-review]"),
+    )
+    .await;
     wait_for_text(&browser, "[data-test=review-stage]", "第1级").await;
     let before = text_of(&browser, "[data-test=line-0] [data-test=line-value]").await;
     let before: i64 = before.trim().parse().expect("a number");
@@ -505,7 +515,12 @@ async fn a_sheet_is_corrected_returned_resubmitted_and_approved_up_the_chain() {
         .await
         .expect("type reason");
     click(&browser, "[data-test=correct-save]").await;
-    wait_for_text(&browser, "[data-test=line-0] [data-test=line-value]", &corrected.to_string()).await;
+    wait_for_text(
+        &browser,
+        "[data-test=line-0] [data-test=line-value]",
+        &corrected.to_string(),
+    )
+    .await;
     click(&browser, "[data-test=approve]").await;
     wait_for_text(&browser, "[data-test=review-notice]", "第2级").await;
 
@@ -528,8 +543,18 @@ async fn a_sheet_is_corrected_returned_resubmitted_and_approved_up_the_chain() {
     wait_for_text(&browser, "[data-test=return-comment]", comment).await;
     wait_for_text(&browser, "[data-test=corrected-count]", "1 行").await;
     click(&browser, ".cell.corrected").await;
-    wait_for_text(&browser, "[data-test=helper-correction]", "新店开业，加大备货").await;
-    wait_for_text(&browser, "[data-test=helper-correction]", &format!("{before} → {corrected}")).await;
+    wait_for_text(
+        &browser,
+        "[data-test=helper-correction]",
+        "新店开业，加大备货",
+    )
+    .await;
+    wait_for_text(
+        &browser,
+        "[data-test=helper-correction]",
+        &format!("{before} → {corrected}"),
+    )
+    .await;
     click(&browser, "[data-test=submit-sheet]").await;
     wait_for_text(&browser, "[data-test=sheet-status]", "已提交").await;
 
@@ -555,9 +580,24 @@ async fn a_sheet_is_corrected_returned_resubmitted_and_approved_up_the_chain() {
     wait_for_text(&browser, "[data-test=review-lines]", "✎1").await;
     click(&browser, "[data-test=line-0] [data-test=line-history]").await;
     wait_for_text(&browser, "[data-test=history-entered]", &before.to_string()).await;
-    wait_for_text(&browser, "[data-test=history-correction]", &format!("{before} → {corrected}")).await;
-    wait_for_text(&browser, "[data-test=history-correction]", "新店开业，加大备货").await;
-    wait_for_text(&browser, "[data-test=history-final]", &corrected.to_string()).await;
+    wait_for_text(
+        &browser,
+        "[data-test=history-correction]",
+        &format!("{before} → {corrected}"),
+    )
+    .await;
+    wait_for_text(
+        &browser,
+        "[data-test=history-correction]",
+        "新店开业，加大备货",
+    )
+    .await;
+    wait_for_text(
+        &browser,
+        "[data-test=history-final]",
+        &corrected.to_string(),
+    )
+    .await;
     let actions = text_of(&browser, "[data-test=review-actions]").await;
     assert_eq!(actions.matches("审核通过").count(), 5, "{actions}");
     assert!(actions.contains(comment), "{actions}");
@@ -587,7 +627,12 @@ async fn a_sheet_is_corrected_returned_resubmitted_and_approved_up_the_chain() {
         .await
         .expect("forecast page");
     click(&browser, "[data-test=open-dashboard]").await;
-    wait_for_text(&browser, "[data-test=total-approved]", &approved.to_string()).await;
+    wait_for_text(
+        &browser,
+        "[data-test=total-approved]",
+        &approved.to_string(),
+    )
+    .await;
     let bars = browser
         .client
         .find_all(Locator::Css("svg.bar-chart rect.bar"))
@@ -653,7 +698,10 @@ async fn actuals_are_imported_and_the_accuracy_page_shows_the_hand_computed_figu
     let bad = dir.path().join("bad.csv");
     std::fs::write(
         &bad,
-        format!("licence_no,spec_code,cartons\n{},{a},8\nNOPE,{a},3\n", view.rows[0].licence_no),
+        format!(
+            "licence_no,spec_code,cartons\n{},{a},8\nNOPE,{a},3\n",
+            view.rows[0].licence_no
+        ),
     )
     .expect("write");
     // A = 8 of the first spec and 12 of the second; F = 10 everywhere:
@@ -687,7 +735,12 @@ async fn actuals_are_imported_and_the_accuracy_page_shows_the_hand_computed_figu
         .send_keys(&good.display().to_string())
         .await
         .expect("choose the file");
-    wait_for_text(&browser, "[data-test=actuals-loaded]", &format!("{} 行", view.rows.len() * 2)).await;
+    wait_for_text(
+        &browser,
+        "[data-test=actuals-loaded]",
+        &format!("{} 行", view.rows.len() * 2),
+    )
+    .await;
     wait_for_text(&browser, "[data-test=accuracy-approved]", "80.0%").await;
     wait_for_text(&browser, "[data-test=accuracy-specs]", "75.0%").await;
     wait_for_text(&browser, "[data-test=accuracy-specs]", "83.3%").await;

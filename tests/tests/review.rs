@@ -4,8 +4,8 @@
 
 use domain::forecast::review::Compared;
 use domain::forecast::view::{
-    AccuracyReport, Dashboard, LineHistory, ReviewActionKind, ReviewInbox, ReviewSheet,
-    ReviewView, SaveCellsResponse, SheetStatus, SheetView,
+    AccuracyReport, Dashboard, LineHistory, ReviewActionKind, ReviewInbox, ReviewSheet, ReviewView,
+    SaveCellsResponse, SheetStatus, SheetView,
 };
 use domain::forecast::Scope;
 use domain::ErrorBody;
@@ -64,9 +64,7 @@ async fn correct(
     .await
 }
 
-async fn a_sheet_goes_up_the_chain_is_corrected_returned_resubmitted_and_locked(
-    backend: Backend,
-) {
+async fn a_sheet_goes_up_the_chain_is_corrected_returned_resubmitted_and_locked(backend: Backend) {
     let app = spawn_app(backend).await;
     let cycle = open_cycle(&app, Scope::All, 2).await;
     let cm = caller(&app, "cm01").await;
@@ -120,10 +118,7 @@ async fn a_sheet_goes_up_the_chain_is_corrected_returned_resubmitted_and_locked(
     let no_reason = correct(&mm, &app, sheet_id, json!([{ "retailer_id": line.retailer_id, "spec_id": line.spec_id, "value": corrected, "reason": " ", "base_revision": line.revision }])).await;
     assert_eq!(no_reason.status(), 422);
     let body: ErrorBody = no_reason.json().await.expect("body");
-    assert!(
-        body.fields.contains_key("corrections.0.reason"),
-        "{body:?}"
-    );
+    assert!(body.fields.contains_key("corrections.0.reason"), "{body:?}");
     let ok = correct(&mm, &app, sheet_id, json!([{ "retailer_id": line.retailer_id, "spec_id": line.spec_id, "value": corrected, "reason": "新店开业", "base_revision": line.revision }])).await;
     assert_eq!(ok.status(), 200);
     let revisions: SaveCellsResponse = ok.json().await.expect("revisions");
@@ -163,16 +158,25 @@ async fn a_sheet_goes_up_the_chain_is_corrected_returned_resubmitted_and_locked(
     assert!(body.fields.contains_key("comment"));
     let comment = "请核实新店的备货量";
     assert_eq!(
-        act(&center, &app, sheet_id, "return", json!({ "comment": comment }))
-            .await
-            .status(),
+        act(
+            &center,
+            &app,
+            sheet_id,
+            "return",
+            json!({ "comment": comment })
+        )
+        .await
+        .status(),
         200
     );
     let returned: SheetView = sheet(&cm, &app, cycle.id).await;
     assert_eq!(returned.status, SheetStatus::Returned);
     assert!(returned.editable);
     assert_eq!(
-        returned.returned.as_ref().and_then(|a| a.comment.as_deref()),
+        returned
+            .returned
+            .as_ref()
+            .and_then(|a| a.comment.as_deref()),
         Some(comment)
     );
     assert_eq!(returned.corrections.len(), 1);
@@ -278,7 +282,12 @@ async fn a_sheet_goes_up_the_chain_is_corrected_returned_resubmitted_and_locked(
     assert_eq!(review.actions[3].comment.as_deref(), Some(comment));
 }
 
-async fn raw_post(who: &Caller, app: &TestApp, path: &str, body: &'static str) -> reqwest::Response {
+async fn raw_post(
+    who: &Caller,
+    app: &TestApp,
+    path: &str,
+    body: &'static str,
+) -> reqwest::Response {
     who.client
         .post(app.url(path))
         .header("X-CSRF-Token", &who.csrf)
@@ -322,7 +331,10 @@ async fn the_dashboard_totals_the_export_and_accuracy_against_loaded_actuals(bac
     let cells = view.value.len() as i64;
     let other_cells = other_view.value.len() as i64;
     let dashboard: Dashboard = center
-        .get_json(&app, &format!("/api/forecast/cycles/{}/dashboard", cycle.id))
+        .get_json(
+            &app,
+            &format!("/api/forecast/cycles/{}/dashboard", cycle.id),
+        )
         .await;
     assert_eq!(dashboard.total.lines, cells + other_cells);
     assert_eq!(dashboard.total.approved, 10 * cells);
@@ -350,13 +362,19 @@ async fn the_dashboard_totals_the_export_and_accuracy_against_loaded_actuals(bac
         .map(|p| (p.stage.as_str(), p.late))
         .collect();
     assert!(stages.contains(&("已审批", false)), "{stages:?}");
-    assert!(stages.contains(&("待市场部审核（第1级）", false)), "{stages:?}");
+    assert!(
+        stages.contains(&("待市场部审核（第1级）", false)),
+        "{stages:?}"
+    );
     assert_eq!(dashboard.trend.len(), 12, "a year of monthly orders");
     assert!(dashboard.by_tier.iter().map(|r| r.lines).sum::<i64>() == dashboard.total.lines);
     let not_center = caller(&app, "mm01").await;
     assert_eq!(
         not_center
-            .get(&app, &format!("/api/forecast/cycles/{}/dashboard", cycle.id))
+            .get(
+                &app,
+                &format!("/api/forecast/cycles/{}/dashboard", cycle.id)
+            )
             .await
             .status(),
         403
@@ -369,11 +387,22 @@ async fn the_dashboard_totals_the_export_and_accuracy_against_loaded_actuals(bac
         let app = &app;
         async move { center.get(app, &path).await }
     };
-    let lines = export("format=csv&kind=lines").await.text().await.expect("csv");
+    let lines = export("format=csv&kind=lines")
+        .await
+        .text()
+        .await
+        .expect("csv");
     assert_eq!(lines.lines().count() as i64, cells + 1, "{lines}");
-    let specs = export("format=csv&kind=specs").await.text().await.expect("csv");
+    let specs = export("format=csv&kind=specs")
+        .await
+        .text()
+        .await
+        .expect("csv");
     assert!(
-        specs.lines().nth(1).is_some_and(|l| l.contains(&format!(",{},", 10 * view.rows.len()))),
+        specs
+            .lines()
+            .nth(1)
+            .is_some_and(|l| l.contains(&format!(",{},", 10 * view.rows.len()))),
         "{specs}"
     );
     let workbook = export("format=xlsx").await.bytes().await.expect("xlsx");
@@ -455,13 +484,27 @@ async fn the_dashboard_totals_the_export_and_accuracy_against_loaded_actuals(bac
     assert!(report.has_actuals);
     assert_eq!(report.total.lines, cells, "approved lines only");
     let near = |a: Option<f64>, b: f64| a.is_some_and(|a| (a - b).abs() < 1e-9);
-    assert!(near(report.total.accuracy(Compared::Approved), 0.8), "{:?}", report.total);
-    assert!(near(report.by_spec[0].sums.accuracy(Compared::Approved), 0.75));
-    assert!(near(report.by_spec[1].sums.accuracy(Compared::Approved), 1.0 - 2.0 / 12.0));
+    assert!(
+        near(report.total.accuracy(Compared::Approved), 0.8),
+        "{:?}",
+        report.total
+    );
+    assert!(near(
+        report.by_spec[0].sums.accuracy(Compared::Approved),
+        0.75
+    ));
+    assert!(near(
+        report.by_spec[1].sums.accuracy(Compared::Approved),
+        1.0 - 2.0 / 12.0
+    ));
     assert_eq!(report.by_manager.len(), 1);
     assert_eq!(report.by_manager[0].id, cm.info.user_id);
     assert!(report.lines.iter().all(|l| {
-        let expected = if l.spec_id == view.specs[0].spec_id { 0.25 } else { 2.0 / 12.0 };
+        let expected = if l.spec_id == view.specs[0].spec_id {
+            0.25
+        } else {
+            2.0 / 12.0
+        };
         near(l.relative_error, expected)
     }));
     assert_eq!(report.trend.len(), 1);

@@ -85,7 +85,11 @@ pub fn LineChart(
     format: fn(f64) -> String,
 ) -> impl IntoView {
     let (w, h, left, top, bottom) = (460.0, 180.0, 50.0, 10.0, 24.0);
-    let max = points.iter().map(|p| p.value).fold(0.0_f64, f64::max).max(1.0);
+    let max = points
+        .iter()
+        .map(|p| p.value)
+        .fold(0.0_f64, f64::max)
+        .max(1.0);
     let n = points.len().max(2) as f64 - 1.0;
     let xy: Vec<(f64, f64)> = points
         .iter()

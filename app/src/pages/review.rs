@@ -5,7 +5,8 @@
 
 use domain::forecast::review::{check_comment, check_correction};
 use domain::forecast::view::{
-    ApproveRequest, CorrectRequest, Correction, LineHistory, ReturnRequest, ReviewInbox, ReviewLine, ReviewView, SheetStatus,
+    ApproveRequest, CorrectRequest, Correction, LineHistory, ReturnRequest, ReviewInbox,
+    ReviewLine, ReviewView, SheetStatus,
 };
 use domain::{ErrorBody, ErrorCode, Lang};
 use leptos::prelude::*;
@@ -201,11 +202,11 @@ pub fn ReviewPage() -> impl IntoView {
                     <p><strong data-test="review-stage">{sheet.stage.clone()}</strong>
                         {sheet.late.then(|| view! { <span class="chip late">{tr("逾期", "Late")}</span> })}
                         {(sheet.status == SheetStatus::Approved).then(|| view! { <span class="chip" data-test="locked">{tr("已锁定", "Locked")}</span> })}</p>
-                    <p class="muted">{move || format!("{} {} · {} {} · {} {} · {} {}",
+                    <p class="muted">{move || format!("{} {} · {} {} · {} {} · {}{} {}",
                         lang.get().pick("客户经理原值", "Manager's total"), v.totals.entered,
                         lang.get().pick("当前值", "Now"), v.totals.value,
                         lang.get().pick("系统基线", "Baseline"), v.totals.baseline,
-                        format!("{}{}", lang.get().pick("上月实际 ", "Orders "), v.last_month_of), v.totals.last_month)}</p>
+                        lang.get().pick("上月实际 ", "Orders "), v.last_month_of, v.totals.last_month)}</p>
                     <ul class="actions-log" data-test="review-actions">
                         {v.actions.iter().map(|a| {
                             let who = if a.level == 0 { lang.get().pick("客户经理", "Manager").to_string() } else { format!("{} {}", lang.get().pick("第", "level "), a.level) + lang.get().pick("级", "") };

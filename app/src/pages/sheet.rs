@@ -16,10 +16,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
+use domain::forecast::review::submit_reason;
 use domain::forecast::view::{
     CellWrite, LineHistory, SaveCellsRequest, SheetCorrection, SheetStatus, SheetView,
 };
-use domain::forecast::review::submit_reason;
 use domain::forecast::{check_for_submit, check_reason, deviates, has_reason, parse_cell};
 use domain::quantity::CaseSize;
 use domain::{ErrorBody, ErrorCode, Lang};

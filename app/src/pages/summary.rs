@@ -280,8 +280,14 @@ pub fn AccuracyPage() -> impl IntoView {
             match api::import_actuals(&month, bytes, &csrf, lang).await {
                 Ok(r) => {
                     notice.set(Some(match lang {
-                        Lang::Zh => format!("已导入 {} 的实际订货 {} 行，共 {} 条", r.month, r.rows, r.cartons),
-                        Lang::En => format!("Loaded {} rows of {} ({} cartons)", r.rows, r.month, r.cartons),
+                        Lang::Zh => format!(
+                            "已导入 {} 的实际订货 {} 行，共 {} 条",
+                            r.month, r.rows, r.cartons
+                        ),
+                        Lang::En => format!(
+                            "Loaded {} rows of {} ({} cartons)",
+                            r.rows, r.month, r.cartons
+                        ),
                     }));
                     load();
                 }

@@ -122,7 +122,9 @@ mod tests {
             row(6, &["L1", "S1", "4"]),
             row(7, &["L1"]),
         ];
-        let errors = check_rows(&bad, &licences, &specs).err().unwrap_or_default();
+        let errors = check_rows(&bad, &licences, &specs)
+            .err()
+            .unwrap_or_default();
         let lines: Vec<usize> = errors.iter().map(|(l, _)| *l).collect();
         assert_eq!(lines, [2, 3, 4, 5, 6, 7]);
         assert_eq!(errors[4].1, ActualError::Repeated(1));

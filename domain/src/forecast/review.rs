@@ -159,11 +159,11 @@ pub struct SheetState {
 /// The step `actor` may act at now (correct, approve, return), or why not.
 /// Separation of duties: whoever entered or submitted the sheet cannot
 /// review it, whatever their role is now.
-pub fn acting_step<'a>(
-    chain: &'a [ReviewStep],
+pub fn acting_step(
+    chain: &[ReviewStep],
     sheet: SheetState,
     actor: Actor,
-) -> Result<&'a ReviewStep, ReviewError> {
+) -> Result<&ReviewStep, ReviewError> {
     match sheet.status {
         SheetStatus::Approved => return Err(ReviewError::Locked),
         SheetStatus::Submitted => {}
@@ -401,12 +401,17 @@ mod tests {
     fn the_chain_follows_the_tree_with_or_without_a_county() {
         let with = chain(&tree(), 3);
         assert_eq!(
-            with.iter().map(|s| (s.level, s.unit_id)).collect::<Vec<_>>(),
+            with.iter()
+                .map(|s| (s.level, s.unit_id))
+                .collect::<Vec<_>>(),
             [(1, 3), (2, 2), (3, 1)]
         );
         let without = chain(&tree(), 4);
         assert_eq!(
-            without.iter().map(|s| (s.level, s.kind)).collect::<Vec<_>>(),
+            without
+                .iter()
+                .map(|s| (s.level, s.kind))
+                .collect::<Vec<_>>(),
             [
                 (1, UnitKind::MarketDepartment),
                 (2, UnitKind::MarketingCenter)
@@ -432,7 +437,10 @@ mod tests {
             unit_id: 3,
         };
         assert_eq!(acting_step(&steps, sheet, market).map(|s| s.level), Ok(1));
-        let other_market = Actor { unit_id: 4, ..market };
+        let other_market = Actor {
+            unit_id: 4,
+            ..market
+        };
         assert_eq!(
             acting_step(&steps, sheet, other_market).map(|s| s.level),
             Err(ReviewError::NotYourLevel)
@@ -451,7 +459,10 @@ mod tests {
             level: Some(3),
             ..sheet
         };
-        assert_eq!(acting_step(&steps, at_center, center).map(|s| s.level), Ok(3));
+        assert_eq!(
+            acting_step(&steps, at_center, center).map(|s| s.level),
+            Ok(3)
+        );
         // The manager was promoted and now reviews their old department.
         let promoted = Actor {
             user_id: 10,
@@ -488,10 +499,7 @@ mod tests {
         let steps = chain(&tree(), 3);
         assert_eq!(check_return_level(0, &steps[2]), Ok(()));
         assert_eq!(check_return_level(2, &steps[2]), Ok(()));
-        assert_eq!(
-            check_return_level(1, &steps[0]),
-            Err(ReviewError::BadLevel)
-        );
+        assert_eq!(check_return_level(1, &steps[0]), Err(ReviewError::BadLevel));
     }
 
     #[test]

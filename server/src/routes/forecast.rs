@@ -16,11 +16,11 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::Json;
 use domain::forecast::baseline::{forecast, peak_factor};
+use domain::forecast::review;
 use domain::forecast::view::{
     CellWrite, CycleList, CycleProgress, CycleStatus, CycleView, ForecastBound, ImportReport,
     ReopenRequest, SaveCellsRequest, SaveCellsResponse, SheetStatus, SheetView,
 };
-use domain::forecast::review;
 use domain::forecast::{
     check_cycle, check_for_submit, check_reason, check_value, default_month, entry_open,
     CycleInput, ForecastRules,

@@ -16,8 +16,8 @@ use domain::forecast::review::{
     next_level, stage_label, Actor, ReviewError, ReviewStep, SheetState,
 };
 use domain::forecast::view::{
-    ApproveRequest, CorrectRequest, LineHistory, ReviewActionKind, ReviewInbox, ReviewSheet,
-    ReviewView, ReturnRequest, SaveCellsResponse, SheetStatus,
+    ApproveRequest, CorrectRequest, LineHistory, ReturnRequest, ReviewActionKind, ReviewInbox,
+    ReviewSheet, ReviewView, SaveCellsResponse, SheetStatus,
 };
 use domain::org::OrgUnit;
 use domain::{ErrorBody, ErrorCode, Lang, Role};
@@ -104,12 +104,7 @@ fn sheet_view(
         status: sheet.status,
         level: sheet.level,
         stage: stage_label(sheet.status, sheet.level, &steps, current.lang),
-        late: is_late(
-            sheet.status,
-            today(),
-            entry_deadline,
-            cycle.review_deadline,
-        ),
+        late: is_late(sheet.status, today(), entry_deadline, cycle.review_deadline),
         can_act: acting_step(&steps, state_of(sheet), actor(current)).is_ok(),
         retailers: sheet.retailers,
         specs: cycle.specs.len() as i64,

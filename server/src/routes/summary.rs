@@ -14,8 +14,8 @@ use axum::Json;
 use domain::forecast::actuals::check_rows;
 use domain::forecast::review::{AccuracySums, Compared};
 use domain::forecast::view::{
-    AccuracyPoint, AccuracyReport, AccuracyRow, ActualsReport, CycleView, Dashboard,
-    SheetProgress, TotalRow,
+    AccuracyPoint, AccuracyReport, AccuracyRow, ActualsReport, CycleView, Dashboard, SheetProgress,
+    TotalRow,
 };
 use domain::month::YearMonth;
 use domain::quantity::CaseSize;
@@ -114,7 +114,11 @@ pub async fn build_dashboard(state: &AppState, id: i64, lang: Lang) -> ApiResult
         .map(|p| TotalRow {
             id: p.manager_id,
             label: p.manager_name.clone(),
-            ..rolled.by_sheet.get(&p.sheet_id).cloned().unwrap_or_default()
+            ..rolled
+                .by_sheet
+                .get(&p.sheet_id)
+                .cloned()
+                .unwrap_or_default()
         })
         .collect();
     let mut units: Vec<(i64, String)> = progress
@@ -189,20 +193,22 @@ pub async fn export_approved(
     let month = cycle.month.to_string();
     let (bytes, content_type, name) = match (query.format.as_deref(), query.kind.as_deref()) {
         (None | Some("xlsx"), _) => {
-            let mut retailers: Vec<(String, String, String, String, Vec<Option<i64>>)> =
-                Vec::new();
+            let mut retailers: Vec<xlsx::ApprovedRetailer> = Vec::new();
             for line in &lines {
-                if retailers.last().is_none_or(|r| r.0 != line.licence_no) {
-                    retailers.push((
-                        line.licence_no.clone(),
-                        line.retailer_name.clone(),
-                        line.manager_name.clone(),
-                        line.unit_name.clone(),
-                        vec![None; cycle.specs.len()],
-                    ));
+                if retailers
+                    .last()
+                    .is_none_or(|r| r.licence_no != line.licence_no)
+                {
+                    retailers.push(xlsx::ApprovedRetailer {
+                        licence_no: line.licence_no.clone(),
+                        name: line.retailer_name.clone(),
+                        manager: line.manager_name.clone(),
+                        unit: line.unit_name.clone(),
+                        values: vec![None; cycle.specs.len()],
+                    });
                 }
                 if let (Some(&s), Some(r)) = (position.get(&line.spec_id), retailers.last_mut()) {
-                    r.4[s] = Some(line.cartons);
+                    r.values[s] = Some(line.cartons);
                 }
             }
             let approved = xlsx::Approved {
@@ -520,12 +526,7 @@ pub async fn accuracy(
     units.dedup();
     let by_department = units
         .iter()
-        .filter_map(|(unit, name)| {
-            rolled
-                .by_unit
-                .get(unit)
-                .map(|s| row(*unit, name, Some(s)))
-        })
+        .filter_map(|(unit, name)| rolled.by_unit.get(unit).map(|s| row(*unit, name, Some(s))))
         .collect();
     let sheet_filter = query.manager_id.and_then(|m| {
         progress

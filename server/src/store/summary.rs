@@ -180,10 +180,7 @@ pub async fn trend(
     .iter()
     .map(|r| {
         Ok(TrendPoint {
-            month: r
-                .try_get::<String, _>(0)?
-                .parse()
-                .map_err(decode_error)?,
+            month: r.try_get::<String, _>(0)?.parse().map_err(decode_error)?,
             cartons: r.try_get(1)?,
         })
     })
