@@ -702,6 +702,33 @@ pub async fn bench_dashboard(db: &Db, rounds: usize) -> anyhow::Result<()> {
     for ((name, _), times) in statements.iter().zip(per_statement) {
         println!("    {name}: {}", ms(median(times)));
     }
+    // What keeping the summaries costs: rebuilding one sheet's totals and
+    // deviations, as a submission, correction or final approval does.
+    let sheet: i64 = sqlx::query_scalar(
+        "SELECT s.id FROM forecast_sheets s WHERE s.cycle_id = $1 ORDER BY \
+         (SELECT COUNT(*) FROM forecast_cycle_retailers r WHERE r.sheet_id = s.id) DESC, s.id LIMIT 1",
+    )
+    .bind(cycle_id)
+    .fetch_one(&db.pool)
+    .await?;
+    let sheet_lines: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM forecast_lines WHERE sheet_id = $1")
+            .bind(sheet)
+            .fetch_one(&db.pool)
+            .await?;
+    let mut refresh = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        let started = Instant::now();
+        let mut conn = db.pool.acquire().await?;
+        let mut tx = conn.begin().await?;
+        crate::store::summary::refresh_sheet(&mut tx, sheet).await?;
+        tx.commit().await?;
+        refresh.push(started.elapsed());
+    }
+    println!(
+        "  rebuilding one sheet's summary ({sheet_lines} lines), in a transaction: {}",
+        ms(median(refresh))
+    );
     println!(
         "  totals: {} lines submitted, forecast {} cartons ({:.0} cases), approved {}, baseline {}, last month {}",
         dashboard.total.lines,
