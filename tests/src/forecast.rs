@@ -63,3 +63,44 @@ pub async fn fill_with_baseline(cm: &Caller, app: &TestApp, view: &SheetView) {
     let response = save(cm, app, view.cycle.id, json!(cells)).await;
     assert_eq!(response.status(), 200, "the sheet fills");
 }
+
+/// `login` enters `value` cartons in every cell of their sheet (with a
+/// reason, as it may be far from the baseline) and submits; returns the sheet.
+pub async fn submit_every_cell(app: &TestApp, cycle: i64, login: &str, value: i64) -> SheetView {
+    let cm = caller(app, login).await;
+    let view = sheet(&cm, app, cycle).await;
+    let cells: Vec<Value> = view
+        .rows
+        .iter()
+        .flat_map(|row| {
+            view.specs.iter().map(move |spec| json!({ "retailer_id": row.retailer_id, "spec_id": spec.spec_id, "value": value, "reason": "走访确认", "base_revision": 0 }))
+        })
+        .collect();
+    assert_eq!(save(&cm, app, cycle, json!(cells)).await.status(), 200);
+    let submitted = cm
+        .send(
+            app,
+            Method::POST,
+            &format!("/api/forecast/cycles/{cycle}/sheet/submit"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(submitted.status(), 200, "{login} submits");
+    view
+}
+
+/// Each of `logins` approves the sheet in turn.
+pub async fn approve_by(app: &TestApp, sheet_id: i64, logins: &[&str]) {
+    for login in logins {
+        let who = caller(app, login).await;
+        let response = who
+            .send(
+                app,
+                Method::POST,
+                &format!("/api/forecast/sheets/{sheet_id}/approve"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(response.status(), 200, "{login} approves");
+    }
+}

@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use domain::forecast::{in_scope, Scope};
-use e2e::forecast::open_cycle;
+use e2e::forecast::{approve_by, open_cycle, submit_every_cell};
 use e2e::{
     caller, click, element, spawn_app, spawn_app_scaled, text_of, wait_for_text, Backend, Browser,
     Scale, TestApp, DEMO_PASSWORD,
@@ -649,41 +649,8 @@ async fn actuals_are_imported_and_the_accuracy_page_shows_the_hand_computed_figu
     let app = spawn_app(Backend::Sqlite).await;
     let cycle = open_cycle(&app, Scope::All, 2).await;
     // cm01 forecasts 10 of each spec for each retailer; the chain approves.
-    let cm = caller(&app, "cm01").await;
-    let view: domain::forecast::view::SheetView = cm
-        .get_json(&app, &format!("/api/forecast/cycles/{}/sheet", cycle.id))
-        .await;
-    let cells: Vec<serde_json::Value> = view
-        .rows
-        .iter()
-        .flat_map(|row| {
-            view.specs.iter().map(move |spec| json!({ "retailer_id": row.retailer_id, "spec_id": spec.spec_id, "value": 10, "reason": "走访确认", "base_revision": 0 }))
-        })
-        .collect();
-    let path = format!("/api/forecast/cycles/{}/sheet/cells", cycle.id);
-    assert_eq!(
-        cm.send(&app, reqwest::Method::PUT, &path, json!({ "cells": cells }))
-            .await
-            .status(),
-        200
-    );
-    let submit = format!("/api/forecast/cycles/{}/sheet/submit", cycle.id);
-    assert_eq!(
-        cm.send(&app, reqwest::Method::POST, &submit, json!({}))
-            .await
-            .status(),
-        200
-    );
-    for login in ["mm01", "county", "center"] {
-        let who = caller(&app, login).await;
-        let approve = format!("/api/forecast/sheets/{}/approve", view.sheet_id);
-        assert_eq!(
-            who.send(&app, reqwest::Method::POST, &approve, json!({}))
-                .await
-                .status(),
-            200
-        );
-    }
+    let view = submit_every_cell(&app, cycle.id, "cm01", 10).await;
+    approve_by(&app, view.sheet_id, &["mm01", "county", "center"]).await;
     // The month has since ended: it becomes the last month of the history.
     let month = e2e::demo_end();
     sqlx::query("UPDATE forecast_cycles SET month = $1 WHERE id = $2")

@@ -9,7 +9,7 @@ use domain::forecast::view::{
 };
 use domain::forecast::Scope;
 use domain::ErrorBody;
-use e2e::forecast::{fill_with_baseline, open_cycle, save, sheet};
+use e2e::forecast::{approve_by, fill_with_baseline, open_cycle, save, sheet, submit_every_cell};
 use e2e::{caller, demo_end, on_both_databases, spawn_app, Backend, Caller, TestApp};
 use reqwest::Method;
 use serde_json::json;
@@ -301,32 +301,15 @@ async fn the_dashboard_totals_the_export_and_accuracy_against_loaded_actuals(bac
     let app = spawn_app(backend).await;
     let cycle = open_cycle(&app, Scope::All, 2).await;
     let center = caller(&app, "center").await;
-    // cm01 forecasts 10 cartons of every spec for every retailer (with a
-    // reason, as 10 may be far from the baseline); cm03 submits the baseline.
+    // cm01 forecasts 10 cartons of every spec for every retailer and the
+    // chain approves it; cm03 submits the baseline.
     let cm = caller(&app, "cm01").await;
-    let view = sheet(&cm, &app, cycle.id).await;
-    let cells: Vec<serde_json::Value> = view
-        .rows
-        .iter()
-        .flat_map(|row| {
-            view.specs.iter().map(move |spec| json!({ "retailer_id": row.retailer_id, "spec_id": spec.spec_id, "value": 10, "reason": "走访确认", "base_revision": 0 }))
-        })
-        .collect();
-    assert_eq!(save(&cm, &app, cycle.id, json!(cells)).await.status(), 200);
-    assert_eq!(submit(&cm, &app, cycle.id).await.status(), 200);
+    let view = submit_every_cell(&app, cycle.id, "cm01", 10).await;
     let other = caller(&app, "cm03").await;
     let other_view = sheet(&other, &app, cycle.id).await;
     fill_with_baseline(&other, &app, &other_view).await;
     assert_eq!(submit(&other, &app, cycle.id).await.status(), 200);
-    for login in ["mm01", "county", "center"] {
-        let who = caller(&app, login).await;
-        assert_eq!(
-            act(&who, &app, view.sheet_id, "approve", json!({}))
-                .await
-                .status(),
-            200
-        );
-    }
+    approve_by(&app, view.sheet_id, &["mm01", "county", "center"]).await;
 
     let cells = view.value.len() as i64;
     let other_cells = other_view.value.len() as i64;

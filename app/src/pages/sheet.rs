@@ -85,24 +85,10 @@ enum SaveState {
 
 /// A sheet's corrected lines keyed by cell index.
 fn corrections_by_cell(view: &SheetView) -> HashMap<usize, SheetCorrection> {
-    let rows: HashMap<i64, usize> = view
-        .rows
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.retailer_id, i))
-        .collect();
-    let specs: HashMap<i64, usize> = view
-        .specs
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.spec_id, i))
-        .collect();
+    let cells = view.cell_index();
     view.corrections
         .iter()
-        .filter_map(|c| {
-            let (r, s) = (rows.get(&c.retailer_id)?, specs.get(&c.spec_id)?);
-            Some((view.index(*r, *s), c.clone()))
-        })
+        .filter_map(|c| Some((cells.get(c.retailer_id, c.spec_id)?, c.clone())))
         .collect()
 }
 

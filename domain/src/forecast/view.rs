@@ -235,6 +235,44 @@ impl SheetView {
     pub fn index(&self, row: usize, spec: usize) -> usize {
         row * self.specs.len() + spec
     }
+
+    /// Finds cells by retailer and spec id.
+    pub fn cell_index(&self) -> CellIndex {
+        CellIndex {
+            rows: self
+                .rows
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (r.retailer_id, i))
+                .collect(),
+            specs: self
+                .specs
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.spec_id, i))
+                .collect(),
+        }
+    }
+}
+
+/// Row and column of a sheet's cells by retailer and spec id.
+#[derive(Debug, Clone)]
+pub struct CellIndex {
+    rows: std::collections::HashMap<i64, usize>,
+    specs: std::collections::HashMap<i64, usize>,
+}
+
+impl CellIndex {
+    /// (row, column) of the cell, if both are on the sheet.
+    pub fn position(&self, retailer_id: i64, spec_id: i64) -> Option<(usize, usize)> {
+        Some((*self.rows.get(&retailer_id)?, *self.specs.get(&spec_id)?))
+    }
+
+    /// The cell's index in the sheet's per-cell vectors.
+    pub fn get(&self, retailer_id: i64, spec_id: i64) -> Option<usize> {
+        self.position(retailer_id, spec_id)
+            .map(|(r, s)| r * self.specs.len() + s)
+    }
 }
 
 /// One cell to write.

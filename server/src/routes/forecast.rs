@@ -512,22 +512,11 @@ pub async fn get_sheet(
 
 /// Checks cells against the sheet; field errors are `cells.{i}.{field}`.
 fn check_cells(view: &SheetView, cells: &[CellWrite], lang: Lang) -> Vec<(String, String)> {
-    let rows: HashMap<i64, usize> = view
-        .rows
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.retailer_id, i))
-        .collect();
-    let specs: HashMap<i64, usize> = view
-        .specs
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.spec_id, i))
-        .collect();
+    let index = view.cell_index();
     let mut seen = std::collections::HashSet::new();
     let mut errors = Vec::new();
     for (i, cell) in cells.iter().enumerate() {
-        let (Some(&r), Some(&s)) = (rows.get(&cell.retailer_id), specs.get(&cell.spec_id)) else {
+        let Some(at) = index.get(cell.retailer_id, cell.spec_id) else {
             errors.push((
                 format!("cells.{i}.retailer_id"),
                 lang.pick(
@@ -545,7 +534,7 @@ fn check_cells(view: &SheetView, cells: &[CellWrite], lang: Lang) -> Vec<(String
             ));
         }
         if let Some(v) = cell.value {
-            if let Err(e) = check_value(v, view.bound[view.index(r, s)]) {
+            if let Err(e) = check_value(v, view.bound[at]) {
                 errors.push((format!("cells.{i}.value"), e.message(lang)));
             }
         }
