@@ -461,6 +461,34 @@ async fn the_dashboard_totals_the_export_and_accuracy_against_loaded_actuals(bac
         .await
         .expect("import");
     assert_eq!(loaded.status(), 200);
+    // The same rows as an xlsx workbook load the same way.
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let book = workbook.add_worksheet();
+    for (i, cells) in ["许可证号", "品规编码", "条数"].iter().enumerate() {
+        book.write_string(0, i as u16, *cells).expect("header");
+    }
+    let mut row = 1;
+    for licence in &licences {
+        for (code, cartons) in [(&codes[0], 8.0), (&codes[1], 12.0)] {
+            book.write_string(row, 0, licence).expect("licence");
+            book.write_string(row, 1, code).expect("code");
+            book.write_number(row, 2, cartons).expect("cartons");
+            row += 1;
+        }
+    }
+    let bytes = workbook.save_to_buffer().expect("xlsx");
+    let from_xlsx = center
+        .client
+        .post(app.url(&path(&month.to_string())))
+        .header("X-CSRF-Token", &center.csrf)
+        .body(bytes)
+        .send()
+        .await
+        .expect("import");
+    assert_eq!(from_xlsx.status(), 200);
+    let report: domain::forecast::view::ActualsReport = from_xlsx.json().await.expect("report");
+    assert_eq!(report.rows, licences.len() * 2);
+    assert_eq!(report.cartons, 20 * licences.len() as i64);
     let report: AccuracyReport = center
         .get_json(&app, &format!("/api/forecast/cycles/{}/accuracy", cycle.id))
         .await;
