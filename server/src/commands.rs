@@ -607,7 +607,8 @@ pub async fn bench_dashboard(db: &Db, rounds: usize) -> anyhow::Result<()> {
         ),
         (
             "summary rows by class",
-            "SELECT t.key, SUM(t.forecast), SUM(t.approved), SUM(t.baseline) FROM forecast_sheet_totals t \
+            "SELECT t.key, CAST(SUM(t.forecast) AS BIGINT), CAST(SUM(t.approved) AS BIGINT), \
+                    CAST(SUM(t.baseline) AS BIGINT) FROM forecast_sheet_totals t \
              JOIN forecast_sheets s ON s.id = t.sheet_id WHERE s.cycle_id = $1 AND t.kind = 'class' GROUP BY t.key"
                 .to_string(),
         ),
