@@ -19,6 +19,16 @@ pub enum ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// Field errors listed at most in one answer.
+pub const MAX_FIELD_ERRORS: usize = 300;
+
+fn with_fields(body: ErrorBody, errors: impl IntoIterator<Item = (String, String)>) -> ErrorBody {
+    errors
+        .into_iter()
+        .take(MAX_FIELD_ERRORS)
+        .fold(body, |b, (f, m)| b.with_field(f, m))
+}
+
 impl ApiError {
     pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
         ApiError::Client(status, ErrorBody::new(code, message))
@@ -59,6 +69,29 @@ impl ApiError {
 
     pub fn conflict(message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, ErrorCode::Conflict, message)
+    }
+
+    /// 422 with a message and a message per field, at most
+    /// [`MAX_FIELD_ERRORS`] of them (the message gives the count).
+    pub fn invalid_fields(
+        message: impl Into<String>,
+        errors: impl IntoIterator<Item = (String, String)>,
+    ) -> Self {
+        Self::validation(with_fields(
+            ErrorBody::new(ErrorCode::Validation, message),
+            errors,
+        ))
+    }
+
+    /// 409 naming the fields someone else changed first.
+    pub fn conflict_fields(
+        message: impl Into<String>,
+        errors: impl IntoIterator<Item = (String, String)>,
+    ) -> Self {
+        ApiError::Client(
+            StatusCode::CONFLICT,
+            with_fields(ErrorBody::new(ErrorCode::Conflict, message), errors),
+        )
     }
 
     pub fn status(&self) -> StatusCode {

@@ -2,7 +2,7 @@
 //! deviations, export) and forecast accuracy (actual orders loaded, accuracy
 //! per spec, department, manager, retailer and line, and over months).
 
-use domain::forecast::review::{accuracy, AccuracySums, Compared};
+use domain::forecast::review::{AccuracySums, Compared};
 use domain::forecast::view::{AccuracyReport, AccuracyRow, Dashboard, SheetStatus, TotalRow};
 use domain::forecast::Scope;
 use domain::{ErrorBody, Lang};
@@ -418,7 +418,7 @@ fn AccuracyTable(
                     <th>{tr("原值准确率", "Own value")}</th><th>{tr("基线准确率", "Baseline")}</th></tr></thead>
                 <tbody>{sums.into_iter().map(|(label, s)| view! {
                     <tr><th>{label}</th><td>{s.approved}</td><td>{s.actual}</td>
-                        <td>{percent(accuracy(s.approved_error, s.actual))}</td>
+                        <td>{percent(s.accuracy(Compared::Approved))}</td>
                         <td>{percent(s.accuracy(Compared::Entered))}</td><td>{percent(s.accuracy(Compared::Baseline))}</td></tr>
                 }).collect_view()}</tbody>
             </table>

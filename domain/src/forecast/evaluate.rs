@@ -8,6 +8,18 @@ use serde::{Deserialize, Serialize};
 use super::baseline::{forecast, peak_factor, Method};
 use crate::month::YearMonth;
 
+/// Weighted absolute percentage error Σ|F − A| / ΣA; `None` when nothing
+/// was ordered.
+pub fn wape(abs_error: f64, actual: f64) -> Option<f64> {
+    (actual > 0.0).then(|| abs_error / actual)
+}
+
+/// Forecast accuracy (预测准确率) = max(0, 1 − Σ|F − A| / ΣA); `None` when
+/// nothing was ordered.
+pub fn accuracy(abs_error: f64, actual: f64) -> Option<f64> {
+    wape(abs_error, actual).map(|w| (1.0 - w).max(0.0))
+}
+
 /// Sums from which the error measures are read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct ErrorSums {
@@ -36,12 +48,12 @@ impl ErrorSums {
 
     /// Weighted absolute percentage error Σ|F − A| / ΣA (None without actuals).
     pub fn wape(&self) -> Option<f64> {
-        (self.actual > 0.0).then(|| self.abs_error / self.actual)
+        wape(self.abs_error, self.actual)
     }
 
     /// Forecast accuracy (预测准确率) = max(0, 1 − WAPE).
     pub fn accuracy(&self) -> Option<f64> {
-        self.wape().map(|w| (1.0 - w).max(0.0))
+        accuracy(self.abs_error, self.actual)
     }
 
     /// Symmetric MAPE, 0–2 (shown as 0–200%).

@@ -311,12 +311,6 @@ impl Compared {
     }
 }
 
-/// Forecast accuracy (预测准确率) = max(0, 1 − Σ|F − A| / ΣA); `None` when
-/// nothing was ordered.
-pub fn accuracy(abs_error: i64, actual: i64) -> Option<f64> {
-    (actual > 0).then(|| (1.0 - abs_error as f64 / actual as f64).max(0.0))
-}
-
 impl AccuracySums {
     pub fn add(&mut self, approved: i64, entered: i64, baseline: i64, actual: i64) {
         self.lines += 1;
@@ -346,7 +340,7 @@ impl AccuracySums {
             Compared::Entered => self.entered_error,
             Compared::Baseline => self.baseline_error,
         };
-        accuracy(error, self.actual)
+        super::evaluate::accuracy(error as f64, self.actual as f64)
     }
 
     /// The forecast with the smallest absolute error; ties go to the
@@ -548,8 +542,9 @@ mod tests {
         assert_eq!(sums.closest(), Compared::Baseline);
         assert!((sums.value_added().unwrap_or_default() + 0.36).abs() < 1e-9);
         // Far off: never below zero; nothing ordered: no figure.
-        assert_eq!(accuracy(30, 10), Some(0.0));
-        assert_eq!(accuracy(3, 0), None);
+        use super::super::evaluate::accuracy;
+        assert_eq!(accuracy(30.0, 10.0), Some(0.0));
+        assert_eq!(accuracy(3.0, 0.0), None);
         assert_eq!(relative_error(12, 10), Some(0.2));
         assert_eq!(relative_error(3, 0), None);
         let mut total = AccuracySums::default();

@@ -50,8 +50,6 @@ const STAFF: &[Role] = &[
 ];
 /// Months of history behind the baseline and the helpers.
 const HISTORY_MONTHS: i64 = 24;
-/// Field errors listed at most in one answer; the message gives the count.
-const MAX_FIELD_ERRORS: usize = 300;
 
 async fn cycle_or_404(state: &AppState, id: i64, lang: Lang) -> ApiResult<CycleView> {
     store::cycle(&state.db.pool, id)
@@ -400,7 +398,7 @@ pub async fn load_sheet(state: &AppState, cycle: CycleView, sheet: &Sheet) -> Ap
     let first = last.plus(1 - HISTORY_MONTHS);
     let history = store::sheet_history(pool, sheet.id, first).await?;
     let turnover = store::sheet_turnover(pool, sheet.id).await?;
-    let bounds = store::bounds(pool, cycle.id).await?;
+    let bounds = store::bounds(pool, cycle.id, rules.default_bound).await?;
     let mut conn = pool.acquire().await?;
     let lines: HashMap<(i64, i64), store::Line> = store::lines(&mut conn, sheet.id)
         .await?
@@ -476,12 +474,7 @@ pub async fn load_sheet(state: &AppState, cycle: CycleView, sheet: &Sheet) -> Ap
             view.value.push(line.and_then(|l| l.current.or(l.entered)));
             view.reason.push(line.and_then(|l| l.reason.clone()));
             view.revision.push(line.map_or(0, |l| l.revision));
-            view.bound.push(
-                bounds
-                    .get(&(spec.spec_id, row.class_code.clone()))
-                    .copied()
-                    .unwrap_or(rules.default_bound),
-            );
+            view.bound.push(bounds.of(spec.spec_id, &row.class_code));
             let history = series.get(&key).unwrap_or(&no_orders);
             view.baseline
                 .push(forecast(first, history, view.cycle.month, peak).cartons());
@@ -551,13 +544,7 @@ fn invalid_cells(lang: Lang, errors: Vec<(String, String)>) -> ApiError {
         Lang::Zh => format!("有 {count} 处需要修改，未保存任何数据"),
         Lang::En => format!("{count} entries need correcting; nothing was saved"),
     };
-    let body = ErrorBody::new(ErrorCode::Validation, message);
-    ApiError::validation(
-        errors
-            .into_iter()
-            .take(MAX_FIELD_ERRORS)
-            .fold(body, |b, (f, m)| b.with_field(f, m)),
-    )
+    ApiError::invalid_fields(message, errors)
 }
 
 /// Saves many cells of the caller's sheet in one transaction (autosave and
@@ -602,16 +589,14 @@ async fn load_bounds_only(
     let pool = &state.db.pool;
     let rules = store::rules(pool).await?;
     let rows = store::sheet_rows(pool, sheet.id).await?;
-    let bounds = store::bounds(pool, cycle.id).await?;
+    let bounds = store::bounds(pool, cycle.id, rules.default_bound).await?;
     let bound: Vec<i64> = rows
         .iter()
         .flat_map(|r| {
-            cycle.specs.iter().map(|s| {
-                bounds
-                    .get(&(s.spec_id, r.class_code.clone()))
-                    .copied()
-                    .unwrap_or(rules.default_bound)
-            })
+            cycle
+                .specs
+                .iter()
+                .map(|s| bounds.of(s.spec_id, &r.class_code))
         })
         .collect();
     Ok(SheetView {
@@ -670,26 +655,23 @@ async fn write_cells(
     {
         Ok(revisions) => revisions,
         Err(Stale(stale)) => {
-            let body = ErrorBody::new(
-                ErrorCode::Conflict,
-                match lang {
-                    Lang::Zh => format!(
-                        "有 {} 格在服务器上已有更新的数据，未保存；请核对后再保存",
-                        stale.len()
-                    ),
-                    Lang::En => format!(
-                        "{} cells have newer data on the server; nothing was saved",
-                        stale.len()
-                    ),
-                },
-            );
-            let body = stale.iter().take(MAX_FIELD_ERRORS).fold(body, |b, i| {
-                b.with_field(
-                    format!("cells.{i}"),
-                    lang.pick("服务器上有更新的数据", "Newer on the server"),
-                )
-            });
-            return Err(ApiError::Client(axum::http::StatusCode::CONFLICT, body));
+            let message = match lang {
+                Lang::Zh => format!(
+                    "有 {} 格在服务器上已有更新的数据，未保存；请核对后再保存",
+                    stale.len()
+                ),
+                Lang::En => format!(
+                    "{} cells have newer data on the server; nothing was saved",
+                    stale.len()
+                ),
+            };
+            let newer = lang.pick("服务器上有更新的数据", "Newer on the server");
+            return Err(ApiError::conflict_fields(
+                message,
+                stale
+                    .iter()
+                    .map(|i| (format!("cells.{i}"), newer.to_string())),
+            ));
         }
     };
     // A returned sheet's lines were submitted before: keep its summary current.
@@ -761,19 +743,11 @@ pub async fn submit(
     }
     if !errors.is_empty() {
         let count = errors.len();
-        let body = ErrorBody::new(
-            ErrorCode::Validation,
-            match lang {
-                Lang::Zh => format!("还有 {count} 格需要填写或说明原因，未提交"),
-                Lang::En => format!("{count} cells still need a value or a reason; not submitted"),
-            },
-        );
-        return Err(ApiError::validation(
-            errors
-                .into_iter()
-                .take(MAX_FIELD_ERRORS)
-                .fold(body, |b, (f, m)| b.with_field(f, m)),
-        ));
+        let message = match lang {
+            Lang::Zh => format!("还有 {count} 格需要填写或说明原因，未提交"),
+            Lang::En => format!("{count} cells still need a value or a reason; not submitted"),
+        };
+        return Err(ApiError::invalid_fields(message, errors));
     }
     let mut conn = state.db.pool.acquire().await?;
     let mut tx = conn.begin().await?;
@@ -895,19 +869,11 @@ pub async fn import(
 
 fn invalid_import(lang: Lang, errors: Vec<(String, String)>) -> ApiError {
     let count = errors.len();
-    let body = ErrorBody::new(
-        ErrorCode::Validation,
-        match lang {
-            Lang::Zh => format!("导入文件有 {count} 处错误，未导入任何数据"),
-            Lang::En => format!("The file has {count} errors; nothing was imported"),
-        },
-    );
-    ApiError::validation(
-        errors
-            .into_iter()
-            .take(MAX_FIELD_ERRORS)
-            .fold(body, |b, (f, m)| b.with_field(f, m)),
-    )
+    let message = match lang {
+        Lang::Zh => format!("导入文件有 {count} 处错误，未导入任何数据"),
+        Lang::En => format!("The file has {count} errors; nothing was imported"),
+    };
+    ApiError::invalid_fields(message, errors)
 }
 
 /// The forecast rules: deviation thresholds and the default sanity bound.

@@ -187,14 +187,12 @@ pub async fn review(
     let (mut lines, matching, totals) =
         store::lines(pool, id, &query.q, filter, offset, limit).await?;
     let rules = forecast_store::rules(pool).await?;
-    let bounds = forecast_store::bounds(pool, sheet.cycle_id).await?;
+    let bounds = forecast_store::bounds(pool, sheet.cycle_id, rules.default_bound).await?;
     let classes = store::classes(pool, id).await?;
     for line in &mut lines {
         line.bound = classes
             .get(&line.retailer_id)
-            .and_then(|c| bounds.get(&(line.spec_id, c.clone())))
-            .copied()
-            .unwrap_or(rules.default_bound);
+            .map_or(rules.default_bound, |c| bounds.of(line.spec_id, c));
     }
     let last_month_of = forecast_store::last_history_month(pool, sheet.month)
         .await?
@@ -264,7 +262,7 @@ pub async fn correct(
     let (sheet, steps, _) = readable(&state, &current, id).await?;
     let pool = &state.db.pool;
     let rules = forecast_store::rules(pool).await?;
-    let bounds = forecast_store::bounds(pool, sheet.cycle_id).await?;
+    let bounds = forecast_store::bounds(pool, sheet.cycle_id, rules.default_bound).await?;
     let classes = store::classes(pool, id).await?;
     let mut errors = Vec::new();
     let mut seen = std::collections::HashSet::new();
@@ -283,11 +281,7 @@ pub async fn correct(
                 lang.pick("同一行重复", "Line listed twice").to_string(),
             ));
         }
-        let bound = bounds
-            .get(&(c.spec_id, class.clone()))
-            .copied()
-            .unwrap_or(rules.default_bound);
-        if let Err(e) = check_correction(c.value, Some(&c.reason), bound) {
+        if let Err(e) = check_correction(c.value, Some(&c.reason), bounds.of(c.spec_id, class)) {
             let field = match e {
                 domain::forecast::CellError::CorrectionReasonMissing
                 | domain::forecast::CellError::ReasonTooLong => "reason",
@@ -303,17 +297,12 @@ pub async fn correct(
         ));
     }
     if !errors.is_empty() {
-        let body = ErrorBody::new(
-            ErrorCode::Validation,
+        return Err(ApiError::invalid_fields(
             lang.pick(
                 "修正有误，未保存任何数据",
                 "Some corrections are not valid; nothing was saved",
             ),
-        );
-        return Err(ApiError::validation(
-            errors
-                .into_iter()
-                .fold(body, |b, (f, m)| b.with_field(f, m)),
+            errors,
         ));
     }
     let mut conn = pool.acquire().await?;
@@ -332,20 +321,16 @@ pub async fn correct(
     {
         Ok(r) => r,
         Err(Stale(stale)) => {
-            let body = ErrorBody::new(
-                ErrorCode::Conflict,
+            let changed = lang.pick("已被他人修改", "Changed by someone else");
+            return Err(ApiError::conflict_fields(
                 lang.pick(
                     "该行已被他人修改，未保存；请刷新后再修正",
                     "Someone changed the line first; nothing was saved. Reload and correct again",
                 ),
-            );
-            let body = stale.iter().fold(body, |b, i| {
-                b.with_field(
-                    format!("corrections.{i}"),
-                    lang.pick("已被他人修改", "Changed by someone else"),
-                )
-            });
-            return Err(ApiError::Client(axum::http::StatusCode::CONFLICT, body));
+                stale
+                    .iter()
+                    .map(|i| (format!("corrections.{i}"), changed.to_string())),
+            ));
         }
     };
     crate::store::summary::refresh_sheet(&mut tx, id).await?;

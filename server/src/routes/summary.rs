@@ -342,15 +342,6 @@ pub struct ActualsQuery {
     pub month: String,
 }
 
-fn invalid(message: &str, errors: Vec<(String, String)>) -> ApiError {
-    let body = ErrorBody::new(ErrorCode::Validation, message);
-    ApiError::validation(
-        errors
-            .into_iter()
-            .take(300)
-            .fold(body, |b, (f, m)| b.with_field(f, m)),
-    )
-}
 
 /// Loads a month's actual orders from a CSV or xlsx file (columns: licence
 /// number, spec code, cartons; a header row is allowed) and replaces what
@@ -370,7 +361,7 @@ pub async fn import_actuals(
     let month: YearMonth = match query.month.parse() {
         Ok(m) if m < YearMonth::of_date(today()) => m,
         Ok(_) => {
-            return Err(invalid(
+            return Err(ApiError::invalid_fields(
                 lang.pick("月份有误", "Invalid month"),
                 vec![(
                     "month".into(),
@@ -383,7 +374,7 @@ pub async fn import_actuals(
             ))
         }
         Err(_) => {
-            return Err(invalid(
+            return Err(ApiError::invalid_fields(
                 lang.pick("月份有误", "Invalid month"),
                 vec![(
                     "month".into(),
@@ -394,7 +385,7 @@ pub async fn import_actuals(
         }
     };
     let not_readable = || {
-        invalid(
+        ApiError::invalid_fields(
             lang.pick("文件无法读取", "The file cannot be read"),
             vec![(
                 "file".into(),
@@ -429,15 +420,14 @@ pub async fn import_actuals(
     let (licences, specs) = summary::import_keys(pool).await?;
     let checked = check_rows(&rows, &licences, &specs).map_err(|errors| {
         let count = errors.len();
-        invalid(
-            &match lang {
+        ApiError::invalid_fields(
+            match lang {
                 Lang::Zh => format!("文件有 {count} 行有误，未导入任何数据"),
                 Lang::En => format!("{count} rows are not valid; nothing was loaded"),
             },
             errors
                 .into_iter()
-                .map(|(line, e)| (format!("rows.{line}"), e.message(lang)))
-                .collect(),
+                .map(|(line, e)| (format!("rows.{line}"), e.message(lang))),
         )
     })?;
     let cartons = checked.iter().map(|r| r.2).sum();

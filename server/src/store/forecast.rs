@@ -487,8 +487,25 @@ pub async fn sheet_turnover(
         .collect()
 }
 
-/// Bounds per (spec, class) set for the cycle's specs.
-pub async fn bounds(pool: &AnyPool, cycle_id: i64) -> sqlx::Result<HashMap<(i64, String), i64>> {
+/// The sanity bounds of a cycle's specs per customer class; the rules'
+/// default bound where none is set.
+#[derive(Debug, Clone)]
+pub struct Bounds {
+    set: HashMap<(i64, String), i64>,
+    default: i64,
+}
+
+impl Bounds {
+    pub fn of(&self, spec_id: i64, class_code: &str) -> i64 {
+        self.set
+            .get(&(spec_id, class_code.to_string()))
+            .copied()
+            .unwrap_or(self.default)
+    }
+}
+
+/// The bounds set for the cycle's specs, with `default` elsewhere.
+pub async fn bounds(pool: &AnyPool, cycle_id: i64, default: i64) -> sqlx::Result<Bounds> {
     let rows = sqlx::query(
         "SELECT b.spec_id, b.class_code, b.max_cartons FROM forecast_bounds b \
          JOIN forecast_cycle_specs f ON f.spec_id = b.spec_id WHERE f.cycle_id = $1",
@@ -496,9 +513,11 @@ pub async fn bounds(pool: &AnyPool, cycle_id: i64) -> sqlx::Result<HashMap<(i64,
     .bind(cycle_id)
     .fetch_all(pool)
     .await?;
-    rows.iter()
+    let set = rows
+        .iter()
         .map(|r| Ok(((r.try_get(0)?, r.try_get(1)?), r.try_get(2)?)))
-        .collect()
+        .collect::<sqlx::Result<_>>()?;
+    Ok(Bounds { set, default })
 }
 
 /// Cells whose stored revision is not the one the write was based on.
