@@ -342,7 +342,6 @@ pub struct ActualsQuery {
     pub month: String,
 }
 
-
 /// Loads a month's actual orders from a CSV or xlsx file (columns: licence
 /// number, spec code, cartons; a header row is allowed) and replaces what
 /// was stored for that month. Every row is checked first; with any error

@@ -53,26 +53,30 @@ const CYCLE_SELECT: &str = "SELECT c.id, c.month, c.scope, c.sample_group, c.sub
                           WHERE s.cycle_id = c.id) THEN 1 ELSE 0 END AS has_entries \
         FROM forecast_cycles c";
 
-async fn cycle_specs(pool: &AnyPool, cycle_id: i64) -> sqlx::Result<Vec<CycleSpec>> {
+/// The spec lists of one cycle, or of every cycle (`None`), by cycle.
+async fn cycle_specs(
+    pool: &AnyPool,
+    cycle_id: Option<i64>,
+) -> sqlx::Result<HashMap<i64, Vec<CycleSpec>>> {
     let rows = sqlx::query(
-        "SELECT s.id, s.code, s.name FROM forecast_cycle_specs f JOIN specs s ON s.id = f.spec_id \
-         WHERE f.cycle_id = $1 ORDER BY f.position",
+        "SELECT f.cycle_id, s.id, s.code, s.name FROM forecast_cycle_specs f JOIN specs s ON s.id = f.spec_id \
+         WHERE $1 = 0 OR f.cycle_id = $1 ORDER BY f.cycle_id, f.position",
     )
-    .bind(cycle_id)
+    .bind(cycle_id.unwrap_or(0))
     .fetch_all(pool)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(CycleSpec {
-                spec_id: r.try_get(0)?,
-                code: r.try_get(1)?,
-                name: r.try_get(2)?,
-            })
-        })
-        .collect()
+    let mut out: HashMap<i64, Vec<CycleSpec>> = HashMap::new();
+    for r in &rows {
+        out.entry(r.try_get(0)?).or_default().push(CycleSpec {
+            spec_id: r.try_get(1)?,
+            code: r.try_get(2)?,
+            name: r.try_get(3)?,
+        });
+    }
+    Ok(out)
 }
 
-async fn view_of(pool: &AnyPool, raw: RawCycle) -> sqlx::Result<CycleView> {
+fn view_of(raw: RawCycle, specs: Vec<CycleSpec>) -> sqlx::Result<CycleView> {
     let month: YearMonth = raw.month.parse().map_err(decode_error)?;
     Ok(CycleView {
         id: raw.id,
@@ -82,7 +86,7 @@ async fn view_of(pool: &AnyPool, raw: RawCycle) -> sqlx::Result<CycleView> {
         submit_deadline: date_of(&raw.submit_deadline)?,
         review_deadline: date_of(&raw.review_deadline)?,
         status: CycleStatus::parse(&raw.status),
-        specs: cycle_specs(pool, raw.id).await?,
+        specs,
         retailers: raw.retailers,
         population: raw.population,
         scale_factor: scale_factor(raw.population, raw.retailers),
@@ -90,16 +94,18 @@ async fn view_of(pool: &AnyPool, raw: RawCycle) -> sqlx::Result<CycleView> {
     })
 }
 
-/// All cycles, latest month first.
+/// All cycles, latest month first, with their specs read in one query.
 pub async fn cycles(pool: &AnyPool) -> sqlx::Result<Vec<CycleView>> {
     let raws: Vec<RawCycle> = sqlx::query_as(&format!("{CYCLE_SELECT} ORDER BY c.month DESC"))
         .fetch_all(pool)
         .await?;
-    let mut out = Vec::with_capacity(raws.len());
-    for raw in raws {
-        out.push(view_of(pool, raw).await?);
-    }
-    Ok(out)
+    let mut specs = cycle_specs(pool, None).await?;
+    raws.into_iter()
+        .map(|raw| {
+            let list = specs.remove(&raw.id).unwrap_or_default();
+            view_of(raw, list)
+        })
+        .collect()
 }
 
 pub async fn cycle(pool: &AnyPool, id: i64) -> sqlx::Result<Option<CycleView>> {
@@ -108,7 +114,13 @@ pub async fn cycle(pool: &AnyPool, id: i64) -> sqlx::Result<Option<CycleView>> {
         .fetch_optional(pool)
         .await?;
     match raw {
-        Some(raw) => Ok(Some(view_of(pool, raw).await?)),
+        Some(raw) => {
+            let specs = cycle_specs(pool, Some(id))
+                .await?
+                .remove(&id)
+                .unwrap_or_default();
+            view_of(raw, specs).map(Some)
+        }
         None => Ok(None),
     }
 }

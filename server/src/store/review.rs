@@ -334,7 +334,8 @@ pub async fn classes(pool: &AnyPool, sheet_id: i64) -> sqlx::Result<HashMap<i64,
 
 /// Applies corrections (already checked) at `level` in the caller's
 /// transaction. A line whose revision is not the one the correction was
-/// made on refuses the whole write. Returns the new revisions.
+/// made on refuses the whole write (the caller then drops the transaction);
+/// every such line is named. Returns the new revisions.
 #[allow(clippy::too_many_arguments)]
 pub async fn correct(
     conn: &mut AnyConnection,
@@ -345,32 +346,35 @@ pub async fn correct(
     actor: i64,
     now: i64,
 ) -> sqlx::Result<Result<Vec<i64>, Stale>> {
-    let mut current = Vec::with_capacity(corrections.len());
+    let mut revisions = Vec::with_capacity(corrections.len());
     let mut stale = Vec::new();
     for (i, c) in corrections.iter().enumerate() {
-        let row = sqlx::query(
-            "SELECT revision, COALESCE(current_value, entered) FROM forecast_lines \
-             WHERE sheet_id = $1 AND retailer_id = $2 AND spec_id = $3",
+        // The correction row takes the line's value before it (from), and
+        // is written only if the line is still at the revision the
+        // reviewer saw; the update then checks the revision again, so a
+        // concurrent correction in between updates nothing.
+        let recorded = sqlx::query(
+            "INSERT INTO forecast_corrections (sheet_id, retailer_id, spec_id, level, unit_id, from_value, \
+                                              to_value, reason, actor_id, at) \
+             SELECT sheet_id, retailer_id, spec_id, $4, $5, COALESCE(current_value, entered), $6, $7, $8, $9 \
+             FROM forecast_lines WHERE sheet_id = $1 AND retailer_id = $2 AND spec_id = $3 AND revision = $10",
         )
         .bind(sheet_id)
         .bind(c.retailer_id)
         .bind(c.spec_id)
-        .fetch_optional(&mut *conn)
+        .bind(i64::from(level))
+        .bind(unit_id)
+        .bind(c.value)
+        .bind(c.reason.trim())
+        .bind(actor)
+        .bind(now)
+        .bind(c.base_revision)
+        .execute(&mut *conn)
         .await?;
-        match row {
-            Some(r) if r.try_get::<i64, _>(0)? == c.base_revision => {
-                current.push((c.base_revision, r.try_get::<Option<i64>, _>(1)?));
-            }
-            _ => stale.push(i),
+        if recorded.rows_affected() != 1 {
+            stale.push(i);
+            continue;
         }
-    }
-    if !stale.is_empty() {
-        return Ok(Err(Stale(stale)));
-    }
-    let mut revisions = Vec::with_capacity(corrections.len());
-    for (c, (revision, from)) in corrections.iter().zip(current) {
-        // The revision in the WHERE clause makes a concurrent correction
-        // that slipped in since the read above update nothing.
         let updated = sqlx::query(
             "UPDATE forecast_lines SET current_value = $1, revision = revision + 1, updated_by = $2, \
              updated_at = $3 WHERE sheet_id = $4 AND retailer_id = $5 AND spec_id = $6 AND revision = $7",
@@ -381,32 +385,20 @@ pub async fn correct(
         .bind(sheet_id)
         .bind(c.retailer_id)
         .bind(c.spec_id)
-        .bind(revision)
+        .bind(c.base_revision)
         .execute(&mut *conn)
         .await?;
-        if updated.rows_affected() != 1 {
-            return Ok(Err(Stale(vec![revisions.len()])));
+        if updated.rows_affected() == 1 {
+            revisions.push(c.base_revision + 1);
+        } else {
+            stale.push(i);
         }
-        sqlx::query(
-            "INSERT INTO forecast_corrections (sheet_id, retailer_id, spec_id, level, unit_id, from_value, \
-                                              to_value, reason, actor_id, at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(sheet_id)
-        .bind(c.retailer_id)
-        .bind(c.spec_id)
-        .bind(i64::from(level))
-        .bind(unit_id)
-        .bind(from)
-        .bind(c.value)
-        .bind(c.reason.trim())
-        .bind(actor)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-        revisions.push(revision + 1);
     }
-    Ok(Ok(revisions))
+    if stale.is_empty() {
+        Ok(Ok(revisions))
+    } else {
+        Ok(Err(Stale(stale)))
+    }
 }
 
 /// Everything that happened to one line, or `None` if the line does not exist.

@@ -262,9 +262,18 @@ pub async fn has_orders(pool: &AnyPool, month: YearMonth) -> sqlx::Result<bool> 
 }
 
 /// The approved lines of a cycle joined to the orders of its month.
-const ACCURACY_FROM: &str = "FROM forecast_lines l \
-     LEFT JOIN monthly_orders m ON m.retailer_id = l.retailer_id AND m.spec_id = l.spec_id AND m.month = $2 \
-     WHERE l.sheet_id IN (SELECT id FROM forecast_sheets WHERE cycle_id = $1) AND l.final_value IS NOT NULL";
+/// Orders of the line's retailer and spec in the month given after it.
+const ORDERS_OF: &str = "LEFT JOIN monthly_orders m ON m.retailer_id = l.retailer_id \
+     AND m.spec_id = l.spec_id AND m.month =";
+
+/// The approved lines of cycle `$1` with `joins`, joined to the orders of
+/// month `$2`.
+fn accuracy_from(joins: &str) -> String {
+    format!(
+        "FROM forecast_lines l {joins} {ORDERS_OF} $2 \
+         WHERE l.sheet_id IN (SELECT id FROM forecast_sheets WHERE cycle_id = $1) AND l.final_value IS NOT NULL"
+    )
+}
 
 const ACCURACY_SUMS: &str = "COUNT(*), CAST(COALESCE(SUM(COALESCE(m.cartons, 0)), 0) AS BIGINT), \
      CAST(COALESCE(SUM(l.final_value), 0) AS BIGINT), CAST(COALESCE(SUM(COALESCE(l.entered, 0)), 0) AS BIGINT), \
@@ -293,7 +302,8 @@ pub async fn accuracy_by_sheet_spec(
     month: YearMonth,
 ) -> sqlx::Result<Vec<(i64, i64, AccuracySums)>> {
     sqlx::query(&format!(
-        "SELECT l.sheet_id, l.spec_id, {ACCURACY_SUMS} {ACCURACY_FROM} GROUP BY l.sheet_id, l.spec_id"
+        "SELECT l.sheet_id, l.spec_id, {ACCURACY_SUMS} {} GROUP BY l.sheet_id, l.spec_id",
+        accuracy_from("")
     ))
     .bind(cycle_id)
     .bind(month.to_string())
@@ -313,10 +323,7 @@ pub async fn accuracy_by_retailer(
     sheet: Option<i64>,
     limit: i64,
 ) -> sqlx::Result<Vec<(i64, String, AccuracySums)>> {
-    let from = ACCURACY_FROM.replace(
-        "FROM forecast_lines l",
-        "FROM forecast_lines l JOIN retailers r ON r.id = l.retailer_id",
-    );
+    let from = accuracy_from("JOIN retailers r ON r.id = l.retailer_id");
     sqlx::query(&format!(
         "SELECT l.retailer_id, MIN(r.name), {ACCURACY_SUMS} {from} \
            AND ($3 = 0 OR l.sheet_id = $3) \
@@ -347,9 +354,8 @@ pub async fn accuracy_lines(
                 COALESCE(l.entered, 0), COALESCE(l.baseline, 0), COALESCE(m.cartons, 0) \
          {} AND ($3 = 0 OR l.retailer_id = $3) \
          ORDER BY ABS(l.final_value - COALESCE(m.cartons, 0)) DESC, l.retailer_id, l.spec_id LIMIT $4",
-        ACCURACY_FROM.replace(
-            "FROM forecast_lines l",
-            "FROM forecast_lines l JOIN retailers r ON r.id = l.retailer_id JOIN specs p ON p.id = l.spec_id \
+        accuracy_from(
+            "JOIN retailers r ON r.id = l.retailer_id JOIN specs p ON p.id = l.spec_id \
              JOIN forecast_sheets s ON s.id = l.sheet_id JOIN users u ON u.id = s.manager_id"
         )
     ))
@@ -380,29 +386,24 @@ pub async fn accuracy_lines(
     .collect()
 }
 
-/// Accuracy of every cycle whose month has orders, by month.
+/// Accuracy of every cycle whose month has orders, by month, in one query.
 pub async fn accuracy_trend(pool: &AnyPool) -> sqlx::Result<Vec<(i64, YearMonth, AccuracySums)>> {
-    let cycles = sqlx::query(
-        "SELECT c.id, c.month FROM forecast_cycles c \
-         WHERE EXISTS (SELECT 1 FROM monthly_spec_totals t WHERE t.month = c.month) ORDER BY c.month",
-    )
+    sqlx::query(&format!(
+        "SELECT c.id, c.month, {ACCURACY_SUMS} FROM forecast_lines l \
+         JOIN forecast_sheets s ON s.id = l.sheet_id JOIN forecast_cycles c ON c.id = s.cycle_id \
+         {ORDERS_OF} c.month \
+         WHERE l.final_value IS NOT NULL \
+           AND EXISTS (SELECT 1 FROM monthly_spec_totals t WHERE t.month = c.month) \
+         GROUP BY c.id, c.month ORDER BY c.month"
+    ))
     .fetch_all(pool)
-    .await?;
-    let mut out = Vec::with_capacity(cycles.len());
-    for c in &cycles {
-        let id: i64 = c.try_get(0)?;
-        let month: YearMonth = c.try_get::<String, _>(1)?.parse().map_err(decode_error)?;
-        let r = sqlx::query(&format!("SELECT {ACCURACY_SUMS} {ACCURACY_FROM}"))
-            .bind(id)
-            .bind(month.to_string())
-            .fetch_one(pool)
-            .await?;
-        let sums = sums_of(&r, 0)?;
-        if sums.lines > 0 {
-            out.push((id, month, sums));
-        }
-    }
-    Ok(out)
+    .await?
+    .iter()
+    .map(|r| {
+        let month: YearMonth = r.try_get::<String, _>(1)?.parse().map_err(decode_error)?;
+        Ok((r.try_get(0)?, month, sums_of(r, 2)?))
+    })
+    .collect()
 }
 
 /// Licence numbers and spec codes to ids, for checking an import.
