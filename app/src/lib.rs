@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod components;
+pub mod format;
 pub mod i18n;
 pub mod pages;
 pub mod routes;

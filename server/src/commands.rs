@@ -364,22 +364,7 @@ async fn bench_on_cycle(
         let t = Instant::now();
         let mut conn = db.pool.acquire().await?;
         let mut tx = conn.begin().await?;
-        insert_rows(
-            &mut tx,
-            "forecast_lines",
-            &[
-                "sheet_id",
-                "retailer_id",
-                "spec_id",
-                "entered",
-                "reason",
-                "revision",
-                "updated_by",
-                "updated_at",
-            ],
-            &rows,
-        )
-        .await?;
+        insert_rows(&mut tx, "forecast_lines", &store::LINE_COLUMNS, &rows).await?;
         tx.commit().await?;
         raw.push(t.elapsed());
     }

@@ -161,15 +161,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::BenchProposals { scale } => {
-            let db = Db::connect(&cli.database_url, 4).await?;
-            db.migrate().await?;
-            let started = Instant::now();
-            if let Some(report) =
-                demo::seed_if_empty(&db, &DemoOptions::ending_before(scale, today)).await?
-            {
-                print_report(&report);
-                println!("generated in {:.1} s", started.elapsed().as_secs_f64());
-            }
+            let db = seeded(&cli.database_url, scale, today).await?;
             bench_proposals(&db).await
         }
         Command::BaselineEval { origins, scale } => {

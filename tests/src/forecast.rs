@@ -104,3 +104,13 @@ pub async fn approve_by(app: &TestApp, sheet_id: i64, logins: &[&str]) {
         assert_eq!(response.status(), 200, "{login} approves");
     }
 }
+
+/// Time passes: the cycle becomes one for `month` (a month that has ended).
+pub async fn move_cycle(app: &TestApp, cycle: i64, month: domain::month::YearMonth) {
+    sqlx::query("UPDATE forecast_cycles SET month = $1 WHERE id = $2")
+        .bind(month.to_string())
+        .bind(cycle)
+        .execute(&app.db().pool)
+        .await
+        .expect("move the cycle");
+}

@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use domain::forecast::{in_scope, Scope};
-use e2e::forecast::{approve_by, open_cycle, submit_every_cell};
+use e2e::forecast::{approve_by, move_cycle, open_cycle, submit_every_cell};
 use e2e::{
     caller, click, element, spawn_app, spawn_app_scaled, text_of, wait_for_text, Backend, Browser,
     Scale, TestApp, DEMO_PASSWORD,
@@ -45,6 +45,14 @@ async fn keys(browser: &Browser, text: &str) {
         .expect("type");
 }
 
+/// A desktop-sized browser signed in as `login`.
+async fn signed_in(app: &TestApp, login: &str) -> Browser {
+    let browser = Browser::start().await;
+    desktop(&browser).await;
+    sign_in(&browser, app, login).await;
+    browser
+}
+
 async fn desktop(browser: &Browser) {
     browser
         .client
@@ -67,9 +75,7 @@ async fn open_sheet(browser: &Browser, app: &TestApp) {
 async fn a_customer_manager_types_pastes_reloads_gives_a_reason_and_submits() {
     let app = spawn_app(Backend::Sqlite).await;
     let cycle = open_cycle(&app, Scope::All, 4).await;
-    let browser = Browser::start().await;
-    desktop(&browser).await;
-    sign_in(&browser, &app, "cm01").await;
+    let browser = signed_in(&app, "cm01").await;
     open_sheet(&browser, &app).await;
 
     // Keyboard: typing replaces, Enter moves down, Tab moves right.
@@ -176,9 +182,7 @@ async fn a_customer_manager_types_pastes_reloads_gives_a_reason_and_submits() {
 async fn the_center_opens_a_cycle_changes_it_to_the_sample_and_a_manager_sees_only_sampled_retailers(
 ) {
     let app = spawn_app(Backend::Sqlite).await;
-    let center = Browser::start().await;
-    desktop(&center).await;
-    sign_in(&center, &app, "center").await;
+    let center = signed_in(&app, "center").await;
     center
         .client
         .goto(&app.url("/forecast"))
@@ -230,9 +234,7 @@ async fn the_center_opens_a_cycle_changes_it_to_the_sample_and_a_manager_sees_on
         .expect("a sampled retailer");
     expected.sort_unstable();
 
-    let manager = Browser::start().await;
-    desktop(&manager).await;
-    sign_in(&manager, &app, login).await;
+    let manager = signed_in(&app, login).await;
     open_sheet(&manager, &app).await;
     let labels = manager
         .client
@@ -263,9 +265,7 @@ async fn the_center_opens_a_cycle_changes_it_to_the_sample_and_a_manager_sees_on
 async fn a_full_sheet_renders_only_the_cells_in_view() {
     let app = spawn_app_scaled(Backend::Sqlite, Scale::County).await;
     open_cycle(&app, Scope::All, 60).await;
-    let browser = Browser::start().await;
-    desktop(&browser).await;
-    sign_in(&browser, &app, "cm01").await;
+    let browser = signed_in(&app, "cm01").await;
     browser
         .client
         .goto(&app.url("/forecast"))
@@ -352,9 +352,7 @@ async fn a_full_sheet_renders_only_the_cells_in_view() {
 async fn an_offline_draft_survives_a_reload_and_never_overwrites_newer_server_data() {
     let app = spawn_app(Backend::Sqlite).await;
     let cycle = open_cycle(&app, Scope::All, 3).await;
-    let browser = Browser::start().await;
-    desktop(&browser).await;
-    sign_in(&browser, &app, "cm01").await;
+    let browser = signed_in(&app, "cm01").await;
     open_sheet(&browser, &app).await;
     click(&browser, "[data-test=cell-0-0]").await;
     keys(&browser, &format!("4{}", char::from(Key::Enter))).await;
@@ -471,11 +469,9 @@ async fn approve_in_browser(
 async fn a_sheet_is_corrected_returned_resubmitted_and_approved_up_the_chain() {
     let app = spawn_app(Backend::Sqlite).await;
     let cycle = open_cycle(&app, Scope::All, 2).await;
-    let browser = Browser::start().await;
-    desktop(&browser).await;
 
     // The customer manager fills the sheet from the baseline and submits.
-    sign_in(&browser, &app, "cm01").await;
+    let browser = signed_in(&app, "cm01").await;
     open_sheet(&browser, &app).await;
     click(&browser, "[data-test=fill-baseline]").await;
     wait_for_text(&browser, "[data-test=save-status]", "已保存").await;
@@ -652,13 +648,7 @@ async fn actuals_are_imported_and_the_accuracy_page_shows_the_hand_computed_figu
     let view = submit_every_cell(&app, cycle.id, "cm01", 10).await;
     approve_by(&app, view.sheet_id, &["mm01", "county", "center"]).await;
     // The month has since ended: it becomes the last month of the history.
-    let month = e2e::demo_end();
-    sqlx::query("UPDATE forecast_cycles SET month = $1 WHERE id = $2")
-        .bind(month.to_string())
-        .bind(cycle.id)
-        .execute(&app.db().pool)
-        .await
-        .expect("move the cycle");
+    move_cycle(&app, cycle.id, e2e::demo_end()).await;
 
     let dir = tempfile::tempdir().expect("temp dir");
     let (a, b) = (&view.specs[0].code, &view.specs[1].code);
@@ -680,9 +670,7 @@ async fn actuals_are_imported_and_the_accuracy_page_shows_the_hand_computed_figu
     let good = dir.path().join("actuals.csv");
     std::fs::write(&good, csv).expect("write");
 
-    let browser = Browser::start().await;
-    desktop(&browser).await;
-    sign_in(&browser, &app, "center").await;
+    let browser = signed_in(&app, "center").await;
     browser
         .client
         .goto(&app.url("/forecast"))

@@ -9,7 +9,9 @@ use domain::forecast::view::{
 };
 use domain::forecast::Scope;
 use domain::ErrorBody;
-use e2e::forecast::{approve_by, fill_with_baseline, open_cycle, save, sheet, submit_every_cell};
+use e2e::forecast::{
+    approve_by, fill_with_baseline, move_cycle, open_cycle, save, sheet, submit_every_cell,
+};
 use e2e::{caller, demo_end, on_both_databases, spawn_app, Backend, Caller, TestApp};
 use reqwest::Method;
 use serde_json::json;
@@ -399,12 +401,7 @@ async fn the_dashboard_totals_the_export_and_accuracy_against_loaded_actuals(bac
     assert_eq!(early.status(), 422);
     // Time passes: the cycle's month becomes the last month of the history.
     let month = demo_end();
-    sqlx::query("UPDATE forecast_cycles SET month = $1 WHERE id = $2")
-        .bind(month.to_string())
-        .bind(cycle.id)
-        .execute(&app.db().pool)
-        .await
-        .expect("move the cycle");
+    move_cycle(&app, cycle.id, month).await;
     let before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM monthly_orders WHERE month = $1")
         .bind(month.to_string())
         .fetch_one(&app.db().pool)

@@ -8,6 +8,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
 use crate::components::error::ErrorNote;
+use crate::format::percent;
 use crate::i18n::{tr, T};
 use crate::{api, routes, state};
 
@@ -163,10 +164,6 @@ fn HomeLinks(role: Role) -> impl IntoView {
             }).collect_view()}
         </div>
     }
-}
-
-fn percent(share: f64) -> String {
-    format!("{:.1}%", share * 100.0)
 }
 
 /// One figure with its label.

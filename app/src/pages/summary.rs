@@ -31,7 +31,7 @@ fn whole(v: f64) -> String {
 }
 
 fn percent(v: Option<f64>) -> String {
-    v.map_or_else(|| "—".into(), |v| format!("{:.1}%", v * 100.0))
+    v.map_or_else(|| "—".into(), crate::format::percent)
 }
 
 fn percent_of(v: f64) -> String {

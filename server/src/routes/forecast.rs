@@ -118,12 +118,7 @@ pub async fn open_cycle(
     let mut tx = conn.begin().await?;
     let id = match store::open_cycle(&mut tx, &input, current.user.id, now_unix()).await? {
         Ok(id) => id,
-        Err(MonthTaken) => {
-            return Err(ApiError::conflict(lang.pick(
-                "该月份的预测已开启",
-                "A cycle for that month exists already",
-            )))
-        }
+        Err(MonthTaken) => return Err(month_taken(lang)),
     };
     audit::record_and_commit(
         tx,
@@ -166,10 +161,7 @@ pub async fn edit_cycle(
         )));
     }
     if store::month_taken(&mut tx, input.month, id).await? {
-        return Err(ApiError::conflict(lang.pick(
-            "该月份的预测已开启",
-            "A cycle for that month exists already",
-        )));
+        return Err(month_taken(lang));
     }
     store::replace_cycle(&mut tx, id, &input).await?;
     audit::record_and_commit(
@@ -183,6 +175,13 @@ pub async fn edit_cycle(
     .await?;
     drop(conn);
     Ok(Json(cycle_or_404(&state, id, lang).await?))
+}
+
+fn month_taken(lang: Lang) -> ApiError {
+    ApiError::conflict(lang.pick(
+        "该月份的预测已开启",
+        "A cycle for that month exists already",
+    ))
 }
 
 fn closed(lang: Lang) -> ApiError {

@@ -92,8 +92,7 @@ pub async fn dashboard(
     Ok(Json(build_dashboard(&state, id, current.lang).await?))
 }
 
-/// The dashboard of cycle `id` (also what the benchmark measures).
-pub async fn build_dashboard(state: &AppState, id: i64, lang: Lang) -> ApiResult<Dashboard> {
+async fn build_dashboard(state: &AppState, id: i64, lang: Lang) -> ApiResult<Dashboard> {
     let pool = &state.db.pool;
     let cycle = cycle_of(state, id, lang).await?;
     let progress = sheet_progress(state, &cycle, lang).await?;

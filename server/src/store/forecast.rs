@@ -537,7 +537,7 @@ pub async fn bounds(pool: &AnyPool, cycle_id: i64, default: i64) -> sqlx::Result
 pub struct Stale(pub Vec<usize>);
 
 /// The columns of a line write.
-const LINE_COLUMNS: [&str; 8] = [
+pub const LINE_COLUMNS: [&str; 8] = [
     "sheet_id",
     "retailer_id",
     "spec_id",
