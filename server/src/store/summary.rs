@@ -386,14 +386,14 @@ pub async fn accuracy_lines(
     .collect()
 }
 
-/// Accuracy of every cycle whose month has orders, by month, in one query.
+/// Accuracy of every cycle whose month has orders, by month, in one query
+/// (cycles are filtered first, so months without orders cost nothing).
 pub async fn accuracy_trend(pool: &AnyPool) -> sqlx::Result<Vec<(i64, YearMonth, AccuracySums)>> {
     sqlx::query(&format!(
-        "SELECT c.id, c.month, {ACCURACY_SUMS} FROM forecast_lines l \
-         JOIN forecast_sheets s ON s.id = l.sheet_id JOIN forecast_cycles c ON c.id = s.cycle_id \
+        "SELECT c.id, c.month, {ACCURACY_SUMS} FROM forecast_cycles c \
+         JOIN forecast_sheets s ON s.cycle_id = c.id JOIN forecast_lines l ON l.sheet_id = s.id \
          {ORDERS_OF} c.month \
-         WHERE l.final_value IS NOT NULL \
-           AND EXISTS (SELECT 1 FROM monthly_spec_totals t WHERE t.month = c.month) \
+         WHERE c.month IN (SELECT month FROM monthly_spec_totals) AND l.final_value IS NOT NULL \
          GROUP BY c.id, c.month ORDER BY c.month"
     ))
     .fetch_all(pool)
