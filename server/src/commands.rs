@@ -11,7 +11,7 @@ use domain::forecast::evaluate::{evaluate, Contender, ErrorSums};
 use domain::forecast::view::{CellWrite, SaveCellsRequest, SaveCellsResponse};
 use domain::forecast::{default_month, CycleInput, Scope};
 use domain::month::YearMonth;
-use sqlx::{Acquire, Row};
+use sqlx::Row;
 
 use crate::config::Config;
 use crate::db::{insert_rows, Db, Value};
@@ -226,7 +226,7 @@ pub async fn bench_sheet_save(db: &Db, rounds: usize) -> anyhow::Result<()> {
         review_deadline: None,
     };
     let mut conn = db.pool.acquire().await?;
-    let mut tx = conn.begin().await?;
+    let mut tx = db.begin(&mut conn).await?;
     let cycle_id = store::open_cycle(&mut tx, &input, manager_id, crate::db::now_unix())
         .await?
         .map_err(|_| anyhow::anyhow!("month {month} is taken"))?;
@@ -237,9 +237,9 @@ pub async fn bench_sheet_save(db: &Db, rounds: usize) -> anyhow::Result<()> {
     result
 }
 
-async fn drop_cycle(db: &Db, cycle_id: i64) -> anyhow::Result<()> {
+pub(crate) async fn drop_cycle(db: &Db, cycle_id: i64) -> anyhow::Result<()> {
     let mut conn = db.pool.acquire().await?;
-    let mut tx = conn.begin().await?;
+    let mut tx = db.begin(&mut conn).await?;
     for sql in [
         "DELETE FROM forecast_lines WHERE sheet_id IN (SELECT id FROM forecast_sheets WHERE cycle_id = $1)",
         "DELETE FROM forecast_cycle_retailers WHERE cycle_id = $1",
@@ -363,7 +363,7 @@ async fn bench_on_cycle(
             .collect();
         let t = Instant::now();
         let mut conn = db.pool.acquire().await?;
-        let mut tx = conn.begin().await?;
+        let mut tx = db.begin(&mut conn).await?;
         insert_rows(&mut tx, "forecast_lines", &store::LINE_COLUMNS, &rows).await?;
         tx.commit().await?;
         raw.push(t.elapsed());
@@ -425,7 +425,7 @@ fn bench_month(today: chrono::NaiveDate) -> YearMonth {
 /// A cycle over every retailer and up to 60 specs with every line filled
 /// (1.8M lines at city scale): a quarter of the sheets approved, a quarter
 /// at level 2, a quarter at level 1, a quarter returned. Reused if present.
-async fn dashboard_cycle(db: &Db) -> anyhow::Result<i64> {
+pub(crate) async fn dashboard_cycle(db: &Db) -> anyhow::Result<i64> {
     let today = crate::routes::replenishment::today();
     let month = bench_month(today);
     let existing: Option<i64> =
@@ -456,7 +456,7 @@ async fn dashboard_cycle(db: &Db) -> anyhow::Result<i64> {
         review_deadline: None,
     };
     let mut conn = db.pool.acquire().await?;
-    let mut tx = conn.begin().await?;
+    let mut tx = db.begin(&mut conn).await?;
     let id = store::open_cycle(&mut tx, &input, center, crate::db::now_unix())
         .await?
         .map_err(|_| anyhow::anyhow!("month {month} is taken"))?;
@@ -706,7 +706,7 @@ pub async fn bench_dashboard(db: &Db, rounds: usize) -> anyhow::Result<()> {
     for _ in 0..rounds {
         let started = Instant::now();
         let mut conn = db.pool.acquire().await?;
-        let mut tx = conn.begin().await?;
+        let mut tx = db.begin(&mut conn).await?;
         crate::store::summary::refresh_sheet(&mut tx, sheet).await?;
         tx.commit().await?;
         refresh.push(started.elapsed());

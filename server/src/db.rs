@@ -10,7 +10,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyConnection, AnyPool, Connection, Executor};
 
 /// Which database a pool talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +92,20 @@ impl Db {
 }
 
 impl Db {
+    /// Starts a write transaction on `conn`. SQLite takes the write lock at
+    /// once (`BEGIN IMMEDIATE`): a deferred transaction that reads first
+    /// cannot upgrade its lock while another connection writes, and fails
+    /// with "database is locked" instead of waiting out the busy timeout.
+    pub async fn begin<'c>(
+        &self,
+        conn: &'c mut AnyConnection,
+    ) -> sqlx::Result<sqlx::Transaction<'c, sqlx::Any>> {
+        match self.backend {
+            Backend::Sqlite => conn.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => sqlx::Connection::begin(conn).await,
+        }
+    }
+
     /// Writes a consistent snapshot of a SQLite database to a new file while
     /// other connections keep reading and writing (`VACUUM INTO`).
     pub async fn backup_sqlite(&self, file: &std::path::Path) -> anyhow::Result<()> {

@@ -7,6 +7,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod extract;
+pub mod load;
 pub mod password;
 pub mod routes;
 pub mod session_store;

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
 use server::config::Config;
@@ -86,6 +86,39 @@ enum Command {
         rounds: usize,
         #[arg(long, value_enum, default_value = "county")]
         scale: Scale,
+    },
+    /// Soak run: server processes on loopback over this database (the demo
+    /// at --scale generated first if it is empty), with customer managers
+    /// saving draft cells, marketing-center readers opening the dashboard
+    /// and retailers saving settings at once for --seconds; prints the rate,
+    /// latency percentiles per route, errors and server memory, then checks
+    /// that every acknowledged write is stored exactly once.
+    Load {
+        #[arg(long, value_enum, default_value = "city")]
+        scale: Scale,
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        #[arg(long, default_value_t = 300)]
+        cms: usize,
+        #[arg(long, default_value_t = 100)]
+        readers: usize,
+        #[arg(long, default_value_t = 500)]
+        retailers: usize,
+        /// Server processes sharing the database.
+        #[arg(long, default_value_t = 1)]
+        processes: usize,
+        /// Cells per save.
+        #[arg(long, default_value_t = 20)]
+        batch: usize,
+        /// Mean pause between a customer manager's saves (autosave).
+        #[arg(long, default_value_t = 2000)]
+        cm_think_ms: u64,
+        /// Mean pause between a reader's dashboard opens.
+        #[arg(long, default_value_t = 10000)]
+        reader_think_ms: u64,
+        /// Mean pause between a retailer's saves.
+        #[arg(long, default_value_t = 5000)]
+        retailer_think_ms: u64,
     },
     /// Benchmark: the marketing center's dashboard of a cycle with every
     /// line filled (1.8M lines at city scale), through the API and as raw SQL.
@@ -183,6 +216,32 @@ async fn main() -> anyhow::Result<()> {
         Command::BenchSheetSave { rounds, scale } => {
             let db = seeded(&cli.database_url, scale, today).await?;
             server::commands::bench_sheet_save(&db, rounds.max(1)).await
+        }
+        Command::Load {
+            scale,
+            seconds,
+            cms,
+            readers,
+            retailers,
+            processes,
+            batch,
+            cm_think_ms,
+            reader_think_ms,
+            retailer_think_ms,
+        } => {
+            let db = seeded(&cli.database_url, scale, today).await?;
+            let options = server::load::LoadOptions {
+                duration: Duration::from_secs(seconds),
+                cms,
+                readers,
+                retailers,
+                processes,
+                batch: batch.max(1),
+                cm_think: Duration::from_millis(cm_think_ms),
+                reader_think: Duration::from_millis(reader_think_ms),
+                retailer_think: Duration::from_millis(retailer_think_ms),
+            };
+            server::load::run(&db, &cli.database_url, options).await
         }
         Command::BenchDashboard { rounds, scale } => {
             let db = seeded(&cli.database_url, scale, today).await?;

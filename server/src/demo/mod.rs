@@ -13,7 +13,6 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, LogNormal, Normal, Poisson};
-use sqlx::Acquire;
 
 use crate::db::{insert_rows, Backend, Db, Value};
 use crate::password;
@@ -114,7 +113,7 @@ pub async fn seed(db: &Db, options: &DemoOptions) -> anyhow::Result<DemoReport> 
     let password_hash = hash_accounts(plan.users.len() + plan.managers.len()).await?;
 
     let mut conn = db.pool.acquire().await?;
-    let mut tx = conn.begin().await?;
+    let mut tx = db.begin(&mut conn).await?;
 
     insert_rows(
         &mut tx,

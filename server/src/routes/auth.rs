@@ -8,7 +8,6 @@ use domain::{ErrorBody, ErrorCode, Lang};
 use rand::distributions::Alphanumeric;
 use rand::Rng;
 use serde_json::json;
-use sqlx::Acquire;
 use tower_sessions::Session;
 
 use crate::db::now_unix;
@@ -92,7 +91,7 @@ pub async fn login(
         && user.password_hash.as_deref().is_some_and(|h| !h.is_empty());
 
     let mut conn = state.db.pool.acquire().await?;
-    let mut tx = conn.begin().await?;
+    let mut tx = state.db.begin(&mut conn).await?;
     if !ok {
         let failures = store::users::record_failure(&mut tx, user.id).await?;
         let policy = state.config.lockout;
@@ -216,7 +215,7 @@ pub async fn change_password(
     }
     let new_hash = password::hash(request.new_password).await?;
     let mut conn = state.db.pool.acquire().await?;
-    let mut tx = conn.begin().await?;
+    let mut tx = state.db.begin(&mut conn).await?;
     store::users::set_password_hash(&mut tx, user.id, &new_hash).await?;
     store::audit::record(
         &mut tx,

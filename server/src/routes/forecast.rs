@@ -29,7 +29,6 @@ use domain::month::YearMonth;
 use domain::{ErrorBody, ErrorCode, Lang, Role};
 use serde::Deserialize;
 use serde_json::json;
-use sqlx::Acquire;
 
 use super::replenishment::today;
 use crate::db::now_unix;
@@ -115,7 +114,7 @@ pub async fn open_cycle(
     let lang = current.lang;
     check_input(&state, &input, lang).await?;
     let mut conn = state.db.pool.acquire().await?;
-    let mut tx = conn.begin().await?;
+    let mut tx = state.db.begin(&mut conn).await?;
     let id = match store::open_cycle(&mut tx, &input, current.user.id, now_unix()).await? {
         Ok(id) => id,
         Err(MonthTaken) => return Err(month_taken(lang)),
@@ -153,7 +152,7 @@ pub async fn edit_cycle(
     }
     check_input(&state, &input, lang).await?;
     let mut conn = state.db.pool.acquire().await?;
-    let mut tx = conn.begin().await?;
+    let mut tx = state.db.begin(&mut conn).await?;
     if store::has_entries(&mut tx, id).await? {
         return Err(ApiError::conflict(lang.pick(
             "已有客户经理录入，预测设置不能再修改",
@@ -200,7 +199,7 @@ pub async fn close_cycle(
     current.require(&[Role::MarketingCenter])?;
     cycle_or_404(&state, id, current.lang).await?;
     let mut conn = state.db.pool.acquire().await?;
-    let mut tx = conn.begin().await?;
+    let mut tx = state.db.begin(&mut conn).await?;
     store::set_status(&mut tx, id, CycleStatus::Closed).await?;
     audit::record_and_commit(
         tx,
@@ -293,7 +292,7 @@ pub async fn reopen(
             )
         })?;
     let mut conn = state.db.pool.acquire().await?;
-    let mut tx = conn.begin().await?;
+    let mut tx = state.db.begin(&mut conn).await?;
     store::reopen(&mut tx, sheet.id, request.until).await?;
     audit::record_and_commit(
         tx,
@@ -634,7 +633,7 @@ async fn write_cells(
 ) -> ApiResult<Vec<i64>> {
     let lang = current.lang;
     let mut conn = state.db.pool.acquire().await?;
-    let mut tx = conn.begin().await?;
+    let mut tx = state.db.begin(&mut conn).await?;
     let status = store::sheet_status(&mut tx, sheet.id).await?;
     if !status.editable() {
         return Err(ApiError::conflict(lang.pick(
@@ -749,7 +748,7 @@ pub async fn submit(
         return Err(ApiError::invalid_fields(message, errors));
     }
     let mut conn = state.db.pool.acquire().await?;
-    let mut tx = conn.begin().await?;
+    let mut tx = state.db.begin(&mut conn).await?;
     if !store::sheet_status(&mut tx, sheet.id).await?.editable() {
         return Err(ApiError::conflict(
             lang.pick("预测表已提交", "The sheet was submitted already"),
@@ -910,7 +909,7 @@ pub async fn set_rules(
     }
     let before = store::rules(&state.db.pool).await?;
     let mut conn = state.db.pool.acquire().await?;
-    let mut tx = conn.begin().await?;
+    let mut tx = state.db.begin(&mut conn).await?;
     store::set_rules(&mut tx, &rules).await?;
     audit::record_and_commit(
         tx,
@@ -978,7 +977,7 @@ pub async fn set_bounds(
     }
     let before = store::all_bounds(pool).await?;
     let mut conn = pool.acquire().await?;
-    let mut tx = conn.begin().await?;
+    let mut tx = state.db.begin(&mut conn).await?;
     store::set_bounds(&mut tx, &bounds).await?;
     for b in &bounds {
         let from = before

@@ -18,7 +18,6 @@ use domain::replenishment::{
 };
 use domain::{ErrorBody, ErrorCode, Lang, Role};
 use serde_json::json;
-use sqlx::Acquire;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, CurrentUser};
@@ -168,7 +167,7 @@ pub async fn save_settings(
         return Err(ApiError::validation(body));
     }
     let mut conn = state.db.pool.acquire().await?;
-    let mut tx = conn.begin().await?;
+    let mut tx = state.db.begin(&mut conn).await?;
     let version = match repl::save_settings(
         &mut tx,
         id,
@@ -339,7 +338,7 @@ pub async fn confirm(
         .collect();
     let (total, value) = order_value(&priced);
     let mut conn = state.db.pool.acquire().await?;
-    let mut tx = conn.begin().await?;
+    let mut tx = state.db.begin(&mut conn).await?;
     match repl::insert_order(
         &mut tx,
         id,
@@ -401,7 +400,7 @@ pub async fn enrol(
     current.require(&[Role::CustomerManager])?;
     let retailer = reach(&state, &current, id, Access::Write).await?;
     let mut conn = state.db.pool.acquire().await?;
-    let mut tx = conn.begin().await?;
+    let mut tx = state.db.begin(&mut conn).await?;
     repl::set_online(&mut tx, id, request.online).await?;
     store::audit::record(
         &mut tx,
@@ -525,7 +524,7 @@ pub async fn change_policy(
 
     let actor = Some(current.user.id);
     let mut conn = state.db.pool.acquire().await?;
-    let mut tx = conn.begin().await?;
+    let mut tx = state.db.begin(&mut conn).await?;
     if let Some(p) = &changes.policy {
         if *p != before.policy {
             repl::set_policy(&mut tx, p).await?;

@@ -23,7 +23,6 @@ use domain::org::OrgUnit;
 use domain::{ErrorBody, ErrorCode, Lang, Role};
 use serde::Deserialize;
 use serde_json::json;
-use sqlx::Acquire;
 
 use super::replenishment::today;
 use crate::db::now_unix;
@@ -306,7 +305,7 @@ pub async fn correct(
         ));
     }
     let mut conn = pool.acquire().await?;
-    let mut tx = conn.begin().await?;
+    let mut tx = state.db.begin(&mut conn).await?;
     let step = acting(&mut tx, &current, &sheet, &steps).await?;
     let revisions = match store::correct(
         &mut tx,
@@ -368,7 +367,7 @@ pub async fn approve(
     let (sheet, steps, _) = readable(&state, &current, id).await?;
     check_comment(request.comment.as_deref(), false).map_err(|e| review_refused(lang, e))?;
     let mut conn = state.db.pool.acquire().await?;
-    let mut tx = conn.begin().await?;
+    let mut tx = state.db.begin(&mut conn).await?;
     let step = acting(&mut tx, &current, &sheet, &steps).await?;
     let next = next_level(&steps, step);
     match next {
@@ -436,7 +435,7 @@ pub async fn return_sheet(
     let (sheet, steps, _) = readable(&state, &current, id).await?;
     check_comment(Some(&request.comment), true).map_err(|e| review_refused(lang, e))?;
     let mut conn = state.db.pool.acquire().await?;
-    let mut tx = conn.begin().await?;
+    let mut tx = state.db.begin(&mut conn).await?;
     let step = acting(&mut tx, &current, &sheet, &steps).await?;
     check_return_level(request.to_level, step).map_err(|e| review_refused(lang, e))?;
     if request.to_level == 0 {

@@ -22,7 +22,6 @@ use domain::quantity::CaseSize;
 use domain::{ErrorBody, ErrorCode, Lang, Role};
 use serde::Deserialize;
 use serde_json::json;
-use sqlx::Acquire;
 
 use super::forecast::sheet_progress;
 use super::replenishment::today;
@@ -430,7 +429,7 @@ pub async fn import_actuals(
     })?;
     let cartons = checked.iter().map(|r| r.2).sum();
     let mut conn = pool.acquire().await?;
-    let mut tx = conn.begin().await?;
+    let mut tx = state.db.begin(&mut conn).await?;
     summary::replace_actuals(&mut tx, month, &checked).await?;
     audit::record_and_commit(
         tx,

@@ -1,0 +1,911 @@
+//! `server load`: a soak run against real server processes on loopback.
+//!
+//! Customer managers save draft cells in batches, marketing-center readers
+//! open the dashboard and retailers save their replenishment settings, all
+//! at once for a fixed time. Afterwards every acknowledged write is looked
+//! up in the database: each must be there exactly once, with its value.
+//!
+//! The servers are child processes of this command (`serve --no-demo`), so
+//! their memory can be read apart from the load generator's and one, two
+//! or more of them can share the database. Each user's requests go to the
+//! processes in turn, so a session made on one is used on the others.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use domain::auth::SessionInfo;
+use domain::forecast::view::{CellWrite, SaveCellsRequest, SaveCellsResponse, SheetView};
+use domain::forecast::{default_month, CycleInput, Scope};
+use domain::replenishment::{RetailerSettingsView, SaveSettingsRequest};
+use rand::{Rng, SeedableRng};
+use sqlx::Row;
+
+use crate::db::{now_unix, Db};
+use crate::store::forecast as store;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    pub duration: Duration,
+    pub cms: usize,
+    pub readers: usize,
+    pub retailers: usize,
+    /// Server processes sharing the database.
+    pub processes: usize,
+    /// Cells per save of a customer manager.
+    pub batch: usize,
+    /// Mean pause between one user's requests, per kind of user.
+    pub cm_think: Duration,
+    pub reader_think: Duration,
+    pub retailer_think: Duration,
+}
+
+const SAVE_CELLS: &str = "PUT /api/forecast/cycles/{id}/sheet/cells";
+const DASHBOARD: &str = "GET /api/forecast/cycles/{id}/dashboard";
+const SAVE_SETTINGS: &str = "PUT /api/replenishment/retailers/{id}/settings";
+const LOGIN: &str = "POST /api/auth/login";
+const OPEN_SHEET: &str = "GET /api/forecast/cycles/{id}/sheet";
+const OPEN_SETTINGS: &str = "GET /api/replenishment/retailers/{id}";
+
+/// Latencies and failures of one route.
+#[derive(Debug, Default)]
+struct RouteStats {
+    latencies: Vec<Duration>,
+    /// Answers other than 2xx, by status (0: no answer).
+    failures: BTreeMap<u16, usize>,
+}
+
+#[derive(Debug, Default)]
+struct Stats(BTreeMap<&'static str, RouteStats>);
+
+impl Stats {
+    fn record(&mut self, route: &'static str, took: Duration, status: u16) {
+        let entry = self.0.entry(route).or_default();
+        entry.latencies.push(took);
+        if !(200..300).contains(&status) {
+            *entry.failures.entry(status).or_default() += 1;
+        }
+    }
+
+    fn merge(&mut self, other: Stats) {
+        for (route, stats) in other.0 {
+            let entry = self.0.entry(route).or_default();
+            entry.latencies.extend(stats.latencies);
+            for (status, n) in stats.failures {
+                *entry.failures.entry(status).or_default() += n;
+            }
+        }
+    }
+}
+
+/// The rank-based percentile of sorted latencies.
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// One signed-in user: a cookie jar and the session's CSRF token. Requests
+/// go to the server processes in turn.
+struct User {
+    client: reqwest::Client,
+    csrf: String,
+    bases: Arc<Vec<String>>,
+    turn: usize,
+}
+
+impl User {
+    async fn sign_in(
+        bases: Arc<Vec<String>>,
+        first: usize,
+        login: &str,
+        stats: &mut Stats,
+    ) -> anyhow::Result<User> {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .pool_max_idle_per_host(1)
+            .timeout(Duration::from_secs(120))
+            .build()?;
+        let mut user = User {
+            client,
+            csrf: String::new(),
+            bases,
+            turn: first,
+        };
+        let started = Instant::now();
+        let url = user.url("/api/auth/login");
+        let answer = user
+            .client
+            .post(url)
+            .json(&serde_json::json!({ "login": login, "password": crate::demo::DEMO_PASSWORD }))
+            .send()
+            .await?;
+        stats.record(LOGIN, started.elapsed(), answer.status().as_u16());
+        let info: SessionInfo = answer
+            .error_for_status()
+            .with_context(|| format!("signing in as {login}"))?
+            .json()
+            .await?;
+        user.csrf = info.csrf_token;
+        Ok(user)
+    }
+
+    /// The next server process's address for `path`.
+    fn url(&mut self, path: &str) -> String {
+        let base = &self.bases[self.turn % self.bases.len()];
+        self.turn += 1;
+        format!("{base}{path}")
+    }
+
+    fn get(&mut self, path: &str) -> reqwest::RequestBuilder {
+        let url = self.url(path);
+        self.client.get(url)
+    }
+
+    fn put(&mut self, path: &str) -> reqwest::RequestBuilder {
+        let url = self.url(path);
+        self.client.put(url)
+    }
+
+    /// Sends a request and records it; `None` when no answer came.
+    async fn send(
+        &mut self,
+        stats: &mut Stats,
+        route: &'static str,
+        request: reqwest::RequestBuilder,
+    ) -> Option<(u16, axum::body::Bytes)> {
+        let started = Instant::now();
+        let answer = async {
+            let response = request.header("x-csrf-token", &self.csrf).send().await?;
+            let status = response.status().as_u16();
+            Ok::<_, reqwest::Error>((status, response.bytes().await?))
+        }
+        .await;
+        let status = answer.as_ref().map(|(s, _)| *s).unwrap_or(0);
+        stats.record(route, started.elapsed(), status);
+        answer.ok()
+    }
+}
+
+/// A pause of about `mean` (half to one and a half times it).
+async fn think(rng: &mut impl Rng, mean: Duration) {
+    if mean.is_zero() {
+        return;
+    }
+    tokio::time::sleep(mean.mul_f64(rng.gen_range(0.5..1.5))).await;
+}
+
+/// What a customer-manager user had acknowledged: per cell, the last value
+/// and how many saves of it were answered 200.
+#[derive(Debug, Default)]
+struct CellLedger {
+    sheet_id: i64,
+    /// (retailer, spec) → (value, acknowledged saves)
+    acked: HashMap<(i64, i64), (i64, i64)>,
+    /// Cells of a save that got no answer: their outcome is unknown.
+    unknown: std::collections::HashSet<(i64, i64)>,
+    saves: usize,
+}
+
+/// A customer manager working through their share of the sheet's cells.
+async fn customer_manager(
+    mut user: User,
+    cycle_id: i64,
+    part: usize,
+    parts: usize,
+    options: Arc<LoadOptions>,
+    until: Instant,
+    seed: u64,
+) -> anyhow::Result<(Stats, CellLedger)> {
+    let mut stats = Stats::default();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let sheet_path = format!("/api/forecast/cycles/{cycle_id}/sheet");
+    let request = user.get(&sheet_path);
+    let Some((200, body)) = user.send(&mut stats, OPEN_SHEET, request).await else {
+        bail!("a customer manager could not open their sheet");
+    };
+    let sheet: SheetView = serde_json::from_slice(&body)?;
+    let specs = sheet.specs.len();
+    let mine: Vec<usize> = (0..sheet.rows.len() * specs)
+        .filter(|c| c % parts == part)
+        .collect();
+    let mut revision = sheet.revision.clone();
+    let mut ledger = CellLedger {
+        sheet_id: sheet.sheet_id,
+        ..CellLedger::default()
+    };
+    if mine.is_empty() {
+        return Ok((stats, ledger));
+    }
+    let key = |c: usize| (sheet.rows[c / specs].retailer_id, sheet.specs[c % specs].spec_id);
+    let save_path = format!("/api/forecast/cycles/{cycle_id}/sheet/cells");
+    let mut next = 0;
+    think(&mut rng, options.cm_think).await;
+    while Instant::now() < until {
+        let batch: Vec<usize> = (0..options.batch.min(mine.len()))
+            .map(|k| mine[(next + k) % mine.len()])
+            .collect();
+        next += batch.len();
+        let cells: Vec<CellWrite> = batch
+            .iter()
+            .map(|&c| {
+                let (retailer_id, spec_id) = key(c);
+                CellWrite {
+                    retailer_id,
+                    spec_id,
+                    value: Some(rng.gen_range(0..=sheet.bound[c].min(40))),
+                    reason: None,
+                    base_revision: revision[c],
+                }
+            })
+            .collect();
+        let request = user.put(&save_path)
+            .json(&SaveCellsRequest {
+                cells: cells.clone(),
+            });
+        match user.send(&mut stats, SAVE_CELLS, request).await {
+            Some((200, body)) => {
+                let saved: SaveCellsResponse = serde_json::from_slice(&body)?;
+                ledger.saves += 1;
+                for ((&c, cell), new) in batch.iter().zip(&cells).zip(saved.revisions) {
+                    revision[c] = new;
+                    let entry = ledger.acked.entry(key(c)).or_default();
+                    *entry = (cell.value.unwrap_or_default(), entry.1 + 1);
+                }
+            }
+            Some((status, _)) if (400..500).contains(&status) => {
+                // Refused: nothing stored. Re-read the revisions before going on.
+                let request = user.get(&sheet_path);
+                if let Some((200, body)) = user.send(&mut stats, OPEN_SHEET, request).await {
+                    revision = serde_json::from_slice::<SheetView>(&body)?.revision;
+                }
+            }
+            _ => {
+                ledger.unknown.extend(batch.iter().map(|&c| key(c)));
+                let request = user.get(&sheet_path);
+                if let Some((200, body)) = user.send(&mut stats, OPEN_SHEET, request).await {
+                    revision = serde_json::from_slice::<SheetView>(&body)?.revision;
+                }
+            }
+        }
+        think(&mut rng, options.cm_think).await;
+    }
+    Ok((stats, ledger))
+}
+
+/// A marketing-center reader opening the dashboard again and again.
+async fn reader(
+    mut user: User,
+    cycle_id: i64,
+    options: Arc<LoadOptions>,
+    until: Instant,
+    seed: u64,
+) -> anyhow::Result<Stats> {
+    let mut stats = Stats::default();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let path = format!("/api/forecast/cycles/{cycle_id}/dashboard");
+    think(&mut rng, options.reader_think).await;
+    while Instant::now() < until {
+        let request = user.get(&path);
+        user.send(&mut stats, DASHBOARD, request).await;
+        think(&mut rng, options.reader_think).await;
+    }
+    Ok(stats)
+}
+
+/// What a retailer had acknowledged.
+#[derive(Debug, Default)]
+struct SettingsLedger {
+    retailer_id: i64,
+    spec_id: i64,
+    first_version: i64,
+    /// The version and stock of the last acknowledged save.
+    last: Option<(i64, i64)>,
+    saves: i64,
+    unknown: bool,
+}
+
+/// A retailer changing the stock of one spec and saving, again and again.
+async fn retailer(
+    mut user: User,
+    retailer_id: i64,
+    options: Arc<LoadOptions>,
+    until: Instant,
+    seed: u64,
+) -> anyhow::Result<(Stats, SettingsLedger)> {
+    let mut stats = Stats::default();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let path = format!("/api/replenishment/retailers/{retailer_id}");
+    let request = user.get(&path);
+    let Some((200, body)) = user.send(&mut stats, OPEN_SETTINGS, request).await else {
+        bail!("retailer {retailer_id} could not open their settings");
+    };
+    let view: RetailerSettingsView = serde_json::from_slice(&body)?;
+    let mut settings = view.settings;
+    let Some(first) = settings.first() else {
+        bail!("retailer {retailer_id} has no settings to change");
+    };
+    let mut ledger = SettingsLedger {
+        retailer_id,
+        spec_id: first.spec_id,
+        first_version: view.version,
+        ..SettingsLedger::default()
+    };
+    let mut version = view.version;
+    let save_path = format!("{path}/settings");
+    think(&mut rng, options.retailer_think).await;
+    while Instant::now() < until {
+        // A new stock figure every time, so every save changes one value.
+        let stock = (settings[0].stock.get() + 1) % 1_000;
+        settings[0].stock = domain::quantity::Cartons::new(stock)?;
+        let request = user.put(&save_path).json(&SaveSettingsRequest {
+            version,
+            settings: settings.clone(),
+        });
+        match user.send(&mut stats, SAVE_SETTINGS, request).await {
+            Some((200, body)) => {
+                let saved: RetailerSettingsView = serde_json::from_slice(&body)?;
+                version = saved.version;
+                ledger.saves += 1;
+                ledger.last = Some((version, stock));
+            }
+            answer => {
+                ledger.unknown |= !matches!(answer, Some((400..=499, _)));
+                let request = user.get(&path);
+                if let Some((200, body)) = user.send(&mut stats, OPEN_SETTINGS, request).await {
+                    let view: RetailerSettingsView = serde_json::from_slice(&body)?;
+                    version = view.version;
+                    settings = view.settings;
+                }
+            }
+        }
+        think(&mut rng, options.retailer_think).await;
+    }
+    Ok((stats, ledger))
+}
+
+/// A server child process and where it writes its log.
+struct ServerProcess {
+    child: Child,
+    base: String,
+    log: PathBuf,
+}
+
+impl ServerProcess {
+    fn start(database_url: &str, dir: &Path, index: usize) -> anyhow::Result<ServerProcess> {
+        // Take a free port from the system, then hand it to the child.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let bind = SocketAddr::from(([127, 0, 0, 1], port));
+        let log = dir.join(format!("server-{index}.log"));
+        let file = std::fs::File::create(&log)?;
+        let child = Command::new(std::env::current_exe()?)
+            .args(["--database-url", database_url, "serve", "--no-demo"])
+            .arg("--bind")
+            .arg(bind.to_string())
+            .arg("--static-dir")
+            .arg(dir)
+            .env("RUST_LOG", "warn")
+            .stdout(file.try_clone()?)
+            .stderr(file)
+            .spawn()
+            .context("starting a server process")?;
+        Ok(ServerProcess {
+            child,
+            base: format!("http://{bind}"),
+            log,
+        })
+    }
+
+    async fn wait_ready(&mut self) -> anyhow::Result<()> {
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait()? {
+                bail!(
+                    "the server process exited ({status}); its log:\n{}",
+                    std::fs::read_to_string(&self.log).unwrap_or_default()
+                );
+            }
+            if let Ok(answer) = client.get(format!("{}/api/health", self.base)).send().await {
+                if answer.status().is_success() {
+                    return Ok(());
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        bail!("the server at {} did not become ready", self.base)
+    }
+
+    /// (current, peak) resident memory in KiB, from /proc.
+    fn memory(&self) -> Option<(u64, u64)> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let field = |name: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(name))?
+                .split_whitespace()
+                .nth(1)?
+                .parse::<u64>()
+                .ok()
+        };
+        Some((field("VmRSS:")?, field("VmHWM:")?))
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The cycle the customer managers write into: opened fresh on every run
+/// (a month no real cycle takes), over every retailer and 60 specs.
+async fn fresh_draft_cycle(db: &Db) -> anyhow::Result<i64> {
+    let month = default_month(crate::routes::replenishment::today()).plus(61);
+    let existing: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM forecast_cycles WHERE month = $1")
+            .bind(month.to_string())
+            .fetch_optional(&db.pool)
+            .await?;
+    if let Some(id) = existing {
+        crate::commands::drop_cycle(db, id).await?;
+    }
+    let spec_ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM specs ORDER BY id LIMIT 60")
+        .fetch_all(&db.pool)
+        .await?;
+    let center: i64 = sqlx::query_scalar("SELECT id FROM users WHERE login = 'center'")
+        .fetch_one(&db.pool)
+        .await
+        .context("the demo's marketing center account")?;
+    let input = CycleInput {
+        month,
+        spec_ids,
+        scope: Scope::All,
+        submit_deadline: None,
+        review_deadline: None,
+    };
+    let mut conn = db.pool.acquire().await?;
+    let mut tx = db.begin(&mut conn).await?;
+    let id = store::open_cycle(&mut tx, &input, center, now_unix())
+        .await?
+        .map_err(|_| anyhow::anyhow!("month {month} is taken"))?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Sign-ins for `wanted` retailers that joined online replenishment and
+/// have settings: the demo has one per customer manager, so the rest get
+/// one with the demo password.
+async fn retailer_logins(db: &Db, wanted: usize) -> anyhow::Result<Vec<(String, i64)>> {
+    let query = "SELECT u.login, u.retailer_id FROM users u JOIN retailers r ON r.id = u.retailer_id \
+                 WHERE u.role = 'retailer' AND r.online_replenishment = 1 \
+                 AND EXISTS (SELECT 1 FROM retailer_specs s WHERE s.retailer_id = r.id) \
+                 ORDER BY r.id LIMIT $1";
+    let have = sqlx::query(query)
+        .bind(wanted as i64)
+        .fetch_all(&db.pool)
+        .await?;
+    if have.len() < wanted {
+        let hash: String =
+            sqlx::query_scalar("SELECT password_hash FROM users WHERE login = 'center'")
+                .fetch_one(&db.pool)
+                .await?;
+        sqlx::query(
+            "INSERT INTO users (id, login, display_name, role, org_unit_id, retailer_id, password_hash, created_at) \
+             SELECT (SELECT MAX(id) FROM users) + ROW_NUMBER() OVER (ORDER BY r.id), r.licence_no, \
+                    r.name, 'retailer', r.market_unit_id, r.id, $1, $2 \
+             FROM retailers r WHERE r.online_replenishment = 1 \
+             AND NOT EXISTS (SELECT 1 FROM users u WHERE u.retailer_id = r.id) \
+             AND EXISTS (SELECT 1 FROM retailer_specs s WHERE s.retailer_id = r.id) \
+             ORDER BY r.id LIMIT $3",
+        )
+        .bind(hash)
+        .bind(now_unix())
+        .bind((wanted - have.len()) as i64)
+        .execute(&db.pool)
+        .await?;
+    }
+    let rows = sqlx::query(query)
+        .bind(wanted as i64)
+        .fetch_all(&db.pool)
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+}
+
+/// Signs in `logins` with at most `parallel` sign-ins at a time (each is an
+/// Argon2 check), spreading users over the processes.
+async fn sign_in_all(
+    bases: &Arc<Vec<String>>,
+    logins: &[String],
+    stats: &mut Stats,
+) -> anyhow::Result<Vec<User>> {
+    let mut users = Vec::with_capacity(logins.len());
+    for chunk in logins.chunks(8).enumerate() {
+        let (c, chunk) = chunk;
+        let tasks: Vec<_> = chunk
+            .iter()
+            .enumerate()
+            .map(|(k, login)| {
+                let bases = bases.clone();
+                let login = login.clone();
+                let first = c * 8 + k;
+                tokio::spawn(async move {
+                    let mut stats = Stats::default();
+                    let user = User::sign_in(bases, first, &login, &mut stats).await;
+                    (user, stats)
+                })
+            })
+            .collect();
+        for task in tasks {
+            let (user, s) = task.await?;
+            stats.merge(s);
+            users.push(user?);
+        }
+    }
+    Ok(users)
+}
+
+/// Runs the load and the check; fails if any acknowledged write is missing,
+/// doubled or wrong.
+pub async fn run(db: &Db, database_url: &str, options: LoadOptions) -> anyhow::Result<()> {
+    let options = Arc::new(options);
+    let started = Instant::now();
+    let dashboard_cycle = crate::commands::dashboard_cycle(db).await?;
+    let draft_cycle = fresh_draft_cycle(db).await?;
+    let managers: Vec<String> = sqlx::query_scalar(
+        "SELECT u.login FROM users u WHERE u.role = 'customer_manager' \
+         AND EXISTS (SELECT 1 FROM forecast_sheets s WHERE s.cycle_id = $1 AND s.manager_id = u.id) ORDER BY u.id",
+    )
+    .bind(draft_cycle)
+    .fetch_all(&db.pool)
+    .await?;
+    if managers.is_empty() {
+        bail!("no customer manager has a sheet; generate the demo first");
+    }
+    let shops = retailer_logins(db, options.retailers).await?;
+    let retailers: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM retailers")
+        .fetch_one(&db.pool)
+        .await?;
+    println!(
+        "data: {retailers} retailers, {} customer managers with sheets; dashboard cycle {dashboard_cycle}, draft cycle {draft_cycle}; prepared in {:.1} s",
+        managers.len(),
+        started.elapsed().as_secs_f64()
+    );
+
+    let dir = tempfile_dir()?;
+    let mut servers = Vec::new();
+    for index in 0..options.processes.max(1) {
+        servers.push(ServerProcess::start(database_url, &dir, index)?);
+    }
+    for server in &mut servers {
+        server.wait_ready().await?;
+    }
+    let bases = Arc::new(servers.iter().map(|s| s.base.clone()).collect::<Vec<_>>());
+    println!(
+        "{} server process(es): {}",
+        servers.len(),
+        bases.join(", ")
+    );
+
+    // Sign everyone in before the clock starts.
+    let signing = Instant::now();
+    let mut setup = Stats::default();
+    let cm_logins: Vec<String> = (0..options.cms)
+        .map(|i| managers[i % managers.len()].clone())
+        .collect();
+    let cm_users = sign_in_all(&bases, &cm_logins, &mut setup).await?;
+    let reader_logins = vec!["center".to_string(); options.readers];
+    let reader_users = sign_in_all(&bases, &reader_logins, &mut setup).await?;
+    let shop_logins: Vec<String> = shops.iter().map(|(l, _)| l.clone()).collect();
+    let shop_users = sign_in_all(&bases, &shop_logins, &mut setup).await?;
+    println!(
+        "signed in {} users in {:.1} s ({} customer managers on {} accounts, {} readers, {} retailers)",
+        cm_users.len() + reader_users.len() + shop_users.len(),
+        signing.elapsed().as_secs_f64(),
+        cm_users.len(),
+        managers.len().min(options.cms),
+        reader_users.len(),
+        shop_users.len(),
+    );
+
+    let began = Instant::now();
+    let until = began + options.duration;
+    let audit_from = now_unix();
+    let mut cm_tasks = Vec::new();
+    for (i, user) in cm_users.into_iter().enumerate() {
+        // Users sharing an account split its sheet's cells between them.
+        let account = i % managers.len();
+        let parts = (options.cms - account).div_ceil(managers.len());
+        let part = i / managers.len();
+        cm_tasks.push(tokio::spawn(customer_manager(
+            user,
+            draft_cycle,
+            part,
+            parts,
+            options.clone(),
+            until,
+            i as u64,
+        )));
+    }
+    let reader_tasks: Vec<_> = reader_users
+        .into_iter()
+        .enumerate()
+        .map(|(i, user)| {
+            tokio::spawn(reader(
+                user,
+                dashboard_cycle,
+                options.clone(),
+                until,
+                10_000 + i as u64,
+            ))
+        })
+        .collect();
+    let shop_tasks: Vec<_> = shop_users
+        .into_iter()
+        .zip(&shops)
+        .enumerate()
+        .map(|(i, (user, (_, id)))| {
+            tokio::spawn(retailer(user, *id, options.clone(), until, 20_000 + i as u64))
+        })
+        .collect();
+
+    // Sample the servers' memory while the load runs.
+    let mut peak_rss = vec![0_u64; servers.len()];
+    while Instant::now() < until {
+        for (s, server) in servers.iter().enumerate() {
+            if let Some((rss, _)) = server.memory() {
+                peak_rss[s] = peak_rss[s].max(rss);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let mut stats = Stats::default();
+    let mut cells = Vec::new();
+    for task in cm_tasks {
+        let (s, ledger) = task.await??;
+        stats.merge(s);
+        cells.push(ledger);
+    }
+    for task in reader_tasks {
+        stats.merge(task.await??);
+    }
+    let mut settings = Vec::new();
+    for task in shop_tasks {
+        let (s, ledger) = task.await??;
+        stats.merge(s);
+        settings.push(ledger);
+    }
+    let elapsed = began.elapsed();
+    let memory: Vec<_> = servers.iter().map(ServerProcess::memory).collect();
+    drop(servers);
+
+    print_stats(&setup, &stats, elapsed, &peak_rss, &memory);
+    verify(db, draft_cycle, audit_from, &cells, &settings).await
+}
+
+fn tempfile_dir() -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("tobacco-load-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("index.html"), "<!doctype html>")?;
+    Ok(dir)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn print_stats(
+    setup: &Stats,
+    stats: &Stats,
+    elapsed: Duration,
+    peak_rss: &[u64],
+    memory: &[Option<(u64, u64)>],
+) {
+    let seconds = elapsed.as_secs_f64();
+    let total: usize = stats.0.values().map(|s| s.latencies.len()).sum();
+    let failed: usize = stats
+        .0
+        .values()
+        .flat_map(|s| s.failures.values())
+        .sum();
+    println!(
+        "ran {seconds:.1} s: {total} requests, {:.1} requests/s, {failed} errors",
+        total as f64 / seconds
+    );
+    println!(
+        "{:<48} {:>8} {:>8} {:>9} {:>9} {:>9} {:>9}  errors",
+        "route", "requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms"
+    );
+    let rows = setup
+        .0
+        .iter()
+        .map(|(r, s)| (true, r, s))
+        .chain(stats.0.iter().map(|(r, s)| (false, r, s)));
+    for (is_setup, route, s) in rows {
+        let mut sorted = s.latencies.clone();
+        sorted.sort();
+        let rate = if is_setup {
+            "setup".to_string()
+        } else {
+            format!("{:.1}", sorted.len() as f64 / seconds)
+        };
+        let errors = if s.failures.is_empty() {
+            "0".to_string()
+        } else {
+            s.failures
+                .iter()
+                .map(|(status, n)| format!("{n}×{status}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        println!(
+            "{route:<48} {:>8} {rate:>8} {:>9.1} {:>9.1} {:>9.1} {:>9.1}  {errors}",
+            sorted.len(),
+            ms(percentile(&sorted, 50.0)),
+            ms(percentile(&sorted, 95.0)),
+            ms(percentile(&sorted, 99.0)),
+            ms(sorted.last().copied().unwrap_or_default()),
+        );
+    }
+    for (s, (peak, now)) in peak_rss.iter().zip(memory).enumerate() {
+        let (rss, hwm) = now.unwrap_or_default();
+        println!(
+            "server process {s}: RSS {:.1} MiB at the end, {:.1} MiB at most while sampled, peak (VmHWM) {:.1} MiB",
+            rss as f64 / 1024.0,
+            *peak as f64 / 1024.0,
+            hwm as f64 / 1024.0
+        );
+    }
+}
+
+/// Every acknowledged write is stored exactly once with its value; nothing
+/// unacknowledged is stored.
+async fn verify(
+    db: &Db,
+    cycle_id: i64,
+    audit_from: i64,
+    cells: &[CellLedger],
+    settings: &[SettingsLedger],
+) -> anyhow::Result<()> {
+    let mut problems = Vec::new();
+
+    // Cells: one line per (sheet, retailer, spec); value = the last
+    // acknowledged; revision = the number of acknowledged saves.
+    let mut expected: HashMap<(i64, i64, i64), (i64, i64)> = HashMap::new();
+    let mut unknown = std::collections::HashSet::new();
+    let mut saves_by_sheet: HashMap<i64, usize> = HashMap::new();
+    for ledger in cells {
+        *saves_by_sheet.entry(ledger.sheet_id).or_default() += ledger.saves;
+        for (&(r, s), &v) in &ledger.acked {
+            expected.insert((ledger.sheet_id, r, s), v);
+        }
+        unknown.extend(ledger.unknown.iter().map(|&(r, s)| (ledger.sheet_id, r, s)));
+    }
+    let rows = sqlx::query(
+        "SELECT l.sheet_id, l.retailer_id, l.spec_id, l.entered, l.revision, COUNT(*) OVER \
+         (PARTITION BY l.sheet_id, l.retailer_id, l.spec_id) FROM forecast_lines l \
+         JOIN forecast_sheets s ON s.id = l.sheet_id WHERE s.cycle_id = $1",
+    )
+    .bind(cycle_id)
+    .fetch_all(&db.pool)
+    .await?;
+    let mut seen = 0;
+    for row in &rows {
+        let key: (i64, i64, i64) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+        let (value, revision, copies): (Option<i64>, i64, i64) =
+            (row.try_get(3)?, row.try_get(4)?, row.try_get(5)?);
+        if copies != 1 {
+            problems.push(format!("cell {key:?} is stored {copies} times"));
+        }
+        match expected.get(&key) {
+            Some(&(want, saves)) => {
+                seen += 1;
+                let settled = !unknown.contains(&key);
+                if settled && (value != Some(want) || revision != saves) {
+                    problems.push(format!(
+                        "cell {key:?}: stored {value:?} at revision {revision}, acknowledged {want} after {saves} saves"
+                    ));
+                }
+            }
+            None if unknown.contains(&key) => {}
+            None => problems.push(format!("cell {key:?} is stored but was never acknowledged")),
+        }
+    }
+    if seen != expected.len() {
+        problems.push(format!(
+            "{} acknowledged cells are missing",
+            expected.len() - seen
+        ));
+    }
+    let audited: Vec<(i64, i64)> = sqlx::query(
+        "SELECT CAST(a.entity_id AS BIGINT), COUNT(*) FROM audit_log a WHERE a.action = 'forecast.cells.save' \
+         AND a.at >= $1 GROUP BY a.entity_id",
+    )
+    .bind(audit_from)
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+    .collect::<sqlx::Result<_>>()?;
+    let audited: HashMap<i64, i64> = audited.into_iter().collect();
+    let cell_saves: usize = saves_by_sheet.values().sum();
+    if unknown.is_empty() {
+        for (sheet, &saves) in &saves_by_sheet {
+            let logged = audited.get(sheet).copied().unwrap_or(0);
+            if logged != saves as i64 {
+                problems.push(format!(
+                    "sheet {sheet}: {saves} saves acknowledged, {logged} in the audit log"
+                ));
+            }
+        }
+    }
+
+    // Settings: version advanced once per acknowledged save, the stock is
+    // the last acknowledged, one change row per save.
+    let mut settings_saves = 0;
+    for ledger in settings {
+        settings_saves += ledger.saves;
+        let row = sqlx::query(
+            "SELECT r.settings_version, s.stock, \
+                    (SELECT COUNT(*) FROM settings_changes c WHERE c.retailer_id = r.id AND c.spec_id = $2 \
+                     AND c.field = 'stock' AND c.at >= $3) \
+             FROM retailers r JOIN retailer_specs s ON s.retailer_id = r.id AND s.spec_id = $2 WHERE r.id = $1",
+        )
+        .bind(ledger.retailer_id)
+        .bind(ledger.spec_id)
+        .bind(audit_from)
+        .fetch_one(&db.pool)
+        .await?;
+        let (version, stock, changes): (i64, i64, i64) =
+            (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+        if ledger.unknown {
+            continue;
+        }
+        if version != ledger.first_version + ledger.saves {
+            problems.push(format!(
+                "retailer {}: version {version}, expected {} + {} saves",
+                ledger.retailer_id, ledger.first_version, ledger.saves
+            ));
+        }
+        if let Some((_, want)) = ledger.last {
+            if stock != want {
+                problems.push(format!(
+                    "retailer {}: stock {stock}, last acknowledged {want}",
+                    ledger.retailer_id
+                ));
+            }
+        }
+        if changes != ledger.saves {
+            problems.push(format!(
+                "retailer {}: {changes} stock changes recorded for {} saves",
+                ledger.retailer_id, ledger.saves
+            ));
+        }
+    }
+
+    let unsettled = unknown.len() + settings.iter().filter(|l| l.unknown).count();
+    println!(
+        "check: {} acknowledged cells in {cell_saves} saves, {settings_saves} settings saves by {} retailers; {unsettled} writes without an answer",
+        expected.len(),
+        settings.len()
+    );
+    if problems.is_empty() {
+        println!("check passed: every acknowledged write is stored exactly once with its value");
+        Ok(())
+    } else {
+        for p in problems.iter().take(20) {
+            eprintln!("  {p}");
+        }
+        bail!("check failed: {} problems", problems.len())
+    }
+}
