@@ -5,7 +5,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
-use domain::{ErrorCode, Lang, Role};
+use domain::{ErrorBody, ErrorCode, Lang, Role};
 use serde::de::DeserializeOwned;
 use tower_sessions::Session;
 
@@ -65,14 +65,25 @@ where
 fn json_rejection(rejection: JsonRejection, lang: Lang) -> ApiError {
     let detail = rejection.body_text();
     match rejection {
-        JsonRejection::JsonDataError(_) => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorCode::Validation,
-            format!(
-                "{}: {detail}",
-                lang.pick("请求内容不符合要求", "The request body is not valid")
-            ),
-        ),
+        JsonRejection::JsonDataError(_) => {
+            let mut body = ErrorBody::new(
+                ErrorCode::Validation,
+                format!(
+                    "{}: {detail}",
+                    lang.pick("请求内容不符合要求", "The request body is not valid")
+                ),
+            );
+            if let Some(field) = field_of(&detail) {
+                body = body.with_field(
+                    field,
+                    lang.pick(
+                        "取值无效：类型或范围不符合要求（如箱数须为不小于 0 的整数）",
+                        "Invalid value: wrong type or out of range (cartons are whole numbers from 0)",
+                    ),
+                );
+            }
+            ApiError::validation(body)
+        }
         JsonRejection::MissingJsonContentType(_) => ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::BadRequest,
@@ -91,6 +102,17 @@ fn json_rejection(rejection: JsonRejection, lang: Lang) -> ApiError {
             lang.pick("无法读取请求内容", "The request body could not be read")
         )),
     }
+}
+
+/// The field a JSON data error is about, in the project's `a.0.b` form,
+/// from axum's text `…target type: a[0].b: reason at line 1 column 9`.
+fn field_of(detail: &str) -> Option<String> {
+    let rest = detail.split_once("target type: ")?.1;
+    let (path, _) = rest.split_once(": ")?;
+    if path.is_empty() || path == "." || path.contains(' ') {
+        return None;
+    }
+    Some(path.replace('[', ".").replace(']', ""))
 }
 
 /// The signed-in user. Extracting it answers 401 when nobody is signed in.
@@ -143,5 +165,18 @@ impl FromRequestParts<AppState> for CurrentUser {
                 Err(ApiError::unauthenticated(lang))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod field_tests {
+    use super::field_of;
+
+    #[test]
+    fn a_json_data_error_names_its_field() {
+        let detail = "Failed to deserialize the JSON body into the target type: settings[0].stock: invalid value: integer `-1` at line 1 column 60";
+        assert_eq!(field_of(detail).as_deref(), Some("settings.0.stock"));
+        let root = "Failed to deserialize the JSON body into the target type: missing field `login` at line 1 column 2";
+        assert_eq!(field_of(root), None);
     }
 }
