@@ -174,12 +174,15 @@ impl User {
     }
 }
 
-/// A pause of about `mean` (half to one and a half times it).
-async fn think(rng: &mut impl Rng, mean: Duration) {
+/// A pause of about `mean` (half to one and a half times it), never past
+/// the end of the run.
+async fn think(rng: &mut impl Rng, mean: Duration, until: Instant) {
     if mean.is_zero() {
         return;
     }
-    tokio::time::sleep(mean.mul_f64(rng.gen_range(0.5..1.5))).await;
+    let pause = mean.mul_f64(rng.gen_range(0.5..1.5));
+    let left = until.saturating_duration_since(Instant::now());
+    tokio::time::sleep(pause.min(left)).await;
 }
 
 /// What a customer-manager user had acknowledged: per cell, the last value
@@ -198,6 +201,7 @@ struct CellLedger {
 async fn customer_manager(
     mut user: User,
     cycle_id: i64,
+    sheet: Arc<SheetView>,
     part: usize,
     parts: usize,
     options: Arc<LoadOptions>,
@@ -207,11 +211,6 @@ async fn customer_manager(
     let mut stats = Stats::default();
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let sheet_path = format!("/api/forecast/cycles/{cycle_id}/sheet");
-    let request = user.get(&sheet_path);
-    let Some((200, body)) = user.send(&mut stats, OPEN_SHEET, request).await else {
-        bail!("a customer manager could not open their sheet");
-    };
-    let sheet: SheetView = serde_json::from_slice(&body)?;
     let specs = sheet.specs.len();
     let mine: Vec<usize> = (0..sheet.rows.len() * specs)
         .filter(|c| c % parts == part)
@@ -227,7 +226,7 @@ async fn customer_manager(
     let key = |c: usize| (sheet.rows[c / specs].retailer_id, sheet.specs[c % specs].spec_id);
     let save_path = format!("/api/forecast/cycles/{cycle_id}/sheet/cells");
     let mut next = 0;
-    think(&mut rng, options.cm_think).await;
+    think(&mut rng, options.cm_think, until).await;
     while Instant::now() < until {
         let batch: Vec<usize> = (0..options.batch.min(mine.len()))
             .map(|k| mine[(next + k) % mine.len()])
@@ -275,7 +274,7 @@ async fn customer_manager(
                 }
             }
         }
-        think(&mut rng, options.cm_think).await;
+        think(&mut rng, options.cm_think, until).await;
     }
     Ok((stats, ledger))
 }
@@ -291,11 +290,11 @@ async fn reader(
     let mut stats = Stats::default();
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let path = format!("/api/forecast/cycles/{cycle_id}/dashboard");
-    think(&mut rng, options.reader_think).await;
+    think(&mut rng, options.reader_think, until).await;
     while Instant::now() < until {
         let request = user.get(&path);
         user.send(&mut stats, DASHBOARD, request).await;
-        think(&mut rng, options.reader_think).await;
+        think(&mut rng, options.reader_think, until).await;
     }
     Ok(stats)
 }
@@ -316,6 +315,7 @@ struct SettingsLedger {
 async fn retailer(
     mut user: User,
     retailer_id: i64,
+    view: RetailerSettingsView,
     options: Arc<LoadOptions>,
     until: Instant,
     seed: u64,
@@ -323,11 +323,6 @@ async fn retailer(
     let mut stats = Stats::default();
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let path = format!("/api/replenishment/retailers/{retailer_id}");
-    let request = user.get(&path);
-    let Some((200, body)) = user.send(&mut stats, OPEN_SETTINGS, request).await else {
-        bail!("retailer {retailer_id} could not open their settings");
-    };
-    let view: RetailerSettingsView = serde_json::from_slice(&body)?;
     let mut settings = view.settings;
     let Some(first) = settings.first() else {
         bail!("retailer {retailer_id} has no settings to change");
@@ -340,7 +335,7 @@ async fn retailer(
     };
     let mut version = view.version;
     let save_path = format!("{path}/settings");
-    think(&mut rng, options.retailer_think).await;
+    think(&mut rng, options.retailer_think, until).await;
     while Instant::now() < until {
         // A new stock figure every time, so every save changes one value.
         let stock = (settings[0].stock.get() + 1) % 1_000;
@@ -366,7 +361,7 @@ async fn retailer(
                 }
             }
         }
-        think(&mut rng, options.retailer_think).await;
+        think(&mut rng, options.retailer_think, until).await;
     }
     Ok((stats, ledger))
 }
@@ -555,6 +550,43 @@ async fn sign_in_all(
     Ok(users)
 }
 
+/// Has each user GET its path (at most 8 at a time) before the clock
+/// starts: what a user reads once when they open the page.
+async fn open_each<T: serde::de::DeserializeOwned + Send + 'static>(
+    users: Vec<(User, String)>,
+    route: &'static str,
+    stats: &mut Stats,
+) -> anyhow::Result<Vec<(User, T)>> {
+    let mut opened = Vec::with_capacity(users.len());
+    let mut users = users.into_iter();
+    loop {
+        let chunk: Vec<_> = users.by_ref().take(8).collect();
+        if chunk.is_empty() {
+            return Ok(opened);
+        }
+        let tasks: Vec<_> = chunk
+            .into_iter()
+            .map(|(mut user, path)| {
+                tokio::spawn(async move {
+                    let mut stats = Stats::default();
+                    let request = user.get(&path);
+                    let answer = user.send(&mut stats, route, request).await;
+                    (user, path, answer, stats)
+                })
+            })
+            .collect();
+        for task in tasks {
+            let (user, path, answer, s) = task.await?;
+            stats.merge(s);
+            match answer {
+                Some((200, body)) => opened.push((user, serde_json::from_slice(&body)?)),
+                Some((status, _)) => bail!("GET {path} answered {status}"),
+                None => bail!("GET {path} got no answer"),
+            }
+        }
+    }
+}
+
 /// Runs the load and the check; fails if any acknowledged write is missing,
 /// doubled or wrong.
 pub async fn run(db: &Db, database_url: &str, options: LoadOptions) -> anyhow::Result<()> {
@@ -618,11 +650,45 @@ pub async fn run(db: &Db, database_url: &str, options: LoadOptions) -> anyhow::R
         shop_users.len(),
     );
 
+    // Open the pages before the clock starts: each account's sheet once
+    // (shared by the users splitting it), each retailer's settings.
+    let opening = Instant::now();
+    let mut cm_users = cm_users.into_iter();
+    let firsts: Vec<(User, String)> = cm_users
+        .by_ref()
+        .take(managers.len())
+        .map(|u| (u, format!("/api/forecast/cycles/{draft_cycle}/sheet")))
+        .collect();
+    let opened: Vec<(User, SheetView)> = open_each(firsts, OPEN_SHEET, &mut setup).await?;
+    let mut sheets = Vec::new();
+    let mut cm_users: Vec<User> = {
+        let mut all = Vec::new();
+        for (user, sheet) in opened {
+            all.push(user);
+            sheets.push(Arc::new(sheet));
+        }
+        all.extend(cm_users);
+        all
+    };
+    let shop_paths: Vec<(User, String)> = shop_users
+        .into_iter()
+        .zip(&shops)
+        .map(|(u, (_, id))| (u, format!("/api/replenishment/retailers/{id}")))
+        .collect();
+    let shop_users: Vec<(User, RetailerSettingsView)> =
+        open_each(shop_paths, OPEN_SETTINGS, &mut setup).await?;
+    println!(
+        "opened {} sheets and {} retailers' settings in {:.1} s",
+        sheets.len(),
+        shop_users.len(),
+        opening.elapsed().as_secs_f64()
+    );
+
     let began = Instant::now();
     let until = began + options.duration;
     let audit_from = now_unix();
     let mut cm_tasks = Vec::new();
-    for (i, user) in cm_users.into_iter().enumerate() {
+    for (i, user) in cm_users.drain(..).enumerate() {
         // Users sharing an account split its sheet's cells between them.
         let account = i % managers.len();
         let parts = (options.cms - account).div_ceil(managers.len());
@@ -630,6 +696,7 @@ pub async fn run(db: &Db, database_url: &str, options: LoadOptions) -> anyhow::R
         cm_tasks.push(tokio::spawn(customer_manager(
             user,
             draft_cycle,
+            sheets[account].clone(),
             part,
             parts,
             options.clone(),
@@ -654,8 +721,15 @@ pub async fn run(db: &Db, database_url: &str, options: LoadOptions) -> anyhow::R
         .into_iter()
         .zip(&shops)
         .enumerate()
-        .map(|(i, (user, (_, id)))| {
-            tokio::spawn(retailer(user, *id, options.clone(), until, 20_000 + i as u64))
+        .map(|(i, ((user, view), (_, id)))| {
+            tokio::spawn(retailer(
+                user,
+                *id,
+                view,
+                options.clone(),
+                until,
+                20_000 + i as u64,
+            ))
         })
         .collect();
 

@@ -110,14 +110,15 @@ enum Command {
         /// Cells per save.
         #[arg(long, default_value_t = 20)]
         batch: usize,
-        /// Mean pause between a customer manager's saves (autosave).
-        #[arg(long, default_value_t = 2000)]
+        /// Mean pause between a customer manager's saves (a batch of cells
+        /// typed, then autosaved).
+        #[arg(long, default_value_t = 10000)]
         cm_think_ms: u64,
         /// Mean pause between a reader's dashboard opens.
-        #[arg(long, default_value_t = 10000)]
+        #[arg(long, default_value_t = 15000)]
         reader_think_ms: u64,
         /// Mean pause between a retailer's saves.
-        #[arg(long, default_value_t = 5000)]
+        #[arg(long, default_value_t = 15000)]
         retailer_think_ms: u64,
     },
     /// Benchmark: the marketing center's dashboard of a cycle with every

@@ -85,6 +85,18 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// A database the test does not own (e.g. a private cluster's): kept
+    /// when dropped.
+    pub fn at(url: String) -> TestDb {
+        TestDb {
+            url,
+            _dir: None,
+            pg_name: None,
+        }
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         let (Some(name), Some(admin)) = (self.pg_name.take(), postgres_url()) else {
@@ -406,4 +418,92 @@ pub async fn click(browser: &Browser, css: &str) {
         .click()
         .await
         .unwrap_or_else(|e| panic!("click {css}: {e}"));
+}
+
+/// The `server` binary of this workspace, built on first use (debug profile).
+pub fn server_binary() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let status = Command::new(env!("CARGO"))
+                .args(["build", "-q", "-p", "server", "--bin", "server"])
+                .status()
+                .expect("cargo build runs");
+            assert!(status.success(), "the server binary builds");
+            // target/debug/deps/<test> → target/debug/server
+            let exe = std::env::current_exe().expect("test binary path");
+            let dir = exe
+                .parent()
+                .and_then(|d| d.parent())
+                .expect("target directory");
+            dir.join("server")
+        })
+        .clone()
+}
+
+/// The server as a child process on a loopback port, over an existing
+/// database; killed (SIGKILL) when dropped.
+pub struct ServerProcess {
+    pub child: Child,
+    pub base: String,
+    pub addr: SocketAddr,
+}
+
+impl ServerProcess {
+    pub async fn start(database_url: &str) -> ServerProcess {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let child = Command::new(server_binary())
+            .args(["--database-url", database_url, "serve", "--no-demo"])
+            .arg("--bind")
+            .arg(addr.to_string())
+            .arg("--static-dir")
+            .arg(dist_dir())
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("server starts");
+        let base = format!("http://{addr}");
+        let client = reqwest::Client::new();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            if let Ok(r) = client.get(format!("{base}/api/health")).send().await {
+                if r.status() == 204 {
+                    break;
+                }
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the server process became ready"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        ServerProcess { child, base, addr }
+    }
+
+    /// This process seen as a test app over `app`'s database.
+    pub fn app(&self, app: &TestApp) -> TestApp {
+        TestApp {
+            addr: self.addr,
+            base: self.base.clone(),
+            state: app.state.clone(),
+            demo: None,
+            db: app.db.clone(),
+        }
+    }
+
+    /// SIGKILL: no shutdown, no flushing.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill9();
+    }
 }
