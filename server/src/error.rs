@@ -103,13 +103,44 @@ impl ApiError {
     }
 }
 
+/// Whether a database error means the database cannot be reached (a 503
+/// the client may retry) rather than a fault: no connection, a pool that
+/// waited too long, or PostgreSQL's connection-exception (08) and
+/// shutdown (57P) codes on a connection it is closing.
+pub fn unreachable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::Io(_)
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+        _ => false,
+    }
+}
+
+/// How the session store marks an unreachable database in its errors,
+/// which carry only text.
+pub const UNREACHABLE_MARK: &str = "database unreachable: ";
+
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
-        match e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
-                ApiError::Unavailable(e.to_string())
-            }
-            other => ApiError::Internal(other.into()),
+        if unreachable(&e) {
+            ApiError::Unavailable(e.to_string())
+        } else {
+            ApiError::Internal(e.into())
+        }
+    }
+}
+
+impl From<tower_sessions::session::Error> for ApiError {
+    fn from(e: tower_sessions::session::Error) -> Self {
+        let text = e.to_string();
+        if text.contains(UNREACHABLE_MARK) {
+            ApiError::Unavailable(text)
+        } else {
+            ApiError::Internal(anyhow::anyhow!("session: {text}"))
         }
     }
 }

@@ -151,7 +151,7 @@ impl FromRequestParts<AppState> for CurrentUser {
         let user_id: Option<i64> = session
             .get(SESSION_USER)
             .await
-            .map_err(|e| ApiError::Internal(anyhow::anyhow!("session: {e}")))?;
+            .map_err(ApiError::from)?;
         let Some(user_id) = user_id else {
             return Err(ApiError::unauthenticated(lang));
         };
@@ -161,7 +161,7 @@ impl FromRequestParts<AppState> for CurrentUser {
                 session
                     .flush()
                     .await
-                    .map_err(|e| ApiError::Internal(anyhow::anyhow!("session: {e}")))?;
+                    .map_err(ApiError::from)?;
                 Err(ApiError::unauthenticated(lang))
             }
         }

@@ -32,8 +32,12 @@ impl DbSessionStore {
     }
 }
 
-fn backend(e: impl std::fmt::Display) -> session_store::Error {
-    session_store::Error::Backend(e.to_string())
+fn backend(e: sqlx::Error) -> session_store::Error {
+    if crate::error::unreachable(&e) {
+        session_store::Error::Backend(format!("{}{e}", crate::error::UNREACHABLE_MARK))
+    } else {
+        session_store::Error::Backend(e.to_string())
+    }
 }
 
 #[async_trait]

@@ -39,7 +39,7 @@ fn locked(lang: Lang, until: i64) -> ApiError {
 }
 
 fn session_error(e: tower_sessions::session::Error) -> ApiError {
-    ApiError::Internal(anyhow::anyhow!("session: {e}"))
+    ApiError::from(e)
 }
 
 /// Signs in. Five failures in a row lock the account for 15 minutes (settings).
