@@ -36,6 +36,39 @@ set -e
 passed=$(awk '/^test result:/ { p += $4 } END { print p + 0 }' "$log")
 failed=$(awk '/^test result:/ { f += $6 } END { print f + 0 }' "$log")
 
+# Short versions of the load and fuzzing commands (loopback only, bounded),
+# so that they cannot rot. Their full runs are in the README.
+run_step() {
+  local name=$1
+  shift
+  echo "==> ${name}"
+  if "$@"; then
+    passed=$((passed + 1))
+  else
+    echo "FAILED: ${name}"
+    failed=$((failed + 1))
+    status=1
+  fi
+}
+cargo build -q -p server --bin server
+scratch=$(mktemp -d)
+short_load=(load --scale tiny --seconds 5 --cms 12 --readers 4 --retailers 12
+  --cm-think-ms 300 --reader-think-ms 600 --retailer-think-ms 300)
+run_step "load, SQLite, two server processes" \
+  target/debug/server --database-url "sqlite:${scratch}/load.db" "${short_load[@]}" --processes 2
+if [ -n "${TEST_POSTGRES_URL:-}" ]; then
+  pg_db="load_ci_$$"
+  pg_url="${TEST_POSTGRES_URL%/*}/${pg_db}"
+  psql -q "$TEST_POSTGRES_URL" -c "CREATE DATABASE ${pg_db}"
+  run_step "load, PostgreSQL, one server process" \
+    target/debug/server --database-url "$pg_url" "${short_load[@]}" --processes 1
+  run_step "load, PostgreSQL, two server processes" \
+    target/debug/server --database-url "$pg_url" "${short_load[@]}" --processes 2
+  psql -q "$TEST_POSTGRES_URL" -c "DROP DATABASE ${pg_db} WITH (FORCE)"
+fi
+run_step "schemathesis, every role (short)" scripts/schemathesis.sh --short
+rm -rf "$scratch"
+
 if [ -z "${TEST_POSTGRES_URL:-}" ]; then
   echo "note: the PostgreSQL pass was skipped; only SQLite was tested."
 fi

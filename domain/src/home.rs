@@ -19,6 +19,8 @@ pub struct HomeSummary {
 /// The scope of the signed-in user, by role.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+// Named apart from the forecast cycle's `Scope` in the OpenAPI document.
+#[cfg_attr(feature = "openapi", schema(as = HomeScope))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Scope {
     /// A retailer sees itself.

@@ -148,20 +148,14 @@ impl FromRequestParts<AppState> for CurrentUser {
         let session = Session::from_request_parts(parts, state)
             .await
             .map_err(|_| ApiError::unauthenticated(lang))?;
-        let user_id: Option<i64> = session
-            .get(SESSION_USER)
-            .await
-            .map_err(ApiError::from)?;
+        let user_id: Option<i64> = session.get(SESSION_USER).await.map_err(ApiError::from)?;
         let Some(user_id) = user_id else {
             return Err(ApiError::unauthenticated(lang));
         };
         match users::by_id(&state.db.pool, user_id).await? {
             Some(user) if user.active => Ok(CurrentUser { user, lang }),
             _ => {
-                session
-                    .flush()
-                    .await
-                    .map_err(ApiError::from)?;
+                session.flush().await.map_err(ApiError::from)?;
                 Err(ApiError::unauthenticated(lang))
             }
         }

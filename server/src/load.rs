@@ -223,7 +223,12 @@ async fn customer_manager(
     if mine.is_empty() {
         return Ok((stats, ledger));
     }
-    let key = |c: usize| (sheet.rows[c / specs].retailer_id, sheet.specs[c % specs].spec_id);
+    let key = |c: usize| {
+        (
+            sheet.rows[c / specs].retailer_id,
+            sheet.specs[c % specs].spec_id,
+        )
+    };
     let save_path = format!("/api/forecast/cycles/{cycle_id}/sheet/cells");
     let mut next = 0;
     think(&mut rng, options.cm_think, until).await;
@@ -245,10 +250,9 @@ async fn customer_manager(
                 }
             })
             .collect();
-        let request = user.put(&save_path)
-            .json(&SaveCellsRequest {
-                cells: cells.clone(),
-            });
+        let request = user.put(&save_path).json(&SaveCellsRequest {
+            cells: cells.clone(),
+        });
         match user.send(&mut stats, SAVE_CELLS, request).await {
             Some((200, body)) => {
                 let saved: SaveCellsResponse = serde_json::from_slice(&body)?;
@@ -376,7 +380,9 @@ struct ServerProcess {
 impl ServerProcess {
     fn start(database_url: &str, dir: &Path, index: usize) -> anyhow::Result<ServerProcess> {
         // Take a free port from the system, then hand it to the child.
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
         let bind = SocketAddr::from(([127, 0, 0, 1], port));
         let log = dir.join(format!("server-{index}.log"));
         let file = std::fs::File::create(&log)?;
@@ -480,7 +486,8 @@ async fn fresh_draft_cycle(db: &Db) -> anyhow::Result<i64> {
 /// have settings: the demo has one per customer manager, so the rest get
 /// one with the demo password.
 async fn retailer_logins(db: &Db, wanted: usize) -> anyhow::Result<Vec<(String, i64)>> {
-    let query = "SELECT u.login, u.retailer_id FROM users u JOIN retailers r ON r.id = u.retailer_id \
+    let query =
+        "SELECT u.login, u.retailer_id FROM users u JOIN retailers r ON r.id = u.retailer_id \
                  WHERE u.role = 'retailer' AND r.online_replenishment = 1 \
                  AND EXISTS (SELECT 1 FROM retailer_specs s WHERE s.retailer_id = r.id) \
                  ORDER BY r.id LIMIT $1";
@@ -623,11 +630,7 @@ pub async fn run(db: &Db, database_url: &str, options: LoadOptions) -> anyhow::R
         server.wait_ready().await?;
     }
     let bases = Arc::new(servers.iter().map(|s| s.base.clone()).collect::<Vec<_>>());
-    println!(
-        "{} server process(es): {}",
-        servers.len(),
-        bases.join(", ")
-    );
+    println!("{} server process(es): {}", servers.len(), bases.join(", "));
 
     // Sign everyone in before the clock starts.
     let signing = Instant::now();
@@ -787,11 +790,7 @@ fn print_stats(
 ) {
     let seconds = elapsed.as_secs_f64();
     let total: usize = stats.0.values().map(|s| s.latencies.len()).sum();
-    let failed: usize = stats
-        .0
-        .values()
-        .flat_map(|s| s.failures.values())
-        .sum();
+    let failed: usize = stats.0.values().flat_map(|s| s.failures.values()).sum();
     println!(
         "ran {seconds:.1} s: {total} requests, {:.1} requests/s, {failed} errors",
         total as f64 / seconds

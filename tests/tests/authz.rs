@@ -84,7 +84,6 @@ impl Rule {
             },
         }
     }
-
 }
 
 /// The objects the probes name, on both sides of the org tree.
@@ -184,10 +183,9 @@ fn row(method: &Method, path: &str, f: &Fixture, side: Side) -> Option<(Rule, Pr
             Rule::Roles(READERS),
             get(format!("/api/forecast/cycles/{cycle}/accuracy")),
         ),
-        ("GET", "/api/replenishment/retailers") => (
-            Rule::Roles(&[Role::CustomerManager]),
-            get(path.into()),
-        ),
+        ("GET", "/api/replenishment/retailers") => {
+            (Rule::Roles(&[Role::CustomerManager]), get(path.into()))
+        }
         ("GET", "/api/replenishment/retailers/{id}") => (
             Rule::Retailer { write: false },
             get(format!("/api/replenishment/retailers/{}", t.retailer)),
@@ -204,7 +202,10 @@ fn row(method: &Method, path: &str, f: &Fixture, side: Side) -> Option<(Rule, Pr
         ),
         ("GET", "/api/replenishment/retailers/{id}/proposal") => (
             Rule::Retailer { write: false },
-            get(format!("/api/replenishment/retailers/{}/proposal", t.retailer)),
+            get(format!(
+                "/api/replenishment/retailers/{}/proposal",
+                t.retailer
+            )),
         ),
         ("POST", "/api/replenishment/retailers/{id}/orders") => (
             Rule::Retailer { write: true },
@@ -216,7 +217,10 @@ fn row(method: &Method, path: &str, f: &Fixture, side: Side) -> Option<(Rule, Pr
         ),
         ("GET", "/api/replenishment/retailers/{id}/history") => (
             Rule::Retailer { write: false },
-            get(format!("/api/replenishment/retailers/{}/history", t.retailer)),
+            get(format!(
+                "/api/replenishment/retailers/{}/history",
+                t.retailer
+            )),
         ),
         // Joining is the customer manager's decision for their own retailers.
         ("PUT", "/api/replenishment/retailers/{id}/enrolment") => (
@@ -228,14 +232,9 @@ fn row(method: &Method, path: &str, f: &Fixture, side: Side) -> Option<(Rule, Pr
             ),
         ),
         ("GET", "/api/replenishment/policy") => (Rule::Roles(STAFF), get(path.into())),
-        ("PATCH", "/api/replenishment/policy") => (
-            Rule::Roles(READERS),
-            probe(
-                m,
-                path.into(),
-                Some(json!({})),
-            ),
-        ),
+        ("PATCH", "/api/replenishment/policy") => {
+            (Rule::Roles(READERS), probe(m, path.into(), Some(json!({}))))
+        }
         ("GET", "/api/forecast/reviews") => (Rule::Roles(REVIEWERS), get(path.into())),
         ("GET", "/api/forecast/sheets/{id}/review") => (
             Rule::Review { manager: false },
@@ -275,10 +274,9 @@ fn row(method: &Method, path: &str, f: &Fixture, side: Side) -> Option<(Rule, Pr
             )),
         ),
         ("GET", "/api/forecast/cycles") => (Rule::Roles(STAFF), get(path.into())),
-        ("POST", "/api/forecast/cycles") => (
-            Rule::Roles(CENTER),
-            probe(m, path.into(), Some(bad_cycle)),
-        ),
+        ("POST", "/api/forecast/cycles") => {
+            (Rule::Roles(CENTER), probe(m, path.into(), Some(bad_cycle)))
+        }
         ("PUT", "/api/forecast/cycles/{id}") => (
             Rule::Roles(CENTER),
             probe(m, format!("/api/forecast/cycles/{cycle}"), Some(bad_cycle)),
@@ -286,7 +284,11 @@ fn row(method: &Method, path: &str, f: &Fixture, side: Side) -> Option<(Rule, Pr
         // A closed cycle: closing it again changes nothing.
         ("POST", "/api/forecast/cycles/{id}/close") => (
             Rule::Roles(CENTER),
-            probe(m, format!("/api/forecast/cycles/{closed}/close"), Some(json!({}))),
+            probe(
+                m,
+                format!("/api/forecast/cycles/{closed}/close"),
+                Some(json!({})),
+            ),
         ),
         ("GET", "/api/forecast/cycles/{id}/progress") => (
             Rule::Roles(READERS),
@@ -347,7 +349,9 @@ fn row(method: &Method, path: &str, f: &Fixture, side: Side) -> Option<(Rule, Pr
             probe(
                 m,
                 path.into(),
-                Some(json!({ "deviation_percent": -1, "deviation_cartons": -1, "default_bound": -1 })),
+                Some(
+                    json!({ "deviation_percent": -1, "deviation_cartons": -1, "default_bound": -1 }),
+                ),
             ),
         ),
         ("GET", "/api/forecast/bounds") => (Rule::Roles(STAFF), get(path.into())),
@@ -362,7 +366,6 @@ fn row(method: &Method, path: &str, f: &Fixture, side: Side) -> Option<(Rule, Pr
         _ => return None,
     })
 }
-
 
 async fn fixture(app: &TestApp) -> Fixture {
     let pool = &app.db().pool;
@@ -572,9 +575,18 @@ async fn every_route_answers_every_role_as_the_matrix_says(backend: Backend) {
             Rule::Public => status < 500,
             _ => status == 401,
         };
-        *outcomes.entry(if ok { "signed out: as expected" } else { "signed out: WRONG" }).or_default() += 1;
+        *outcomes
+            .entry(if ok {
+                "signed out: as expected"
+            } else {
+                "signed out: WRONG"
+            })
+            .or_default() += 1;
         if !ok {
-            problems.push(format!("signed out: {method} {} → {status}, expected 401", probe.path));
+            problems.push(format!(
+                "signed out: {method} {} → {status}, expected 401",
+                probe.path
+            ));
         }
     }
     for (role, login) in &f.logins {
@@ -598,7 +610,9 @@ async fn every_route_answers_every_role_as_the_matrix_says(backend: Backend) {
                 let label = format!("{role:?} {side:?}: {method} {}", probe.path);
                 if !ok {
                     let expected = if allowed { "allowed" } else { "403" };
-                    problems.push(format!("{label} → {status}, expected {expected}: {body:.200}"));
+                    problems.push(format!(
+                        "{label} → {status}, expected {expected}: {body:.200}"
+                    ));
                 }
                 // A foreign object's data never reaches one who may not see it.
                 let foreign = f.target(Side::Foreign);
@@ -607,7 +621,9 @@ async fn every_route_answers_every_role_as_the_matrix_says(backend: Backend) {
                     && !matches!(role, Role::MarketingCenter | Role::Admin)
                     && (body.contains(&foreign.licence) || body.contains(&foreign.manager_name))
                 {
-                    problems.push(format!("LEAK {label}: the answer carries the foreign side's data"));
+                    problems.push(format!(
+                        "LEAK {label}: the answer carries the foreign side's data"
+                    ));
                 }
                 *outcomes
                     .entry(match (allowed, ok) {
@@ -627,5 +643,10 @@ async fn every_route_answers_every_role_as_the_matrix_says(backend: Backend) {
         operations.len(),
         f.logins.len()
     );
-    assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }

@@ -172,7 +172,9 @@ async fn dump(pool: &sqlx::AnyPool, backend: Backend) -> BTreeMap<String, Vec<St
     let mut out = BTreeMap::new();
     for table in tables {
         let columns: Vec<String> = match backend {
-            Backend::Sqlite => sqlx::query_scalar("SELECT name FROM pragma_table_info($1) ORDER BY cid"),
+            Backend::Sqlite => {
+                sqlx::query_scalar("SELECT name FROM pragma_table_info($1) ORDER BY cid")
+            }
             Backend::Postgres => sqlx::query_scalar(
                 "SELECT CAST(column_name AS TEXT) FROM information_schema.columns \
                  WHERE table_schema = 'public' AND table_name = $1 ORDER BY ordinal_position",
@@ -212,7 +214,12 @@ async fn dump(pool: &sqlx::AnyPool, backend: Backend) -> BTreeMap<String, Vec<St
 }
 
 /// Takes a backup of `app`'s database into a new database and returns its URL.
-async fn backup(app: &TestApp, backend: Backend, dir: &std::path::Path, name: &str) -> (String, Option<TestDb>) {
+async fn backup(
+    app: &TestApp,
+    backend: Backend,
+    dir: &std::path::Path,
+    name: &str,
+) -> (String, Option<TestDb>) {
     match backend {
         Backend::Sqlite => {
             let file = dir.join(format!("{name}.db"));
@@ -288,8 +295,15 @@ async fn a_backup_taken_during_writes_restores_to_an_identical_database(backend:
                         .await
                 } else {
                     let path = format!("{url}/api/replenishment/retailers/{shop_id}");
-                    let view: domain::replenishment::RetailerSettingsView =
-                        who.client.get(&path).send().await.expect("get").json().await.expect("json");
+                    let view: domain::replenishment::RetailerSettingsView = who
+                        .client
+                        .get(&path)
+                        .send()
+                        .await
+                        .expect("get")
+                        .json()
+                        .await
+                        .expect("json");
                     let mut settings = view.settings;
                     let first = settings
                         .iter_mut()
@@ -330,8 +344,13 @@ async fn a_backup_taken_during_writes_restores_to_an_identical_database(backend:
 
     // The backup taken during the writes is one moment of the database:
     // its data and its audit log agree save by save.
-    let during = server::db::Db::connect(&during_url, 2).await.expect("open the backup");
-    during.migrate().await.expect("the backup takes the migrations");
+    let during = server::db::Db::connect(&during_url, 2)
+        .await
+        .expect("open the backup");
+    during
+        .migrate()
+        .await
+        .expect("the backup takes the migrations");
     let count = |sql: &'static str, bind: i64| {
         let pool = during.pool.clone();
         async move {
@@ -356,7 +375,11 @@ async fn a_backup_taken_during_writes_restores_to_an_identical_database(backend:
         .fetch_one(&during.pool)
         .await
         .expect("lines");
-        (row.try_get(0).expect("n"), row.try_get(1).expect("v"), row.try_get(2).expect("r"))
+        (
+            row.try_get(0).expect("n"),
+            row.try_get(1).expect("v"),
+            row.try_get(2).expect("r"),
+        )
     };
     assert!(saves > 0, "the backup was taken after some saves");
     assert_eq!(
@@ -379,10 +402,17 @@ async fn a_backup_taken_during_writes_restores_to_an_identical_database(backend:
         .fetch_one(&during.pool)
         .await
         .expect("settings");
-        (row.try_get(0).expect("stock"), row.try_get(1).expect("version"))
+        (
+            row.try_get(0).expect("stock"),
+            row.try_get(1).expect("version"),
+        )
     };
     let first_version = written[1].1;
-    assert_eq!(version - first_version, settings_saves, "one version per audited save");
+    assert_eq!(
+        version - first_version,
+        settings_saves,
+        "one version per audited save"
+    );
     if settings_saves > 0 {
         assert_eq!(stock, settings_saves, "the stock of the last audited save");
     }
@@ -392,7 +422,9 @@ async fn a_backup_taken_during_writes_restores_to_an_identical_database(backend:
     // Quiet now: a second backup restores to a database identical, table
     // by table and row by row, to the live one.
     let (after_url, _after_db) = backup(&app, backend, dir.path(), "after").await;
-    let restored = server::db::Db::connect(&after_url, 2).await.expect("open the restore");
+    let restored = server::db::Db::connect(&after_url, 2)
+        .await
+        .expect("open the restore");
     let live = dump(&app.db().pool, backend).await;
     let copy = dump(&restored.pool, backend).await;
     let rows: usize = live.values().map(Vec::len).sum();
@@ -402,7 +434,10 @@ async fn a_backup_taken_during_writes_restores_to_an_identical_database(backend:
             Some(lines.len()),
             "{table}: row count after restore"
         );
-        assert!(copy.get(table) == Some(lines), "{table}: rows differ after restore");
+        assert!(
+            copy.get(table) == Some(lines),
+            "{table}: rows differ after restore"
+        );
     }
     assert_eq!(copy.len(), live.len(), "the same tables");
     println!(
@@ -454,7 +489,10 @@ impl PrivateCluster {
             .port();
         let cluster = PrivateCluster { dir, port, bin };
         let data = cluster.data();
-        cluster.as_postgres("initdb", &["-D", &data, "-U", "postgres", "--auth=trust", "-E", "UTF8"]);
+        cluster.as_postgres(
+            "initdb",
+            &["-D", &data, "-U", "postgres", "--auth=trust", "-E", "UTF8"],
+        );
         cluster.up();
         cluster
     }
@@ -469,7 +507,19 @@ impl PrivateCluster {
             self.port,
             self.dir.path().display()
         );
-        self.as_postgres("pg_ctl", &["-D", &self.data(), "-o", &options, "-w", "-l", &format!("{}/log", self.dir.path().display()), "start"]);
+        self.as_postgres(
+            "pg_ctl",
+            &[
+                "-D",
+                &self.data(),
+                "-o",
+                &options,
+                "-w",
+                "-l",
+                &format!("{}/log", self.dir.path().display()),
+                "start",
+            ],
+        );
     }
 
     fn down(&self) {
@@ -528,7 +578,11 @@ async fn postgres_stopped_while_serving_gives_503_and_recovers_without_a_restart
         });
         assert_eq!(status, 503, "{path}: {body:?}");
         assert_eq!(body.code, ErrorCode::Unavailable, "{path}");
-        assert!(body.message.contains("数据库暂时不可用"), "{}", body.message);
+        assert!(
+            body.message.contains("数据库暂时不可用"),
+            "{}",
+            body.message
+        );
         statuses.insert(path, status);
     }
     let write = center
@@ -545,7 +599,10 @@ async fn postgres_stopped_while_serving_gives_503_and_recovers_without_a_restart
     cluster.up();
     let back = Instant::now();
     loop {
-        let status = read(&center).await.map(|r| r.status().as_u16()).unwrap_or(0);
+        let status = read(&center)
+            .await
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0);
         if status == 200 {
             break;
         }

@@ -131,7 +131,10 @@ async fn hostile_bodies_get_a_clear_4xx_and_store_nothing(backend: Backend) {
         "}".repeat(5_000)
     );
     let mut bad_utf8 = cell("1", "\"ok\"").into_bytes();
-    let at = bad_utf8.windows(2).position(|w| w == b"ok").expect("reason");
+    let at = bad_utf8
+        .windows(2)
+        .position(|w| w == b"ok")
+        .expect("reason");
     bad_utf8[at] = 0xff;
     bad_utf8[at + 1] = 0xfe;
 
@@ -145,19 +148,77 @@ async fn hostile_bodies_get_a_clear_4xx_and_store_nothing(backend: Backend) {
             status: &[413],
             field: None,
         },
-        json_case("100,000 nested arrays", Method::PUT, &cells, &deep, &[400, 422], None),
-        json_case("5,000 nested objects", Method::PUT, &cells, &deep_object, &[400, 422], None),
-        json_case("a number beyond i64", Method::PUT, &cells, &cell("123456789012345678901234567890", "null"), &[422], None),
-        json_case("1e400", Method::PUT, &cells, &cell("1e400", "null"), &[400, 422], None),
-        json_case("i64::MAX cartons", Method::PUT, &cells, &cell("9223372036854775807", "null"), &[422], Some("cells.0.value")),
-        json_case("negative cartons", Method::PUT, &cells, &cell("-3", "null"), &[422], Some("cells.0.value")),
-        json_case("fractional cartons", Method::PUT, &cells, &cell("2.5", "null"), &[422], None),
-        json_case("NaN", Method::PUT, &cells, &cell("NaN", "null"), &[400], None),
+        json_case(
+            "100,000 nested arrays",
+            Method::PUT,
+            &cells,
+            &deep,
+            &[400, 422],
+            None,
+        ),
+        json_case(
+            "5,000 nested objects",
+            Method::PUT,
+            &cells,
+            &deep_object,
+            &[400, 422],
+            None,
+        ),
+        json_case(
+            "a number beyond i64",
+            Method::PUT,
+            &cells,
+            &cell("123456789012345678901234567890", "null"),
+            &[422],
+            None,
+        ),
+        json_case(
+            "1e400",
+            Method::PUT,
+            &cells,
+            &cell("1e400", "null"),
+            &[400, 422],
+            None,
+        ),
+        json_case(
+            "i64::MAX cartons",
+            Method::PUT,
+            &cells,
+            &cell("9223372036854775807", "null"),
+            &[422],
+            Some("cells.0.value"),
+        ),
+        json_case(
+            "negative cartons",
+            Method::PUT,
+            &cells,
+            &cell("-3", "null"),
+            &[422],
+            Some("cells.0.value"),
+        ),
+        json_case(
+            "fractional cartons",
+            Method::PUT,
+            &cells,
+            &cell("2.5", "null"),
+            &[422],
+            None,
+        ),
+        json_case(
+            "NaN",
+            Method::PUT,
+            &cells,
+            &cell("NaN", "null"),
+            &[400],
+            None,
+        ),
         json_case(
             "an unknown spec",
             Method::PUT,
             &cells,
-            &format!(r#"{{"cells":[{{"retailer_id":{retailer},"spec_id":999999,"value":1,"base_revision":0}}]}}"#),
+            &format!(
+                r#"{{"cells":[{{"retailer_id":{retailer},"spec_id":999999,"value":1,"base_revision":0}}]}}"#
+            ),
             &[422],
             Some("cells.0.retailer_id"),
         ),
@@ -178,10 +239,38 @@ async fn hostile_bodies_get_a_clear_4xx_and_store_nothing(backend: Backend) {
             status: &[400],
             field: None,
         },
-        json_case("negative stock", Method::PUT, &settings_path, &setting(own_spec, "-1"), &[422], Some("settings.0.stock")),
-        json_case("fractional stock", Method::PUT, &settings_path, &setting(own_spec, "1.5"), &[422], None),
-        json_case("huge stock", Method::PUT, &settings_path, &setting(own_spec, "1e30"), &[400, 422], None),
-        json_case("a setting for an unknown spec", Method::PUT, &settings_path, &setting(999_999, "1"), &[422], Some("settings.0.spec_id")),
+        json_case(
+            "negative stock",
+            Method::PUT,
+            &settings_path,
+            &setting(own_spec, "-1"),
+            &[422],
+            Some("settings.0.stock"),
+        ),
+        json_case(
+            "fractional stock",
+            Method::PUT,
+            &settings_path,
+            &setting(own_spec, "1.5"),
+            &[422],
+            None,
+        ),
+        json_case(
+            "huge stock",
+            Method::PUT,
+            &settings_path,
+            &setting(own_spec, "1e30"),
+            &[400, 422],
+            None,
+        ),
+        json_case(
+            "a setting for an unknown spec",
+            Method::PUT,
+            &settings_path,
+            &setting(999_999, "1"),
+            &[422],
+            Some("settings.0.spec_id"),
+        ),
     ];
     let import = format!("/api/forecast/cycles/{}/sheet/import", cycle.id);
     let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
@@ -202,9 +291,17 @@ async fn hostile_bodies_get_a_clear_4xx_and_store_nothing(backend: Backend) {
     for (name, body, field) in [
         ("a PNG as the sheet", png.clone(), Some("file")),
         ("an empty zip as the sheet", empty_zip.clone(), Some("file")),
-        ("random bytes as the sheet", (0..4096).map(|i| (i * 7919 % 251) as u8).collect(), Some("file")),
+        (
+            "random bytes as the sheet",
+            (0..4096).map(|i| (i * 7919 % 251) as u8).collect(),
+            Some("file"),
+        ),
         ("an empty sheet file", Vec::new(), Some("file")),
-        ("a workbook with an unknown spec code", unknown_code, Some("E2")),
+        (
+            "a workbook with an unknown spec code",
+            unknown_code,
+            Some("E2"),
+        ),
     ] {
         cases.push(Case {
             name,
@@ -251,8 +348,12 @@ async fn hostile_bodies_get_a_clear_4xx_and_store_nothing(backend: Backend) {
             case.name,
             case.status
         );
-        let body: ErrorBody = serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("{}: not the project's error body ({e}): {text:.300}", case.name));
+        let body: ErrorBody = serde_json::from_str(&text).unwrap_or_else(|e| {
+            panic!(
+                "{}: not the project's error body ({e}): {text:.300}",
+                case.name
+            )
+        });
         assert!(
             has_chinese(&body.message),
             "{}: the message is in Chinese: {}",
@@ -272,7 +373,12 @@ async fn hostile_bodies_get_a_clear_4xx_and_store_nothing(backend: Backend) {
         seen.push(format!("{} → {status}", case.name));
     }
     // The server is still well after all of it.
-    let health = app.client().get(app.url("/api/health")).send().await.expect("health");
+    let health = app
+        .client()
+        .get(app.url("/api/health"))
+        .send()
+        .await
+        .expect("health");
     assert_eq!(health.status(), 204);
     println!("hostile bodies: {}", seen.join("; "));
 }

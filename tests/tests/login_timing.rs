@@ -66,4 +66,3 @@ async fn sign_in_takes_as_long_for_an_unknown_account_as_for_a_wrong_password(ba
         u * 1e3
     );
 }
-

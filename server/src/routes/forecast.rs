@@ -818,7 +818,8 @@ pub async fn export(
 /// error names its cell (such as `E7`).
 #[utoipa::path(post, path = "/api/forecast/cycles/{id}/sheet/import", tag = TAG,
     params(("id" = i64, Path, description = "Cycle id")),
-    request_body(content = Vec<u8>, description = "xlsx workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    request_body(description = "xlsx workbook (sent as xlsx or as plain bytes)",
+        content((Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (Vec<u8> = "application/octet-stream"))),
     responses((status = 200, body = ImportReport), (status = 403, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn import(
