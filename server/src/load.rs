@@ -600,6 +600,8 @@ pub async fn run(db: &Db, database_url: &str, options: LoadOptions) -> anyhow::R
     let started = Instant::now();
     let dashboard_cycle = crate::commands::dashboard_cycle(db).await?;
     let draft_cycle = fresh_draft_cycle(db).await?;
+    // As autovacuum would after the bulk writes above.
+    db.analyze().await?;
     let managers: Vec<String> = sqlx::query_scalar(
         "SELECT u.login FROM users u WHERE u.role = 'customer_manager' \
          AND EXISTS (SELECT 1 FROM forecast_sheets s WHERE s.cycle_id = $1 AND s.manager_id = u.id) ORDER BY u.id",

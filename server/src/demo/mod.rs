@@ -357,6 +357,8 @@ pub async fn seed(db: &Db, options: &DemoOptions) -> anyhow::Result<DemoReport> 
         }
     }
     tx.commit().await?;
+    drop(conn);
+    db.analyze().await?;
 
     let weekly_cases = weekly_cases(db, options.end_month, CaseSize::default()).await?;
     Ok(DemoReport {
