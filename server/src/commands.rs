@@ -438,23 +438,10 @@ pub(crate) async fn dashboard_cycle(db: &Db) -> anyhow::Result<i64> {
         return Ok(id);
     }
     let started = Instant::now();
-    let spec_ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM specs ORDER BY id LIMIT 60")
-        .fetch_all(&db.pool)
-        .await?;
-    let center: i64 = sqlx::query_scalar("SELECT id FROM users WHERE login = 'center'")
-        .fetch_one(&db.pool)
-        .await
-        .context("the demo's marketing center account")?;
+    let (input, center) = every_retailer_cycle(db, month).await?;
     let last = store::last_history_month(&db.pool, month)
         .await?
         .context("no order history; generate the demo first")?;
-    let input = CycleInput {
-        month,
-        spec_ids,
-        scope: Scope::All,
-        submit_deadline: None,
-        review_deadline: None,
-    };
     let mut conn = db.pool.acquire().await?;
     let mut tx = db.begin(&mut conn).await?;
     let id = store::open_cycle(&mut tx, &input, center, crate::db::now_unix())
@@ -523,6 +510,29 @@ pub(crate) async fn dashboard_cycle(db: &Db) -> anyhow::Result<i64> {
         started.elapsed().as_secs_f64()
     );
     Ok(id)
+}
+
+/// A benchmark cycle for `month` over every retailer and up to 60 specs,
+/// opened by the demo's marketing center (whose id comes back too).
+pub(crate) async fn every_retailer_cycle(
+    db: &Db,
+    month: YearMonth,
+) -> anyhow::Result<(CycleInput, i64)> {
+    let spec_ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM specs ORDER BY id LIMIT 60")
+        .fetch_all(&db.pool)
+        .await?;
+    let center: i64 = sqlx::query_scalar("SELECT id FROM users WHERE login = 'center'")
+        .fetch_one(&db.pool)
+        .await
+        .context("the demo's marketing center account")?;
+    let input = CycleInput {
+        month,
+        spec_ids,
+        scope: Scope::All,
+        submit_deadline: None,
+        review_deadline: None,
+    };
+    Ok((input, center))
 }
 
 /// The marketing center's dashboard summary of a city-scale cycle, through

@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use domain::auth::SessionInfo;
+use domain::forecast::default_month;
 use domain::forecast::view::{CellWrite, SaveCellsRequest, SaveCellsResponse, SheetView};
-use domain::forecast::{default_month, CycleInput, Scope};
 use domain::replenishment::{RetailerSettingsView, SaveSettingsRequest};
 use rand::{Rng, SeedableRng};
 use sqlx::Row;
@@ -458,20 +458,7 @@ async fn fresh_draft_cycle(db: &Db) -> anyhow::Result<i64> {
     if let Some(id) = existing {
         crate::commands::drop_cycle(db, id).await?;
     }
-    let spec_ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM specs ORDER BY id LIMIT 60")
-        .fetch_all(&db.pool)
-        .await?;
-    let center: i64 = sqlx::query_scalar("SELECT id FROM users WHERE login = 'center'")
-        .fetch_one(&db.pool)
-        .await
-        .context("the demo's marketing center account")?;
-    let input = CycleInput {
-        month,
-        spec_ids,
-        scope: Scope::All,
-        submit_deadline: None,
-        review_deadline: None,
-    };
+    let (input, center) = crate::commands::every_retailer_cycle(db, month).await?;
     let mut conn = db.pool.acquire().await?;
     let mut tx = db.begin(&mut conn).await?;
     let id = store::open_cycle(&mut tx, &input, center, now_unix())
