@@ -174,3 +174,40 @@ mod field_tests {
         assert_eq!(field_of(root), None);
     }
 }
+
+/// Bodies larger than this are not read before the 413: the connection is
+/// closed instead.
+const DRAIN_MAX: usize = 32 * 1024 * 1024;
+
+/// Answers 413 to a body declared larger than `limit`. The body is read and
+/// dropped first (up to [`DRAIN_MAX`]): answering mid-upload makes the
+/// server close the connection while the client is still sending, and the
+/// client (a browser uploading a big workbook) sees a network error instead
+/// of the message.
+pub async fn refuse_oversized(
+    limit: usize,
+    request: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    match declared {
+        Some(length) if length > limit => {
+            let lang = lang_of_headers(request.headers());
+            if length <= DRAIN_MAX {
+                let _ = axum::body::to_bytes(request.into_body(), DRAIN_MAX).await;
+            }
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::PayloadTooLarge,
+                lang.pick("请求内容过大", "The request body is too large"),
+            )
+            .into_response()
+        }
+        _ => next.run(request).await,
+    }
+}

@@ -85,6 +85,10 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn(csrf::guard))
         .layer(sessions)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(middleware::from_fn({
+            let limit = state.config.max_body_bytes;
+            move |request, next| extract::refuse_oversized(limit, request, next)
+        }))
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
