@@ -75,8 +75,23 @@ pub async fn login(
     let user = store::users::by_login(&state.db.pool, login).await?;
     let now = now_unix();
     let Some(user) = user.filter(|u| u.active) else {
-        // Spend the same time as a real check so timing does not tell whether the account exists.
+        // Spend the same time as a real check so timing does not tell
+        // whether the account exists: one Argon2 check, and one committed
+        // write, as a wrong password records its failure.
         password::verify(request.password, state.dummy_hash.to_string()).await?;
+        let mut conn = state.db.pool.acquire().await?;
+        let mut tx = state.db.begin(&mut conn).await?;
+        let attempted: String = login.chars().take(64).collect();
+        store::audit::record(
+            &mut tx,
+            None,
+            "login_failed",
+            "login",
+            &attempted,
+            &json!({ "known": false }),
+        )
+        .await?;
+        tx.commit().await?;
         return Err(wrong_credentials(lang));
     };
     if let Some(until) = user.locked_until.filter(|until| *until > now) {
