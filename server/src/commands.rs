@@ -422,18 +422,23 @@ fn bench_month(today: chrono::NaiveDate) -> YearMonth {
     default_month(today).plus(60)
 }
 
+/// The id of the cycle for `month`, if one is open or closed.
+pub(crate) async fn cycle_at(db: &Db, month: YearMonth) -> anyhow::Result<Option<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM forecast_cycles WHERE month = $1")
+            .bind(month.to_string())
+            .fetch_optional(&db.pool)
+            .await?,
+    )
+}
+
 /// A cycle over every retailer and up to 60 specs with every line filled
 /// (1.8M lines at city scale): a quarter of the sheets approved, a quarter
 /// at level 2, a quarter at level 1, a quarter returned. Reused if present.
 pub(crate) async fn dashboard_cycle(db: &Db) -> anyhow::Result<i64> {
     let today = crate::routes::replenishment::today();
     let month = bench_month(today);
-    let existing: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM forecast_cycles WHERE month = $1")
-            .bind(month.to_string())
-            .fetch_optional(&db.pool)
-            .await?;
-    if let Some(id) = existing {
+    if let Some(id) = cycle_at(db, month).await? {
         println!("reusing the benchmark cycle {month} (id {id})");
         return Ok(id);
     }

@@ -450,12 +450,7 @@ impl Drop for ServerProcess {
 /// (a month no real cycle takes), over every retailer and 60 specs.
 async fn fresh_draft_cycle(db: &Db) -> anyhow::Result<i64> {
     let month = default_month(crate::routes::replenishment::today()).plus(61);
-    let existing: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM forecast_cycles WHERE month = $1")
-            .bind(month.to_string())
-            .fetch_optional(&db.pool)
-            .await?;
-    if let Some(id) = existing {
+    if let Some(id) = crate::commands::cycle_at(db, month).await? {
         crate::commands::drop_cycle(db, id).await?;
     }
     let (input, center) = crate::commands::every_retailer_cycle(db, month).await?;
