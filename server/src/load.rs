@@ -672,7 +672,16 @@ pub async fn run(db: &Db, database_url: &str, options: LoadOptions) -> anyhow::R
 
     let began = Instant::now();
     let until = began + options.duration;
-    let audit_from = now_unix();
+    // Rows written from here on are this run's (ids, not times: a second
+    // run can start within the same second as the last one's writes).
+    let after: (i64, i64) = (
+        sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM audit_log")
+            .fetch_one(&db.pool)
+            .await?,
+        sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM settings_changes")
+            .fetch_one(&db.pool)
+            .await?,
+    );
     let mut cm_tasks = Vec::new();
     for (i, user) in cm_users.drain(..).enumerate() {
         // Users sharing an account split its sheet's cells between them.
@@ -749,7 +758,7 @@ pub async fn run(db: &Db, database_url: &str, options: LoadOptions) -> anyhow::R
     drop(servers);
 
     print_stats(&setup, &stats, elapsed, &peak_rss, &memory);
-    verify(db, draft_cycle, audit_from, &cells, &settings).await
+    verify(db, draft_cycle, after, &cells, &settings).await
 }
 
 fn tempfile_dir() -> anyhow::Result<PathBuf> {
@@ -828,7 +837,7 @@ fn print_stats(
 async fn verify(
     db: &Db,
     cycle_id: i64,
-    audit_from: i64,
+    (audit_after, changes_after): (i64, i64),
     cells: &[CellLedger],
     settings: &[SettingsLedger],
 ) -> anyhow::Result<()> {
@@ -884,9 +893,9 @@ async fn verify(
     }
     let audited: Vec<(i64, i64)> = sqlx::query(
         "SELECT CAST(a.entity_id AS BIGINT), COUNT(*) FROM audit_log a WHERE a.action = 'forecast.cells.save' \
-         AND a.at >= $1 GROUP BY a.entity_id",
+         AND a.id > $1 GROUP BY a.entity_id",
     )
-    .bind(audit_from)
+    .bind(audit_after)
     .fetch_all(&db.pool)
     .await?
     .iter()
@@ -913,12 +922,12 @@ async fn verify(
         let row = sqlx::query(
             "SELECT r.settings_version, s.stock, \
                     (SELECT COUNT(*) FROM settings_changes c WHERE c.retailer_id = r.id AND c.spec_id = $2 \
-                     AND c.field = 'stock' AND c.at >= $3) \
+                     AND c.field = 'stock' AND c.id > $3) \
              FROM retailers r JOIN retailer_specs s ON s.retailer_id = r.id AND s.spec_id = $2 WHERE r.id = $1",
         )
         .bind(ledger.retailer_id)
         .bind(ledger.spec_id)
-        .bind(audit_from)
+        .bind(changes_after)
         .fetch_one(&db.pool)
         .await?;
         let (version, stock, changes): (i64, i64, i64) =
