@@ -20,8 +20,14 @@ export CHROMEDRIVER="${CHROMEDRIVER:-$(command -v chromedriver)}"
 
 scripts/build-web.sh
 
+if [ "${REQUIRE_POSTGRES:-}" = 1 ] && [ -z "${TEST_POSTGRES_URL:-}" ]; then
+  die "REQUIRE_POSTGRES=1 but TEST_POSTGRES_URL is not set: the PostgreSQL pass cannot be skipped"
+fi
 if [ -n "${TEST_POSTGRES_URL:-}" ]; then
   echo "==> PostgreSQL pass: on, against ${TEST_POSTGRES_URL}"
+  if ! psql -q "$TEST_POSTGRES_URL" -c 'SELECT 1' >/dev/null; then
+    die "PostgreSQL does not answer at ${TEST_POSTGRES_URL}; start it, or unset TEST_POSTGRES_URL to skip its pass (not allowed under REQUIRE_POSTGRES=1)"
+  fi
 else
   echo "==> PostgreSQL pass: SKIPPED (set TEST_POSTGRES_URL, e.g. postgres://postgres@127.0.0.1:5432/test)"
 fi

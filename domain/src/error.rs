@@ -26,6 +26,8 @@ pub enum ErrorCode {
     Locked,
     /// The body is larger than the server accepts.
     PayloadTooLarge,
+    /// Too many attempts from this client; `Retry-After` says when to try again.
+    RateLimited,
     /// The database is unavailable; try again shortly.
     Unavailable,
     /// An unexpected fault on the server; details are in the server log only.

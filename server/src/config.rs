@@ -24,6 +24,25 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Maximum pooled database connections.
     pub max_connections: u32,
+    /// A request (headers and body included) that has not been answered
+    /// in this time gets 408.
+    pub request_timeout: std::time::Duration,
+    /// A connection that has not sent a request's headers in this time is
+    /// closed (slow or half-sent headers hold no connection for long).
+    pub header_timeout: std::time::Duration,
+    /// Password hashes computed at once (Argon2 takes 19 MiB each); more
+    /// wait in line.
+    pub hash_concurrency: usize,
+    /// How long a sign-in waits for a hashing slot before 503.
+    pub hash_wait: std::time::Duration,
+    /// Failed sign-ins accepted from one client address per window before
+    /// it gets 429 (attempts in flight count as failures until they pass).
+    pub address_failures: u32,
+    /// The window of [`Config::address_failures`], in seconds.
+    pub address_window_seconds: i64,
+    /// The backup schedule; `None` only when turned off explicitly
+    /// (`serve --no-backup`) or in tests.
+    pub backup: Option<crate::backup::BackupConfig>,
 }
 
 impl Config {
@@ -38,6 +57,13 @@ impl Config {
             session_idle_minutes: 8 * 60,
             max_body_bytes: 4 * 1024 * 1024,
             max_connections: 16,
+            request_timeout: std::time::Duration::from_secs(120),
+            header_timeout: std::time::Duration::from_secs(10),
+            hash_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            hash_wait: std::time::Duration::from_secs(10),
+            address_failures: 30,
+            address_window_seconds: 15 * 60,
+            backup: None,
         }
     }
 }

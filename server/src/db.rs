@@ -167,18 +167,20 @@ pub async fn insert_rows(
     columns: &[&str],
     rows: &[Vec<Value>],
 ) -> sqlx::Result<()> {
-    upsert_rows(conn, table, columns, rows, "").await
+    upsert_rows(conn, table, columns, rows, "").await.map(drop)
 }
 
 /// [`insert_rows`] with a clause after the values, such as
-/// `ON CONFLICT (…) DO UPDATE SET …`.
+/// `ON CONFLICT (…) DO UPDATE SET …`. Returns the rows inserted or updated
+/// (a conflict whose update's `WHERE` is false counts none).
 pub async fn upsert_rows(
     conn: &mut sqlx::AnyConnection,
     table: &str,
     columns: &[&str],
     rows: &[Vec<Value>],
     on_conflict: &str,
-) -> sqlx::Result<()> {
+) -> sqlx::Result<u64> {
+    let mut written = 0;
     // SQLite allows 32,766 parameters per statement, PostgreSQL 65,535.
     const MAX_PARAMS: usize = 30_000;
     // SQLite resolves `$N` names by a linear search while preparing, which is
@@ -222,9 +224,9 @@ pub async fn upsert_rows(
                 };
             }
         }
-        query.execute(&mut *conn).await?;
+        written += query.execute(&mut *conn).await?.rows_affected();
     }
-    Ok(())
+    Ok(written)
 }
 
 /// A value for [`insert_rows`].

@@ -11,6 +11,8 @@ use domain::{ErrorBody, ErrorCode, Lang};
 pub enum ApiError {
     /// A client mistake with a ready body (400, 401, 403, 404, 409, 413, 422, 423).
     Client(StatusCode, ErrorBody),
+    /// Try again after this many seconds (429 or 503 with `Retry-After`).
+    Retry(StatusCode, u64, ErrorBody),
     /// The database could not be reached: 503.
     Unavailable(String),
     /// Anything else: logged, answered with an opaque 500.
@@ -67,6 +69,18 @@ impl ApiError {
         )
     }
 
+    /// 503 with `Retry-After`: the server is busy with this kind of work.
+    pub fn busy(lang: Lang, seconds: u64) -> Self {
+        ApiError::Retry(
+            StatusCode::SERVICE_UNAVAILABLE,
+            seconds,
+            ErrorBody::new(
+                ErrorCode::Unavailable,
+                lang.pick("服务器繁忙，请稍后重试", "The server is busy; try again shortly"),
+            ),
+        )
+    }
+
     pub fn conflict(message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, ErrorCode::Conflict, message)
     }
@@ -96,7 +110,7 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::Client(status, _) => *status,
+            ApiError::Client(status, _) | ApiError::Retry(status, _, _) => *status,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -124,10 +138,50 @@ pub fn unreachable(e: &sqlx::Error) -> bool {
 /// which carry only text.
 pub const UNREACHABLE_MARK: &str = "database unreachable: ";
 
+/// A database refusal that is the client's doing or a lost race, never a
+/// fault: a unique or foreign-key violation, a bad value (PostgreSQL's data
+/// exceptions, class 22, such as a NUL byte in text), or a serialization
+/// failure or deadlock the client may retry.
+fn refusal(e: &sqlx::Error) -> Option<ApiError> {
+    use sqlx::error::ErrorKind;
+    let sqlx::Error::Database(db) = e else {
+        return None;
+    };
+    let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+    let conflict = |zh: &str, en: &str| {
+        Some(ApiError::conflict(format!("{zh} ({en})")))
+    };
+    match db.kind() {
+        ErrorKind::UniqueViolation => {
+            return conflict("该记录已存在或刚被他人创建，请刷新后重试", "already exists; reload and retry")
+        }
+        ErrorKind::ForeignKeyViolation | ErrorKind::NotNullViolation | ErrorKind::CheckViolation => {
+            return Some(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::Validation,
+                "提交的数据引用了不存在的记录或不符合要求 (the data refers to a missing record or breaks a rule)",
+            ))
+        }
+        _ => {}
+    }
+    if code == "40001" || code == "40P01" {
+        return conflict("数据正被他人同时修改，未保存；请重试", "changed concurrently; nothing saved, retry");
+    }
+    if code.starts_with("22") {
+        return Some(ApiError::bad_request(
+            "提交的文本或数值无法保存（例如含有空字符） (a text or number cannot be stored, e.g. a NUL character)",
+        ));
+    }
+    None
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         if unreachable(&e) {
             ApiError::Unavailable(e.to_string())
+        } else if let Some(refused) = refusal(&e) {
+            tracing::info!(error = %e, "database refused a write");
+            refused
         } else {
             ApiError::Internal(e.into())
         }
@@ -156,6 +210,13 @@ impl IntoResponse for ApiError {
         let status = self.status();
         let body = match self {
             ApiError::Client(_, body) => body,
+            ApiError::Retry(_, seconds, body) => {
+                let mut response = (status, Json(body)).into_response();
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, seconds.max(1).into());
+                return response;
+            }
             ApiError::Unavailable(detail) => {
                 tracing::warn!(%detail, "database unavailable");
                 ErrorBody::new(

@@ -16,6 +16,27 @@ use crate::AppState;
 /// Session keys.
 pub const SESSION_USER: &str = "user_id";
 pub const SESSION_CSRF: &str = "csrf";
+/// The account's session epoch when this session signed in.
+pub const SESSION_EPOCH: &str = "epoch";
+
+/// The client's address as the connection gives it (the accept loop puts
+/// it on every request); unspecified where there is none, as in tests that
+/// call the router directly.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub std::net::IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0.ip()),
+        ))
+    }
+}
 
 /// The language the client asked for (`Accept-Language`); Chinese by default.
 #[derive(Debug, Clone, Copy)]
@@ -55,11 +76,64 @@ where
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let lang = lang_of_headers(req.headers());
+        let (parts, body) = req.into_parts();
+        let head = Request::from_parts(parts.clone(), axum::body::Body::empty());
+        let bytes = axum::body::Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(|e| json_rejection(JsonRejection::from(e), lang))?;
+        if let Some(at) = nul_escape(&bytes) {
+            return Err(nul_refused(lang, at));
+        }
+        let (parts, _) = head.into_parts();
+        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(value)) => Ok(ApiJson(value)),
             Err(rejection) => Err(json_rejection(rejection, lang)),
         }
     }
+}
+
+/// The byte offset of a JSON `\u0000` escape (a NUL character in a string)
+/// that is not itself an escaped backslash followed by `u0000`.
+/// PostgreSQL cannot store NUL in text, and no field of this API has a
+/// use for it, so such bodies are refused before they reach a handler.
+pub fn nul_escape(body: &[u8]) -> Option<usize> {
+    let needle = b"\\u0000";
+    let mut from = 0;
+    while let Some(i) = body[from..]
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|i| i + from)
+    {
+        // Count the backslashes before this one: an odd number means the
+        // backslash is itself escaped and the text is a literal "u0000".
+        let run = body[..i].iter().rev().take_while(|&&b| b == b'\\').count();
+        if run % 2 == 0 {
+            return Some(i);
+        }
+        from = i + 1;
+    }
+    None
+}
+
+fn nul_refused(lang: Lang, _at: usize) -> ApiError {
+    ApiError::bad_request(lang.pick(
+        "提交的文本含有空字符 (NUL)，未保存；请删除后重试",
+        "The text contains a NUL character; nothing was saved",
+    ))
+}
+
+/// Refuses a URL whose path or query carries a NUL byte (`%00`): search
+/// terms and names from the query string reach the database as text.
+pub async fn refuse_nul_in_uri(request: Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let uri = request.uri();
+    let has_nul = |s: &str| s.as_bytes().windows(3).any(|w| w[0] == b'%' && w[1] == b'0' && w[2] == b'0');
+    if has_nul(uri.path()) || uri.query().is_some_and(has_nul) {
+        let lang = lang_of_headers(request.headers());
+        return nul_refused(lang, 0).into_response();
+    }
+    next.run(request).await
 }
 
 fn json_rejection(rejection: JsonRejection, lang: Lang) -> ApiError {
@@ -152,8 +226,15 @@ impl FromRequestParts<AppState> for CurrentUser {
         let Some(user_id) = user_id else {
             return Err(ApiError::unauthenticated(lang));
         };
+        let epoch: i64 = session
+            .get(SESSION_EPOCH)
+            .await
+            .map_err(ApiError::from)?
+            .unwrap_or(0);
         match users::by_id(&state.db.pool, user_id).await? {
-            Some(user) if user.active => Ok(CurrentUser { user, lang }),
+            Some(user) if user.active && user.session_epoch == epoch => {
+                Ok(CurrentUser { user, lang })
+            }
             _ => {
                 session.flush().await.map_err(ApiError::from)?;
                 Err(ApiError::unauthenticated(lang))
@@ -176,20 +257,23 @@ mod field_tests {
 }
 
 /// Bodies larger than this are not read before the 413: the connection is
-/// closed instead.
-const DRAIN_MAX: usize = 32 * 1024 * 1024;
+/// closed instead. Twice the largest route limit (the actual-orders
+/// import's 32 MiB), so a file somewhat over it still gets the message.
+const DRAIN_MAX: usize = 64 * 1024 * 1024;
 
-/// Answers 413 to a body declared larger than `limit`. The body is read and
-/// dropped first (up to [`DRAIN_MAX`]): answering mid-upload makes the
-/// server close the connection while the client is still sending, and the
-/// client (a browser uploading a big workbook) sees a network error instead
-/// of the message.
+/// Answers 413 to a body declared larger than `limit` (or than the route's
+/// own larger limit, see [`crate::untrusted::body_limit`]). The body is
+/// read and dropped first (up to [`DRAIN_MAX`]): answering mid-upload makes
+/// the server close the connection while the client is still sending, and
+/// the client (a browser uploading a big workbook) sees a network error
+/// instead of the message.
 pub async fn refuse_oversized(
     limit: usize,
     request: Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
+    let limit = crate::untrusted::body_limit(&request, limit);
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -199,7 +283,7 @@ pub async fn refuse_oversized(
         Some(length) if length > limit => {
             let lang = lang_of_headers(request.headers());
             if length <= DRAIN_MAX {
-                let _ = axum::body::to_bytes(request.into_body(), DRAIN_MAX).await;
+                drain(request.into_body()).await;
             }
             ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -210,4 +294,66 @@ pub async fn refuse_oversized(
         }
         _ => next.run(request).await,
     }
+}
+
+/// Reads a body to its end (at most [`DRAIN_MAX`] bytes) and drops each
+/// chunk as it comes, holding none of it.
+async fn drain(mut body: axum::body::Body) {
+    use axum::body::HttpBody;
+    let mut read = 0;
+    while read <= DRAIN_MAX {
+        match std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await {
+            Some(Ok(frame)) => read += frame.data_ref().map_or(0, |data| data.len()),
+            _ => break,
+        }
+    }
+}
+
+/// Gives every API error answer the project's error body. Extractor
+/// rejections that handlers never see (a path segment that is not a
+/// number, a malformed query, a method the route lacks, a timeout) come
+/// from axum and tower as plain text; clients parse one shape.
+pub async fn error_body_everywhere(
+    request: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let lang = lang_of_headers(request.headers());
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let detail = axum::body::to_bytes(body, 4096)
+        .await
+        .ok()
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let (code, zh, en) = match status {
+        StatusCode::NOT_FOUND => (ErrorCode::NotFound, "未找到", "Not found"),
+        StatusCode::METHOD_NOT_ALLOWED => (ErrorCode::BadRequest, "不支持该请求方法", "Method not allowed"),
+        StatusCode::PAYLOAD_TOO_LARGE => (ErrorCode::PayloadTooLarge, "请求内容过大", "The request body is too large"),
+        StatusCode::REQUEST_TIMEOUT => (ErrorCode::BadRequest, "请求超时，请重试", "The request timed out; try again"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (ErrorCode::BadRequest, "请求内容类型不正确", "Unsupported content type"),
+        s if s.is_server_error() => (ErrorCode::Internal, "服务器内部错误", "Internal server error"),
+        _ => (ErrorCode::BadRequest, "请求参数有误", "The request is not valid"),
+    };
+    let message = if detail.is_empty() || status.is_server_error() {
+        lang.pick(zh, en).to_string()
+    } else {
+        format!("{}: {detail}", lang.pick(zh, en))
+    };
+    let mut answer = ApiError::new(status, code, message).into_response();
+    for (name, value) in parts.headers.iter() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            answer.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    answer
 }

@@ -1,5 +1,6 @@
 //! The API server: axum routes over a sqlx store, serving the browser bundle.
 
+pub mod backup;
 pub mod commands;
 pub mod config;
 pub mod csrf;
@@ -7,11 +8,14 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod extract;
+pub mod guard;
 pub mod load;
 pub mod password;
 pub mod routes;
+pub mod service;
 pub mod session_store;
 pub mod store;
+pub mod untrusted;
 pub mod xlsx;
 
 use std::sync::Arc;
@@ -41,6 +45,10 @@ pub struct AppState {
     /// A hash of a random password, verified against when an account does not
     /// exist, so that sign-in takes the same time either way.
     pub dummy_hash: Arc<str>,
+    /// Failed sign-ins per client address.
+    pub throttle: Arc<guard::AddressThrottle>,
+    /// Concurrent password hashing.
+    pub hash_slots: guard::HashSlots,
 }
 
 impl AppState {
@@ -56,6 +64,11 @@ impl AppState {
         let dummy_hash = password::hash(random).await?;
         Ok(AppState {
             db,
+            throttle: guard::AddressThrottle::new(
+                config.address_failures,
+                config.address_window_seconds,
+            ),
+            hash_slots: guard::HashSlots::new(config.hash_concurrency, config.hash_wait),
             config: Arc::new(config),
             dummy_hash: dummy_hash.into(),
         })
@@ -83,6 +96,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/api/{*rest}", any(api_not_found))
         .layer(middleware::from_fn(csrf::guard))
+        .layer(middleware::from_fn(extract::refuse_nul_in_uri))
         .layer(sessions)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(middleware::from_fn({
@@ -92,6 +106,11 @@ pub fn app(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
+        ))
+        .layer(middleware::from_fn(extract::error_body_everywhere))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            state.config.request_timeout,
         ));
 
     let dir = &state.config.static_dir;
@@ -128,6 +147,9 @@ pub async fn prepare(
 ) -> anyhow::Result<(AppState, Option<demo::DemoReport>)> {
     let db = Db::connect(&config.database_url, config.max_connections).await?;
     db.migrate().await?;
+    if let Some(backup) = &config.backup {
+        backup::preflight(&db, backup).await?;
+    }
     let report = match demo {
         Some(options) => demo::seed_if_empty(&db, &options).await?,
         None => None,
@@ -136,7 +158,8 @@ pub async fn prepare(
     Ok((state, report))
 }
 
-/// Serves until the future `shutdown` completes; expired sessions are swept hourly.
+/// Serves until the future `shutdown` completes; expired sessions are swept
+/// hourly, and the database is backed up on the schedule of `config.backup`.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
@@ -152,9 +175,77 @@ pub async fn serve(
             }
         }
     });
-    let result = axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let backups = state.config.backup.clone().map(|config| {
+        backup::spawn(state.db.clone(), state.config.database_url.clone(), config)
+    });
+    let header_timeout = state.config.header_timeout;
+    let result = serve_connections(listener, app(state), header_timeout, shutdown).await;
     sweep.abort();
-    result.map_err(Into::into)
+    if let Some(backups) = backups {
+        backups.abort();
+    }
+    result
+}
+
+/// The accept loop. `axum::serve` sets no timer on hyper, so a client that
+/// sends half a request's headers holds its connection (and a task) for
+/// ever; here each connection must deliver its headers within
+/// `header_timeout`, and the peer address is put on every request for the
+/// per-address sign-in throttle.
+async fn serve_connections(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    header_timeout: std::time::Duration,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use tower::ServiceExt;
+
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait, do not spin.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
+            app.clone().oneshot(request.map(axum::body::Body::new))
+        });
+        let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_timeout);
+        builder.http2().timer(TokioTimer::new());
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, %peer, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    // Requests in flight get a moment to finish.
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(std::time::Duration::from_secs(10)) => {
+            tracing::warn!("connections still open after 10 s; closing");
+        }
+    }
+    Ok(())
 }

@@ -1,10 +1,11 @@
-//! Command line: serve (default), backup, demo data generation.
+//! Command line: serve (default), backup, restore-check, demo data generation.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
+use server::backup::{self, BackupConfig};
 use server::config::Config;
 use server::db::Db;
 use server::demo::{self, DemoOptions, Scale};
@@ -42,9 +43,38 @@ enum Command {
         /// Set the Secure flag on the session cookie (behind HTTPS).
         #[arg(long, env = "SECURE_COOKIES")]
         secure_cookies: bool,
+        /// Folder of the nightly backups [default: `backups` beside the
+        /// SQLite file; `data/backups` for PostgreSQL].
+        #[arg(long, env = "BACKUP_DIR")]
+        backup_dir: Option<PathBuf>,
+        /// Complete backups kept; older ones are deleted.
+        #[arg(long, env = "BACKUP_KEEP", default_value_t = backup::DEFAULT_KEEP as u64,
+              value_parser = clap::value_parser!(u64).range(1..))]
+        backup_keep: u64,
+        /// Time of the nightly backup, China time (UTC+8), HH:MM.
+        #[arg(long, env = "BACKUP_AT", default_value = backup::DEFAULT_AT, value_parser = backup::parse_at)]
+        backup_at: chrono::NaiveTime,
+        /// A backup every this many seconds instead of nightly.
+        #[arg(long, hide = true, value_parser = clap::value_parser!(u64).range(1..))]
+        backup_every: Option<u64>,
+        /// Serve without backups (only when the database is backed up some
+        /// other way).
+        #[arg(long)]
+        no_backup: bool,
     },
-    /// Write a consistent copy of the SQLite database while it is in use.
+    /// Write a consistent copy of the database (SQLite `VACUUM INTO`,
+    /// PostgreSQL `pg_dump -Fc`) and its manifest, while it is in use: to
+    /// FILE, or under a dated name if FILE is a folder.
     Backup { file: PathBuf },
+    /// Restore a backup (PostgreSQL: into a scratch database, dropped
+    /// afterwards) and compare it with its manifest; fails on any difference.
+    RestoreCheck {
+        file: PathBuf,
+        /// PostgreSQL: where to create the scratch database [default: the
+        /// `postgres` database of --database-url].
+        #[arg(long)]
+        into: Option<String>,
+    },
     /// Fill an empty database with demo data and print what was made.
     Demo {
         #[arg(long, value_enum, default_value = "county")]
@@ -146,18 +176,47 @@ async fn main() -> anyhow::Result<()> {
         static_dir: "dist".into(),
         no_demo: false,
         secure_cookies: false,
+        backup_dir: None,
+        backup_keep: backup::DEFAULT_KEEP as u64,
+        backup_at: backup::parse_at(backup::DEFAULT_AT).map_err(anyhow::Error::msg)?,
+        backup_every: None,
+        no_backup: false,
     }) {
         Command::Serve {
             bind,
             static_dir,
             no_demo,
             secure_cookies,
+            backup_dir,
+            backup_keep,
+            backup_at,
+            backup_every,
+            no_backup,
         } => {
             let started = Instant::now();
+            let backup = (!no_backup).then(|| BackupConfig {
+                dir: backup_dir.unwrap_or_else(|| backup::default_dir(&cli.database_url)),
+                keep: usize::try_from(backup_keep).unwrap_or(usize::MAX),
+                at: backup_at,
+                every: backup_every.map(Duration::from_secs),
+            });
+            match &backup {
+                Some(b) => println!(
+                    "备份 / backups: {} into {}, keeping the last {}",
+                    b.every.map_or_else(
+                        || format!("nightly at {} China time", b.at.format("%H:%M")),
+                        |every| format!("every {} s", every.as_secs())
+                    ),
+                    b.dir.display(),
+                    b.keep
+                ),
+                None => println!("备份 / backups: OFF (--no-backup)"),
+            }
             let config = Config {
                 bind,
                 static_dir,
                 secure_cookies,
+                backup,
                 ..Config::local(cli.database_url)
             };
             let demo = (!no_demo).then(|| DemoOptions::ending_before(Scale::County, today));
@@ -177,8 +236,39 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Backup { file } => {
             let db = Db::connect(&cli.database_url, 1).await?;
-            db.backup_sqlite(&file).await?;
-            println!("备份完成 / backup written to {}", file.display());
+            let (file, manifest) = if file.is_dir() {
+                // Nothing pruned: the folder may be the schedule's own.
+                let into = BackupConfig {
+                    keep: usize::MAX,
+                    ..BackupConfig::nightly(file)
+                };
+                let report = backup::take(&db, &cli.database_url, &into).await?;
+                (report.file, report.manifest)
+            } else {
+                let manifest = backup::write(&db, &cli.database_url, &file).await?;
+                (file, manifest)
+            };
+            println!(
+                "备份完成 / backup written to {} ({} bytes, {} tables, {} rows, {} ms)",
+                file.display(),
+                manifest.bytes,
+                manifest.tables.len(),
+                manifest.rows(),
+                manifest.took_ms
+            );
+            Ok(())
+        }
+        Command::RestoreCheck { file, into } => {
+            let admin = into.or_else(|| {
+                let url = &cli.database_url;
+                (url.starts_with("postgres://") || url.starts_with("postgresql://"))
+                    .then(|| backup::with_database(url, "postgres"))
+            });
+            let report = backup::check(&file, admin.as_deref()).await?;
+            println!("{report}");
+            if !report.passed() {
+                anyhow::bail!("the backup {} failed its restore check", file.display());
+            }
             Ok(())
         }
         Command::Demo { scale } => {

@@ -6,11 +6,13 @@
 use std::collections::HashMap;
 use std::io::Cursor;
 
-use calamine::{Data, Reader, Xlsx};
+use calamine::{Data, DataRef, Reader, Xlsx, XlsxError};
 use domain::forecast::parse_cell;
 use domain::forecast::view::SheetView;
 use domain::Lang;
-use rust_xlsxwriter::{Format, Workbook, XlsxError};
+use rust_xlsxwriter::{Format, Workbook};
+
+use crate::untrusted::{ActualRow, Guard, ReadError, Refusal};
 
 pub const CONTENT_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
@@ -19,7 +21,7 @@ const FIXED: u16 = 4;
 /// Rows before the first retailer.
 const HEADER_ROWS: u32 = 2;
 
-pub fn write_sheet(view: &SheetView, lang: Lang) -> Result<Vec<u8>, XlsxError> {
+pub fn write_sheet(view: &SheetView, lang: Lang) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     let mut workbook = Workbook::new();
     let bold = Format::new().set_bold();
     let grey = Format::new().set_font_color("#808080");
@@ -78,40 +80,82 @@ pub fn cell_ref(row: u32, col: u32) -> String {
     letters.iter().rev().collect::<String>() + &(row + 1).to_string()
 }
 
+/// The error of an upload that is not a workbook.
+pub fn not_xlsx(lang: Lang) -> Vec<(String, String)> {
+    vec![(
+        "file".to_string(),
+        lang.pick(
+            "不是有效的 xlsx 文件，请使用导出的模板",
+            "Not an xlsx workbook; use the exported layout",
+        )
+        .to_string(),
+    )]
+}
+
+/// Streams the cells of the first worksheet that hold a value to `each`,
+/// in file order, through calamine's cell reader: nothing is allocated by
+/// the sheet's declared dimension or by the spread of its cells, and
+/// `guard` sees every position (and the parse's deadline) first. Call it
+/// on bytes that passed `untrusted`'s package checks: opening the workbook
+/// reads its shared strings.
+fn each_cell(
+    bytes: &[u8],
+    guard: &mut Guard,
+    mut each: impl FnMut(u32, u32, Data),
+) -> Result<(), ReadError> {
+    let mut workbook: Xlsx<_> =
+        calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(|_| ReadError::NotXlsx)?;
+    let Some(name) = workbook.sheet_names().first().cloned() else {
+        return Err(ReadError::NotXlsx);
+    };
+    let mut cells = match workbook.worksheet_cells_reader(&name) {
+        Ok(cells) => cells,
+        // A chart sheet first: no cells, as calamine's range would have it.
+        Err(XlsxError::NotAWorksheet(_)) => return Ok(()),
+        Err(_) => return Err(ReadError::NotXlsx),
+    };
+    while let Some(cell) = cells.next_cell().map_err(|_| ReadError::NotXlsx)? {
+        let (row, col) = cell.get_position();
+        guard.cell(row, col)?;
+        if !matches!(cell.get_value(), DataRef::Empty) {
+            each(row, col, Data::from(cell.get_value().clone()));
+        }
+    }
+    Ok(())
+}
+
 /// Reads a workbook in the export's layout and checks every cell against
-/// the sheet's retailers, specs and bounds. Errors are (cell, message).
+/// the sheet's retailers, specs and bounds. Errors are (cell, message); a
+/// cell past `guard`'s limits refuses the whole file.
 pub fn read_sheet(
     bytes: &[u8],
     view: &SheetView,
     lang: Lang,
+    guard: &mut Guard,
+) -> Result<Result<Parsed, Vec<(String, String)>>, Refusal> {
+    let mut grid: HashMap<(u32, u32), Data> = HashMap::new();
+    let (mut bottom, mut right) = (0, 0);
+    let read = each_cell(bytes, guard, |row, col, data| {
+        bottom = bottom.max(row);
+        right = right.max(col);
+        grid.insert((row, col), data);
+    });
+    match read {
+        Ok(()) => Ok(check_sheet(&grid, (bottom, right), view, lang)),
+        Err(ReadError::NotXlsx) => Ok(Err(not_xlsx(lang))),
+        Err(ReadError::Refused(refusal)) => Err(refusal),
+    }
+}
+
+/// The checks of [`read_sheet`] on the cells read; `bottom` and `right`
+/// are the last row and column that hold a value.
+fn check_sheet(
+    grid: &HashMap<(u32, u32), Data>,
+    (bottom, right): (u32, u32),
+    view: &SheetView,
+    lang: Lang,
 ) -> Result<Parsed, Vec<(String, String)>> {
-    let not_xlsx = || {
-        vec![(
-            "file".to_string(),
-            lang.pick(
-                "不是有效的 xlsx 文件，请使用导出的模板",
-                "Not an xlsx workbook; use the exported layout",
-            )
-            .to_string(),
-        )]
-    };
-    let mut workbook: Xlsx<_> =
-        calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(|_| not_xlsx())?;
-    let range = match workbook.worksheet_range_at(0) {
-        Some(Ok(range)) => range,
-        _ => return Err(not_xlsx()),
-    };
-    let (top, left) = range.start().unwrap_or((0, 0));
-    let at = |row: u32, col: u32| -> &Data {
-        if row < top || col < left {
-            &Data::Empty
-        } else {
-            range
-                .get(((row - top) as usize, (col - left) as usize))
-                .unwrap_or(&Data::Empty)
-        }
-    };
-    let (bottom, right) = range.end().unwrap_or((0, 0));
+    let at = |row: u32, col: u32| -> &Data { grid.get(&(row, col)).unwrap_or(&Data::Empty) };
     let mut errors = Vec::new();
 
     let spec_ids: HashMap<&str, (usize, i64)> = view
@@ -236,7 +280,7 @@ pub struct Approved<'a> {
 }
 
 /// Two worksheets: retailers × specs, and the totals per spec in 条 and 箱.
-pub fn write_approved(approved: &Approved, lang: Lang) -> Result<Vec<u8>, XlsxError> {
+pub fn write_approved(approved: &Approved, lang: Lang) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     let mut workbook = Workbook::new();
     let bold = Format::new().set_bold();
     let grey = Format::new().set_font_color("#808080");
@@ -298,23 +342,42 @@ pub fn write_approved(approved: &Approved, lang: Lang) -> Result<Vec<u8>, XlsxEr
 }
 
 /// The rows of a workbook's first worksheet as text, with their 1-based
-/// line numbers; `None` when the bytes are not an xlsx workbook.
-pub fn read_rows(bytes: &[u8]) -> Option<Vec<(usize, Vec<String>)>> {
-    let mut workbook: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).ok()?;
-    let range = workbook.worksheet_range_at(0)?.ok()?;
-    let (top, left) = range.start().unwrap_or((0, 0));
-    Some(
-        range
-            .rows()
-            .enumerate()
-            .map(|(i, row)| {
-                let cells = std::iter::repeat_n(String::new(), left as usize)
-                    .chain(row.iter().map(text_of))
-                    .collect();
-                (top as usize + i + 1, cells)
-            })
-            .collect(),
-    )
+/// line numbers, as the actual-orders check reads them (see
+/// [`ActualRow`]); rows without a value are left out. A cell past
+/// `guard`'s limits refuses the file.
+pub fn read_rows(bytes: &[u8], guard: &mut Guard) -> Result<Vec<(usize, Vec<String>)>, ReadError> {
+    // Rows in file order; a row met again later (cells need not be
+    // sorted) is merged after a stable sort.
+    let mut rows: Vec<(u32, ActualRow)> = Vec::new();
+    let mut width = 0;
+    let mut sorted = true;
+    each_cell(bytes, guard, |row, col, data| {
+        width = width.max(col as usize + 1);
+        match rows.last_mut() {
+            Some((last, cells)) if *last == row => cells.set(col, text_of(&data)),
+            last => {
+                sorted &= last.is_none_or(|(previous, _)| *previous < row);
+                let mut cells = ActualRow::default();
+                cells.set(col, text_of(&data));
+                rows.push((row, cells));
+            }
+        }
+    })?;
+    if !sorted {
+        rows.sort_by_key(|(row, _)| *row);
+        let mut merged: Vec<(u32, ActualRow)> = Vec::with_capacity(rows.len());
+        for (row, cells) in rows {
+            match merged.last_mut() {
+                Some((last, into)) if *last == row => into.merge(cells),
+                _ => merged.push((row, cells)),
+            }
+        }
+        rows = merged;
+    }
+    Ok(rows
+        .into_iter()
+        .map(|(row, cells)| (row as usize + 1, cells.into_cells(width)))
+        .collect())
 }
 
 #[cfg(test)]

@@ -32,8 +32,16 @@ pub fn postgres_url() -> Option<String> {
 }
 
 /// Whether a test for `backend` can run here; says so when it cannot.
+///
+/// With `REQUIRE_POSTGRES=1` (as `.ci/run` sets) a PostgreSQL test without
+/// `TEST_POSTGRES_URL` fails instead: a pass that skipped its production
+/// database is not a pass.
 pub fn available(backend: Backend) -> bool {
     if backend == Backend::Postgres && postgres_url().is_none() {
+        if std::env::var("REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
+            panic!("REQUIRE_POSTGRES=1 but TEST_POSTGRES_URL is not set: the PostgreSQL pass cannot be skipped here");
+        }
+        println!("SKIPPED (PostgreSQL): TEST_POSTGRES_URL is not set");
         static SAID: OnceLock<()> = OnceLock::new();
         SAID.get_or_init(|| eprintln!("PostgreSQL pass skipped: TEST_POSTGRES_URL is not set"));
         return false;

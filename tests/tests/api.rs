@@ -148,7 +148,7 @@ async fn five_failures_lock_the_account_until_the_lock_expires(backend: Backend)
         "locked even with the right password"
     );
 
-    sqlx::query("UPDATE users SET locked_until = $1 WHERE login = 'cm01'")
+    sqlx::query("UPDATE login_attempts SET locked_until = $1 WHERE login = 'cm01'")
         .bind(server::db::now_unix() - 1)
         .execute(&app.db().pool)
         .await
@@ -159,7 +159,7 @@ async fn five_failures_lock_the_account_until_the_lock_expires(backend: Backend)
         "signs in once the lock has expired"
     );
     let failures: i64 =
-        sqlx::query_scalar("SELECT failed_attempts FROM users WHERE login = 'cm01'")
+        sqlx::query_scalar("SELECT COUNT(*) FROM login_attempts WHERE login = 'cm01'")
             .fetch_one(&app.db().pool)
             .await
             .expect("failures");

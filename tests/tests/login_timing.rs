@@ -36,6 +36,7 @@ async fn sign_in_takes_as_long_for_an_unknown_account_as_for_a_wrong_password(ba
             max_failures: 1_000,
             ..Default::default()
         },
+        address_failures: 10_000,
         ..Config::local(String::new())
     };
     let db = std::sync::Arc::new(e2e::TestDb::new(backend).await);

@@ -92,7 +92,10 @@ impl Editor {
     /// (keyed by the input's `data-cell`).
     fn changes(&self, lang: Lang) -> (PolicyChanges, HashMap<String, String>) {
         let mut errors = HashMap::new();
-        let mut changes = PolicyChanges::default();
+        let mut changes = PolicyChanges {
+            version: self.original.version,
+            ..PolicyChanges::default()
+        };
         // Whole cartons as typed, then the domain bound for the value.
         let checked = |text: &str, check: fn(i64) -> Result<(), PolicyError>| {
             Cartons::parse(text)

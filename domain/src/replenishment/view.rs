@@ -208,6 +208,9 @@ pub struct ClassCap {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyView {
+    /// Raised by every change; a change names the version it was made on.
+    #[serde(default)]
+    pub version: i64,
     pub policy: ReplenishmentPolicy,
     pub specs: Vec<SpecPolicy>,
     pub classes: Vec<ClassPolicy>,
@@ -219,6 +222,9 @@ pub struct PolicyView {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyChanges {
+    /// The policy version these changes were made on; if the policy has
+    /// changed since, nothing is saved (409).
+    pub version: i64,
     #[serde(default)]
     pub policy: Option<ReplenishmentPolicy>,
     #[serde(default)]

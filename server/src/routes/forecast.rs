@@ -34,7 +34,8 @@ use super::replenishment::today;
 use crate::db::now_unix;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, CurrentUser};
-use crate::store::forecast::{self as store, MonthTaken, Sheet, Stale};
+use crate::service::forecast::{self as service, closed};
+use crate::store::forecast::{self as store, MonthTaken, Sheet};
 use crate::store::{audit, specs};
 use crate::xlsx;
 use crate::AppState;
@@ -153,6 +154,9 @@ pub async fn edit_cycle(
     check_input(&state, &input, lang).await?;
     let mut conn = state.db.pool.acquire().await?;
     let mut tx = state.db.begin(&mut conn).await?;
+    if store::lock_cycle(&mut tx, id).await? == Some(CycleStatus::Closed) {
+        return Err(closed(lang));
+    }
     if store::has_entries(&mut tx, id).await? {
         return Err(ApiError::conflict(lang.pick(
             "已有客户经理录入，预测设置不能再修改",
@@ -183,14 +187,11 @@ fn month_taken(lang: Lang) -> ApiError {
     ))
 }
 
-fn closed(lang: Lang) -> ApiError {
-    ApiError::conflict(lang.pick("本期预测已关闭", "This cycle is closed"))
-}
 
 /// Closes a cycle: no more entry (marketing center).
 #[utoipa::path(post, path = "/api/forecast/cycles/{id}/close", tag = TAG,
     params(("id" = i64, Path, description = "Cycle id")),
-    responses((status = 200, body = CycleView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = CycleView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn close_cycle(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -200,6 +201,9 @@ pub async fn close_cycle(
     cycle_or_404(&state, id, current.lang).await?;
     let mut conn = state.db.pool.acquire().await?;
     let mut tx = state.db.begin(&mut conn).await?;
+    if store::lock_cycle(&mut tx, id).await? == Some(CycleStatus::Closed) {
+        return Err(closed(current.lang));
+    }
     store::set_status(&mut tx, id, CycleStatus::Closed).await?;
     audit::record_and_commit(
         tx,
@@ -255,7 +259,7 @@ pub async fn sheet_progress(
 #[utoipa::path(post, path = "/api/forecast/cycles/{id}/reopen", tag = TAG, request_body = ReopenRequest,
     params(("id" = i64, Path, description = "Cycle id")),
     responses((status = 200, body = CycleProgress), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn reopen(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -293,6 +297,9 @@ pub async fn reopen(
         })?;
     let mut conn = state.db.pool.acquire().await?;
     let mut tx = state.db.begin(&mut conn).await?;
+    if store::lock_sheet(&mut tx, sheet.id).await?.cycle_status == CycleStatus::Closed {
+        return Err(closed(lang));
+    }
     store::reopen(&mut tx, sheet.id, request.until).await?;
     audit::record_and_commit(
         tx,
@@ -565,10 +572,11 @@ pub async fn save_cells(
     if !errors.is_empty() {
         return Err(invalid_cells(lang, errors));
     }
-    let revisions = write_cells(
+    let revisions = service::write_cells(
         &state,
-        &current,
-        &sheet,
+        current.user.id,
+        lang,
+        sheet.id,
         &request.cells,
         true,
         "forecast.cells.save",
@@ -619,73 +627,6 @@ async fn load_bounds_only(
         corrections: Vec::new(),
         cycle,
     })
-}
-
-/// Writes checked cells in one transaction, re-reading the sheet's status
-/// inside it so that a submission in between is not overwritten.
-async fn write_cells(
-    state: &AppState,
-    current: &CurrentUser,
-    sheet: &Sheet,
-    cells: &[CellWrite],
-    check_base: bool,
-    action: &str,
-) -> ApiResult<Vec<i64>> {
-    let lang = current.lang;
-    let mut conn = state.db.pool.acquire().await?;
-    let mut tx = state.db.begin(&mut conn).await?;
-    let status = store::sheet_status(&mut tx, sheet.id).await?;
-    if !status.editable() {
-        return Err(ApiError::conflict(lang.pick(
-            "预测表已提交，不能再修改",
-            "The sheet was submitted and cannot be changed",
-        )));
-    }
-    let revisions = match store::save_cells(
-        &mut tx,
-        sheet.id,
-        cells,
-        check_base,
-        current.user.id,
-        now_unix(),
-    )
-    .await?
-    {
-        Ok(revisions) => revisions,
-        Err(Stale(stale)) => {
-            let message = match lang {
-                Lang::Zh => format!(
-                    "有 {} 格在服务器上已有更新的数据，未保存；请核对后再保存",
-                    stale.len()
-                ),
-                Lang::En => format!(
-                    "{} cells have newer data on the server; nothing was saved",
-                    stale.len()
-                ),
-            };
-            let newer = lang.pick("服务器上有更新的数据", "Newer on the server");
-            return Err(ApiError::conflict_fields(
-                message,
-                stale
-                    .iter()
-                    .map(|i| (format!("cells.{i}"), newer.to_string())),
-            ));
-        }
-    };
-    // A returned sheet's lines were submitted before: keep its summary current.
-    if status == SheetStatus::Returned {
-        crate::store::summary::refresh_sheet(&mut tx, sheet.id).await?;
-    }
-    audit::record_and_commit(
-        tx,
-        Some(current.user.id),
-        action,
-        "forecast_sheet",
-        &sheet.id.to_string(),
-        &json!({ "cells": cells.len() }),
-    )
-    .await?;
-    Ok(revisions)
 }
 
 /// Submits the caller's sheet: every cell entered, within its bound, and
@@ -747,38 +688,19 @@ pub async fn submit(
         };
         return Err(ApiError::invalid_fields(message, errors));
     }
-    let mut conn = state.db.pool.acquire().await?;
-    let mut tx = state.db.begin(&mut conn).await?;
-    if !store::sheet_status(&mut tx, sheet.id).await?.editable() {
-        return Err(ApiError::conflict(
-            lang.pick("预测表已提交", "The sheet was submitted already"),
-        ));
-    }
-    let now = now_unix();
-    store::record_baselines(&mut tx, sheet.id, &baselines, current.user.id, now).await?;
-    crate::store::review::submit(&mut tx, sheet.id, current.user.id, now).await?;
-    crate::store::review::record_action(
-        &mut tx,
-        sheet.id,
-        domain::forecast::view::ReviewActionKind::Submit,
-        0,
-        None,
-        None,
-        current.user.id,
-        now,
-    )
-    .await?;
-    crate::store::summary::refresh_sheet(&mut tx, sheet.id).await?;
-    audit::record_and_commit(
-        tx,
-        Some(current.user.id),
-        "forecast.sheet.submit",
-        "forecast_sheet",
-        &sheet.id.to_string(),
-        &json!({ "cycle": id, "cells": baselines.len() }),
-    )
-    .await?;
-    drop(conn);
+    let checked: HashMap<(i64, i64), i64> = view
+        .rows
+        .iter()
+        .enumerate()
+        .flat_map(|(r, row)| {
+            view.specs
+                .iter()
+                .enumerate()
+                .map(move |(s, spec)| ((row.retailer_id, spec.spec_id), (r, s)))
+        })
+        .map(|(key, (r, s))| (key, view.revision[view.index(r, s)]))
+        .collect();
+    service::submit(&state, current.user.id, lang, sheet.id, &checked, &baselines).await?;
     let sheet = Sheet {
         status: SheetStatus::Submitted,
         ..sheet
@@ -831,8 +753,9 @@ pub async fn import(
     let lang = current.lang;
     let (cycle, sheet) = writable_sheet(&state, &current, id).await?;
     let view = load_bounds_only(&state, cycle, &sheet).await?;
-    let parsed =
-        xlsx::read_sheet(&body, &view, lang).map_err(|errors| invalid_import(lang, errors))?;
+    let parsed = crate::untrusted::read_sheet(body, view, lang)
+        .await?
+        .map_err(|errors| invalid_import(lang, errors))?;
     let mut conn = state.db.pool.acquire().await?;
     let reasons: HashMap<(i64, i64), Option<String>> = store::lines(&mut conn, sheet.id)
         .await?
@@ -851,10 +774,11 @@ pub async fn import(
             base_revision: 0,
         })
         .collect();
-    write_cells(
+    service::write_cells(
         &state,
-        &current,
-        &sheet,
+        current.user.id,
+        lang,
+        sheet.id,
         &cells,
         false,
         "forecast.sheet.import",

@@ -10,8 +10,9 @@ pub mod replenishment;
 pub mod review;
 pub mod summary;
 
+use axum::extract::DefaultBodyLimit;
 use utoipa::OpenApi;
-use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
 use crate::AppState;
@@ -68,6 +69,10 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(review::line_history))
         .routes(routes!(summary::dashboard))
         .routes(routes!(summary::export_approved))
-        .routes(routes!(summary::import_actuals))
+        // A whole month of a city's orders: a larger body than the default.
+        .routes(
+            routes!(summary::import_actuals)
+                .layer(DefaultBodyLimit::max(crate::untrusted::ACTUALS_BODY_LIMIT)),
+        )
         .routes(routes!(summary::accuracy))
 }

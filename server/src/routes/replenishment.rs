@@ -421,6 +421,7 @@ pub async fn enrol(
 async fn policy_view(state: &AppState) -> ApiResult<PolicyView> {
     let (specs, classes, caps) = repl::policy_tables(&state.db.pool).await?;
     Ok(PolicyView {
+        version: repl::policy_version(&state.db.pool).await?,
         policy: repl::policy(&state.db.pool).await?,
         specs,
         classes,
@@ -447,11 +448,16 @@ pub async fn get_policy(
     Ok(Json(policy_view(&state).await?))
 }
 
+/// At most this many spec, cap, class and order-day changes in one request.
+const MAX_POLICY_CHANGES: usize = 20_000;
+
 /// Changes the policy (marketing center). Everything listed is checked and
-/// saved in one transaction, each change audited with its old and new value.
+/// saved in one transaction, each change audited with its old and new
+/// value. The change names the policy version it was made on; if the
+/// policy moved since, nothing is saved and the answer is 409.
 #[utoipa::path(patch, path = "/api/replenishment/policy", tag = TAG,
     request_body = PolicyChanges,
-    responses((status = 200, body = PolicyView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = PolicyView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn change_policy(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -459,72 +465,99 @@ pub async fn change_policy(
 ) -> ApiResult<Json<PolicyView>> {
     current.require(&[Role::MarketingCenter, Role::Admin])?;
     let lang = current.lang;
+    let listed = changes.specs.len()
+        + changes.caps.len()
+        + changes.classes.len()
+        + changes.order_days.len();
+    if listed > MAX_POLICY_CHANGES {
+        return Err(ApiError::validation(ErrorBody::new(
+            ErrorCode::Validation,
+            match lang {
+                Lang::Zh => format!("一次最多修改 {MAX_POLICY_CHANGES} 项，本次 {listed} 项；请分批保存"),
+                Lang::En => format!("At most {MAX_POLICY_CHANGES} changes at once ({listed} sent); save in parts"),
+            },
+        )));
+    }
     let before = policy_view(&state).await?;
-    let mut body = ErrorBody::new(
-        ErrorCode::Validation,
-        lang.pick(
-            "部分政策值不符合要求，未保存任何修改",
-            "Some values are not valid; nothing was saved",
-        ),
-    );
+    let mut errors: Vec<(String, String)> = Vec::new();
+    let mut push = |field: String, message: &str| errors.push((field, message.to_string()));
     if let Some(p) = &changes.policy {
         for (field, e) in check_policy(p) {
-            body = body.with_field(format!("policy.{field}"), e.message(lang));
+            push(format!("policy.{field}"), e.message(lang));
         }
     }
     let unknown_spec = lang.pick("品规不存在", "No such spec");
     let unknown_class = lang.pick("档位不存在", "No such class");
     for (i, s) in changes.specs.iter().enumerate() {
         if !before.specs.iter().any(|b| b.spec_id == s.spec_id) {
-            body = body.with_field(format!("specs.{i}.spec_id"), unknown_spec);
+            push(format!("specs.{i}.spec_id"), unknown_spec);
         }
         if let Err(e) = check_multiple(s.order_multiple) {
-            body = body.with_field(format!("specs.{i}.order_multiple"), e.message(lang));
+            push(format!("specs.{i}.order_multiple"), e.message(lang));
         }
         if let Err(e) = check_cap(s.default_cap) {
-            body = body.with_field(format!("specs.{i}.default_cap"), e.message(lang));
+            push(format!("specs.{i}.default_cap"), e.message(lang));
         }
     }
     for (i, c) in changes.caps.iter().enumerate() {
         if !before.specs.iter().any(|b| b.spec_id == c.spec_id) {
-            body = body.with_field(format!("caps.{i}.spec_id"), unknown_spec);
+            push(format!("caps.{i}.spec_id"), unknown_spec);
         }
         if !before.classes.iter().any(|b| b.code == c.class_code) {
-            body = body.with_field(format!("caps.{i}.class_code"), unknown_class);
+            push(format!("caps.{i}.class_code"), unknown_class);
         }
         if let Err(e) = check_cap(c.cap) {
-            body = body.with_field(format!("caps.{i}.cap"), e.message(lang));
+            push(format!("caps.{i}.cap"), e.message(lang));
         }
     }
     for (i, c) in changes.classes.iter().enumerate() {
         if !before.classes.iter().any(|b| b.code == c.code) {
-            body = body.with_field(format!("classes.{i}.code"), unknown_class);
+            push(format!("classes.{i}.code"), unknown_class);
         }
         if let Some(Err(e)) = c.total_cap.map(check_cap) {
-            body = body.with_field(format!("classes.{i}.total_cap"), e.message(lang));
+            push(format!("classes.{i}.total_cap"), e.message(lang));
         }
     }
+    let retailers: std::collections::HashSet<i64> = if changes.order_days.is_empty() {
+        Default::default()
+    } else {
+        sqlx::query_scalar::<_, i64>("SELECT id FROM retailers")
+            .fetch_all(&state.db.pool)
+            .await?
+            .into_iter()
+            .collect()
+    };
     for (i, d) in changes.order_days.iter().enumerate() {
         if let Err(e) = check_weekday(d.weekday) {
-            body = body.with_field(format!("order_days.{i}.weekday"), e.message(lang));
+            push(format!("order_days.{i}.weekday"), e.message(lang));
         }
-        if repl::retailer(&state.db.pool, d.retailer_id)
-            .await?
-            .is_none()
-        {
-            body = body.with_field(
-                format!("order_days.{i}.retailer_id"),
-                lang.pick("零售户不存在", "No such retailer"),
-            );
+        if !retailers.contains(&d.retailer_id) {
+            push(format!("order_days.{i}.retailer_id"), lang.pick("零售户不存在", "No such retailer"));
         }
     }
-    if !body.fields.is_empty() {
-        return Err(ApiError::validation(body));
+    if !errors.is_empty() {
+        let count = errors.len();
+        return Err(ApiError::invalid_fields(
+            match lang {
+                Lang::Zh => format!("有 {count} 处政策值不符合要求，未保存任何修改"),
+                Lang::En => format!("{count} values are not valid; nothing was saved"),
+            },
+            errors,
+        ));
     }
 
     let actor = Some(current.user.id);
     let mut conn = state.db.pool.acquire().await?;
     let mut tx = state.db.begin(&mut conn).await?;
+    if !repl::bump_policy_version(&mut tx, changes.version).await? {
+        return Err(ApiError::conflict(lang.pick(
+            "政策已被他人修改，未保存；请刷新后再修改",
+            "Someone changed the policy first; nothing was saved. Reload and change again",
+        )));
+    }
+    // Read again under the version lock: the audit's "from" values are
+    // the ones this change replaced.
+    let before = policy_view(&state).await?;
     if let Some(p) = &changes.policy {
         if *p != before.policy {
             repl::set_policy(&mut tx, p).await?;

@@ -12,25 +12,23 @@ use std::collections::HashMap;
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use domain::forecast::review::{
-    acting_step, chain, check_comment, check_correction, check_return_level, is_late, may_read,
-    next_level, stage_label, Actor, ReviewError, ReviewStep, SheetState,
+    acting_step, chain, check_comment, check_correction, is_late, may_read, stage_label, Actor, ReviewError, ReviewStep, SheetState,
 };
 use domain::forecast::view::{
-    ApproveRequest, CorrectRequest, LineHistory, ReturnRequest, ReviewActionKind, ReviewInbox,
-    ReviewSheet, ReviewView, SaveCellsResponse, SheetStatus,
+    ApproveRequest, CorrectRequest, LineHistory, ReturnRequest, ReviewInbox,
+    ReviewSheet, ReviewView, SaveCellsResponse,
 };
 use domain::org::OrgUnit;
 use domain::{ErrorBody, ErrorCode, Lang, Role};
 use serde::Deserialize;
-use serde_json::json;
 
 use super::replenishment::today;
-use crate::db::now_unix;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, CurrentUser};
-use crate::store::forecast::{self as forecast_store, Stale};
+use crate::service::review as service;
+use crate::store::forecast as forecast_store;
 use crate::store::review::{self as store, LineFilter, SheetRecord};
-use crate::store::{audit, org};
+use crate::store::org;
 use crate::AppState;
 
 const TAG: &str = "forecast review";
@@ -38,7 +36,7 @@ const TAG: &str = "forecast review";
 const PAGE: i64 = 50;
 const MAX_PAGE: i64 = 500;
 
-fn actor(current: &CurrentUser) -> Actor {
+pub(crate) fn actor(current: &CurrentUser) -> Actor {
     Actor {
         user_id: current.user.id,
         role: current.role(),
@@ -46,7 +44,7 @@ fn actor(current: &CurrentUser) -> Actor {
     }
 }
 
-fn state_of(sheet: &SheetRecord) -> SheetState {
+pub(crate) fn state_of(sheet: &SheetRecord) -> SheetState {
     SheetState {
         status: sheet.status,
         level: sheet.level,
@@ -210,7 +208,7 @@ pub async fn review(
     }))
 }
 
-fn review_refused(lang: Lang, error: ReviewError) -> ApiError {
+pub(crate) fn review_refused(lang: Lang, error: ReviewError) -> ApiError {
     let message = error.message(lang);
     match error.field() {
         Some(field) => ApiError::validation(
@@ -225,23 +223,6 @@ fn review_refused(lang: Lang, error: ReviewError) -> ApiError {
         }
         None => ApiError::conflict(message),
     }
-}
-
-/// Checks the caller may act on the sheet as it is inside `tx`, and returns
-/// the step they act at.
-async fn acting<'a>(
-    conn: &mut sqlx::AnyConnection,
-    current: &CurrentUser,
-    sheet: &SheetRecord,
-    steps: &'a [ReviewStep],
-) -> ApiResult<&'a ReviewStep> {
-    let (status, level) = store::state(conn, sheet.id).await?;
-    let now = SheetState {
-        status,
-        level,
-        ..state_of(sheet)
-    };
-    acting_step(steps, now, actor(current)).map_err(|e| review_refused(current.lang, e))
 }
 
 /// Corrects lines at the caller's level (a reason for each), all or none.
@@ -304,49 +285,7 @@ pub async fn correct(
             errors,
         ));
     }
-    let mut conn = pool.acquire().await?;
-    let mut tx = state.db.begin(&mut conn).await?;
-    let step = acting(&mut tx, &current, &sheet, &steps).await?;
-    let revisions = match store::correct(
-        &mut tx,
-        id,
-        &request.corrections,
-        step.level,
-        step.unit_id,
-        current.user.id,
-        now_unix(),
-    )
-    .await?
-    {
-        Ok(r) => r,
-        Err(Stale(stale)) => {
-            let changed = lang.pick("已被他人修改", "Changed by someone else");
-            return Err(ApiError::conflict_fields(
-                lang.pick(
-                    "该行已被他人修改，未保存；请刷新后再修正",
-                    "Someone changed the line first; nothing was saved. Reload and correct again",
-                ),
-                stale
-                    .iter()
-                    .map(|i| (format!("corrections.{i}"), changed.to_string())),
-            ));
-        }
-    };
-    crate::store::summary::refresh_sheet(&mut tx, id).await?;
-    audit::record_and_commit(
-        tx,
-        Some(current.user.id),
-        "forecast.lines.correct",
-        "forecast_sheet",
-        &id.to_string(),
-        &json!({
-            "level": step.level,
-            "lines": request.corrections.iter().map(|c| json!({
-                "retailer_id": c.retailer_id, "spec_id": c.spec_id, "to": c.value, "reason": c.reason
-            })).collect::<Vec<_>>(),
-        }),
-    )
-    .await?;
+    let revisions = service::correct(&state, &current, &sheet, &steps, &request.corrections).await?;
     Ok(Json(SaveCellsResponse { revisions }))
 }
 
@@ -366,43 +305,7 @@ pub async fn approve(
     let lang = current.lang;
     let (sheet, steps, _) = readable(&state, &current, id).await?;
     check_comment(request.comment.as_deref(), false).map_err(|e| review_refused(lang, e))?;
-    let mut conn = state.db.pool.acquire().await?;
-    let mut tx = state.db.begin(&mut conn).await?;
-    let step = acting(&mut tx, &current, &sheet, &steps).await?;
-    let next = next_level(&steps, step);
-    match next {
-        Some(level) => store::set_state(&mut tx, id, SheetStatus::Submitted, Some(level)).await?,
-        None => {
-            store::approve_final(&mut tx, id).await?;
-            crate::store::summary::refresh_sheet(&mut tx, id).await?;
-        }
-    }
-    let now = now_unix();
-    store::record_action(
-        &mut tx,
-        id,
-        ReviewActionKind::Approve,
-        step.level,
-        next,
-        request.comment.as_deref(),
-        current.user.id,
-        now,
-    )
-    .await?;
-    audit::record_and_commit(
-        tx,
-        Some(current.user.id),
-        if next.is_some() {
-            "forecast.sheet.approve"
-        } else {
-            "forecast.sheet.final_approve"
-        },
-        "forecast_sheet",
-        &id.to_string(),
-        &json!({ "level": step.level, "to_level": next, "comment": request.comment }),
-    )
-    .await?;
-    drop(conn);
+    service::approve(&state, &current, &sheet, &steps, request.comment.as_deref()).await?;
     after_action(&state, &current, id).await
 }
 
@@ -434,36 +337,7 @@ pub async fn return_sheet(
     let lang = current.lang;
     let (sheet, steps, _) = readable(&state, &current, id).await?;
     check_comment(Some(&request.comment), true).map_err(|e| review_refused(lang, e))?;
-    let mut conn = state.db.pool.acquire().await?;
-    let mut tx = state.db.begin(&mut conn).await?;
-    let step = acting(&mut tx, &current, &sheet, &steps).await?;
-    check_return_level(request.to_level, step).map_err(|e| review_refused(lang, e))?;
-    if request.to_level == 0 {
-        store::set_state(&mut tx, id, SheetStatus::Returned, None).await?;
-    } else {
-        store::set_state(&mut tx, id, SheetStatus::Submitted, Some(request.to_level)).await?;
-    }
-    store::record_action(
-        &mut tx,
-        id,
-        ReviewActionKind::Return,
-        step.level,
-        Some(request.to_level),
-        Some(&request.comment),
-        current.user.id,
-        now_unix(),
-    )
-    .await?;
-    audit::record_and_commit(
-        tx,
-        Some(current.user.id),
-        "forecast.sheet.return",
-        "forecast_sheet",
-        &id.to_string(),
-        &json!({ "level": step.level, "to_level": request.to_level, "comment": request.comment }),
-    )
-    .await?;
-    drop(conn);
+    service::return_sheet(&state, &current, &sheet, &steps, request.to_level, &request.comment).await?;
     after_action(&state, &current, id).await
 }
 

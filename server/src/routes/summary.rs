@@ -394,22 +394,9 @@ pub async fn import_actuals(
             )],
         )
     };
-    let rows = if body.starts_with(b"PK") {
-        xlsx::read_rows(&body).ok_or_else(not_readable)?
-    } else {
-        let text = std::str::from_utf8(&body).map_err(|_| not_readable())?;
-        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(text.as_bytes());
-        let mut rows = Vec::new();
-        for (i, record) in reader.records().enumerate() {
-            let record = record.map_err(|_| not_readable())?;
-            rows.push((i + 1, record.iter().map(str::to_string).collect()));
-        }
-        rows
-    };
+    let rows = crate::untrusted::actual_rows(body, lang)
+        .await?
+        .ok_or_else(not_readable)?;
     if rows.is_empty() {
         return Err(not_readable());
     }

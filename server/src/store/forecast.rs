@@ -323,13 +323,52 @@ pub async fn sheet(pool: &AnyPool, cycle_id: i64, manager_id: i64) -> sqlx::Resu
     .transpose()
 }
 
-/// The sheet's status, read again inside a write transaction.
-pub async fn sheet_status(conn: &mut AnyConnection, sheet_id: i64) -> sqlx::Result<SheetStatus> {
-    let status: String = sqlx::query_scalar("SELECT status FROM forecast_sheets WHERE id = $1")
-        .bind(sheet_id)
-        .fetch_one(conn)
-        .await?;
-    Ok(SheetStatus::parse(&status))
+/// A sheet's state as read under [`lock_sheet`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockedSheet {
+    pub status: SheetStatus,
+    pub level: Option<u8>,
+    pub cycle_status: CycleStatus,
+}
+
+/// Reads a sheet's state and holds it for the rest of the caller's write
+/// transaction: every write to a sheet (cells, submission, corrections,
+/// approval, return) starts here, so that what it checks is still true
+/// when it commits. On PostgreSQL the sheet row is locked (`FOR UPDATE`)
+/// and its cycle row shared (`FOR SHARE`), so closing the cycle waits for
+/// writes in flight and writes after it see it closed; on SQLite the
+/// transaction already holds the database's write lock (`BEGIN IMMEDIATE`).
+pub async fn lock_sheet(conn: &mut AnyConnection, sheet_id: i64) -> sqlx::Result<LockedSheet> {
+    let lock = if conn.backend_name() == "PostgreSQL" {
+        " FOR UPDATE OF s FOR SHARE OF c"
+    } else {
+        ""
+    };
+    let row = sqlx::query(&format!(
+        "SELECT s.status, s.review_level, c.status FROM forecast_sheets s \
+         JOIN forecast_cycles c ON c.id = s.cycle_id WHERE s.id = $1{lock}"
+    ))
+    .bind(sheet_id)
+    .fetch_one(conn)
+    .await?;
+    let level: Option<i64> = row.try_get(1)?;
+    Ok(LockedSheet {
+        status: SheetStatus::parse(&row.try_get::<String, _>(0)?),
+        level: level.and_then(|l| u8::try_from(l).ok()),
+        cycle_status: CycleStatus::parse(&row.try_get::<String, _>(2)?),
+    })
+}
+
+/// Reads a cycle's status and locks its row for the caller's transaction
+/// (closing waits for the sheet writes that share it).
+pub async fn lock_cycle(conn: &mut AnyConnection, cycle_id: i64) -> sqlx::Result<Option<CycleStatus>> {
+    let lock = if conn.backend_name() == "PostgreSQL" { " FOR UPDATE" } else { "" };
+    let status: Option<String> =
+        sqlx::query_scalar(&format!("SELECT status FROM forecast_cycles WHERE id = $1{lock}"))
+            .bind(cycle_id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(status.map(|s| CycleStatus::parse(&s)))
 }
 
 pub async fn reopen(conn: &mut AnyConnection, sheet_id: i64, until: NaiveDate) -> sqlx::Result<()> {
@@ -548,9 +587,14 @@ pub const LINE_COLUMNS: [&str; 8] = [
     "updated_by",
     "updated_at",
 ];
+/// The write of a line is itself compare-and-set: it updates only a line
+/// still at the revision before the new one. With the sheet locked this
+/// never refuses; it is the second guard, and the count of rows written is
+/// checked against the cells sent.
 const LINE_UPSERT: &str = "ON CONFLICT (sheet_id, retailer_id, spec_id) DO UPDATE SET \
     entered = excluded.entered, reason = excluded.reason, revision = excluded.revision, \
-    updated_by = excluded.updated_by, updated_at = excluded.updated_at, current_value = NULL";
+    updated_by = excluded.updated_by, updated_at = excluded.updated_at, current_value = NULL \
+    WHERE forecast_lines.revision = excluded.revision - 1";
 
 /// Writes cells (already checked) in the caller's transaction. With
 /// `check_base`, a cell whose stored revision differs from its
@@ -607,7 +651,11 @@ pub async fn save_cells(
             ]
         })
         .collect();
-    upsert_rows(conn, "forecast_lines", &LINE_COLUMNS, &rows, LINE_UPSERT).await?;
+    let written = upsert_rows(conn, "forecast_lines", &LINE_COLUMNS, &rows, LINE_UPSERT).await?;
+    if written != rows.len() as u64 {
+        // A line moved between the read above and the write: refuse all.
+        return Ok(Err(Stale(Vec::new())));
+    }
     sqlx::query(
         "UPDATE forecast_sheets SET status = 'draft' WHERE id = $1 AND status = 'not_started'",
     )
@@ -671,6 +719,7 @@ pub async fn record_baselines(
          last_month = excluded.last_month, last_year = excluded.last_year",
     )
     .await
+    .map(drop)
 }
 
 /// Every bound set per spec and class.
@@ -716,4 +765,5 @@ pub async fn set_bounds(
         "ON CONFLICT (spec_id, class_code) DO UPDATE SET max_cartons = excluded.max_cartons",
     )
     .await
+    .map(drop)
 }

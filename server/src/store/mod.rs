@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod forecast;
+pub mod login_attempts;
 pub mod org;
 pub mod replenishment;
 pub mod review;

@@ -29,6 +29,32 @@ pub async fn policy(pool: &AnyPool) -> sqlx::Result<ReplenishmentPolicy> {
     super::settings::get(pool, POLICY_KEY).await
 }
 
+const POLICY_VERSION_KEY: &str = "replenishment_policy_version";
+
+/// The policy's version: raised by every change.
+pub async fn policy_version(pool: &AnyPool) -> sqlx::Result<i64> {
+    super::settings::get(pool, POLICY_VERSION_KEY).await
+}
+
+/// Moves the policy from version `from` to the next, in the caller's
+/// transaction: compare-and-set on the version row, so of two changes made
+/// on the same version exactly one passes (on PostgreSQL the second waits
+/// for the first's row lock and then finds the version moved). Returns
+/// whether it moved.
+pub async fn bump_policy_version(conn: &mut AnyConnection, from: i64) -> sqlx::Result<bool> {
+    sqlx::query("INSERT INTO settings (key, value) VALUES ($1, '0') ON CONFLICT (key) DO NOTHING")
+        .bind(POLICY_VERSION_KEY)
+        .execute(&mut *conn)
+        .await?;
+    let moved = sqlx::query("UPDATE settings SET value = $1 WHERE key = $2 AND value = $3")
+        .bind((from + 1).to_string())
+        .bind(POLICY_VERSION_KEY)
+        .bind(from.to_string())
+        .execute(conn)
+        .await?;
+    Ok(moved.rows_affected() == 1)
+}
+
 pub async fn set_policy(conn: &mut AnyConnection, value: &ReplenishmentPolicy) -> sqlx::Result<()> {
     super::settings::set(conn, POLICY_KEY, value).await
 }

@@ -16,6 +16,8 @@ pub struct UserRow {
     pub failed_attempts: i64,
     pub locked_until: Option<i64>,
     pub active: bool,
+    /// Sessions signed in at an older epoch are ended.
+    pub session_epoch: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -30,6 +32,7 @@ struct RawUser {
     failed_attempts: i64,
     locked_until: Option<i64>,
     active: i64,
+    session_epoch: i64,
 }
 
 impl TryFrom<RawUser> for UserRow {
@@ -48,11 +51,12 @@ impl TryFrom<RawUser> for UserRow {
             failed_attempts: r.failed_attempts,
             locked_until: r.locked_until,
             active: r.active != 0,
+            session_epoch: r.session_epoch,
         })
     }
 }
 
-const COLUMNS: &str = "id, login, display_name, role, org_unit_id, retailer_id, password_hash, failed_attempts, locked_until, active";
+const COLUMNS: &str = "id, login, display_name, role, org_unit_id, retailer_id, password_hash, failed_attempts, locked_until, active, session_epoch";
 
 pub async fn by_id(pool: &AnyPool, id: i64) -> sqlx::Result<Option<UserRow>> {
     let raw: Option<RawUser> =
@@ -99,13 +103,17 @@ pub async fn clear_failures(conn: &mut AnyConnection, id: i64) -> sqlx::Result<(
     Ok(())
 }
 
-pub async fn set_password_hash(conn: &mut AnyConnection, id: i64, phc: &str) -> sqlx::Result<()> {
-    sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
-        .bind(id)
-        .bind(phc)
-        .execute(conn)
-        .await?;
-    Ok(())
+/// Sets a new password hash and ends every session signed in before it:
+/// returns the new session epoch, which the caller's own session takes.
+pub async fn set_password_hash(conn: &mut AnyConnection, id: i64, phc: &str) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "UPDATE users SET password_hash = $2, session_epoch = session_epoch + 1 WHERE id = $1 \
+         RETURNING session_epoch",
+    )
+    .bind(id)
+    .bind(phc)
+    .fetch_one(conn)
+    .await
 }
 
 /// The retailer behind a retailer account, for its landing page.

@@ -1,0 +1,171 @@
+//! Bounds on what anonymous clients can make the server do: a per-address
+//! throttle on failed sign-ins and a bound on concurrent password hashing.
+//!
+//! Both are in-process. Several server processes each apply them; the
+//! per-account lockout (`store::login_attempts`) is in the database and
+//! holds across processes.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// Failed sign-ins per client address in a fixed window; attempts still
+/// being checked count as failures until they pass, so parallel attempts
+/// cannot get past the limit.
+#[derive(Debug)]
+pub struct AddressThrottle {
+    limit: u32,
+    window: i64,
+    entries: Mutex<HashMap<IpAddr, Entry>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    window_start: i64,
+    failures: u32,
+    in_flight: u32,
+}
+
+/// Entries kept before expired ones are swept.
+const SWEEP_AT: usize = 10_000;
+
+impl AddressThrottle {
+    pub fn new(limit: u32, window_seconds: i64) -> Arc<Self> {
+        Arc::new(Self {
+            limit,
+            window: window_seconds.max(1),
+            entries: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, Entry>> {
+        // A panic while holding the lock leaves only counters behind.
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Lets one attempt from `address` through, or says in how many seconds
+    /// to try again.
+    pub fn admit(self: &Arc<Self>, address: IpAddr, now: i64) -> Result<Ticket, i64> {
+        let mut entries = self.lock();
+        if entries.len() >= SWEEP_AT {
+            let window = self.window;
+            entries.retain(|_, e| e.in_flight > 0 || now - e.window_start < window);
+        }
+        let entry = entries.entry(address).or_insert(Entry {
+            window_start: now,
+            failures: 0,
+            in_flight: 0,
+        });
+        if now - entry.window_start >= self.window {
+            entry.window_start = now;
+            entry.failures = 0;
+        }
+        if entry.failures + entry.in_flight >= self.limit {
+            return Err((entry.window_start + self.window - now).max(1));
+        }
+        entry.in_flight += 1;
+        Ok(Ticket {
+            throttle: Arc::clone(self),
+            address,
+            passed: false,
+        })
+    }
+
+    fn settle(&self, address: IpAddr, passed: bool) {
+        let mut entries = self.lock();
+        if let Some(entry) = entries.get_mut(&address) {
+            entry.in_flight = entry.in_flight.saturating_sub(1);
+            if !passed {
+                entry.failures = entry.failures.saturating_add(1);
+            }
+        }
+    }
+}
+
+/// One admitted attempt: counts as a failure unless [`Ticket::passed`] is
+/// called (so an attempt that errors or is cancelled counts too).
+#[derive(Debug)]
+pub struct Ticket {
+    throttle: Arc<AddressThrottle>,
+    address: IpAddr,
+    passed: bool,
+}
+
+impl Ticket {
+    pub fn passed(mut self) {
+        self.passed = true;
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        self.throttle.settle(self.address, self.passed);
+    }
+}
+
+/// Slots for Argon2 work. Each hash takes about 19 MiB and a core for
+/// about 50 ms; unbounded, 200 parallel sign-ins took 3 GB that the
+/// allocator never gave back.
+#[derive(Debug, Clone)]
+pub struct HashSlots {
+    slots: Arc<Semaphore>,
+    wait: Duration,
+}
+
+/// No slot came free in time.
+#[derive(Debug)]
+pub struct Busy;
+
+impl HashSlots {
+    pub fn new(slots: usize, wait: Duration) -> Self {
+        Self {
+            slots: Arc::new(Semaphore::new(slots.max(1))),
+            wait,
+        }
+    }
+
+    /// Waits for a slot, at most the configured time.
+    pub async fn acquire(&self) -> Result<OwnedSemaphorePermit, Busy> {
+        match tokio::time::timeout(self.wait, Arc::clone(&self.slots).acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(Busy),
+        }
+    }
+
+    /// Checks a password in a slot.
+    pub async fn verify(&self, password: String, phc: String) -> Result<anyhow::Result<bool>, Busy> {
+        let _permit = self.acquire().await?;
+        Ok(crate::password::verify(password, phc).await)
+    }
+
+    /// Hashes a password in a slot.
+    pub async fn hash(&self, password: String) -> Result<anyhow::Result<String>, Busy> {
+        let _permit = self.acquire().await?;
+        Ok(crate::password::hash(password).await)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parallel_attempts_count_before_they_finish() {
+        let throttle = AddressThrottle::new(3, 60);
+        let ip: IpAddr = [10, 0, 0, 1].into();
+        let a = throttle.admit(ip, 100).expect("first");
+        let b = throttle.admit(ip, 100).expect("second");
+        let c = throttle.admit(ip, 100).expect("third");
+        assert!(throttle.admit(ip, 100).is_err(), "three in flight fill the limit");
+        a.passed();
+        let d = throttle.admit(ip, 100).expect("a success frees its place");
+        drop((b, c, d));
+        assert_eq!(throttle.admit(ip, 101).err(), Some(59), "three failures: wait out the window");
+        assert!(throttle.admit(ip, 160).is_ok(), "a new window starts afresh");
+        let other: IpAddr = [10, 0, 0, 2].into();
+        assert!(throttle.admit(other, 101).is_ok(), "addresses are counted apart");
+    }
+}

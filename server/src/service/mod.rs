@@ -1,0 +1,7 @@
+//! One service per feature: each owns its transactions and the
+//! compare-and-set rules of its writes. Handlers extract, call one service
+//! function and answer.
+
+pub mod auth;
+pub mod forecast;
+pub mod review;

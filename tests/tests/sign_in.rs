@@ -1,0 +1,253 @@
+//! Sign-in under parallel attack, password changes, slow clients and
+//! hostile text, on SQLite and PostgreSQL. Alone in its test binary: it
+//! measures the process's memory.
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use domain::{ErrorBody, ErrorCode};
+use e2e::{caller, on_both_databases, spawn_app, spawn_app_on, Backend, TestApp, DEMO_PASSWORD};
+use reqwest::Method;
+use serde_json::json;
+use server::config::Config;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+on_both_databases!(
+    parallel_wrong_passwords_cannot_exceed_the_lockout,
+    an_unknown_name_locks_like_an_account_and_a_lock_stays_with_its_address,
+    many_parallel_sign_ins_keep_memory_flat_and_the_address_is_throttled,
+    a_password_change_ends_the_other_sessions_and_counts_wrong_passwords,
+    half_sent_headers_do_not_hold_connections,
+    nul_bytes_and_bad_paths_answer_4xx_with_the_error_body,
+);
+
+fn client_from(address: IpAddr) -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .local_address(address)
+        .build()
+        .expect("client")
+}
+
+async fn sign_in(client: &reqwest::Client, app: &TestApp, login: &str, password: &str) -> reqwest::Response {
+    client
+        .post(app.url("/api/auth/login"))
+        .json(&json!({ "login": login, "password": password }))
+        .send()
+        .await
+        .expect("login request")
+}
+
+async fn statuses(responses: Vec<reqwest::Response>) -> Vec<u16> {
+    responses.iter().map(|r| r.status().as_u16()).collect()
+}
+
+async fn parallel_wrong_passwords_cannot_exceed_the_lockout(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let client = app.client();
+    let attempts = 30;
+    let answers = futures::future::join_all::<Vec<_>>(
+        (0..attempts).map(|_| sign_in(&client, &app, "center", "Wrong-password-9")).collect(),
+    )
+    .await;
+    let answers = statuses(answers).await;
+    let checked = answers.iter().filter(|&&s| s == 401).count();
+    let locked = answers.iter().filter(|&&s| s == 423).count();
+    println!("{attempts} parallel wrong passwords ({backend:?}): {checked} checked (401), {locked} refused (423)");
+    assert_eq!(checked + locked, attempts, "every answer is 401 or 423: {answers:?}");
+    assert!(checked <= 5 - 1, "at most 4 plain failures before the fifth locks: {answers:?}");
+    let failures: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'login_failed'")
+        .fetch_one(&app.db().pool)
+        .await
+        .expect("audit");
+    assert_eq!(failures, 5, "exactly five passwords were checked");
+    // The right password from the same address is refused while locked.
+    assert_eq!(sign_in(&client, &app, "center", DEMO_PASSWORD).await.status(), 423);
+}
+
+async fn an_unknown_name_locks_like_an_account_and_a_lock_stays_with_its_address(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let attacker = client_from([127, 0, 0, 2].into());
+    let mut known = Vec::new();
+    let mut unknown = Vec::new();
+    for _ in 0..6 {
+        known.push(sign_in(&attacker, &app, "cm01", "Wrong-password-9").await.status().as_u16());
+        unknown.push(sign_in(&attacker, &app, "no-such-person", "Wrong-password-9").await.status().as_u16());
+    }
+    assert_eq!(known, unknown, "an unknown name answers exactly like an account");
+    assert_eq!(known, [401, 401, 401, 401, 423, 423]);
+    let body: ErrorBody = sign_in(&attacker, &app, "no-such-person", "x").await.json().await.expect("body");
+    assert_eq!(body.code, ErrorCode::Locked);
+    // The owner, elsewhere, still signs in: a stranger cannot lock them out.
+    let owner = client_from([127, 0, 0, 3].into());
+    assert_eq!(sign_in(&owner, &app, "cm01", DEMO_PASSWORD).await.status(), 200);
+}
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+async fn many_parallel_sign_ins_keep_memory_flat_and_the_address_is_throttled(backend: Backend) {
+    let app = spawn_app(backend).await;
+    // 200 wrong sign-ins at once, each from its own address and for its
+    // own name, so that neither the lockout nor the throttle stops them:
+    // all reach the password check, and only the bound on concurrent
+    // hashing keeps memory down.
+    let before = rss_kib();
+    let started = Instant::now();
+    let answers = futures::future::join_all::<Vec<_>>(
+        (0..200u32)
+            .map(|i| {
+                let client = client_from([127, 0, (i / 250) as u8 + 1, (i % 250) as u8 + 2].into());
+                let app = &app;
+                async move { sign_in(&client, app, &format!("guess{i}"), "Wrong-password-9").await }
+            })
+            .collect(),
+    )
+    .await;
+    let answers = statuses(answers).await;
+    let after = rss_kib();
+    let grew = after.saturating_sub(before) / 1024;
+    println!(
+        "200 parallel wrong sign-ins ({backend:?}): {:.1} s; RSS {} → {} MiB (+{grew} MiB); answers: {} × 401, {} × 503",
+        started.elapsed().as_secs_f64(),
+        before / 1024,
+        after / 1024,
+        answers.iter().filter(|&&s| s == 401).count(),
+        answers.iter().filter(|&&s| s == 503).count(),
+    );
+    assert!(answers.iter().all(|&s| s == 401 || s == 503), "{answers:?}");
+    assert!(grew < 120, "hashing is bounded: the process grew {grew} MiB");
+
+    // One address: past 30 failures (in flight included) it gets 429.
+    let one = client_from([127, 0, 9, 9].into());
+    let answers = futures::future::join_all::<Vec<_>>(
+        (0..60u32)
+            .map(|i| {
+                let one = &one;
+                let app = &app;
+                async move { sign_in(one, app, &format!("spray{i}"), "Wrong-password-9").await }
+            })
+            .collect(),
+    )
+    .await;
+    let retry = answers
+        .iter()
+        .find(|r| r.status() == 429)
+        .and_then(|r| r.headers().get("retry-after").cloned());
+    let answers = statuses(answers).await;
+    let throttled = answers.iter().filter(|&&s| s == 429).count();
+    println!("60 parallel failures from one address ({backend:?}): {throttled} answered 429");
+    assert_eq!(throttled, 30, "{answers:?}");
+    assert!(retry.is_some(), "429 says when to retry");
+}
+
+async fn a_password_change_ends_the_other_sessions_and_counts_wrong_passwords(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let phone = caller(&app, "cm02").await;
+    let desk = caller(&app, "cm02").await;
+    let change = |current: &str, new: &str| {
+        phone.send(&app, Method::POST, "/api/auth/password", json!({ "current_password": current, "new_password": new }))
+    };
+    for n in 1..=4 {
+        let wrong = change("Not-the-password-1", "Brand-new-Secret-77").await;
+        assert_eq!(wrong.status(), 422, "wrong current password {n}");
+    }
+    let fifth = change("Not-the-password-1", "Brand-new-Secret-77").await;
+    assert_eq!(fifth.status(), 423, "the fifth wrong current password locks");
+    // Someone with the session cannot keep guessing, even with the right one.
+    assert_eq!(change(DEMO_PASSWORD, "Brand-new-Secret-77").await.status(), 423);
+    sqlx::query("DELETE FROM login_attempts")
+        .execute(&app.db().pool)
+        .await
+        .expect("the lock expires");
+
+    let changed = change(DEMO_PASSWORD, "Brand-new-Secret-77").await;
+    assert_eq!(changed.status(), 204);
+    assert_eq!(phone.get(&app, "/api/auth/me").await.status(), 200, "the changing session goes on");
+    assert_eq!(desk.get(&app, "/api/auth/me").await.status(), 401, "the other session has ended");
+    let fresh = app.client();
+    assert_eq!(sign_in(&fresh, &app, "cm02", DEMO_PASSWORD).await.status(), 401);
+    assert_eq!(sign_in(&fresh, &app, "cm02", "Brand-new-Secret-77").await.status(), 200);
+}
+
+async fn half_sent_headers_do_not_hold_connections(backend: Backend) {
+    let db = std::sync::Arc::new(e2e::TestDb::new(backend).await);
+    let config = Config {
+        header_timeout: Duration::from_secs(2),
+        ..Config::local(String::new())
+    };
+    let app = spawn_app_on(db, config, true).await;
+    let mut open = Vec::new();
+    for _ in 0..300 {
+        let mut stream = tokio::net::TcpStream::connect(app.addr).await.expect("connect");
+        stream
+            .write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            .await
+            .expect("half the headers");
+        open.push(stream);
+    }
+    // Health answers meanwhile.
+    let started = Instant::now();
+    let health = app.client().get(app.url("/api/health")).send().await.expect("health");
+    assert_eq!(health.status(), 200);
+    let health_ms = started.elapsed().as_millis();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let mut closed = 0;
+    for stream in &mut open {
+        let mut buf = [0u8; 512];
+        match tokio::time::timeout(Duration::from_millis(200), stream.read(&mut buf)).await {
+            // Closed (0), or closed after a 408 answer.
+            Ok(Ok(0)) | Ok(Err(_)) => closed += 1,
+            Ok(Ok(_)) => {
+                let mut rest = [0u8; 512];
+                if matches!(tokio::time::timeout(Duration::from_millis(200), stream.read(&mut rest)).await, Ok(Ok(0)) | Ok(Err(_))) {
+                    closed += 1;
+                }
+            }
+            Err(_) => {}
+        }
+    }
+    println!("300 half-sent requests ({backend:?}): {closed} closed by the server after the 2 s header timeout; health {health_ms} ms meanwhile");
+    assert_eq!(closed, 300);
+}
+
+async fn nul_bytes_and_bad_paths_answer_4xx_with_the_error_body(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let client = app.client();
+    let nul_login = client
+        .post(app.url("/api/auth/login"))
+        .json(&json!({ "login": "cm\u{0}01", "password": "x-y-z-1234" }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(nul_login.status(), 400);
+    let body: ErrorBody = nul_login.json().await.expect("the error body");
+    assert!(body.message.contains("空字符"), "{}", body.message);
+
+    let center = caller(&app, "center").await;
+    for path in [
+        "/api/forecast/cycles/not-a-number/progress",
+        "/api/forecast/cycles/1/sheet?manager_id=abc",
+        "/api/replenishment/retailers?q=%00x",
+    ] {
+        let response = center.get(&app, path).await;
+        let status = response.status().as_u16();
+        assert!((400..500).contains(&status), "{path}: {status}");
+        let body: Result<ErrorBody, _> = response.json().await;
+        assert!(body.is_ok(), "{path} answers the error body");
+    }
+    let wrong_method = center
+        .send(&app, Method::DELETE, "/api/forecast/cycles", json!({}))
+        .await;
+    assert_eq!(wrong_method.status(), 405);
+    assert!(wrong_method.json::<ErrorBody>().await.is_ok(), "405 has the error body");
+}
+
