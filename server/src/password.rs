@@ -21,16 +21,19 @@ pub fn hash_blocking(password: &str) -> anyhow::Result<String> {
 
 /// Checks a password against a stored PHC string. A malformed hash never matches.
 pub async fn verify(password: String, phc: String) -> anyhow::Result<bool> {
-    tokio::task::spawn_blocking(move || {
-        let Ok(parsed) = PasswordHash::new(&phc) else {
-            return false;
-        };
-        Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
-    })
-    .await
-    .map_err(Into::into)
+    tokio::task::spawn_blocking(move || verify_blocking(&password, &phc))
+        .await
+        .map_err(Into::into)
+}
+
+/// Synchronous checking, for callers already on a blocking thread.
+pub fn verify_blocking(password: &str, phc: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(phc) else {
+        return false;
+    };
+    Argon2::default()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok()
 }
 
 #[cfg(test)]

@@ -100,31 +100,36 @@ async fn many_parallel_sign_ins_keep_memory_flat_and_the_address_is_throttled(ba
     // own name, so that neither the lockout nor the throttle stops them:
     // all reach the password check, and only the bound on concurrent
     // hashing keeps memory down.
+    let wave = |n: u8| {
+        let app = &app;
+        futures::future::join_all((0..200u32).map(move |i| {
+            let client = client_from([127, n, (i / 250) as u8 + 1, (i % 250) as u8 + 2].into());
+            async move { sign_in(&client, app, &format!("guess{n}-{i}"), "Wrong-password-9").await }
+        }))
+    };
     let before = rss_kib();
     let started = Instant::now();
-    let answers = futures::future::join_all::<Vec<_>>(
-        (0..200u32)
-            .map(|i| {
-                let client = client_from([127, 0, (i / 250) as u8 + 1, (i % 250) as u8 + 2].into());
-                let app = &app;
-                async move { sign_in(&client, app, &format!("guess{i}"), "Wrong-password-9").await }
-            })
-            .collect(),
-    )
-    .await;
-    let answers = statuses(answers).await;
-    let after = rss_kib();
-    let grew = after.saturating_sub(before) / 1024;
+    let first = statuses(wave(1).await).await;
+    let after_first = rss_kib();
+    let took = started.elapsed().as_secs_f64();
+    let second = statuses(wave(2).await).await;
+    let after_second = rss_kib();
+    let first_grew = after_first.saturating_sub(before) / 1024;
+    let second_grew = after_second.saturating_sub(after_first) / 1024;
     println!(
-        "200 parallel wrong sign-ins ({backend:?}): {:.1} s; RSS {} → {} MiB (+{grew} MiB); answers: {} × 401, {} × 503",
-        started.elapsed().as_secs_f64(),
+        "200 parallel wrong sign-ins ({backend:?}): {took:.1} s; test process RSS {} → {} MiB (+{first_grew}), a second wave of 200 → {} MiB (+{second_grew}); answers {} × 401, {} × 503",
         before / 1024,
-        after / 1024,
-        answers.iter().filter(|&&s| s == 401).count(),
-        answers.iter().filter(|&&s| s == 503).count(),
+        after_first / 1024,
+        after_second / 1024,
+        first.iter().chain(&second).filter(|&&s| s == 401).count(),
+        first.iter().chain(&second).filter(|&&s| s == 503).count(),
     );
-    assert!(answers.iter().all(|&s| s == 401 || s == 503), "{answers:?}");
-    assert!(grew < 120, "hashing is bounded: the process grew {grew} MiB");
+    assert!(first.iter().chain(&second).all(|&s| s == 401 || s == 503), "{first:?} {second:?}");
+    // Server and clients share this process: 200 connections and clients
+    // plus two hashing threads' blocks. Unbounded, the first wave alone
+    // added about 3 GB.
+    assert!(first_grew < 200, "the first wave grew the process {first_grew} MiB");
+    assert!(second_grew < 40, "memory is not given back: a second wave grew it {second_grew} MiB");
 
     // One address: past 30 failures (in flight included) it gets 429.
     let one = client_from([127, 0, 9, 9].into());
@@ -197,25 +202,33 @@ async fn half_sent_headers_do_not_hold_connections(backend: Backend) {
     // Health answers meanwhile.
     let started = Instant::now();
     let health = app.client().get(app.url("/api/health")).send().await.expect("health");
-    assert_eq!(health.status(), 200);
+    assert!(health.status().is_success());
     let health_ms = started.elapsed().as_millis();
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    // Each connection must be closed by the server (end of stream, or a
+    // reset) within a few seconds of the 2 s timeout; whatever it sends
+    // first (a 408) is read past.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(8);
     let mut closed = 0;
+    let mut answered_408 = 0;
     for stream in &mut open {
-        let mut buf = [0u8; 512];
-        match tokio::time::timeout(Duration::from_millis(200), stream.read(&mut buf)).await {
-            // Closed (0), or closed after a 408 answer.
-            Ok(Ok(0)) | Ok(Err(_)) => closed += 1,
-            Ok(Ok(_)) => {
-                let mut rest = [0u8; 512];
-                if matches!(tokio::time::timeout(Duration::from_millis(200), stream.read(&mut rest)).await, Ok(Ok(0)) | Ok(Err(_))) {
+        let mut seen = Vec::new();
+        loop {
+            let mut buf = [0u8; 1024];
+            match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => {
                     closed += 1;
+                    break;
                 }
+                Ok(Ok(n)) => seen.extend_from_slice(&buf[..n]),
+                Err(_) => break,
             }
-            Err(_) => {}
+        }
+        if seen.starts_with(b"HTTP/1.1 408") {
+            answered_408 += 1;
         }
     }
-    println!("300 half-sent requests ({backend:?}): {closed} closed by the server after the 2 s header timeout; health {health_ms} ms meanwhile");
+    let waited = started.elapsed().as_secs_f64();
+    println!("300 half-sent requests ({backend:?}): {closed} closed by the server ({answered_408} with a 408) within {waited:.1} s under a 2 s header timeout; health {health_ms} ms meanwhile");
     assert_eq!(closed, 300);
 }
 
