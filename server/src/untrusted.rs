@@ -559,8 +559,9 @@ mod tests {
             (Refusal::TooManyColumns(64), 422),
             (Refusal::TooComplex, 422),
         ] {
-            let ApiError::Client(got, body) = refusal.clone().into_api_error(Lang::Zh) else {
-                panic!("{refusal:?} is a client error");
+            let (got, body) = match refusal.clone().into_api_error(Lang::Zh) {
+                ApiError::Client(got, body) => (got, body),
+                other => panic!("{refusal:?} is a client error: {other:?}"),
             };
             assert_eq!(got.as_u16(), status, "{refusal:?}");
             assert!(body.fields.contains_key("file"), "{refusal:?}");
@@ -674,8 +675,9 @@ mod tests {
             |_| Ok(()),
         )
         .await;
-        let Err(ApiError::Retry(status, seconds, body)) = refused else {
-            panic!("503 with Retry-After: {refused:?}");
+        let (status, seconds, body) = match refused {
+            Err(ApiError::Retry(status, seconds, body)) => (status, seconds, body),
+            other => panic!("503 with Retry-After: {other:?}"),
         };
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(seconds, RETRY_AFTER_SECONDS);
@@ -686,7 +688,7 @@ mod tests {
     async fn a_parse_past_its_deadline_answers_422_too_complex() {
         let slots = Arc::new(Semaphore::new(1));
         // A parse that checks its budget refuses itself.
-        let checked = run_in_slot(
+        let checked: ApiResult<()> = run_in_slot(
             &slots,
             Duration::from_secs(1),
             Duration::from_millis(10),
@@ -697,8 +699,9 @@ mod tests {
             },
         )
         .await;
-        let Err(ApiError::Client(status, body)) = checked else {
-            panic!("422: {checked:?}");
+        let (status, body) = match checked {
+            Err(ApiError::Client(status, body)) => (status, body),
+            other => panic!("422: {other:?}"),
         };
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(body.message.contains("文件过于复杂"), "{}", body.message);

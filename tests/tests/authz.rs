@@ -233,7 +233,7 @@ fn row(method: &Method, path: &str, f: &Fixture, side: Side) -> Option<(Rule, Pr
         ),
         ("GET", "/api/replenishment/policy") => (Rule::Roles(STAFF), get(path.into())),
         ("PATCH", "/api/replenishment/policy") => {
-            (Rule::Roles(READERS), probe(m, path.into(), Some(json!({}))))
+            (Rule::Roles(READERS), probe(m, path.into(), Some(json!({ "version": -1 }))))
         }
         ("GET", "/api/forecast/reviews") => (Rule::Roles(REVIEWERS), get(path.into())),
         ("GET", "/api/forecast/sheets/{id}/review") => (
