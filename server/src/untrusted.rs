@@ -128,6 +128,8 @@ pub enum Refusal {
     BadCount,
     TooManyRows(u32),
     TooManyColumns(u32),
+    /// CSV records.
+    TooManyLines(u32),
     BadReference,
     /// A tag or a run of text longer than any real workbook has.
     Oversized(usize),
@@ -185,6 +187,10 @@ impl Refusal {
             Refusal::TooManyRows(n) => pick(
                 format!("工作表超过 {} 行上限", grouped(u64::from(*n))),
                 format!("The sheet has more than {} rows", grouped(u64::from(*n))),
+            ),
+            Refusal::TooManyLines(n) => pick(
+                format!("文件超过 {} 行上限", grouped(u64::from(*n))),
+                format!("The file has more than {} lines", grouped(u64::from(*n))),
             ),
             Refusal::TooManyColumns(n) => pick(
                 format!("工作表超过 {} 列上限", grouped(u64::from(*n))),
@@ -457,7 +463,7 @@ fn csv_rows(
         }
         start = end;
         if line > limits.rows as usize {
-            return Err(Refusal::TooManyRows(limits.rows));
+            return Err(Refusal::TooManyLines(limits.rows));
         }
         if line % 4096 == 0 {
             budget.check()?;
@@ -602,7 +608,7 @@ mod tests {
         );
         assert_eq!(
             csv_rows(b"a,b,1\na,b,1\na,b,1\na,b,1\n", &limits, &budget),
-            Err(Refusal::TooManyRows(3))
+            Err(Refusal::TooManyLines(3))
         );
         let long = format!("a,b,1\n{},b,1\n", "x".repeat(MAX_LINE_BYTES));
         assert_eq!(

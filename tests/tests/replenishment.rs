@@ -320,7 +320,7 @@ async fn each_role_reaches_only_the_retailers_in_its_scope(backend: Backend) {
             &app,
             reqwest::Method::PATCH,
             "/api/replenishment/policy",
-            json!({ "classes": [] }),
+            json!({ "version": 0, "classes": [] }),
         )
         .await;
     assert_eq!(patch.status(), 403);
@@ -426,6 +426,7 @@ async fn policy_changes_are_checked_audited_and_drive_proposals(backend: Backend
 
     let bad = center
         .send(&app, reqwest::Method::PATCH, "/api/replenishment/policy", json!({
+            "version": 0,
             "policy": { "lead_days": 30, "stock_to_sales_norm": 0.5, "weeks_per_month": 4.3 },
             "caps": [{ "spec_id": spec, "class_code": class, "cap": 1 }],
             "specs": [{ "spec_id": spec, "order_multiple": 0, "default_cap": 10, "scarce": false, "orderable": true }],
@@ -447,6 +448,7 @@ async fn policy_changes_are_checked_audited_and_drive_proposals(backend: Backend
             reqwest::Method::PATCH,
             "/api/replenishment/policy",
             json!({
+                "version": 0,
                 "policy": { "lead_days": 3, "stock_to_sales_norm": 0.6, "weeks_per_month": 4.3 },
                 "caps": [{ "spec_id": spec, "class_code": class, "cap": 1 }],
                 "classes": [{ "code": class, "total_cap": 2 }],
@@ -457,6 +459,14 @@ async fn policy_changes_are_checked_audited_and_drive_proposals(backend: Backend
     assert_eq!(ok.status(), 200);
     let policy: PolicyView = ok.json().await.expect("json");
     assert_eq!(policy.policy.lead_days, 3);
+    assert_eq!(policy.version, 1, "the change moved the version");
+    let stale = center
+        .send(&app, reqwest::Method::PATCH, "/api/replenishment/policy", json!({
+            "version": 0,
+            "classes": [{ "code": class, "total_cap": 9 }]
+        }))
+        .await;
+    assert_eq!(stale.status(), 409, "a change made on an older version is refused");
     assert!(policy
         .caps
         .iter()
@@ -504,7 +514,7 @@ async fn policy_changes_are_checked_audited_and_drive_proposals(backend: Backend
             &app,
             reqwest::Method::PATCH,
             "/api/replenishment/policy",
-            json!({ "classes": [] }),
+            json!({ "version": 0, "classes": [] }),
         )
         .await;
     assert_eq!(refused.status(), 403);
