@@ -9,6 +9,7 @@ pub mod home;
 pub mod i18n;
 pub mod month;
 pub mod org;
+pub mod policy;
 pub mod quantity;
 pub mod replenishment;
 pub mod role;

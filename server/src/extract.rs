@@ -201,9 +201,10 @@ impl CurrentUser {
         self.user.role
     }
 
-    /// Answers 403 unless the user has one of `roles`.
-    pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
-        if roles.contains(&self.user.role) {
+    /// Answers 403 unless the policy lets the user's role call at all
+    /// (scope is checked by the service against the object).
+    pub fn require(&self, access: domain::policy::Access) -> Result<(), ApiError> {
+        if access.permits(self.user.role) {
             Ok(())
         } else {
             Err(ApiError::forbidden(self.lang))

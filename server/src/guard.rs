@@ -182,7 +182,11 @@ impl HashSlots {
     }
 
     /// Checks a password against a PHC string in a slot.
-    pub async fn verify(&self, password: String, phc: String) -> Result<anyhow::Result<bool>, Busy> {
+    pub async fn verify(
+        &self,
+        password: String,
+        phc: String,
+    ) -> Result<anyhow::Result<bool>, Busy> {
         self.run(move || crate::password::verify_blocking(&password, &phc))
             .await
     }
@@ -207,13 +211,26 @@ mod tests {
         let a = throttle.admit(ip, 100).expect("first");
         let b = throttle.admit(ip, 100).expect("second");
         let c = throttle.admit(ip, 100).expect("third");
-        assert!(throttle.admit(ip, 100).is_err(), "three in flight fill the limit");
+        assert!(
+            throttle.admit(ip, 100).is_err(),
+            "three in flight fill the limit"
+        );
         a.passed();
         let d = throttle.admit(ip, 100).expect("a success frees its place");
         drop((b, c, d));
-        assert_eq!(throttle.admit(ip, 101).err(), Some(59), "three failures: wait out the window");
-        assert!(throttle.admit(ip, 160).is_ok(), "a new window starts afresh");
+        assert_eq!(
+            throttle.admit(ip, 101).err(),
+            Some(59),
+            "three failures: wait out the window"
+        );
+        assert!(
+            throttle.admit(ip, 160).is_ok(),
+            "a new window starts afresh"
+        );
         let other: IpAddr = [10, 0, 0, 2].into();
-        assert!(throttle.admit(other, 101).is_ok(), "addresses are counted apart");
+        assert!(
+            throttle.admit(other, 101).is_ok(),
+            "addresses are counted apart"
+        );
     }
 }

@@ -43,8 +43,8 @@ fn one_winner(answers: &[(u16, Value); 2], what: &str) -> usize {
         [409, 200] => 1,
         other => panic!("{what}: expected one 200 and one 409, got {other:?}: {answers:?}"),
     };
-    let loser: ErrorBody =
-        serde_json::from_value(answers[1 - winner].1.clone()).expect("the loser gets the error body");
+    let loser: ErrorBody = serde_json::from_value(answers[1 - winner].1.clone())
+        .expect("the loser gets the error body");
     assert_eq!(loser.code, ErrorCode::Conflict, "{what}");
     assert!(!loser.message.is_empty());
     winner
@@ -75,7 +75,9 @@ async fn paired_cell_saves_leave_one_winner(backend: Backend) {
         let answers = pair(ra, rb).await;
         let winner = one_winner(&answers, "a cell saved twice from one revision");
         winners += 1;
-        let revision = answers[winner].1["revisions"][0].as_i64().expect("new revision");
+        let revision = answers[winner].1["revisions"][0]
+            .as_i64()
+            .expect("new revision");
         assert_eq!(revision, base + 1, "the winner's revision follows its base");
         let (stored, stored_revision): (Option<i64>, i64) = sqlx::query_as(
             "SELECT entered, revision FROM forecast_lines WHERE sheet_id = $1 AND retailer_id = $2 AND spec_id = $3",
@@ -92,16 +94,24 @@ async fn paired_cell_saves_leave_one_winner(backend: Backend) {
         base += 1;
     }
     report("cell save", backend, PAIRS, winners, lost);
-    assert_eq!(lost, 0, "a value the server acknowledged was not the one stored");
-    let audits: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'forecast.cells.save'")
-        .fetch_one(&app.db().pool)
-        .await
-        .expect("audit");
-    assert_eq!(audits, PAIRS as i64, "one audit row per acknowledged save, none for the losers");
+    assert_eq!(
+        lost, 0,
+        "a value the server acknowledged was not the one stored"
+    );
+    let audits: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'forecast.cells.save'")
+            .fetch_one(&app.db().pool)
+            .await
+            .expect("audit");
+    assert_eq!(
+        audits, PAIRS as i64,
+        "one audit row per acknowledged save, none for the losers"
+    );
 }
 
 async fn review_of(who: &Caller, app: &TestApp, sheet_id: i64) -> ReviewView {
-    who.get_json(app, &format!("/api/forecast/sheets/{sheet_id}/review")).await
+    who.get_json(app, &format!("/api/forecast/sheets/{sheet_id}/review"))
+        .await
 }
 
 async fn paired_corrections_leave_one_winner(backend: Backend) {
@@ -138,14 +148,18 @@ async fn paired_corrections_leave_one_winner(backend: Backend) {
         }
         base += 1;
     }
-    let corrections: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM forecast_corrections WHERE sheet_id = $1")
-        .bind(view.sheet_id)
-        .fetch_one(&app.db().pool)
-        .await
-        .expect("corrections");
+    let corrections: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM forecast_corrections WHERE sheet_id = $1")
+            .bind(view.sheet_id)
+            .fetch_one(&app.db().pool)
+            .await
+            .expect("corrections");
     report("correction", backend, rounds, rounds, lost);
     assert_eq!(lost, 0);
-    assert_eq!(corrections, rounds as i64, "one correction row per acknowledged correction");
+    assert_eq!(
+        corrections, rounds as i64,
+        "one correction row per acknowledged correction"
+    );
 }
 
 async fn paired_approvals_and_returns_leave_one_winner(backend: Backend) {
@@ -168,7 +182,12 @@ async fn paired_approvals_and_returns_leave_one_winner(backend: Backend) {
         // Approve against return, or approve against approve.
         let (approve_path, return_path) = (path("approve"), path("return"));
         let second = if round % 2 == 0 {
-            b.send(&app, Method::POST, &return_path, json!({ "comment": "请核实", "to_level": 0 }))
+            b.send(
+                &app,
+                Method::POST,
+                &return_path,
+                json!({ "comment": "请核实", "to_level": 0 }),
+            )
         } else {
             b.send(&app, Method::POST, &approve_path, json!({}))
         };
@@ -185,21 +204,43 @@ async fn paired_approvals_and_returns_leave_one_winner(backend: Backend) {
         if returned {
             assert_eq!((status.as_str(), level), ("returned", None));
         } else {
-            assert_eq!((status.as_str(), level), ("submitted", Some(2)), "approved once, not twice");
+            assert_eq!(
+                (status.as_str(), level),
+                ("submitted", Some(2)),
+                "approved once, not twice"
+            );
         }
-        assert_eq!(actions().await, before + 1, "one review action recorded, the winner's");
+        assert_eq!(
+            actions().await,
+            before + 1,
+            "one review action recorded, the winner's"
+        );
         // Bring it back to the market manager for the next round.
         if returned {
             let resubmit = cm
-                .send(&app, Method::POST, &format!("/api/forecast/cycles/{}/sheet/submit", cycle.id), json!({}))
+                .send(
+                    &app,
+                    Method::POST,
+                    &format!("/api/forecast/cycles/{}/sheet/submit", cycle.id),
+                    json!({}),
+                )
                 .await;
             assert_eq!(resubmit.status(), 200);
         } else {
             let county = caller(&app, "county").await;
             let back = county
-                .send(&app, Method::POST, &path("return"), json!({ "comment": "退回市场部", "to_level": 1 }))
+                .send(
+                    &app,
+                    Method::POST,
+                    &path("return"),
+                    json!({ "comment": "退回市场部", "to_level": 1 }),
+                )
                 .await;
-            assert_eq!(back.status(), 200, "the county returns it to the market department");
+            assert_eq!(
+                back.status(),
+                200,
+                "the county returns it to the market department"
+            );
         }
     }
     report("sheet transition", backend, rounds, rounds, 0);
@@ -254,13 +295,22 @@ async fn a_sheet_is_never_submitted_with_a_cell_emptied_during_the_submission(ba
                 submitted += 1;
                 assert_eq!((status.as_str(), empty), ("submitted", 0));
                 let back = mm
-                    .send(&app, Method::POST, &format!("/api/forecast/sheets/{}/return", view.sheet_id), json!({ "comment": "再核", "to_level": 0 }))
+                    .send(
+                        &app,
+                        Method::POST,
+                        &format!("/api/forecast/sheets/{}/return", view.sheet_id),
+                        json!({ "comment": "再核", "to_level": 0 }),
+                    )
                     .await;
                 assert_eq!(back.status(), 200);
             }
             (409 | 422, 200) => {
                 emptied += 1;
-                assert_ne!(status.as_str(), "submitted", "a sheet with an empty cell was submitted");
+                assert_ne!(
+                    status.as_str(),
+                    "submitted",
+                    "a sheet with an empty cell was submitted"
+                );
                 assert_eq!(empty, 1);
             }
             other => panic!("submission against an emptying save: {other:?}"),
@@ -308,9 +358,7 @@ async fn paired_policy_changes_leave_one_winner(backend: Backend) {
     for round in 0..rounds {
         let view: PolicyView = a.get_json(&app, "/api/replenishment/policy").await;
         let spec = &view.specs[0];
-        let change = |cap: i64| {
-            json!({ "version": view.version, "specs": [{ "spec_id": spec.spec_id, "default_cap": cap, "order_multiple": spec.order_multiple, "scarce": spec.scarce, "orderable": spec.orderable }] })
-        };
+        let change = |cap: i64| json!({ "version": view.version, "specs": [{ "spec_id": spec.spec_id, "default_cap": cap, "order_multiple": spec.order_multiple, "scarce": spec.scarce, "orderable": spec.orderable }] });
         let (ca, cb) = (20 + round as i64, 60 + round as i64);
         let (ra, rb) = tokio::join!(
             a.send(&app, Method::PATCH, "/api/replenishment/policy", change(ca)),
@@ -319,7 +367,11 @@ async fn paired_policy_changes_leave_one_winner(backend: Backend) {
         let answers = pair(ra, rb).await;
         let winner = one_winner(&answers, "the policy changed twice from one version");
         let after: PolicyView = a.get_json(&app, "/api/replenishment/policy").await;
-        let stored = after.specs.iter().find(|s| s.spec_id == spec.spec_id).expect("spec");
+        let stored = after
+            .specs
+            .iter()
+            .find(|s| s.spec_id == spec.spec_id)
+            .expect("spec");
         if after.version != view.version + 1 || stored.default_cap != [ca, cb][winner] {
             lost += 1;
         }
@@ -337,9 +389,18 @@ async fn a_closed_cycle_takes_no_review_write_and_cannot_be_reopened(backend: Ba
     let review = review_of(&mm, &app, view.sheet_id).await;
     let line = review.lines[0].clone();
     let close_path = format!("/api/forecast/cycles/{}/close", cycle.id);
-    assert_eq!(center.send(&app, Method::POST, &close_path, json!({})).await.status(), 200);
     assert_eq!(
-        center.send(&app, Method::POST, &close_path, json!({})).await.status(),
+        center
+            .send(&app, Method::POST, &close_path, json!({}))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        center
+            .send(&app, Method::POST, &close_path, json!({}))
+            .await
+            .status(),
         409,
         "closing twice"
     );
@@ -350,14 +411,31 @@ async fn a_closed_cycle_takes_no_review_write_and_cannot_be_reopened(backend: Ba
     assert_eq!(correction.status(), 409, "a correction on a closed cycle");
     let body: ErrorBody = correction.json().await.expect("body");
     assert!(body.message.contains("已关闭"), "{}", body.message);
-    assert_eq!(mm.send(&app, Method::POST, &sheet_path("approve"), json!({})).await.status(), 409);
     assert_eq!(
-        mm.send(&app, Method::POST, &sheet_path("return"), json!({ "comment": "退回", "to_level": 0 })).await.status(),
+        mm.send(&app, Method::POST, &sheet_path("approve"), json!({}))
+            .await
+            .status(),
+        409
+    );
+    assert_eq!(
+        mm.send(
+            &app,
+            Method::POST,
+            &sheet_path("return"),
+            json!({ "comment": "退回", "to_level": 0 })
+        )
+        .await
+        .status(),
         409
     );
     let until = chrono::Utc::now().date_naive() + chrono::Days::new(3);
     let reopen = center
-        .send(&app, Method::POST, &format!("/api/forecast/cycles/{}/reopen", cycle.id), json!({ "manager_id": view.manager_id, "until": until }))
+        .send(
+            &app,
+            Method::POST,
+            &format!("/api/forecast/cycles/{}/reopen", cycle.id),
+            json!({ "manager_id": view.manager_id, "until": until }),
+        )
         .await;
     assert_eq!(reopen.status(), 409, "a closed cycle is not reopened");
     let (status, level, corrections): (String, Option<i64>, i64) = sqlx::query_as(
@@ -367,6 +445,10 @@ async fn a_closed_cycle_takes_no_review_write_and_cannot_be_reopened(backend: Ba
     .fetch_one(&app.db().pool)
     .await
     .expect("sheet");
-    assert_eq!((status.as_str(), level, corrections), ("submitted", Some(1), 0), "nothing moved");
+    assert_eq!(
+        (status.as_str(), level, corrections),
+        ("submitted", Some(1), 0),
+        "nothing moved"
+    );
     let _ = SheetStatus::Submitted;
 }

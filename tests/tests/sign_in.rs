@@ -29,7 +29,12 @@ fn client_from(address: IpAddr) -> reqwest::Client {
         .expect("client")
 }
 
-async fn sign_in(client: &reqwest::Client, app: &TestApp, login: &str, password: &str) -> reqwest::Response {
+async fn sign_in(
+    client: &reqwest::Client,
+    app: &TestApp,
+    login: &str,
+    password: &str,
+) -> reqwest::Response {
     client
         .post(app.url("/api/auth/login"))
         .json(&json!({ "login": login, "password": password }))
@@ -47,22 +52,37 @@ async fn parallel_wrong_passwords_cannot_exceed_the_lockout(backend: Backend) {
     let client = app.client();
     let attempts = 30;
     let answers = futures::future::join_all::<Vec<_>>(
-        (0..attempts).map(|_| sign_in(&client, &app, "center", "Wrong-password-9")).collect(),
+        (0..attempts)
+            .map(|_| sign_in(&client, &app, "center", "Wrong-password-9"))
+            .collect(),
     )
     .await;
     let answers = statuses(answers).await;
     let checked = answers.iter().filter(|&&s| s == 401).count();
     let locked = answers.iter().filter(|&&s| s == 423).count();
     println!("{attempts} parallel wrong passwords ({backend:?}): {checked} checked (401), {locked} refused (423)");
-    assert_eq!(checked + locked, attempts, "every answer is 401 or 423: {answers:?}");
-    assert!(checked <= 5 - 1, "at most 4 plain failures before the fifth locks: {answers:?}");
-    let failures: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'login_failed'")
-        .fetch_one(&app.db().pool)
-        .await
-        .expect("audit");
+    assert_eq!(
+        checked + locked,
+        attempts,
+        "every answer is 401 or 423: {answers:?}"
+    );
+    assert!(
+        checked <= 5 - 1,
+        "at most 4 plain failures before the fifth locks: {answers:?}"
+    );
+    let failures: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'login_failed'")
+            .fetch_one(&app.db().pool)
+            .await
+            .expect("audit");
     assert_eq!(failures, 5, "exactly five passwords were checked");
     // The right password from the same address is refused while locked.
-    assert_eq!(sign_in(&client, &app, "center", DEMO_PASSWORD).await.status(), 423);
+    assert_eq!(
+        sign_in(&client, &app, "center", DEMO_PASSWORD)
+            .await
+            .status(),
+        423
+    );
 }
 
 async fn an_unknown_name_locks_like_an_account_and_a_lock_stays_with_its_address(backend: Backend) {
@@ -71,16 +91,36 @@ async fn an_unknown_name_locks_like_an_account_and_a_lock_stays_with_its_address
     let mut known = Vec::new();
     let mut unknown = Vec::new();
     for _ in 0..6 {
-        known.push(sign_in(&attacker, &app, "cm01", "Wrong-password-9").await.status().as_u16());
-        unknown.push(sign_in(&attacker, &app, "no-such-person", "Wrong-password-9").await.status().as_u16());
+        known.push(
+            sign_in(&attacker, &app, "cm01", "Wrong-password-9")
+                .await
+                .status()
+                .as_u16(),
+        );
+        unknown.push(
+            sign_in(&attacker, &app, "no-such-person", "Wrong-password-9")
+                .await
+                .status()
+                .as_u16(),
+        );
     }
-    assert_eq!(known, unknown, "an unknown name answers exactly like an account");
+    assert_eq!(
+        known, unknown,
+        "an unknown name answers exactly like an account"
+    );
     assert_eq!(known, [401, 401, 401, 401, 423, 423]);
-    let body: ErrorBody = sign_in(&attacker, &app, "no-such-person", "x").await.json().await.expect("body");
+    let body: ErrorBody = sign_in(&attacker, &app, "no-such-person", "x")
+        .await
+        .json()
+        .await
+        .expect("body");
     assert_eq!(body.code, ErrorCode::Locked);
     // The owner, elsewhere, still signs in: a stranger cannot lock them out.
     let owner = client_from([127, 0, 0, 3].into());
-    assert_eq!(sign_in(&owner, &app, "cm01", DEMO_PASSWORD).await.status(), 200);
+    assert_eq!(
+        sign_in(&owner, &app, "cm01", DEMO_PASSWORD).await.status(),
+        200
+    );
 }
 
 fn rss_kib() -> u64 {
@@ -124,12 +164,21 @@ async fn many_parallel_sign_ins_keep_memory_flat_and_the_address_is_throttled(ba
         first.iter().chain(&second).filter(|&&s| s == 401).count(),
         first.iter().chain(&second).filter(|&&s| s == 503).count(),
     );
-    assert!(first.iter().chain(&second).all(|&s| s == 401 || s == 503), "{first:?} {second:?}");
+    assert!(
+        first.iter().chain(&second).all(|&s| s == 401 || s == 503),
+        "{first:?} {second:?}"
+    );
     // Server and clients share this process: 200 connections and clients
     // plus two hashing threads' blocks. Unbounded, the first wave alone
     // added about 3 GB.
-    assert!(first_grew < 200, "the first wave grew the process {first_grew} MiB");
-    assert!(second_grew < 40, "memory is not given back: a second wave grew it {second_grew} MiB");
+    assert!(
+        first_grew < 200,
+        "the first wave grew the process {first_grew} MiB"
+    );
+    assert!(
+        second_grew < 40,
+        "memory is not given back: a second wave grew it {second_grew} MiB"
+    );
 
     // One address: past 30 failures (in flight included) it gets 429.
     let one = client_from([127, 0, 9, 9].into());
@@ -159,16 +208,28 @@ async fn a_password_change_ends_the_other_sessions_and_counts_wrong_passwords(ba
     let phone = caller(&app, "cm02").await;
     let desk = caller(&app, "cm02").await;
     let change = |current: &str, new: &str| {
-        phone.send(&app, Method::POST, "/api/auth/password", json!({ "current_password": current, "new_password": new }))
+        phone.send(
+            &app,
+            Method::POST,
+            "/api/auth/password",
+            json!({ "current_password": current, "new_password": new }),
+        )
     };
     for n in 1..=4 {
         let wrong = change("Not-the-password-1", "Brand-new-Secret-77").await;
         assert_eq!(wrong.status(), 422, "wrong current password {n}");
     }
     let fifth = change("Not-the-password-1", "Brand-new-Secret-77").await;
-    assert_eq!(fifth.status(), 423, "the fifth wrong current password locks");
+    assert_eq!(
+        fifth.status(),
+        423,
+        "the fifth wrong current password locks"
+    );
     // Someone with the session cannot keep guessing, even with the right one.
-    assert_eq!(change(DEMO_PASSWORD, "Brand-new-Secret-77").await.status(), 423);
+    assert_eq!(
+        change(DEMO_PASSWORD, "Brand-new-Secret-77").await.status(),
+        423
+    );
     sqlx::query("DELETE FROM login_attempts")
         .execute(&app.db().pool)
         .await
@@ -176,11 +237,27 @@ async fn a_password_change_ends_the_other_sessions_and_counts_wrong_passwords(ba
 
     let changed = change(DEMO_PASSWORD, "Brand-new-Secret-77").await;
     assert_eq!(changed.status(), 204);
-    assert_eq!(phone.get(&app, "/api/auth/me").await.status(), 200, "the changing session goes on");
-    assert_eq!(desk.get(&app, "/api/auth/me").await.status(), 401, "the other session has ended");
+    assert_eq!(
+        phone.get(&app, "/api/auth/me").await.status(),
+        200,
+        "the changing session goes on"
+    );
+    assert_eq!(
+        desk.get(&app, "/api/auth/me").await.status(),
+        401,
+        "the other session has ended"
+    );
     let fresh = app.client();
-    assert_eq!(sign_in(&fresh, &app, "cm02", DEMO_PASSWORD).await.status(), 401);
-    assert_eq!(sign_in(&fresh, &app, "cm02", "Brand-new-Secret-77").await.status(), 200);
+    assert_eq!(
+        sign_in(&fresh, &app, "cm02", DEMO_PASSWORD).await.status(),
+        401
+    );
+    assert_eq!(
+        sign_in(&fresh, &app, "cm02", "Brand-new-Secret-77")
+            .await
+            .status(),
+        200
+    );
 }
 
 async fn half_sent_headers_do_not_hold_connections(backend: Backend) {
@@ -192,7 +269,9 @@ async fn half_sent_headers_do_not_hold_connections(backend: Backend) {
     let app = spawn_app_on(db, config, true).await;
     let mut open = Vec::new();
     for _ in 0..300 {
-        let mut stream = tokio::net::TcpStream::connect(app.addr).await.expect("connect");
+        let mut stream = tokio::net::TcpStream::connect(app.addr)
+            .await
+            .expect("connect");
         stream
             .write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\nX-Slow: ")
             .await
@@ -201,7 +280,12 @@ async fn half_sent_headers_do_not_hold_connections(backend: Backend) {
     }
     // Health answers meanwhile.
     let started = Instant::now();
-    let health = app.client().get(app.url("/api/health")).send().await.expect("health");
+    let health = app
+        .client()
+        .get(app.url("/api/health"))
+        .send()
+        .await
+        .expect("health");
     assert!(health.status().is_success());
     let health_ms = started.elapsed().as_millis();
     // Each connection must be closed by the server (end of stream, or a
@@ -261,6 +345,8 @@ async fn nul_bytes_and_bad_paths_answer_4xx_with_the_error_body(backend: Backend
         .send(&app, Method::DELETE, "/api/forecast/cycles", json!({}))
         .await;
     assert_eq!(wrong_method.status(), 405);
-    assert!(wrong_method.json::<ErrorBody>().await.is_ok(), "405 has the error body");
+    assert!(
+        wrong_method.json::<ErrorBody>().await.is_ok(),
+        "405 has the error body"
+    );
 }
-

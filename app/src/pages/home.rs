@@ -2,6 +2,7 @@
 
 use domain::home::{HomeSummary, Scope};
 use domain::org::{online_share, UnitKind, UnitSummary};
+use domain::policy::op;
 use domain::Role;
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -105,58 +106,51 @@ fn HomeView(home: HomeSummary) -> impl IntoView {
 fn HomeLinks(role: Role) -> impl IntoView {
     let session = state::session();
     let retailer = session.session.get_untracked().and_then(|s| s.retailer_id);
-    let links: Vec<(String, &'static str, &'static str, &'static str)> = match role {
-        Role::Retailer => retailer
-            .map(|id| {
-                vec![(
-                    routes::replenishment_of(id),
-                    "网上配货",
-                    "Online replenishment",
-                    "link-replenishment",
-                )]
-            })
-            .unwrap_or_default(),
-        Role::CustomerManager => vec![
-            (
-                routes::FORECAST.to_string(),
-                "需求预测录入",
-                "Demand forecasts",
-                "link-forecast",
-            ),
-            (
-                routes::RETAILERS.to_string(),
-                "零售户网上配货",
-                "Retailers' replenishment",
-                "link-retailers",
-            ),
-        ],
-        Role::MarketingCenter | Role::Admin => vec![
-            (
-                routes::FORECAST.to_string(),
-                "需求预测",
-                "Demand forecasts",
-                "link-forecast",
-            ),
-            (
-                routes::REVIEWS.to_string(),
-                "预测审核",
-                "Forecast review",
-                "link-reviews",
-            ),
-            (
-                routes::POLICY.to_string(),
-                "网上配货政策",
-                "Replenishment policy",
-                "link-policy",
-            ),
-        ],
-        Role::MarketManager | Role::CountyManager => vec![(
+    // What each role may reach comes from the one policy the server
+    // enforces (`domain::policy`).
+    let mut links: Vec<(String, &'static str, &'static str, &'static str)> = Vec::new();
+    if role == Role::Retailer {
+        if let Some(id) = retailer {
+            links.push((
+                routes::replenishment_of(id),
+                "网上配货",
+                "Online replenishment",
+                "link-replenishment",
+            ));
+        }
+    }
+    if op::SAVE_CELLS.permits(role) || op::PROGRESS.permits(role) {
+        let (zh, en) = if op::SAVE_CELLS.permits(role) {
+            ("需求预测录入", "Demand forecasts")
+        } else {
+            ("需求预测", "Demand forecasts")
+        };
+        links.push((routes::FORECAST.to_string(), zh, en, "link-forecast"));
+    }
+    if op::MANAGED_RETAILERS.permits(role) {
+        links.push((
+            routes::RETAILERS.to_string(),
+            "零售户网上配货",
+            "Retailers' replenishment",
+            "link-retailers",
+        ));
+    }
+    if op::REVIEW_INBOX.permits(role) {
+        links.push((
             routes::REVIEWS.to_string(),
             "预测审核",
             "Forecast review",
             "link-reviews",
-        )],
-    };
+        ));
+    }
+    if op::POLICY_CHANGE.permits(role) {
+        links.push((
+            routes::POLICY.to_string(),
+            "网上配货政策",
+            "Replenishment policy",
+            "link-policy",
+        ));
+    }
     view! {
         <div class="actions">
             {links.into_iter().map(|(href, zh, en, test)| view! {

@@ -8,6 +8,7 @@
 //! date it was reopened to) has not passed. The marketing center and admins
 //! read any sheet.
 
+use domain::policy::op;
 use std::collections::HashMap;
 
 use axum::body::Bytes;
@@ -41,13 +42,6 @@ use crate::xlsx;
 use crate::AppState;
 
 const TAG: &str = "forecast";
-const STAFF: &[Role] = &[
-    Role::CustomerManager,
-    Role::MarketManager,
-    Role::CountyManager,
-    Role::MarketingCenter,
-    Role::Admin,
-];
 /// Months of history behind the baseline and the helpers.
 const HISTORY_MONTHS: i64 = 24;
 
@@ -93,7 +87,7 @@ pub async fn cycles(
     State(state): State<AppState>,
     current: CurrentUser,
 ) -> ApiResult<Json<CycleList>> {
-    current.require(STAFF)?;
+    current.require(op::CYCLES)?;
     let today = today();
     Ok(Json(CycleList {
         today,
@@ -111,7 +105,7 @@ pub async fn open_cycle(
     current: CurrentUser,
     ApiJson(input): ApiJson<CycleInput>,
 ) -> ApiResult<Json<CycleView>> {
-    current.require(&[Role::MarketingCenter])?;
+    current.require(op::OPEN_CYCLE)?;
     let lang = current.lang;
     check_input(&state, &input, lang).await?;
     let mut conn = state.db.pool.acquire().await?;
@@ -145,7 +139,7 @@ pub async fn edit_cycle(
     Path(id): Path<i64>,
     ApiJson(input): ApiJson<CycleInput>,
 ) -> ApiResult<Json<CycleView>> {
-    current.require(&[Role::MarketingCenter])?;
+    current.require(op::EDIT_CYCLE)?;
     let lang = current.lang;
     let cycle = cycle_or_404(&state, id, lang).await?;
     if cycle.status == CycleStatus::Closed {
@@ -197,7 +191,7 @@ pub async fn close_cycle(
     current: CurrentUser,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<CycleView>> {
-    current.require(&[Role::MarketingCenter])?;
+    current.require(op::CLOSE_CYCLE)?;
     cycle_or_404(&state, id, current.lang).await?;
     let mut conn = state.db.pool.acquire().await?;
     let mut tx = state.db.begin(&mut conn).await?;
@@ -227,7 +221,7 @@ pub async fn progress(
     current: CurrentUser,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<CycleProgress>> {
-    current.require(&[Role::MarketingCenter, Role::Admin])?;
+    current.require(op::PROGRESS)?;
     let cycle = cycle_or_404(&state, id, current.lang).await?;
     let sheets = sheet_progress(&state, &cycle, current.lang).await?;
     Ok(Json(CycleProgress { cycle, sheets }))
@@ -266,7 +260,7 @@ pub async fn reopen(
     Path(id): Path<i64>,
     ApiJson(request): ApiJson<ReopenRequest>,
 ) -> ApiResult<Json<CycleProgress>> {
-    current.require(&[Role::MarketingCenter])?;
+    current.require(op::REOPEN)?;
     let lang = current.lang;
     let cycle = cycle_or_404(&state, id, lang).await?;
     if request.until < today() {
@@ -381,7 +375,7 @@ async fn writable_sheet(
     current: &CurrentUser,
     cycle_id: i64,
 ) -> ApiResult<(CycleView, Sheet)> {
-    current.require(&[Role::CustomerManager])?;
+    current.require(op::SAVE_CELLS)?;
     let (cycle, sheet) =
         readable_sheet(state, current, cycle_id, &SheetQuery { manager_id: None }).await?;
     match entry_block(&cycle, &sheet, current.lang) {
@@ -504,6 +498,7 @@ pub async fn get_sheet(
     Path(id): Path<i64>,
     Query(query): Query<SheetQuery>,
 ) -> ApiResult<Json<SheetView>> {
+    current.require(op::SHEET)?;
     let (cycle, sheet) = readable_sheet(&state, &current, id, &query).await?;
     Ok(Json(load_sheet(&state, cycle, &sheet).await?))
 }
@@ -565,6 +560,7 @@ pub async fn save_cells(
     Path(id): Path<i64>,
     ApiJson(request): ApiJson<SaveCellsRequest>,
 ) -> ApiResult<Json<SaveCellsResponse>> {
+    current.require(op::SAVE_CELLS)?;
     let lang = current.lang;
     let (cycle, sheet) = writable_sheet(&state, &current, id).await?;
     let view = load_bounds_only(&state, cycle, &sheet).await?;
@@ -641,6 +637,7 @@ pub async fn submit(
     current: CurrentUser,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<SheetView>> {
+    current.require(op::SUBMIT)?;
     let lang = current.lang;
     let (cycle, sheet) = writable_sheet(&state, &current, id).await?;
     let view = load_sheet(&state, cycle.clone(), &sheet).await?;
@@ -719,6 +716,7 @@ pub async fn export(
     Path(id): Path<i64>,
     Query(query): Query<SheetQuery>,
 ) -> ApiResult<impl IntoResponse> {
+    current.require(op::EXPORT_SHEET)?;
     let (cycle, sheet) = readable_sheet(&state, &current, id, &query).await?;
     let view = load_sheet(&state, cycle, &sheet).await?;
     let bytes = xlsx::write_sheet(&view, current.lang).map_err(|e| ApiError::Internal(e.into()))?;
@@ -750,6 +748,7 @@ pub async fn import(
     Path(id): Path<i64>,
     body: Bytes,
 ) -> ApiResult<Json<ImportReport>> {
+    current.require(op::IMPORT_SHEET)?;
     let lang = current.lang;
     let (cycle, sheet) = writable_sheet(&state, &current, id).await?;
     let view = load_bounds_only(&state, cycle, &sheet).await?;
@@ -806,7 +805,7 @@ pub async fn get_rules(
     State(state): State<AppState>,
     current: CurrentUser,
 ) -> ApiResult<Json<ForecastRules>> {
-    current.require(STAFF)?;
+    current.require(op::RULES_READ)?;
     Ok(Json(store::rules(&state.db.pool).await?))
 }
 
@@ -818,7 +817,7 @@ pub async fn set_rules(
     current: CurrentUser,
     ApiJson(rules): ApiJson<ForecastRules>,
 ) -> ApiResult<Json<ForecastRules>> {
-    current.require(&[Role::MarketingCenter])?;
+    current.require(op::RULES_CHANGE)?;
     let lang = current.lang;
     let errors = rules.check();
     if !errors.is_empty() {
@@ -856,7 +855,7 @@ pub async fn get_bounds(
     State(state): State<AppState>,
     current: CurrentUser,
 ) -> ApiResult<Json<Vec<ForecastBound>>> {
-    current.require(STAFF)?;
+    current.require(op::BOUNDS_READ)?;
     Ok(Json(store::all_bounds(&state.db.pool).await?))
 }
 
@@ -869,7 +868,7 @@ pub async fn set_bounds(
     current: CurrentUser,
     ApiJson(bounds): ApiJson<Vec<ForecastBound>>,
 ) -> ApiResult<Json<Vec<ForecastBound>>> {
-    current.require(&[Role::MarketingCenter])?;
+    current.require(op::BOUNDS_CHANGE)?;
     let lang = current.lang;
     let pool = &state.db.pool;
     let specs: Vec<i64> = specs::list(pool).await?.iter().map(|s| s.id).collect();

@@ -1,9 +1,9 @@
 //! The org tree with its counts, for the marketing center and administrators.
 
+use domain::policy::op;
 use axum::extract::State;
 use axum::Json;
 use domain::org::{roll_up, UnitSummary};
-use domain::Role;
 
 use crate::error::ApiResult;
 use crate::extract::CurrentUser;
@@ -17,7 +17,7 @@ pub async fn units(
     State(state): State<AppState>,
     user: CurrentUser,
 ) -> ApiResult<Json<Vec<UnitSummary>>> {
-    user.require(&[Role::MarketingCenter, Role::Admin])?;
+    user.require(op::ORG_UNITS)?;
     Ok(Json(unit_tree(&state, user.user.org_unit_id).await?))
 }
 

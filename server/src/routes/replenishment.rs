@@ -6,6 +6,7 @@
 //! retailers (both may write); market and county managers may read retailers
 //! under their unit; the marketing center and admins may read all.
 
+use domain::policy::op;
 use axum::extract::{Path, State};
 use axum::Json;
 use chrono::{FixedOffset, NaiveDate, Utc};
@@ -107,7 +108,7 @@ pub async fn managed(
     State(state): State<AppState>,
     current: CurrentUser,
 ) -> ApiResult<Json<ManagedRetailers>> {
-    current.require(&[Role::CustomerManager])?;
+    current.require(op::MANAGED_RETAILERS)?;
     let retailers = repl::managed_retailers(&state.db.pool, current.user.id).await?;
     Ok(Json(ManagedRetailers {
         total: retailers.len() as i64,
@@ -125,6 +126,7 @@ pub async fn retailer_settings(
     current: CurrentUser,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<RetailerSettingsView>> {
+    current.require(op::RETAILER_SETTINGS)?;
     let retailer = reach(&state, &current, id, Access::Read).await?;
     Ok(Json(settings_view(&state, retailer).await?))
 }
@@ -153,6 +155,7 @@ pub async fn save_settings(
     Path(id): Path<i64>,
     ApiJson(request): ApiJson<SaveSettingsRequest>,
 ) -> ApiResult<Json<RetailerSettingsView>> {
+    current.require(op::SAVE_SETTINGS)?;
     let lang = current.lang;
     let retailer = reach(&state, &current, id, Access::Write).await?;
     let terms = repl::terms_for_class(&state.db.pool, &retailer.header.class_code).await?;
@@ -254,6 +257,7 @@ pub async fn proposal(
     current: CurrentUser,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<ProposalView>> {
+    current.require(op::PROPOSAL)?;
     let retailer = reach(&state, &current, id, Access::Read).await?;
     Ok(Json(proposal_view(&state, &retailer).await?.0))
 }
@@ -271,6 +275,7 @@ pub async fn confirm(
     Path(id): Path<i64>,
     ApiJson(request): ApiJson<ConfirmOrderRequest>,
 ) -> ApiResult<Json<ProposalView>> {
+    current.require(op::CONFIRM_ORDER)?;
     let lang = current.lang;
     let retailer = reach(&state, &current, id, Access::Write).await?;
     if !retailer.header.online {
@@ -382,6 +387,7 @@ pub async fn history(
     current: CurrentUser,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<Vec<SettingsChange>>> {
+    current.require(op::ORDER_HISTORY)?;
     reach(&state, &current, id, Access::Read).await?;
     Ok(Json(repl::history(&state.db.pool, id, 500).await?))
 }
@@ -397,7 +403,7 @@ pub async fn enrol(
     Path(id): Path<i64>,
     ApiJson(request): ApiJson<EnrolmentRequest>,
 ) -> ApiResult<Json<RetailerHeader>> {
-    current.require(&[Role::CustomerManager])?;
+    current.require(op::ENROL)?;
     let retailer = reach(&state, &current, id, Access::Write).await?;
     let mut conn = state.db.pool.acquire().await?;
     let mut tx = state.db.begin(&mut conn).await?;
@@ -438,13 +444,7 @@ pub async fn get_policy(
     State(state): State<AppState>,
     current: CurrentUser,
 ) -> ApiResult<Json<PolicyView>> {
-    current.require(&[
-        Role::MarketingCenter,
-        Role::Admin,
-        Role::CountyManager,
-        Role::MarketManager,
-        Role::CustomerManager,
-    ])?;
+    current.require(op::POLICY_READ)?;
     Ok(Json(policy_view(&state).await?))
 }
 
@@ -463,7 +463,7 @@ pub async fn change_policy(
     current: CurrentUser,
     ApiJson(changes): ApiJson<PolicyChanges>,
 ) -> ApiResult<Json<PolicyView>> {
-    current.require(&[Role::MarketingCenter, Role::Admin])?;
+    current.require(op::POLICY_CHANGE)?;
     let lang = current.lang;
     let listed = changes.specs.len()
         + changes.caps.len()

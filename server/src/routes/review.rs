@@ -7,6 +7,7 @@
 //! returns it, never the person who entered or submitted it. A sheet outside
 //! the caller's scope answers 403, like an unknown one.
 
+use domain::policy::op;
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
@@ -118,12 +119,7 @@ pub async fn inbox(
     State(state): State<AppState>,
     current: CurrentUser,
 ) -> ApiResult<Json<ReviewInbox>> {
-    current.require(&[
-        Role::MarketManager,
-        Role::CountyManager,
-        Role::MarketingCenter,
-        Role::Admin,
-    ])?;
+    current.require(op::REVIEW_INBOX)?;
     let pool = &state.db.pool;
     let units = org::units(pool).await?;
     let cycles: HashMap<i64, domain::forecast::view::CycleView> = forecast_store::cycles(pool)
@@ -172,6 +168,7 @@ pub async fn review(
     Path(id): Path<i64>,
     Query(query): Query<LinesQuery>,
 ) -> ApiResult<Json<ReviewView>> {
+    current.require(op::REVIEW_SHEET)?;
     let (sheet, steps, _) = readable(&state, &current, id).await?;
     let pool = &state.db.pool;
     let filter = match query.filter.as_deref() {
@@ -238,6 +235,7 @@ pub async fn correct(
     Path(id): Path<i64>,
     ApiJson(request): ApiJson<CorrectRequest>,
 ) -> ApiResult<Json<SaveCellsResponse>> {
+    current.require(op::CORRECT)?;
     let lang = current.lang;
     let (sheet, steps, _) = readable(&state, &current, id).await?;
     let pool = &state.db.pool;
@@ -302,6 +300,7 @@ pub async fn approve(
     Path(id): Path<i64>,
     ApiJson(request): ApiJson<ApproveRequest>,
 ) -> ApiResult<Json<ReviewSheet>> {
+    current.require(op::APPROVE)?;
     let lang = current.lang;
     let (sheet, steps, _) = readable(&state, &current, id).await?;
     check_comment(request.comment.as_deref(), false).map_err(|e| review_refused(lang, e))?;
@@ -334,6 +333,7 @@ pub async fn return_sheet(
     Path(id): Path<i64>,
     ApiJson(request): ApiJson<ReturnRequest>,
 ) -> ApiResult<Json<ReviewSheet>> {
+    current.require(op::RETURN)?;
     let lang = current.lang;
     let (sheet, steps, _) = readable(&state, &current, id).await?;
     check_comment(Some(&request.comment), true).map_err(|e| review_refused(lang, e))?;
@@ -353,6 +353,7 @@ pub async fn line_history(
     current: CurrentUser,
     Path((id, retailer_id, spec_id)): Path<(i64, i64, i64)>,
 ) -> ApiResult<Json<LineHistory>> {
+    current.require(op::LINE_HISTORY)?;
     let own = current.role() == Role::CustomerManager
         && store::sheet(&state.db.pool, id)
             .await?

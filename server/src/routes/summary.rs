@@ -4,6 +4,7 @@
 //! Scope: the marketing center and admins read all of it; only the
 //! marketing center loads actual orders.
 
+use domain::policy::op;
 use std::collections::{BTreeMap, HashMap};
 
 use axum::body::Bytes;
@@ -19,7 +20,7 @@ use domain::forecast::view::{
 };
 use domain::month::YearMonth;
 use domain::quantity::CaseSize;
-use domain::{ErrorBody, ErrorCode, Lang, Role};
+use domain::{ErrorBody, ErrorCode, Lang};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -32,7 +33,6 @@ use crate::xlsx;
 use crate::AppState;
 
 const TAG: &str = "forecast summary";
-const READERS: &[Role] = &[Role::MarketingCenter, Role::Admin];
 /// Lines listed as the largest deviations.
 const DEVIATIONS: i64 = 20;
 /// Retailers and lines listed when no manager or retailer is chosen.
@@ -87,7 +87,7 @@ pub async fn dashboard(
     current: CurrentUser,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<Dashboard>> {
-    current.require(READERS)?;
+    current.require(op::DASHBOARD)?;
     Ok(Json(build_dashboard(&state, id, current.lang).await?))
 }
 
@@ -176,7 +176,7 @@ pub async fn export_approved(
     Path(id): Path<i64>,
     Query(query): Query<ExportQuery>,
 ) -> ApiResult<impl IntoResponse> {
-    current.require(READERS)?;
+    current.require(op::EXPORT_APPROVED)?;
     let lang = current.lang;
     let pool = &state.db.pool;
     let cycle = cycle_of(&state, id, lang).await?;
@@ -353,7 +353,7 @@ pub async fn import_actuals(
     Query(query): Query<ActualsQuery>,
     body: Bytes,
 ) -> ApiResult<Json<ActualsReport>> {
-    current.require(&[Role::MarketingCenter])?;
+    current.require(op::IMPORT_ACTUALS)?;
     let lang = current.lang;
     let month: YearMonth = match query.month.parse() {
         Ok(m) if m < YearMonth::of_date(today()) => m,
@@ -459,7 +459,7 @@ pub async fn accuracy(
     Path(id): Path<i64>,
     Query(query): Query<AccuracyQuery>,
 ) -> ApiResult<Json<AccuracyReport>> {
-    current.require(READERS)?;
+    current.require(op::ACCURACY)?;
     let lang = current.lang;
     let pool = &state.db.pool;
     let cycle = cycle_of(&state, id, lang).await?;

@@ -52,7 +52,9 @@ fn throttled(lang: Lang, seconds: i64) -> ApiError {
             ErrorCode::RateLimited,
             match lang {
                 Lang::Zh => format!("此网络登录失败次数过多，请 {minutes} 分钟后再试"),
-                Lang::En => format!("Too many failed sign-ins from this network; try again in {minutes} minutes"),
+                Lang::En => format!(
+                    "Too many failed sign-ins from this network; try again in {minutes} minutes"
+                ),
             },
         ),
     )
@@ -125,13 +127,22 @@ pub async fn sign_in(
         Some(user) if ok => {
             login_attempts::forget(&mut tx, &key, &from).await?;
             users::clear_failures(&mut tx, user.id).await?;
-            audit::record(&mut tx, Some(user.id), "login", "user", &user.id.to_string(), &json!({ "address": from })).await?;
+            audit::record(
+                &mut tx,
+                Some(user.id),
+                "login",
+                "user",
+                &user.id.to_string(),
+                &json!({ "address": from }),
+            )
+            .await?;
             tx.commit().await?;
             ticket.passed();
             Ok(user)
         }
         user => {
-            let locked_until = login_attempts::fail(&mut tx, &key, &from, policy, now_unix()).await?;
+            let locked_until =
+                login_attempts::fail(&mut tx, &key, &from, policy, now_unix()).await?;
             let (actor, target_kind, target) = match &user {
                 Some(u) => (Some(u.id), "user", u.id.to_string()),
                 None => (None, "login", key.clone()),
@@ -228,7 +239,15 @@ pub async fn change_password(
     let mut tx = state.db.begin(&mut conn).await?;
     login_attempts::forget(&mut tx, &key, &from).await?;
     let epoch = users::set_password_hash(&mut tx, user.id, &new_hash).await?;
-    audit::record(&mut tx, Some(user.id), "password_changed", "user", &user.id.to_string(), &json!({ "other_sessions_ended": true })).await?;
+    audit::record(
+        &mut tx,
+        Some(user.id),
+        "password_changed",
+        "user",
+        &user.id.to_string(),
+        &json!({ "other_sessions_ended": true }),
+    )
+    .await?;
     tx.commit().await?;
     Ok(epoch)
 }

@@ -30,14 +30,18 @@ fn submitted(lang: Lang) -> ApiError {
 fn stale_cells(lang: Lang, stale: &[usize]) -> ApiError {
     let message = match (lang, stale.len()) {
         (Lang::Zh, 0) => "表格在保存时被同时修改，未保存；请刷新后再保存".to_string(),
-        (Lang::En, 0) => "The sheet changed while saving; nothing was saved. Reload and save again".to_string(),
+        (Lang::En, 0) => {
+            "The sheet changed while saving; nothing was saved. Reload and save again".to_string()
+        }
         (Lang::Zh, n) => format!("有 {n} 格在服务器上已有更新的数据，未保存；请核对后再保存"),
         (Lang::En, n) => format!("{n} cells have newer data on the server; nothing was saved"),
     };
     let newer = lang.pick("服务器上有更新的数据", "Newer on the server");
     ApiError::conflict_fields(
         message,
-        stale.iter().map(|i| (format!("cells.{i}"), newer.to_string())),
+        stale
+            .iter()
+            .map(|i| (format!("cells.{i}"), newer.to_string())),
     )
 }
 
@@ -110,7 +114,11 @@ pub async fn submit(
         ));
     }
     let moved = store::lines(&mut tx, sheet_id).await?.iter().any(|l| {
-        checked.get(&(l.retailer_id, l.spec_id)).copied().unwrap_or(0) != l.revision
+        checked
+            .get(&(l.retailer_id, l.spec_id))
+            .copied()
+            .unwrap_or(0)
+            != l.revision
     });
     if moved {
         return Err(ApiError::conflict(lang.pick(
@@ -121,8 +129,17 @@ pub async fn submit(
     let now = now_unix();
     store::record_baselines(&mut tx, sheet_id, recorded, actor, now).await?;
     review::submit(&mut tx, sheet_id, actor, now).await?;
-    review::record_action(&mut tx, sheet_id, ReviewActionKind::Submit, 0, None, None, actor, now)
-        .await?;
+    review::record_action(
+        &mut tx,
+        sheet_id,
+        ReviewActionKind::Submit,
+        0,
+        None,
+        None,
+        actor,
+        now,
+    )
+    .await?;
     summary::refresh_sheet(&mut tx, sheet_id).await?;
     audit::record_and_commit(
         tx,

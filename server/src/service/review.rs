@@ -4,7 +4,9 @@
 //! at once, or an approval racing a return, leave exactly one winner and
 //! the other a 409. Nothing is written to a sheet of a closed cycle.
 
-use domain::forecast::review::{acting_step, check_return_level, next_level, ReviewStep, SheetState};
+use domain::forecast::review::{
+    acting_step, check_return_level, next_level, ReviewStep, SheetState,
+};
 use domain::forecast::view::{Correction, CycleStatus, ReviewActionKind, SheetStatus};
 use serde_json::json;
 

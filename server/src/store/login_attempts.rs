@@ -118,12 +118,12 @@ pub async fn unlock(conn: &mut AnyConnection, login: &str) -> sqlx::Result<u64> 
 
 /// Drops rows that no longer lock or count anything.
 pub async fn sweep(conn: &mut AnyConnection, policy: LockoutPolicy, now: i64) -> sqlx::Result<u64> {
-    Ok(sqlx::query(
-        "DELETE FROM login_attempts WHERE locked_until <= $1 AND updated_at < $2",
+    Ok(
+        sqlx::query("DELETE FROM login_attempts WHERE locked_until <= $1 AND updated_at < $2")
+            .bind(now)
+            .bind(now - policy.lock_seconds)
+            .execute(conn)
+            .await?
+            .rows_affected(),
     )
-    .bind(now)
-    .bind(now - policy.lock_seconds)
-    .execute(conn)
-    .await?
-    .rows_affected())
 }
