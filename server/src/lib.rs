@@ -1,6 +1,7 @@
 //! The API server: axum routes over a sqlx store, serving the browser bundle.
 
 pub mod backup;
+pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod csrf;

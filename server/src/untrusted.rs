@@ -135,7 +135,10 @@ pub enum Refusal {
     Oversized(usize),
     /// A DOCTYPE or another declaration OOXML never uses.
     Declaration,
-    LineTooLong { line: usize, limit: usize },
+    LineTooLong {
+        line: usize,
+        limit: usize,
+    },
     /// Past [`PARSE_DEADLINE`].
     TooComplex,
     /// The parser panicked on the file.
@@ -162,7 +165,10 @@ impl Refusal {
             ),
             Refusal::PartTooLarge(bytes) => pick(
                 format!("文件中有一部分解压后超过 {} MB 上限", bytes / MIB),
-                format!("A part of the file exceeds {} MB when unpacked", bytes / MIB),
+                format!(
+                    "A part of the file exceeds {} MB when unpacked",
+                    bytes / MIB
+                ),
             ),
             Refusal::TooLargeUnpacked(bytes) => pick(
                 format!("文件解压后超过 {} MB 上限", bytes / MIB),
@@ -216,13 +222,13 @@ impl Refusal {
             ),
             Refusal::LineTooLong { line, limit } => pick(
                 format!("第 {line} 行超过 {} 字节上限", grouped(*limit as u64)),
-                format!("Line {line} is longer than {} bytes", grouped(*limit as u64)),
+                format!(
+                    "Line {line} is longer than {} bytes",
+                    grouped(*limit as u64)
+                ),
             ),
             Refusal::TooComplex => pick(
-                format!(
-                    "文件过于复杂，{} 秒内未能读完",
-                    PARSE_DEADLINE.as_secs()
-                ),
+                format!("文件过于复杂，{} 秒内未能读完", PARSE_DEADLINE.as_secs()),
                 format!(
                     "The file is too complex to read within {} seconds",
                     PARSE_DEADLINE.as_secs()
@@ -410,10 +416,7 @@ pub async fn read_sheet(
 /// The rows of an actual-orders file with their 1-based line numbers: an
 /// xlsx workbook (it starts with `PK`) or UTF-8 CSV, within
 /// [`Limits::actual_orders`]. `None` when it is neither, as before.
-pub async fn actual_rows(
-    body: Bytes,
-    lang: Lang,
-) -> ApiResult<Option<Vec<(usize, Vec<String>)>>> {
+pub async fn actual_rows(body: Bytes, lang: Lang) -> ApiResult<Option<Vec<(usize, Vec<String>)>>> {
     off_the_runtime(lang, move |budget| {
         let limits = Limits::actual_orders();
         if body.starts_with(b"PK") {
@@ -501,9 +504,7 @@ impl ActualRow {
     pub(crate) fn set(&mut self, col: u32, text: String) {
         match self.cells.get_mut(col as usize) {
             Some(cell) => *cell = Some(text),
-            None if self.further.is_none() && !text.trim().is_empty() => {
-                self.further = Some(text)
-            }
+            None if self.further.is_none() && !text.trim().is_empty() => self.further = Some(text),
             None => {}
         }
     }
@@ -595,9 +596,13 @@ mod tests {
             ..Limits::actual_orders()
         };
         let budget = Budget::new(Duration::from_secs(5));
-        let ok = csv_rows(b"\xef\xbb\xbfa,b,1\nc,d,2,,,\ne,f,3,,x,y\n", &limits, &budget)
-            .expect("within the limits")
-            .expect("readable");
+        let ok = csv_rows(
+            b"\xef\xbb\xbfa,b,1\nc,d,2,,,\ne,f,3,,x,y\n",
+            &limits,
+            &budget,
+        )
+        .expect("within the limits")
+        .expect("readable");
         assert_eq!(
             ok,
             vec![
@@ -657,7 +662,11 @@ mod tests {
     #[tokio::test]
     async fn larger_bodies_are_allowed_on_their_route_only() {
         assert_eq!(
-            limit_of("/api/forecast/actuals", "/api/forecast/actuals?month=2026-09").await,
+            limit_of(
+                "/api/forecast/actuals",
+                "/api/forecast/actuals?month=2026-09"
+            )
+            .await,
             ACTUALS_BODY_LIMIT
         );
         assert_eq!(

@@ -280,7 +280,10 @@ pub struct Approved<'a> {
 }
 
 /// Two worksheets: retailers × specs, and the totals per spec in 条 and 箱.
-pub fn write_approved(approved: &Approved, lang: Lang) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+pub fn write_approved(
+    approved: &Approved,
+    lang: Lang,
+) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     let mut workbook = Workbook::new();
     let bold = Format::new().set_bold();
     let grey = Format::new().set_font_color("#808080");

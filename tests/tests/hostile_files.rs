@@ -376,7 +376,11 @@ async fn refused(
 ) {
     let before = stored_figures(app).await;
     let answer = post(who, app, path, &case.body).await;
-    let route = if path.contains("actuals") { "actuals" } else { "forecast" };
+    let route = if path.contains("actuals") {
+        "actuals"
+    } else {
+        "forecast"
+    };
     assert!(
         expected.status.contains(&answer.status),
         "{} → {route}: {}, expected {:?}: {:.300}",
@@ -386,7 +390,10 @@ async fn refused(
         answer.text
     );
     let body: ErrorBody = serde_json::from_str(&answer.text).unwrap_or_else(|e| {
-        panic!("{} → {route}: not the error body ({e}): {:.300}", case.name, answer.text)
+        panic!(
+            "{} → {route}: not the error body ({e}): {:.300}",
+            case.name, answer.text
+        )
     });
     assert!(
         has_chinese(&body.message),
@@ -401,7 +408,12 @@ async fn refused(
         expected.says,
         body.message
     );
-    assert_eq!(stored_figures(app).await, before, "{} → {route}: nothing stored", case.name);
+    assert_eq!(
+        stored_figures(app).await,
+        before,
+        "{} → {route}: nothing stored",
+        case.name
+    );
     if case.body.starts_with(b"PK") && case.body.len() > seen.largest_workbook.0 {
         seen.largest_workbook = (case.body.len(), case.name);
     }
@@ -524,7 +536,10 @@ async fn hostile_files_are_refused_by_both_imports_while_health_answers(backend:
         seen.largest_body / 1024,
         slowest.as_millis()
     );
-    assert!(probes >= 5, "health was polled during the attack ({probes})");
+    assert!(
+        probes >= 5,
+        "health was polled during the attack ({probes})"
+    );
     assert!(
         slowest < HEALTH_BOUND,
         "health answered within {HEALTH_BOUND:?} during the attack; slowest {slowest:?}"
@@ -539,9 +554,10 @@ async fn eight_bombs_at_once_do_not_stall_health(backend: Backend) {
     let center = Arc::new(caller(&app, "center").await);
     let sheet_path = format!("/api/forecast/cycles/{}/sheet/import", cycle.id);
     let actuals_path = format!("/api/forecast/actuals?month={}", demo_end());
-    let (honest, lying) = tokio::task::spawn_blocking(|| (bomb_workbook(false), bomb_workbook(true)))
-        .await
-        .expect("bombs");
+    let (honest, lying) =
+        tokio::task::spawn_blocking(|| (bomb_workbook(false), bomb_workbook(true)))
+            .await
+            .expect("bombs");
     let (honest, lying) = (Arc::new(honest), Arc::new(lying));
     let before = stored_figures(&app).await;
 
@@ -554,7 +570,11 @@ async fn eight_bombs_at_once_do_not_stall_health(backend: Backend) {
         } else {
             (center.clone(), actuals_path.clone())
         };
-        let body = if i % 4 < 2 { honest.clone() } else { lying.clone() };
+        let body = if i % 4 < 2 {
+            honest.clone()
+        } else {
+            lying.clone()
+        };
         let app = app.clone();
         uploads.push(tokio::spawn(async move {
             let answer = post_once(&who, &app, &path, &body).await;
@@ -569,7 +589,10 @@ async fn eight_bombs_at_once_do_not_stall_health(backend: Backend) {
         assert!(has_chinese(&body.message), "{path}: {}", body.message);
         match answer.status {
             413 | 422 => {}
-            503 => assert!(answer.retry_after.is_some(), "{path}: 503 says when to retry"),
+            503 => assert!(
+                answer.retry_after.is_some(),
+                "{path}: 503 says when to retry"
+            ),
             other => panic!("{path}: {other}: {}", body.message),
         }
         statuses.push(answer.status);
@@ -606,11 +629,12 @@ async fn a_city_month_of_actual_orders_loads(backend: Backend) {
     .execute(pool)
     .await
     .expect("a city of retailers");
-    let licences: Vec<String> =
-        sqlx::query_scalar("SELECT licence_no FROM retailers WHERE licence_no LIKE '9%' ORDER BY id")
-            .fetch_all(pool)
-            .await
-            .expect("licences");
+    let licences: Vec<String> = sqlx::query_scalar(
+        "SELECT licence_no FROM retailers WHERE licence_no LIKE '9%' ORDER BY id",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("licences");
     let codes: Vec<String> = sqlx::query_scalar("SELECT code FROM specs ORDER BY id")
         .fetch_all(pool)
         .await
@@ -632,7 +656,11 @@ async fn a_city_month_of_actual_orders_loads(backend: Backend) {
             }
         }
     }
-    assert!(csv.len() >= target, "the specs fill 13 MB ({} bytes)", csv.len());
+    assert!(
+        csv.len() >= target,
+        "the specs fill 13 MB ({} bytes)",
+        csv.len()
+    );
 
     let center = caller(&app, "center").await;
     let month = demo_end();

@@ -31,7 +31,7 @@ use domain::{ErrorBody, ErrorCode, Lang, Role};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::replenishment::today;
+use crate::clock::today;
 use crate::db::now_unix;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, CurrentUser};

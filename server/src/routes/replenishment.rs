@@ -9,7 +9,6 @@
 use domain::policy::op;
 use axum::extract::{Path, State};
 use axum::Json;
-use chrono::{FixedOffset, NaiveDate, Utc};
 use domain::quantity::Fen;
 use domain::replenishment::{
     check_all_settings, check_cap, check_multiple, check_order, check_policy, check_weekday,
@@ -28,13 +27,7 @@ use crate::AppState;
 
 const TAG: &str = "replenishment";
 
-/// The business runs on China Standard Time.
-pub fn today() -> NaiveDate {
-    match FixedOffset::east_opt(8 * 3600) {
-        Some(cst) => Utc::now().with_timezone(&cst).date_naive(),
-        None => Utc::now().date_naive(),
-    }
-}
+pub use crate::clock::today;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Access {

@@ -13,46 +13,29 @@ use std::collections::HashMap;
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use domain::forecast::review::{
-    acting_step, chain, check_comment, check_correction, is_late, may_read, stage_label, Actor, ReviewError, ReviewStep, SheetState,
+    acting_step, chain, check_comment, check_correction, is_late, may_read, stage_label, ReviewStep,
 };
 use domain::forecast::view::{
-    ApproveRequest, CorrectRequest, LineHistory, ReturnRequest, ReviewInbox,
-    ReviewSheet, ReviewView, SaveCellsResponse,
+    ApproveRequest, CorrectRequest, LineHistory, ReturnRequest, ReviewInbox, ReviewSheet,
+    ReviewView, SaveCellsResponse,
 };
 use domain::org::OrgUnit;
-use domain::{ErrorBody, ErrorCode, Lang, Role};
+use domain::{ErrorBody, Role};
 use serde::Deserialize;
 
-use super::replenishment::today;
+use crate::clock::today;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, CurrentUser};
-use crate::service::review as service;
+use crate::service::review::{self as service, actor, review_refused, state_of};
 use crate::store::forecast as forecast_store;
-use crate::store::review::{self as store, LineFilter, SheetRecord};
 use crate::store::org;
+use crate::store::review::{self as store, LineFilter, SheetRecord};
 use crate::AppState;
 
 const TAG: &str = "forecast review";
 /// Lines on one page of the review list.
 const PAGE: i64 = 50;
 const MAX_PAGE: i64 = 500;
-
-pub(crate) fn actor(current: &CurrentUser) -> Actor {
-    Actor {
-        user_id: current.user.id,
-        role: current.role(),
-        unit_id: current.user.org_unit_id,
-    }
-}
-
-pub(crate) fn state_of(sheet: &SheetRecord) -> SheetState {
-    SheetState {
-        status: sheet.status,
-        level: sheet.level,
-        manager_id: sheet.manager_id,
-        submitted_by: sheet.submitted_by,
-    }
-}
 
 /// The sheet, its chain and the cycle, if the caller may read it.
 async fn readable(
@@ -205,23 +188,6 @@ pub async fn review(
     }))
 }
 
-pub(crate) fn review_refused(lang: Lang, error: ReviewError) -> ApiError {
-    let message = error.message(lang);
-    match error.field() {
-        Some(field) => ApiError::validation(
-            ErrorBody::new(ErrorCode::Validation, message.clone()).with_field(field, message),
-        ),
-        None if error == ReviewError::NotYourLevel || error == ReviewError::OwnSheet => {
-            ApiError::new(
-                axum::http::StatusCode::FORBIDDEN,
-                ErrorCode::Forbidden,
-                message,
-            )
-        }
-        None => ApiError::conflict(message),
-    }
-}
-
 /// Corrects lines at the caller's level (a reason for each), all or none.
 /// Each correction names the line's revision it was made on; if a line
 /// changed since, nothing is saved and the answer is 409.
@@ -283,7 +249,8 @@ pub async fn correct(
             errors,
         ));
     }
-    let revisions = service::correct(&state, &current, &sheet, &steps, &request.corrections).await?;
+    let revisions =
+        service::correct(&state, &current, &sheet, &steps, &request.corrections).await?;
     Ok(Json(SaveCellsResponse { revisions }))
 }
 
@@ -337,7 +304,15 @@ pub async fn return_sheet(
     let lang = current.lang;
     let (sheet, steps, _) = readable(&state, &current, id).await?;
     check_comment(Some(&request.comment), true).map_err(|e| review_refused(lang, e))?;
-    service::return_sheet(&state, &current, &sheet, &steps, request.to_level, &request.comment).await?;
+    service::return_sheet(
+        &state,
+        &current,
+        &sheet,
+        &steps,
+        request.to_level,
+        &request.comment,
+    )
+    .await?;
     after_action(&state, &current, id).await
 }
 

@@ -25,7 +25,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::forecast::sheet_progress;
-use super::replenishment::today;
+use crate::clock::today;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::CurrentUser;
 use crate::store::{audit, forecast as forecast_store, settings, summary};

@@ -5,19 +5,53 @@
 //! the other a 409. Nothing is written to a sheet of a closed cycle.
 
 use domain::forecast::review::{
-    acting_step, check_return_level, next_level, ReviewStep, SheetState,
+    acting_step, check_return_level, next_level, Actor, ReviewError, ReviewStep, SheetState,
 };
 use domain::forecast::view::{Correction, CycleStatus, ReviewActionKind, SheetStatus};
+use domain::{ErrorBody, ErrorCode, Lang};
 use serde_json::json;
 
 use crate::db::now_unix;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::CurrentUser;
-use crate::routes::review::{actor, review_refused, state_of};
 use crate::service::forecast::closed;
 use crate::store::forecast::{self as forecast_store, Stale};
 use crate::store::review::{self as store, SheetRecord};
 use crate::store::{audit, summary};
+
+pub fn actor(current: &CurrentUser) -> Actor {
+    Actor {
+        user_id: current.user.id,
+        role: current.role(),
+        unit_id: current.user.org_unit_id,
+    }
+}
+
+pub fn state_of(sheet: &SheetRecord) -> SheetState {
+    SheetState {
+        status: sheet.status,
+        level: sheet.level,
+        manager_id: sheet.manager_id,
+        submitted_by: sheet.submitted_by,
+    }
+}
+
+pub fn review_refused(lang: Lang, error: ReviewError) -> ApiError {
+    let message = error.message(lang);
+    match error.field() {
+        Some(field) => ApiError::validation(
+            ErrorBody::new(ErrorCode::Validation, message.clone()).with_field(field, message),
+        ),
+        None if error == ReviewError::NotYourLevel || error == ReviewError::OwnSheet => {
+            ApiError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                ErrorCode::Forbidden,
+                message,
+            )
+        }
+        None => ApiError::conflict(message),
+    }
+}
 
 /// Locks the sheet and returns the step the caller acts at.
 async fn acting<'a>(

@@ -42,7 +42,11 @@ pub(super) fn inspect(bytes: &[u8], limits: &Limits, budget: &Budget) -> Result<
             return Err(Refusal::TooLargeUnpacked(limits.total_bytes).into());
         }
         let name = String::from_utf8_lossy(entry.name_raw()).to_ascii_lowercase();
-        parts.push((i, declared, name.ends_with(".xml") || name.ends_with(".rels")));
+        parts.push((
+            i,
+            declared,
+            name.ends_with(".xml") || name.ends_with(".rels"),
+        ));
     }
     let mut tally = Tally::default();
     let mut buffer = vec![0u8; CHUNK];
@@ -139,7 +143,10 @@ mod tests {
             check_declared(2 * RATIO_FLOOR, 2 * RATIO_FLOOR / 51, &limits),
             Err(Refusal::Ratio(50))
         );
-        assert_eq!(check_declared(2 * RATIO_FLOOR, 2 * RATIO_FLOOR / 49, &limits), Ok(()));
+        assert_eq!(
+            check_declared(2 * RATIO_FLOOR, 2 * RATIO_FLOOR / 49, &limits),
+            Ok(())
+        );
     }
 
     #[test]
@@ -160,10 +167,16 @@ mod tests {
         );
         let part = vec![b'x'; RATIO_FLOOR as usize / 2];
         assert_eq!(
-            inspected(&zip_of(&[("a.bin", &part), ("b.bin", &part), ("c.bin", &part)])),
+            inspected(&zip_of(&[
+                ("a.bin", &part),
+                ("b.bin", &part),
+                ("c.bin", &part)
+            ])),
             Ok(())
         );
-        let big: Vec<u8> = (0..5 * RATIO_FLOOR).map(|i| (i * 7919 % 251) as u8).collect();
+        let big: Vec<u8> = (0..5 * RATIO_FLOOR)
+            .map(|i| (i * 7919 % 251) as u8)
+            .collect();
         assert_eq!(
             inspected(&zip_of(&[("a.bin", &big)])),
             Err(ReadError::Refused(Refusal::PartTooLarge(4 * RATIO_FLOOR)))

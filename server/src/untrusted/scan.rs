@@ -29,7 +29,9 @@ enum State {
     Open,
     /// After `<!`: the bytes that tell a comment from CDATA are in `tag`.
     Bang,
-    Tag { quote: Option<u8> },
+    Tag {
+        quote: Option<u8>,
+    },
     Comment,
     CData,
     Instruction,
@@ -502,16 +504,40 @@ mod tests {
     #[test]
     fn cells_beyond_the_limits_are_refused_wherever_their_position_comes_from() {
         let cases = [
-            (r#"<row><c r="XFD1048576"><v>1</v></c></row>"#.to_string(), Refusal::TooManyRows(100)),
-            (r#"<row><c r="K1"/></row>"#.into(), Refusal::TooManyColumns(10)),
-            (r#"<row><c r="ZZZZZZZZZZ1"/></row>"#.into(), Refusal::TooManyColumns(10)),
+            (
+                r#"<row><c r="XFD1048576"><v>1</v></c></row>"#.to_string(),
+                Refusal::TooManyRows(100),
+            ),
+            (
+                r#"<row><c r="K1"/></row>"#.into(),
+                Refusal::TooManyColumns(10),
+            ),
+            (
+                r#"<row><c r="ZZZZZZZZZZ1"/></row>"#.into(),
+                Refusal::TooManyColumns(10),
+            ),
             (r#"<row r="101"/>"#.into(), Refusal::TooManyRows(100)),
             // The row comes from the count of rows, the column from the count of cells.
-            (format!("{}<row><c/></row>", "<row/>".repeat(100)), Refusal::TooManyRows(100)),
-            (format!("<row>{}</row>", "<c/>".repeat(11)), Refusal::TooManyColumns(10)),
-            (r#"<row r="50"/><c x:r="A500"/>"#.into(), Refusal::TooManyRows(100)),
-            (r#"<row><c r="A1" r="Z1"/></row>"#.into(), Refusal::TooManyColumns(10)),
-            (r#"<row><c r='A1'/><c r="A1x"/></row>"#.into(), Refusal::BadReference),
+            (
+                format!("{}<row><c/></row>", "<row/>".repeat(100)),
+                Refusal::TooManyRows(100),
+            ),
+            (
+                format!("<row>{}</row>", "<c/>".repeat(11)),
+                Refusal::TooManyColumns(10),
+            ),
+            (
+                r#"<row r="50"/><c x:r="A500"/>"#.into(),
+                Refusal::TooManyRows(100),
+            ),
+            (
+                r#"<row><c r="A1" r="Z1"/></row>"#.into(),
+                Refusal::TooManyColumns(10),
+            ),
+            (
+                r#"<row><c r='A1'/><c r="A1x"/></row>"#.into(),
+                Refusal::BadReference,
+            ),
         ];
         for (rows, refusal) in cases {
             assert_eq!(scan_all(&sheet(&rows)).map(|_| ()), Err(refusal), "{rows}");
@@ -527,19 +553,27 @@ mod tests {
             ("A1:B2:C3", Refusal::BadReference),
             ("", Refusal::BadReference),
         ] {
-            let xml = format!(r#"<worksheet><dimension ref="{dimension}"/><sheetData/></worksheet>"#);
+            let xml =
+                format!(r#"<worksheet><dimension ref="{dimension}"/><sheetData/></worksheet>"#);
             assert_eq!(scan_all(&xml).map(|_| ()), Err(refusal), "{dimension}");
         }
     }
 
     #[test]
     fn shared_strings_are_counted_declared_and_present() {
-        let declared = r#"<sst count="4000000000" uniqueCount="4000000000"><si><t>a</t></si></sst>"#;
-        assert_eq!(scan_all(declared).map(|_| ()), Err(Refusal::TooManyStrings(50)));
+        let declared =
+            r#"<sst count="4000000000" uniqueCount="4000000000"><si><t>a</t></si></sst>"#;
+        assert_eq!(
+            scan_all(declared).map(|_| ()),
+            Err(Refusal::TooManyStrings(50))
+        );
         let odd = r#"<x:sst uniqueCount="4e9"></x:sst>"#;
         assert_eq!(scan_all(odd).map(|_| ()), Err(Refusal::BadCount));
         let present = format!(r#"<sst count="1">{}</sst>"#, "<si><t>a</t></si>".repeat(51));
-        assert_eq!(scan_all(&present).map(|_| ()), Err(Refusal::TooManyStrings(50)));
+        assert_eq!(
+            scan_all(&present).map(|_| ()),
+            Err(Refusal::TooManyStrings(50))
+        );
         let fine = format!(r#"<sst count="50">{}</sst>"#, "<si/>".repeat(50));
         assert_eq!(scan_all(&fine).map(|t| t.strings), Ok(50));
     }
@@ -573,11 +607,20 @@ mod tests {
             Err(Refusal::Declaration)
         );
         let text = format!("<sst>{}</sst>", " ".repeat(MAX_TEXT + 1));
-        assert_eq!(scan(&text, 4096).map(|_| ()), Err(Refusal::Oversized(MAX_TEXT)));
+        assert_eq!(
+            scan(&text, 4096).map(|_| ()),
+            Err(Refusal::Oversized(MAX_TEXT))
+        );
         let tag = format!(r#"<sst a="{}"/>"#, "x".repeat(MAX_TAG));
-        assert_eq!(scan(&tag, 4096).map(|_| ()), Err(Refusal::Oversized(MAX_TAG)));
+        assert_eq!(
+            scan(&tag, 4096).map(|_| ()),
+            Err(Refusal::Oversized(MAX_TAG))
+        );
         let comment = format!("<!--{}-->", "-".repeat(MAX_TEXT + 1));
-        assert_eq!(scan(&comment, 4096).map(|_| ()), Err(Refusal::Oversized(MAX_TEXT)));
+        assert_eq!(
+            scan(&comment, 4096).map(|_| ()),
+            Err(Refusal::Oversized(MAX_TEXT))
+        );
     }
 
     #[test]
