@@ -186,12 +186,17 @@ async fn paired_approvals_and_returns_leave_one_winner(backend: Backend) {
                 &app,
                 Method::POST,
                 &return_path,
-                json!({ "comment": "请核实", "to_level": 0 }),
+                json!({ "comment": "请核实", "to_level": 0, "at_level": 1 }),
             )
         } else {
-            b.send(&app, Method::POST, &approve_path, json!({}))
+            b.send(&app, Method::POST, &approve_path, json!({ "at_level": 1 }))
         };
-        let (ra, rb) = tokio::join!(a.send(&app, Method::POST, &approve_path, json!({})), second);
+        // Each names the level it saw the sheet at, as the review page does:
+        // whichever runs second gets 409, however the two interleave.
+        let (ra, rb) = tokio::join!(
+            a.send(&app, Method::POST, &approve_path, json!({ "at_level": 1 })),
+            second
+        );
         let answers = pair(ra, rb).await;
         let winner = one_winner(&answers, "two actions on a sheet at one level");
         let (status, level): (String, Option<i64>) =

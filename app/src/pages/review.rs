@@ -136,6 +136,7 @@ pub fn ReviewPage() -> impl IntoView {
         let csrf = session.csrf();
         let id = sheet_id();
         let level = to_level.get_untracked();
+        let at_level = view_data.with_untracked(|v| v.as_ref().and_then(|v| v.sheet.level));
         busy.set(true);
         leptos::task::spawn_local(async move {
             let result = if approve {
@@ -143,6 +144,7 @@ pub fn ReviewPage() -> impl IntoView {
                     id,
                     &ApproveRequest {
                         comment: Some(text).filter(|c| !c.trim().is_empty()),
+                        at_level,
                     },
                     &csrf,
                     lang_now,
@@ -154,6 +156,7 @@ pub fn ReviewPage() -> impl IntoView {
                     &ReturnRequest {
                         comment: text,
                         to_level: level,
+                        at_level,
                     },
                     &csrf,
                     lang_now,

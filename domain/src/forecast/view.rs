@@ -490,6 +490,11 @@ pub struct CorrectRequest {
 pub struct ApproveRequest {
     #[serde(default)]
     pub comment: Option<String>,
+    /// The level the sheet waited at when the reviewer acted on it. If it
+    /// has moved since (someone approved or returned it first), nothing is
+    /// done and the answer is 409.
+    #[serde(default)]
+    pub at_level: Option<u8>,
 }
 
 /// Returns a sheet down the chain with a comment.
@@ -500,6 +505,10 @@ pub struct ReturnRequest {
     /// The level to return to; 0 (the default) is the customer manager.
     #[serde(default)]
     pub to_level: u8,
+    /// The level the sheet waited at when the reviewer acted on it (see
+    /// [`ApproveRequest::at_level`]).
+    #[serde(default)]
+    pub at_level: Option<u8>,
 }
 
 /// One correction in a line's history.

@@ -6,9 +6,9 @@
 //! retailers (both may write); market and county managers may read retailers
 //! under their unit; the marketing center and admins may read all.
 
-use domain::policy::op;
 use axum::extract::{Path, State};
 use axum::Json;
+use domain::policy::op;
 use domain::quantity::Fen;
 use domain::replenishment::{
     check_all_settings, check_cap, check_multiple, check_order, check_policy, check_weekday,
@@ -17,11 +17,11 @@ use domain::replenishment::{
     RetailerSettingsView, SaveSettingsRequest, SettingsChange, SpecRule, SpecTerms,
 };
 use domain::{ErrorBody, ErrorCode, Lang, Role};
-use serde_json::json;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, CurrentUser};
-use crate::store::replenishment::{self as repl, AlreadyConfirmed, RetailerRow, VersionConflict};
+use crate::service::replenishment as service;
+use crate::store::replenishment::{self as repl, RetailerRow};
 use crate::store::{self};
 use crate::AppState;
 
@@ -162,38 +162,15 @@ pub async fn save_settings(
             });
         return Err(ApiError::validation(body));
     }
-    let mut conn = state.db.pool.acquire().await?;
-    let mut tx = state.db.begin(&mut conn).await?;
-    let version = match repl::save_settings(
-        &mut tx,
+    let version = service::save_settings(
+        &state,
+        current.user.id,
+        lang,
         id,
         request.version,
         &request.settings,
-        current.user.id,
     )
-    .await?
-    {
-        Ok(version) => {
-            store::audit::record(
-                &mut tx,
-                Some(current.user.id),
-                "replenishment.settings.save",
-                "retailer",
-                &id.to_string(),
-                &json!({ "version": version, "specs": request.settings.len() }),
-            )
-            .await?;
-            tx.commit().await?;
-            version
-        }
-        Err(VersionConflict) => {
-            return Err(ApiError::conflict(lang.pick(
-                "该零售户的配货设置已被他人修改，请刷新查看最新数据后再保存",
-                "Someone else changed these settings meanwhile; reload to see the latest and save again",
-            )));
-        }
-    };
-    drop(conn);
+    .await?;
     let retailer = RetailerRow {
         settings_version: version,
         ..retailer
@@ -335,38 +312,17 @@ pub async fn confirm(
         .map(|l| (l.quantity, price_of(&terms, l.spec_id)))
         .collect();
     let (total, value) = order_value(&priced);
-    let mut conn = state.db.pool.acquire().await?;
-    let mut tx = state.db.begin(&mut conn).await?;
-    match repl::insert_order(
-        &mut tx,
+    service::confirm_order(
+        &state,
+        current.user.id,
+        lang,
         id,
         proposal.order_date,
-        current.user.id,
         &lines,
+        total,
         value,
     )
-    .await?
-    {
-        Ok(order_id) => {
-            store::audit::record(
-                &mut tx,
-                Some(current.user.id),
-                "replenishment.order.confirm",
-                "retailer",
-                &id.to_string(),
-                &json!({ "order_id": order_id, "order_date": proposal.order_date, "cartons": total }),
-            )
-            .await?;
-            tx.commit().await?;
-        }
-        Err(AlreadyConfirmed) => {
-            return Err(ApiError::conflict(lang.pick(
-                "本订货日的订单已确认，不能重复确认",
-                "The order for this order day is confirmed already",
-            )));
-        }
-    }
-    drop(conn);
+    .await?;
     proposal.confirmed = repl::confirmed_order(&state.db.pool, id, proposal.order_date).await?;
     Ok(Json(proposal))
 }
@@ -398,34 +354,18 @@ pub async fn enrol(
 ) -> ApiResult<Json<RetailerHeader>> {
     current.require(op::ENROL)?;
     let retailer = reach(&state, &current, id, Access::Write).await?;
-    let mut conn = state.db.pool.acquire().await?;
-    let mut tx = state.db.begin(&mut conn).await?;
-    repl::set_online(&mut tx, id, request.online).await?;
-    store::audit::record(
-        &mut tx,
-        Some(current.user.id),
-        "replenishment.enrolment",
-        "retailer",
-        &id.to_string(),
-        &json!({ "from": retailer.header.online, "to": request.online }),
+    service::set_enrolment(
+        &state,
+        current.user.id,
+        id,
+        retailer.header.online,
+        request.online,
     )
     .await?;
-    tx.commit().await?;
     Ok(Json(RetailerHeader {
         online: request.online,
         ..retailer.header
     }))
-}
-
-async fn policy_view(state: &AppState) -> ApiResult<PolicyView> {
-    let (specs, classes, caps) = repl::policy_tables(&state.db.pool).await?;
-    Ok(PolicyView {
-        version: repl::policy_version(&state.db.pool).await?,
-        policy: repl::policy(&state.db.pool).await?,
-        specs,
-        classes,
-        caps,
-    })
 }
 
 /// The replenishment policy: caps per spec × class, total caps per class,
@@ -438,7 +378,7 @@ pub async fn get_policy(
     current: CurrentUser,
 ) -> ApiResult<Json<PolicyView>> {
     current.require(op::POLICY_READ)?;
-    Ok(Json(policy_view(&state).await?))
+    Ok(Json(service::policy_view(&state).await?))
 }
 
 /// At most this many spec, cap, class and order-day changes in one request.
@@ -458,20 +398,22 @@ pub async fn change_policy(
 ) -> ApiResult<Json<PolicyView>> {
     current.require(op::POLICY_CHANGE)?;
     let lang = current.lang;
-    let listed = changes.specs.len()
-        + changes.caps.len()
-        + changes.classes.len()
-        + changes.order_days.len();
+    let listed =
+        changes.specs.len() + changes.caps.len() + changes.classes.len() + changes.order_days.len();
     if listed > MAX_POLICY_CHANGES {
         return Err(ApiError::validation(ErrorBody::new(
             ErrorCode::Validation,
             match lang {
-                Lang::Zh => format!("一次最多修改 {MAX_POLICY_CHANGES} 项，本次 {listed} 项；请分批保存"),
-                Lang::En => format!("At most {MAX_POLICY_CHANGES} changes at once ({listed} sent); save in parts"),
+                Lang::Zh => {
+                    format!("一次最多修改 {MAX_POLICY_CHANGES} 项，本次 {listed} 项；请分批保存")
+                }
+                Lang::En => format!(
+                    "At most {MAX_POLICY_CHANGES} changes at once ({listed} sent); save in parts"
+                ),
             },
         )));
     }
-    let before = policy_view(&state).await?;
+    let before = service::policy_view(&state).await?;
     let mut errors: Vec<(String, String)> = Vec::new();
     let mut push = |field: String, message: &str| errors.push((field, message.to_string()));
     if let Some(p) = &changes.policy {
@@ -525,7 +467,10 @@ pub async fn change_policy(
             push(format!("order_days.{i}.weekday"), e.message(lang));
         }
         if !retailers.contains(&d.retailer_id) {
-            push(format!("order_days.{i}.retailer_id"), lang.pick("零售户不存在", "No such retailer"));
+            push(
+                format!("order_days.{i}.retailer_id"),
+                lang.pick("零售户不存在", "No such retailer"),
+            );
         }
     }
     if !errors.is_empty() {
@@ -539,92 +484,6 @@ pub async fn change_policy(
         ));
     }
 
-    let actor = Some(current.user.id);
-    let mut conn = state.db.pool.acquire().await?;
-    let mut tx = state.db.begin(&mut conn).await?;
-    if !repl::bump_policy_version(&mut tx, changes.version).await? {
-        return Err(ApiError::conflict(lang.pick(
-            "政策已被他人修改，未保存；请刷新后再修改",
-            "Someone changed the policy first; nothing was saved. Reload and change again",
-        )));
-    }
-    // Read again under the version lock: the audit's "from" values are
-    // the ones this change replaced.
-    let before = policy_view(&state).await?;
-    if let Some(p) = &changes.policy {
-        if *p != before.policy {
-            repl::set_policy(&mut tx, p).await?;
-            store::audit::record(
-                &mut tx,
-                actor,
-                "replenishment.policy",
-                "policy",
-                "replenishment",
-                &json!({ "from": before.policy, "to": p }),
-            )
-            .await?;
-        }
-    }
-    for s in &changes.specs {
-        let old = before.specs.iter().find(|b| b.spec_id == s.spec_id);
-        repl::update_spec_policy(&mut tx, s).await?;
-        store::audit::record(
-            &mut tx,
-            actor,
-            "replenishment.spec",
-            "spec",
-            &s.spec_id.to_string(),
-            &json!({ "from": old, "to": s }),
-        )
-        .await?;
-    }
-    for c in &changes.caps {
-        let old = before
-            .caps
-            .iter()
-            .find(|b| b.spec_id == c.spec_id && b.class_code == c.class_code)
-            .map(|b| b.cap);
-        repl::upsert_cap(&mut tx, c).await?;
-        store::audit::record(
-            &mut tx,
-            actor,
-            "replenishment.class_cap",
-            "spec",
-            &c.spec_id.to_string(),
-            &json!({ "class": c.class_code, "from": old, "to": c.cap }),
-        )
-        .await?;
-    }
-    for c in &changes.classes {
-        let old = before
-            .classes
-            .iter()
-            .find(|b| b.code == c.code)
-            .and_then(|b| b.total_cap);
-        repl::set_total_cap(&mut tx, &c.code, c.total_cap).await?;
-        store::audit::record(
-            &mut tx,
-            actor,
-            "replenishment.total_cap",
-            "customer_class",
-            &c.code,
-            &json!({ "from": old, "to": c.total_cap }),
-        )
-        .await?;
-    }
-    for d in &changes.order_days {
-        let old = repl::set_order_weekday(&mut tx, d.retailer_id, d.weekday).await?;
-        store::audit::record(
-            &mut tx,
-            actor,
-            "replenishment.order_day",
-            "retailer",
-            &d.retailer_id.to_string(),
-            &json!({ "from": old, "to": d.weekday }),
-        )
-        .await?;
-    }
-    tx.commit().await?;
-    drop(conn);
-    Ok(Json(policy_view(&state).await?))
+    service::change_policy(&state, current.user.id, lang, &changes).await?;
+    Ok(Json(service::policy_view(&state).await?))
 }

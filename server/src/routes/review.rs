@@ -271,7 +271,15 @@ pub async fn approve(
     let lang = current.lang;
     let (sheet, steps, _) = readable(&state, &current, id).await?;
     check_comment(request.comment.as_deref(), false).map_err(|e| review_refused(lang, e))?;
-    service::approve(&state, &current, &sheet, &steps, request.comment.as_deref()).await?;
+    service::approve(
+        &state,
+        &current,
+        &sheet,
+        &steps,
+        request.comment.as_deref(),
+        request.at_level,
+    )
+    .await?;
     after_action(&state, &current, id).await
 }
 
@@ -311,6 +319,7 @@ pub async fn return_sheet(
         &steps,
         request.to_level,
         &request.comment,
+        request.at_level,
     )
     .await?;
     after_action(&state, &current, id).await

@@ -5,3 +5,4 @@
 pub mod auth;
 pub mod forecast;
 pub mod review;
+pub mod replenishment;

@@ -59,6 +59,7 @@ async fn acting<'a>(
     current: &CurrentUser,
     sheet: &SheetRecord,
     steps: &'a [ReviewStep],
+    at_level: Option<u8>,
 ) -> ApiResult<&'a ReviewStep> {
     let locked = forecast_store::lock_sheet(conn, sheet.id).await?;
     if locked.cycle_status == CycleStatus::Closed {
@@ -68,7 +69,11 @@ async fn acting<'a>(
     // another reviewer moved it since (approved, returned, resubmitted),
     // this is the loser of a race: 409, not an action on a state the
     // caller never saw.
-    if (locked.status, locked.level) != (sheet.status, sheet.level) {
+    let moved_from_seen = at_level.is_some_and(|seen| {
+        locked.status != domain::forecast::view::SheetStatus::Submitted
+            || locked.level != Some(seen)
+    });
+    if moved_from_seen || (locked.status, locked.level) != (sheet.status, sheet.level) {
         return Err(ApiError::conflict(current.lang.pick(
             "该预测表刚被他人处理（审核、退回或重新提交），未执行；请刷新后再操作",
             "Someone acted on this sheet first; nothing was done. Reload and try again",
@@ -96,7 +101,7 @@ pub async fn correct(
     let id = sheet.id;
     let mut conn = state.db.pool.acquire().await?;
     let mut tx = state.db.begin(&mut conn).await?;
-    let step = acting(&mut tx, current, sheet, steps).await?;
+    let step = acting(&mut tx, current, sheet, steps, None).await?;
     let revisions = match store::correct(
         &mut tx,
         id,
@@ -148,11 +153,12 @@ pub async fn approve(
     sheet: &SheetRecord,
     steps: &[ReviewStep],
     comment: Option<&str>,
+    at_level: Option<u8>,
 ) -> ApiResult<()> {
     let id = sheet.id;
     let mut conn = state.db.pool.acquire().await?;
     let mut tx = state.db.begin(&mut conn).await?;
-    let step = acting(&mut tx, current, sheet, steps).await?;
+    let step = acting(&mut tx, current, sheet, steps, at_level).await?;
     let next = next_level(steps, step);
     match next {
         Some(level) => store::set_state(&mut tx, id, SheetStatus::Submitted, Some(level)).await?,
@@ -196,11 +202,12 @@ pub async fn return_sheet(
     steps: &[ReviewStep],
     to_level: u8,
     comment: &str,
+    at_level: Option<u8>,
 ) -> ApiResult<()> {
     let id = sheet.id;
     let mut conn = state.db.pool.acquire().await?;
     let mut tx = state.db.begin(&mut conn).await?;
-    let step = acting(&mut tx, current, sheet, steps).await?;
+    let step = acting(&mut tx, current, sheet, steps, at_level).await?;
     check_return_level(to_level, step).map_err(|e| review_refused(current.lang, e))?;
     if to_level == 0 {
         store::set_state(&mut tx, id, SheetStatus::Returned, None).await?;
