@@ -144,6 +144,14 @@ pub const UNREACHABLE_MARK: &str = "database unreachable: ";
 /// failure or deadlock the client may retry.
 fn refusal(e: &sqlx::Error) -> Option<ApiError> {
     use sqlx::error::ErrorKind;
+    if matches!(e, sqlx::Error::RowNotFound) {
+        // A row read under lock that a concurrent write removed.
+        return Some(ApiError::new(
+            StatusCode::NOT_FOUND,
+            ErrorCode::NotFound,
+            "记录不存在或刚被删除，请刷新 (not found, or just removed; reload)",
+        ));
+    }
     let sqlx::Error::Database(db) = e else {
         return None;
     };

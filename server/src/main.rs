@@ -200,8 +200,8 @@ async fn main() -> anyhow::Result<()> {
                 at: backup_at,
                 every: backup_every.map(Duration::from_secs),
             });
-            match &backup {
-                Some(b) => println!(
+            let backups = match &backup {
+                Some(b) => format!(
                     "备份 / backups: {} into {}, keeping the last {}",
                     b.every.map_or_else(
                         || format!("nightly at {} China time", b.at.format("%H:%M")),
@@ -210,8 +210,8 @@ async fn main() -> anyhow::Result<()> {
                     b.dir.display(),
                     b.keep
                 ),
-                None => println!("备份 / backups: OFF (--no-backup)"),
-            }
+                None => "备份 / backups: OFF (--no-backup)".to_string(),
+            };
             let config = Config {
                 bind,
                 static_dir,
@@ -224,6 +224,7 @@ async fn main() -> anyhow::Result<()> {
             if let Some(report) = &report {
                 print_report(report);
             }
+            println!("{backups}");
             let listener = tokio::net::TcpListener::bind(bind).await?;
             println!(
                 "服务已启动 / listening on http://{bind}  (ready in {:.2} s)",

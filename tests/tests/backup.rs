@@ -48,9 +48,7 @@ fn restore_check_command(file: &Path) -> (bool, String) {
     (output.status.success(), printed)
 }
 
-async fn scheduled_backups_are_kept_to_the_newest_two_and_pass_the_restore_check(
-    backend: Backend,
-) {
+async fn scheduled_backups_are_kept_to_the_newest_two_and_pass_the_restore_check(backend: Backend) {
     let dir = tempfile::tempdir().expect("temp dir");
     let backups = dir.path().join("backups");
     let config = Config {
@@ -192,7 +190,10 @@ async fn scheduled_backups_are_kept_to_the_newest_two_and_pass_the_restore_check
         (Some(users + 1), Some(users))
     );
     let (ok, printed) = restore_check_command(&edited);
-    assert!(!ok, "restore-check exits non-zero on a mismatch:\n{printed}");
+    assert!(
+        !ok,
+        "restore-check exits non-zero on a mismatch:\n{printed}"
+    );
     assert!(printed.contains("FAILED"), "{printed}");
 
     // A damaged file fails: SQLite cut in half, a PostgreSQL dump with a

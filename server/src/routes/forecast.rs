@@ -32,11 +32,10 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::clock::today;
-use crate::db::now_unix;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, CurrentUser};
 use crate::service::forecast::{self as service, closed};
-use crate::store::forecast::{self as store, MonthTaken, Sheet};
+use crate::store::forecast::{self as store, Sheet};
 use crate::store::{audit, specs};
 use crate::xlsx;
 use crate::AppState;
@@ -108,22 +107,7 @@ pub async fn open_cycle(
     current.require(op::OPEN_CYCLE)?;
     let lang = current.lang;
     check_input(&state, &input, lang).await?;
-    let mut conn = state.db.pool.acquire().await?;
-    let mut tx = state.db.begin(&mut conn).await?;
-    let id = match store::open_cycle(&mut tx, &input, current.user.id, now_unix()).await? {
-        Ok(id) => id,
-        Err(MonthTaken) => return Err(month_taken(lang)),
-    };
-    audit::record_and_commit(
-        tx,
-        Some(current.user.id),
-        "forecast.cycle.open",
-        "forecast_cycle",
-        &id.to_string(),
-        &json!({ "month": input.month, "scope": input.scope, "specs": input.spec_ids.len() }),
-    )
-    .await?;
-    drop(conn);
+    let id = service::open_cycle(&state, current.user.id, lang, &input).await?;
     Ok(Json(cycle_or_404(&state, id, lang).await?))
 }
 
@@ -146,41 +130,9 @@ pub async fn edit_cycle(
         return Err(closed(lang));
     }
     check_input(&state, &input, lang).await?;
-    let mut conn = state.db.pool.acquire().await?;
-    let mut tx = state.db.begin(&mut conn).await?;
-    if store::lock_cycle(&mut tx, id).await? == Some(CycleStatus::Closed) {
-        return Err(closed(lang));
-    }
-    if store::has_entries(&mut tx, id).await? {
-        return Err(ApiError::conflict(lang.pick(
-            "已有客户经理录入，预测设置不能再修改",
-            "Entry has begun; the cycle can no longer be changed",
-        )));
-    }
-    if store::month_taken(&mut tx, input.month, id).await? {
-        return Err(month_taken(lang));
-    }
-    store::replace_cycle(&mut tx, id, &input).await?;
-    audit::record_and_commit(
-        tx,
-        Some(current.user.id),
-        "forecast.cycle.edit",
-        "forecast_cycle",
-        &id.to_string(),
-        &json!({ "month": input.month, "scope": input.scope, "specs": input.spec_ids.len() }),
-    )
-    .await?;
-    drop(conn);
+    service::edit_cycle(&state, current.user.id, lang, id, &input).await?;
     Ok(Json(cycle_or_404(&state, id, lang).await?))
 }
-
-fn month_taken(lang: Lang) -> ApiError {
-    ApiError::conflict(lang.pick(
-        "该月份的预测已开启",
-        "A cycle for that month exists already",
-    ))
-}
-
 
 /// Closes a cycle: no more entry (marketing center).
 #[utoipa::path(post, path = "/api/forecast/cycles/{id}/close", tag = TAG,
@@ -193,22 +145,7 @@ pub async fn close_cycle(
 ) -> ApiResult<Json<CycleView>> {
     current.require(op::CLOSE_CYCLE)?;
     cycle_or_404(&state, id, current.lang).await?;
-    let mut conn = state.db.pool.acquire().await?;
-    let mut tx = state.db.begin(&mut conn).await?;
-    if store::lock_cycle(&mut tx, id).await? == Some(CycleStatus::Closed) {
-        return Err(closed(current.lang));
-    }
-    store::set_status(&mut tx, id, CycleStatus::Closed).await?;
-    audit::record_and_commit(
-        tx,
-        Some(current.user.id),
-        "forecast.cycle.close",
-        "forecast_cycle",
-        &id.to_string(),
-        &json!({}),
-    )
-    .await?;
-    drop(conn);
+    service::close_cycle(&state, current.user.id, current.lang, id).await?;
     Ok(Json(cycle_or_404(&state, id, current.lang).await?))
 }
 
@@ -289,22 +226,15 @@ pub async fn reopen(
                 ),
             )
         })?;
-    let mut conn = state.db.pool.acquire().await?;
-    let mut tx = state.db.begin(&mut conn).await?;
-    if store::lock_sheet(&mut tx, sheet.id).await?.cycle_status == CycleStatus::Closed {
-        return Err(closed(lang));
-    }
-    store::reopen(&mut tx, sheet.id, request.until).await?;
-    audit::record_and_commit(
-        tx,
-        Some(current.user.id),
-        "forecast.sheet.reopen",
-        "forecast_sheet",
-        &sheet.id.to_string(),
-        &json!({ "manager_id": request.manager_id, "until": request.until }),
+    service::reopen(
+        &state,
+        current.user.id,
+        lang,
+        &sheet,
+        request.manager_id,
+        request.until,
     )
     .await?;
-    drop(conn);
     let sheets = sheet_progress(&state, &cycle, lang).await?;
     Ok(Json(CycleProgress { cycle, sheets }))
 }
@@ -697,7 +627,15 @@ pub async fn submit(
         })
         .map(|(key, (r, s))| (key, view.revision[view.index(r, s)]))
         .collect();
-    service::submit(&state, current.user.id, lang, sheet.id, &checked, &baselines).await?;
+    service::submit(
+        &state,
+        current.user.id,
+        lang,
+        sheet.id,
+        &checked,
+        &baselines,
+    )
+    .await?;
     let sheet = Sheet {
         status: SheetStatus::Submitted,
         ..sheet

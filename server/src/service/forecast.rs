@@ -7,12 +7,13 @@
 use std::collections::HashMap;
 
 use domain::forecast::view::{CellWrite, CycleStatus, ReviewActionKind, SheetStatus};
+use domain::forecast::CycleInput;
 use domain::Lang;
 use serde_json::json;
 
 use crate::db::now_unix;
 use crate::error::{ApiError, ApiResult};
-use crate::store::forecast::{self as store, Recorded, Stale};
+use crate::store::forecast::{self as store, MonthTaken, Recorded, Stale};
 use crate::store::{audit, review, summary};
 use crate::AppState;
 
@@ -148,6 +149,124 @@ pub async fn submit(
         "forecast_sheet",
         &sheet_id.to_string(),
         &json!({ "cells": recorded.len() }),
+    )
+    .await?;
+    Ok(())
+}
+
+pub fn month_taken(lang: Lang) -> ApiError {
+    ApiError::conflict(lang.pick(
+        "该月份的预测已开启",
+        "A cycle for that month exists already",
+    ))
+}
+
+/// Opens a cycle (checked by the caller): the row, its specs, sheets and
+/// retailers in scope, in one transaction; 409 if the month has one.
+pub async fn open_cycle(
+    state: &AppState,
+    actor: i64,
+    lang: Lang,
+    input: &CycleInput,
+) -> ApiResult<i64> {
+    let mut conn = state.db.pool.acquire().await?;
+    let mut tx = state.db.begin(&mut conn).await?;
+    let id = match store::open_cycle(&mut tx, input, actor, now_unix()).await? {
+        Ok(id) => id,
+        Err(MonthTaken) => return Err(month_taken(lang)),
+    };
+    audit::record_and_commit(
+        tx,
+        Some(actor),
+        "forecast.cycle.open",
+        "forecast_cycle",
+        &id.to_string(),
+        &json!({ "month": input.month, "scope": input.scope, "specs": input.spec_ids.len() }),
+    )
+    .await?;
+    Ok(id)
+}
+
+/// Replaces a cycle's settings; only while it is open and before the first
+/// entry, both checked under the cycle's lock (cell saves share it, so a
+/// first entry cannot slip in between).
+pub async fn edit_cycle(
+    state: &AppState,
+    actor: i64,
+    lang: Lang,
+    id: i64,
+    input: &CycleInput,
+) -> ApiResult<()> {
+    let mut conn = state.db.pool.acquire().await?;
+    let mut tx = state.db.begin(&mut conn).await?;
+    if store::lock_cycle(&mut tx, id).await? == Some(CycleStatus::Closed) {
+        return Err(closed(lang));
+    }
+    if store::has_entries(&mut tx, id).await? {
+        return Err(ApiError::conflict(lang.pick(
+            "已有客户经理录入，预测设置不能再修改",
+            "Entry has begun; the cycle can no longer be changed",
+        )));
+    }
+    if store::month_taken(&mut tx, input.month, id).await? {
+        return Err(month_taken(lang));
+    }
+    store::replace_cycle(&mut tx, id, input).await?;
+    audit::record_and_commit(
+        tx,
+        Some(actor),
+        "forecast.cycle.edit",
+        "forecast_cycle",
+        &id.to_string(),
+        &json!({ "month": input.month, "scope": input.scope, "specs": input.spec_ids.len() }),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Closes a cycle; 409 if it is closed already. Waits, under the cycle's
+/// lock, for sheet writes in flight; every write after it sees it closed.
+pub async fn close_cycle(state: &AppState, actor: i64, lang: Lang, id: i64) -> ApiResult<()> {
+    let mut conn = state.db.pool.acquire().await?;
+    let mut tx = state.db.begin(&mut conn).await?;
+    if store::lock_cycle(&mut tx, id).await? == Some(CycleStatus::Closed) {
+        return Err(closed(lang));
+    }
+    store::set_status(&mut tx, id, CycleStatus::Closed).await?;
+    audit::record_and_commit(
+        tx,
+        Some(actor),
+        "forecast.cycle.close",
+        "forecast_cycle",
+        &id.to_string(),
+        &json!({}),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Lets one customer manager enter until `until`; refused on a closed cycle.
+pub async fn reopen(
+    state: &AppState,
+    actor: i64,
+    lang: Lang,
+    sheet: &store::Sheet,
+    manager_id: i64,
+    until: chrono::NaiveDate,
+) -> ApiResult<()> {
+    let mut conn = state.db.pool.acquire().await?;
+    let mut tx = state.db.begin(&mut conn).await?;
+    if store::lock_sheet(&mut tx, sheet.id).await?.cycle_status == CycleStatus::Closed {
+        return Err(closed(lang));
+    }
+    store::reopen(&mut tx, sheet.id, until).await?;
+    audit::record_and_commit(
+        tx,
+        Some(actor),
+        "forecast.sheet.reopen",
+        "forecast_sheet",
+        &sheet.id.to_string(),
+        &json!({ "manager_id": manager_id, "until": until }),
     )
     .await?;
     Ok(())
