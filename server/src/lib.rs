@@ -167,12 +167,23 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let sweeper = DbSessionStore::new(state.db.clone());
+    let (db, lockout) = (state.db.clone(), state.config.lockout);
     let sweep = tokio::spawn(async move {
         let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
         loop {
             every.tick().await;
             if let Err(e) = sweeper.delete_expired().await {
                 tracing::warn!(error = %e, "could not sweep expired sessions");
+            }
+            // Failed sign-ins that no longer lock or count anything.
+            let swept = match db.pool.acquire().await {
+                Ok(mut conn) => {
+                    store::login_attempts::sweep(&mut conn, lockout, db::now_unix()).await
+                }
+                Err(e) => Err(e),
+            };
+            if let Err(e) = swept {
+                tracing::warn!(error = %e, "could not sweep old sign-in failures");
             }
         }
     });
