@@ -386,7 +386,8 @@ impl ServerProcess {
         let log = dir.join(format!("server-{index}.log"));
         let file = std::fs::File::create(&log)?;
         let child = Command::new(std::env::current_exe()?)
-            .args(["--database-url", database_url, "serve", "--no-demo", "--no-backup"])
+            .args(["--database-url", database_url, "serve", "--no-demo"])
+            .arg("--no-backup")
             .arg("--bind")
             .arg(bind.to_string())
             .arg("--static-dir")
