@@ -27,15 +27,15 @@ if ! "$venv/bin/pip" freeze 2>/dev/null | grep -qx "$want"; then
   "$venv/bin/pip" install -q -r tools/schemathesis-requirements.txt
 fi
 
-cargo build -q -p server --bin server
+cargo build -q -p server -p tools
 bin=target/debug/server
 dir=$(mktemp -d)
 db="${1:-sqlite:${dir}/fuzz.db}"
-accounts=$("$bin" --database-url "$db" demo --scale tiny)
+accounts=$(target/debug/tools --database-url "$db" demo --scale tiny)
 retailer=$(awk '/零售户/ { print $1; exit }' <<<"$accounts")
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 base="http://127.0.0.1:${port}"
-RUST_LOG=error "$bin" --database-url "$db" serve --no-demo --bind "127.0.0.1:${port}" \
+RUST_LOG=error "$bin" --database-url "$db" serve --no-backup --bind "127.0.0.1:${port}" \
   --static-dir "$dir" >"${dir}/server.log" 2>&1 &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true; rm -rf "$dir"' EXIT

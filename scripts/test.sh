@@ -56,20 +56,20 @@ run_step() {
     status=1
   fi
 }
-cargo build -q -p server --bin server
+cargo build -q -p server -p tools
 scratch=$(mktemp -d)
 short_load=(load --scale tiny --seconds 5 --cms 12 --readers 4 --retailers 12
   --cm-think-ms 300 --reader-think-ms 600 --retailer-think-ms 300)
 run_step "load, SQLite, two server processes" \
-  target/debug/server --database-url "sqlite:${scratch}/load.db" "${short_load[@]}" --processes 2
+  target/debug/tools --database-url "sqlite:${scratch}/load.db" "${short_load[@]}" --processes 2
 if [ -n "${TEST_POSTGRES_URL:-}" ]; then
   pg_db="load_ci_$$"
   pg_url="${TEST_POSTGRES_URL%/*}/${pg_db}"
   psql -q "$TEST_POSTGRES_URL" -c "CREATE DATABASE ${pg_db}"
   run_step "load, PostgreSQL, one server process" \
-    target/debug/server --database-url "$pg_url" "${short_load[@]}" --processes 1
+    target/debug/tools --database-url "$pg_url" "${short_load[@]}" --processes 1
   run_step "load, PostgreSQL, two server processes" \
-    target/debug/server --database-url "$pg_url" "${short_load[@]}" --processes 2
+    target/debug/tools --database-url "$pg_url" "${short_load[@]}" --processes 2
   psql -q "$TEST_POSTGRES_URL" -c "DROP DATABASE ${pg_db} WITH (FORCE)"
 fi
 run_step "schemathesis, every role (short)" scripts/schemathesis.sh --short

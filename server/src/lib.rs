@@ -2,15 +2,12 @@
 
 pub mod backup;
 pub mod clock;
-pub mod commands;
 pub mod config;
 pub mod csrf;
 pub mod db;
-pub mod demo;
 pub mod error;
 pub mod extract;
 pub mod guard;
-pub mod load;
 pub mod password;
 pub mod routes;
 pub mod service;
@@ -141,22 +138,15 @@ async fn api_not_found(request: Request) -> impl IntoResponse {
     )
 }
 
-/// Connects, migrates and, if asked and the database is empty, fills demo data.
-pub async fn prepare(
-    config: Config,
-    demo: Option<demo::DemoOptions>,
-) -> anyhow::Result<(AppState, Option<demo::DemoReport>)> {
+/// Connects, migrates and checks that backups can be taken. Demo data is
+/// the `tools` crate's (`tools demo`), never the served binary's.
+pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     let db = Db::connect(&config.database_url, config.max_connections).await?;
     db.migrate().await?;
     if let Some(backup) = &config.backup {
         backup::preflight(&db, backup).await?;
     }
-    let report = match demo {
-        Some(options) => demo::seed_if_empty(&db, &options).await?,
-        None => None,
-    };
-    let state = AppState::new(db, config).await?;
-    Ok((state, report))
+    AppState::new(db, config).await
 }
 
 /// Serves until the future `shutdown` completes; expired sessions are swept

@@ -12,10 +12,10 @@ use std::sync::OnceLock;
 use domain::month::YearMonth;
 use server::config::Config;
 use server::db::Db;
-use server::demo::{DemoOptions, DemoReport};
 use server::AppState;
+use tools::demo::{DemoOptions, DemoReport};
 
-pub use server::demo::{Scale, DEMO_PASSWORD};
+pub use tools::demo::{Scale, DEMO_PASSWORD};
 
 /// Which database a test runs against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,9 +178,13 @@ async fn spawn_with(db: std::sync::Arc<TestDb>, config: Config, seed: Option<Sca
         end_month: demo_end(),
         seed: 7,
     });
-    let (state, report) = server::prepare(config, demo)
-        .await
-        .expect("server prepares");
+    let state = server::prepare(config).await.expect("server prepares");
+    let report = match demo {
+        Some(options) => tools::demo::seed_if_empty(&state.db, &options)
+            .await
+            .expect("demo data"),
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -465,7 +469,7 @@ impl ServerProcess {
             .port();
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let child = Command::new(server_binary())
-            .args(["--database-url", database_url, "serve", "--no-demo"])
+            .args(["--database-url", database_url, "serve", "--no-backup"])
             .arg("--bind")
             .arg(addr.to_string())
             .arg("--static-dir")

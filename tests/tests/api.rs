@@ -581,12 +581,12 @@ async fn the_county_demo_sells_about_180_to_200_cases_a_week() {
     let db = e2e::TestDb::new(Backend::Sqlite).await;
     let db = server::db::Db::connect(&db.url, 2).await.expect("connect");
     db.migrate().await.expect("migrate");
-    let options = server::demo::DemoOptions {
-        scale: server::demo::Scale::County,
+    let options = tools::demo::DemoOptions {
+        scale: tools::demo::Scale::County,
         end_month: e2e::demo_end(),
         seed: 20_260_101,
     };
-    let report = server::demo::seed(&db, &options).await.expect("seed");
+    let report = tools::demo::seed(&db, &options).await.expect("seed");
     assert!(
         (1_850..=1_950).contains(&report.retailers),
         "about 1,900 retailers: {}",

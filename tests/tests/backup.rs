@@ -234,7 +234,7 @@ async fn serve_on_postgresql_refuses_to_start_without_pg_dump() {
     let empty = tempfile::tempdir().expect("temp dir");
     let binary = server_binary();
     let run = tokio::process::Command::new(binary)
-        .args(["--database-url", &db.url, "serve", "--no-demo"])
+        .args(["--database-url", &db.url, "serve"])
         .args(["--bind", "127.0.0.1:0", "--backup-dir"])
         .arg(empty.path().join("backups"))
         .env("PATH", empty.path())

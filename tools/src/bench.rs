@@ -13,9 +13,9 @@ use domain::forecast::{default_month, CycleInput, Scope};
 use domain::month::YearMonth;
 use sqlx::Row;
 
-use crate::config::Config;
-use crate::db::{insert_rows, Db, Value};
-use crate::store::forecast as store;
+use server::config::Config;
+use server::db::{insert_rows, Db, Value};
+use server::store::forecast as store;
 
 fn percent(v: Option<f64>) -> String {
     v.map_or_else(|| "—".to_string(), |v| format!("{:.1}%", v * 100.0))
@@ -213,7 +213,7 @@ pub async fn bench_sheet_save(db: &Db, rounds: usize) -> anyhow::Result<()> {
     let taken: Vec<String> = sqlx::query_scalar("SELECT month FROM forecast_cycles")
         .fetch_all(&db.pool)
         .await?;
-    let today = crate::routes::replenishment::today();
+    let today = server::clock::today();
     let month = (0..240)
         .map(|k| default_month(today).plus(12 + k))
         .find(|m| !taken.contains(&m.to_string()))
@@ -227,7 +227,7 @@ pub async fn bench_sheet_save(db: &Db, rounds: usize) -> anyhow::Result<()> {
     };
     let mut conn = db.pool.acquire().await?;
     let mut tx = db.begin(&mut conn).await?;
-    let cycle_id = store::open_cycle(&mut tx, &input, manager_id, crate::db::now_unix())
+    let cycle_id = store::open_cycle(&mut tx, &input, manager_id, server::db::now_unix())
         .await?
         .map_err(|_| anyhow::anyhow!("month {month} is taken"))?;
     tx.commit().await?;
@@ -290,11 +290,11 @@ async fn bench_on_cycle(
     let n = cells.len();
 
     // The server, on a loopback port, over the same database.
-    let state = crate::AppState::new(db.clone(), Config::local(String::new())).await?;
+    let state = server::AppState::new(db.clone(), Config::local(String::new())).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let server = tokio::spawn(async move {
-        let _ = crate::serve(listener, state, std::future::pending()).await;
+        let _ = server::serve(listener, state, std::future::pending()).await;
     });
     let client = reqwest::Client::builder().cookie_store(true).build()?;
     let session: domain::auth::SessionInfo = client
@@ -372,8 +372,8 @@ async fn bench_on_cycle(
     clear_lines(db, sheet.id).await?;
 
     let backend = match db.backend {
-        crate::db::Backend::Sqlite => "SQLite",
-        crate::db::Backend::Postgres => "PostgreSQL",
+        server::db::Backend::Sqlite => "SQLite",
+        server::db::Backend::Postgres => "PostgreSQL",
     };
     println!(
         "Saving a full sheet: {n} cells ({} retailers × {} specs), {backend}, median of {rounds} rounds",
@@ -436,7 +436,7 @@ pub(crate) async fn cycle_at(db: &Db, month: YearMonth) -> anyhow::Result<Option
 /// (1.8M lines at city scale): a quarter of the sheets approved, a quarter
 /// at level 2, a quarter at level 1, a quarter returned. Reused if present.
 pub(crate) async fn dashboard_cycle(db: &Db) -> anyhow::Result<i64> {
-    let today = crate::routes::replenishment::today();
+    let today = server::clock::today();
     let month = bench_month(today);
     if let Some(id) = cycle_at(db, month).await? {
         println!("reusing the benchmark cycle {month} (id {id})");
@@ -449,7 +449,7 @@ pub(crate) async fn dashboard_cycle(db: &Db) -> anyhow::Result<i64> {
         .context("no order history; generate the demo first")?;
     let mut conn = db.pool.acquire().await?;
     let mut tx = db.begin(&mut conn).await?;
-    let id = store::open_cycle(&mut tx, &input, center, crate::db::now_unix())
+    let id = store::open_cycle(&mut tx, &input, center, server::db::now_unix())
         .await?
         .map_err(|_| anyhow::anyhow!("month {month} is taken"))?;
     // Every line: the manager's value near last month's orders, the
@@ -467,7 +467,7 @@ pub(crate) async fn dashboard_cycle(db: &Db) -> anyhow::Result<i64> {
     )
     .bind(id)
     .bind(center)
-    .bind(crate::db::now_unix())
+    .bind(server::db::now_unix())
     .bind(last.to_string())
     .bind(last.plus(-11).to_string())
     .execute(&mut *tx)
@@ -500,7 +500,7 @@ pub(crate) async fn dashboard_cycle(db: &Db) -> anyhow::Result<i64> {
         .fetch_all(&mut *tx)
         .await?;
     for sheet in sheets {
-        crate::store::summary::refresh_sheet(&mut tx, sheet).await?;
+        server::store::summary::refresh_sheet(&mut tx, sheet).await?;
     }
     tx.commit().await?;
     drop(conn);
@@ -552,12 +552,12 @@ pub async fn bench_dashboard(db: &Db, rounds: usize) -> anyhow::Result<()> {
     .await?;
 
     // The server, on a loopback port, over the same database.
-    let state = crate::AppState::new(db.clone(), Config::local(String::new())).await?;
+    let state = server::AppState::new(db.clone(), Config::local(String::new())).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let serving = state.clone();
     let server = tokio::spawn(async move {
-        let _ = crate::serve(listener, serving, std::future::pending()).await;
+        let _ = server::serve(listener, serving, std::future::pending()).await;
     });
     let client = reqwest::Client::builder().cookie_store(true).build()?;
     client
@@ -722,7 +722,7 @@ pub async fn bench_dashboard(db: &Db, rounds: usize) -> anyhow::Result<()> {
         let started = Instant::now();
         let mut conn = db.pool.acquire().await?;
         let mut tx = db.begin(&mut conn).await?;
-        crate::store::summary::refresh_sheet(&mut tx, sheet).await?;
+        server::store::summary::refresh_sheet(&mut tx, sheet).await?;
         tx.commit().await?;
         refresh.push(started.elapsed());
     }

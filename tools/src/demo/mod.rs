@@ -14,8 +14,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, LogNormal, Normal, Poisson};
 
-use crate::db::{insert_rows, Backend, Db, Value};
-use crate::password;
+use server::db::{insert_rows, Backend, Db, Value};
+use server::password;
 
 /// How much data to generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -108,7 +108,7 @@ pub async fn seed(db: &Db, options: &DemoOptions) -> anyhow::Result<DemoReport> 
         Scale::County => (1, 4, 158),
         Scale::City => (15, 4, 167),
     };
-    let now = crate::db::now_unix();
+    let now = server::db::now_unix();
     let plan = plan_org(&mut rng, counties, managers_per_dept, now);
     let password_hash = hash_accounts(plan.users.len() + plan.managers.len()).await?;
 
@@ -324,7 +324,7 @@ pub async fn seed(db: &Db, options: &DemoOptions) -> anyhow::Result<DemoReport> 
         insert_rows(
             &mut tx,
             "retailer_specs",
-            &crate::store::replenishment::SETTINGS_COLUMNS,
+            &server::store::replenishment::SETTINGS_COLUMNS,
             &settings,
         )
         .await?;
@@ -338,7 +338,7 @@ pub async fn seed(db: &Db, options: &DemoOptions) -> anyhow::Result<DemoReport> 
         .await?;
     }
     insert_rows(&mut tx, "users", &user_columns, &retailer_users).await?;
-    crate::store::summary::refresh_all_totals(&mut tx).await?;
+    server::store::summary::refresh_all_totals(&mut tx).await?;
     // Forecast sanity bounds: three times the largest month a retailer of the
     // class ordered of the spec, plus 10 cartons.
     sqlx::query(

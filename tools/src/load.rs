@@ -1,11 +1,12 @@
-//! `server load`: a soak run against real server processes on loopback.
+//! `tools load`: a soak run against real server processes on loopback.
 //!
 //! Customer managers save draft cells in batches, marketing-center readers
 //! open the dashboard and retailers save their replenishment settings, all
 //! at once for a fixed time. Afterwards every acknowledged write is looked
 //! up in the database: each must be there exactly once, with its value.
 //!
-//! The servers are child processes of this command (`serve --no-demo`), so
+//! The servers are child processes of this command (`server serve`, the
+//! binary built beside this one: `cargo build -p server -p tools`), so
 //! their memory can be read apart from the load generator's and one, two
 //! or more of them can share the database. Each user's requests go to the
 //! processes in turn, so a session made on one is used on the others.
@@ -25,8 +26,8 @@ use domain::replenishment::{RetailerSettingsView, SaveSettingsRequest};
 use rand::{Rng, SeedableRng};
 use sqlx::Row;
 
-use crate::db::{now_unix, Db};
-use crate::store::forecast as store;
+use server::db::{now_unix, Db};
+use server::store::forecast as store;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -160,7 +161,7 @@ impl User {
         stats: &mut Stats,
         route: &'static str,
         request: reqwest::RequestBuilder,
-    ) -> Option<(u16, axum::body::Bytes)> {
+    ) -> Option<(u16, bytes::Bytes)> {
         let started = Instant::now();
         let answer = async {
             let response = request.header("x-csrf-token", &self.csrf).send().await?;
@@ -385,9 +386,8 @@ impl ServerProcess {
         let bind = SocketAddr::from(([127, 0, 0, 1], port));
         let log = dir.join(format!("server-{index}.log"));
         let file = std::fs::File::create(&log)?;
-        let child = Command::new(std::env::current_exe()?)
-            .args(["--database-url", database_url, "serve", "--no-demo"])
-            .arg("--no-backup")
+        let child = Command::new(server_binary()?)
+            .args(["--database-url", database_url, "serve", "--no-backup"])
             .arg("--bind")
             .arg(bind.to_string())
             .arg("--static-dir")
@@ -450,11 +450,11 @@ impl Drop for ServerProcess {
 /// The cycle the customer managers write into: opened fresh on every run
 /// (a month no real cycle takes), over every retailer and 60 specs.
 async fn fresh_draft_cycle(db: &Db) -> anyhow::Result<i64> {
-    let month = default_month(crate::routes::replenishment::today()).plus(61);
-    if let Some(id) = crate::commands::cycle_at(db, month).await? {
-        crate::commands::drop_cycle(db, id).await?;
+    let month = default_month(server::clock::today()).plus(61);
+    if let Some(id) = crate::bench::cycle_at(db, month).await? {
+        crate::bench::drop_cycle(db, id).await?;
     }
-    let (input, center) = crate::commands::every_retailer_cycle(db, month).await?;
+    let (input, center) = crate::bench::every_retailer_cycle(db, month).await?;
     let mut conn = db.pool.acquire().await?;
     let mut tx = db.begin(&mut conn).await?;
     let id = store::open_cycle(&mut tx, &input, center, now_unix())
@@ -581,7 +581,7 @@ async fn open_each<T: serde::de::DeserializeOwned + Send + 'static>(
 pub async fn run(db: &Db, database_url: &str, options: LoadOptions) -> anyhow::Result<()> {
     let options = Arc::new(options);
     let started = Instant::now();
-    let dashboard_cycle = crate::commands::dashboard_cycle(db).await?;
+    let dashboard_cycle = crate::bench::dashboard_cycle(db).await?;
     let draft_cycle = fresh_draft_cycle(db).await?;
     // As autovacuum would after the bulk writes above.
     db.analyze().await?;
@@ -973,4 +973,20 @@ async fn verify(
         }
         bail!("check failed: {} problems", problems.len())
     }
+}
+
+/// The `server` binary built beside this one (same target folder and profile).
+fn server_binary() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let dir = exe
+        .parent()
+        .ok_or_else(|| anyhow::anyhow!("no folder for {}", exe.display()))?;
+    let server = dir.join(format!("server{}", std::env::consts::EXE_SUFFIX));
+    if !server.exists() {
+        bail!(
+            "{} is missing: build it first (cargo build -p server -p tools, with the same profile)",
+            server.display()
+        );
+    }
+    Ok(server)
 }

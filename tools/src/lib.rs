@@ -1,0 +1,7 @@
+//! Tools beside the product, kept out of the served binary (which carries
+//! no HTTP client and no demo generator): the demo company, the load run,
+//! the benchmarks and the baseline evaluation.
+
+pub mod bench;
+pub mod demo;
+pub mod load;

@@ -1,0 +1,268 @@
+//! Command line of the tools: demo data, load run, benchmarks, baseline evaluation.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+use server::db::Db;
+use tools::demo::{self, DemoOptions, Scale};
+
+#[derive(Parser)]
+#[command(
+    name = "tools",
+    about = "烟草营销 — demo data, load run, benchmarks and baseline tools (not the served binary)"
+)]
+struct Cli {
+    /// sqlite:data/app.db (default) or postgres://user@host/db
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite:data/app.db",
+        global = true
+    )]
+    database_url: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Fill an empty database with demo data and print what was made.
+    Demo {
+        #[arg(long, value_enum, default_value = "county")]
+        scale: Scale,
+    },
+    /// Benchmark: compute the proposed order of every retailer with settings
+    /// (generating the demo at --scale first if the database is empty) and
+    /// print the time taken.
+    BenchProposals {
+        #[arg(long, value_enum, default_value = "city")]
+        scale: Scale,
+    },
+    /// Evaluate the forecast baseline on the order history (rolling origin
+    /// over the last --origins months) against naive and seasonal-naive
+    /// forecasts (generating the demo at --scale first if the database is
+    /// empty).
+    BaselineEval {
+        #[arg(long, default_value_t = 6)]
+        origins: usize,
+        #[arg(long, value_enum, default_value = "county")]
+        scale: Scale,
+    },
+    /// Forecast with the baseline from a CSV of monthly history
+    /// (series_id,month,quantity) and write the next --horizon months as CSV
+    /// (series_id,month,forecast,method). No database is used.
+    BaselineCsv {
+        #[arg(long)]
+        input: PathBuf,
+        #[arg(long)]
+        output: PathBuf,
+        #[arg(long, default_value_t = 3)]
+        horizon: i64,
+    },
+    /// Benchmark: save a full 9,000-cell forecast sheet through the API and
+    /// with a raw insert, side by side (generating the demo at --scale first
+    /// if the database is empty).
+    BenchSheetSave {
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+        #[arg(long, value_enum, default_value = "county")]
+        scale: Scale,
+    },
+    /// Soak run: server processes on loopback over this database (the demo
+    /// at --scale generated first if it is empty), with customer managers
+    /// saving draft cells, marketing-center readers opening the dashboard
+    /// and retailers saving settings at once for --seconds; prints the rate,
+    /// latency percentiles per route, errors and server memory, then checks
+    /// that every acknowledged write is stored exactly once.
+    Load {
+        #[arg(long, value_enum, default_value = "city")]
+        scale: Scale,
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        #[arg(long, default_value_t = 300)]
+        cms: usize,
+        #[arg(long, default_value_t = 100)]
+        readers: usize,
+        #[arg(long, default_value_t = 500)]
+        retailers: usize,
+        /// Server processes sharing the database.
+        #[arg(long, default_value_t = 1)]
+        processes: usize,
+        /// Cells per save.
+        #[arg(long, default_value_t = 20)]
+        batch: usize,
+        /// Mean pause between a customer manager's saves (a batch of cells
+        /// typed, then autosaved).
+        #[arg(long, default_value_t = 10000)]
+        cm_think_ms: u64,
+        /// Mean pause between a reader's dashboard opens.
+        #[arg(long, default_value_t = 15000)]
+        reader_think_ms: u64,
+        /// Mean pause between a retailer's saves.
+        #[arg(long, default_value_t = 15000)]
+        retailer_think_ms: u64,
+    },
+    /// Benchmark: the marketing center's dashboard of a cycle with every
+    /// line filled (1.8M lines at city scale), through the API and as raw SQL.
+    BenchDashboard {
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+        #[arg(long, value_enum, default_value = "city")]
+        scale: Scale,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=error,tower_http=warn".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    let today = server::clock::today();
+    match cli.command {
+        Command::Demo { scale } => {
+            let started = Instant::now();
+            let db = Db::connect(&cli.database_url, 4).await?;
+            db.migrate().await?;
+            match demo::seed_if_empty(&db, &DemoOptions::ending_before(scale, today)).await? {
+                Some(report) => {
+                    print_report(&report);
+                    println!("generated in {:.1} s", started.elapsed().as_secs_f64());
+                }
+                None => println!("the database already holds data; nothing generated"),
+            }
+            Ok(())
+        }
+        Command::BenchProposals { scale } => {
+            let db = seeded(&cli.database_url, scale, today).await?;
+            bench_proposals(&db).await
+        }
+        Command::BaselineEval { origins, scale } => {
+            let db = seeded(&cli.database_url, scale, today).await?;
+            tools::bench::baseline_eval(&db, origins).await
+        }
+        Command::BaselineCsv {
+            input,
+            output,
+            horizon,
+        } => {
+            let series = tools::bench::baseline_csv(&input, &output, horizon)?;
+            println!(
+                "{series} series forecast for {horizon} months; written to {}",
+                output.display()
+            );
+            Ok(())
+        }
+        Command::BenchSheetSave { rounds, scale } => {
+            let db = seeded(&cli.database_url, scale, today).await?;
+            tools::bench::bench_sheet_save(&db, rounds.max(1)).await
+        }
+        Command::Load {
+            scale,
+            seconds,
+            cms,
+            readers,
+            retailers,
+            processes,
+            batch,
+            cm_think_ms,
+            reader_think_ms,
+            retailer_think_ms,
+        } => {
+            let db = seeded(&cli.database_url, scale, today).await?;
+            let options = tools::load::LoadOptions {
+                duration: Duration::from_secs(seconds),
+                cms,
+                readers,
+                retailers,
+                processes,
+                batch: batch.max(1),
+                cm_think: Duration::from_millis(cm_think_ms),
+                reader_think: Duration::from_millis(reader_think_ms),
+                retailer_think: Duration::from_millis(retailer_think_ms),
+            };
+            tools::load::run(&db, &cli.database_url, options).await
+        }
+        Command::BenchDashboard { rounds, scale } => {
+            let db = seeded(&cli.database_url, scale, today).await?;
+            tools::bench::bench_dashboard(&db, rounds.max(1)).await
+        }
+    }
+}
+
+/// Connects, migrates and generates the demo at `scale` if the database is empty.
+async fn seeded(url: &str, scale: Scale, today: chrono::NaiveDate) -> anyhow::Result<Db> {
+    let db = Db::connect(url, 4).await?;
+    db.migrate().await?;
+    let started = Instant::now();
+    if let Some(report) =
+        demo::seed_if_empty(&db, &DemoOptions::ending_before(scale, today)).await?
+    {
+        print_report(&report);
+        println!("generated in {:.1} s", started.elapsed().as_secs_f64());
+    }
+    Ok(db)
+}
+
+async fn bench_proposals(db: &Db) -> anyhow::Result<()> {
+    use domain::replenishment::propose;
+    use server::store::replenishment as repl;
+
+    let started = Instant::now();
+    let policy = repl::policy(&db.pool).await?;
+    let inputs = repl::proposal_inputs(&db.pool).await?;
+    let loaded = started.elapsed();
+    let computing = Instant::now();
+    let (mut lines, mut ordering, mut cut, mut cartons) = (0_usize, 0_usize, 0_usize, 0_i64);
+    for (_, class, settings) in &inputs.retailers {
+        let rules = inputs.rules.get(class).map(Vec::as_slice).unwrap_or(&[]);
+        let total_cap = inputs.total_caps.get(class).copied().flatten();
+        let proposal = propose(settings, rules, total_cap, &policy);
+        lines += proposal.len();
+        ordering += usize::from(proposal.iter().any(|l| l.quantity > 0));
+        cut += proposal.iter().filter(|l| l.cut_off() > 0).count();
+        cartons += proposal.iter().map(|l| l.quantity).sum::<i64>();
+    }
+    let computed = computing.elapsed();
+    let retailers = inputs.retailers.len();
+    println!("proposals: {retailers} retailers, {lines} spec lines, {ordering} retailers ordering, {cut} lines cut by a cap, {cartons} cartons proposed");
+    println!(
+        "load from database: {:.0} ms; compute: {:.0} ms ({:.2} µs per retailer, {:.0} retailers/s); total {:.0} ms",
+        loaded.as_secs_f64() * 1e3,
+        computed.as_secs_f64() * 1e3,
+        computed.as_secs_f64() * 1e6 / retailers.max(1) as f64,
+        retailers as f64 / computed.as_secs_f64().max(1e-9),
+        started.elapsed().as_secs_f64() * 1e3,
+    );
+    if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
+        if let Some(line) = status.lines().find(|l| l.starts_with("VmHWM")) {
+            println!(
+                "peak memory (VmHWM): {}",
+                line.trim_start_matches("VmHWM:").trim()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn print_report(report: &demo::DemoReport) {
+    println!(
+        "演示数据 / demo data: {} retailers, {} specs, {} monthly order rows, {:.1} cases (箱) a week",
+        report.retailers, report.specs, report.order_rows, report.weekly_cases
+    );
+    println!(
+        "演示账号 / demo accounts (password {}):",
+        demo::DEMO_PASSWORD
+    );
+    for account in &report.accounts {
+        println!(
+            "  {:<10} {}",
+            account.login,
+            account.role.label(domain::Lang::Zh)
+        );
+    }
+}
