@@ -42,12 +42,16 @@ pub async fn policy_version(pool: &AnyPool) -> sqlx::Result<i64> {
 /// for the first's row lock and then finds the version moved). Returns
 /// whether it moved.
 pub async fn bump_policy_version(conn: &mut AnyConnection, from: i64) -> sqlx::Result<bool> {
+    // A version no change can have reached is simply not the current one.
+    let Some(next) = from.checked_add(1).filter(|_| from >= 0) else {
+        return Ok(false);
+    };
     sqlx::query("INSERT INTO settings (key, value) VALUES ($1, '0') ON CONFLICT (key) DO NOTHING")
         .bind(POLICY_VERSION_KEY)
         .execute(&mut *conn)
         .await?;
     let moved = sqlx::query("UPDATE settings SET value = $1 WHERE key = $2 AND value = $3")
-        .bind((from + 1).to_string())
+        .bind(next.to_string())
         .bind(POLICY_VERSION_KEY)
         .bind(from.to_string())
         .execute(conn)
