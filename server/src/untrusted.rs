@@ -262,13 +262,16 @@ fn grouped(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
     }
     out
 }
+
+/// The rows of an actual-orders file: 1-based line number and cells.
+pub type Rows = Vec<(usize, Vec<String>)>;
 
 /// Why a workbook was not read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -332,7 +335,7 @@ impl<'a> Guard<'a> {
             return Err(Refusal::TooManyColumns(self.limits.columns));
         }
         self.cells = self.cells.wrapping_add(1);
-        if self.cells % 1024 == 0 {
+        if self.cells.is_multiple_of(1024) {
             self.budget.check()?;
         }
         Ok(())
@@ -416,7 +419,7 @@ pub async fn read_sheet(
 /// The rows of an actual-orders file with their 1-based line numbers: an
 /// xlsx workbook (it starts with `PK`) or UTF-8 CSV, within
 /// [`Limits::actual_orders`]. `None` when it is neither, as before.
-pub async fn actual_rows(body: Bytes, lang: Lang) -> ApiResult<Option<Vec<(usize, Vec<String>)>>> {
+pub async fn actual_rows(body: Bytes, lang: Lang) -> ApiResult<Option<Rows>> {
     off_the_runtime(lang, move |budget| {
         let limits = Limits::actual_orders();
         if body.starts_with(b"PK") {
@@ -434,11 +437,7 @@ pub async fn actual_rows(body: Bytes, lang: Lang) -> ApiResult<Option<Vec<(usize
     .await
 }
 
-fn csv_rows(
-    body: &[u8],
-    limits: &Limits,
-    budget: &Budget,
-) -> Result<Option<Vec<(usize, Vec<String>)>>, Refusal> {
+fn csv_rows(body: &[u8], limits: &Limits, budget: &Budget) -> Result<Option<Rows>, Refusal> {
     let Ok(text) = std::str::from_utf8(body) else {
         return Ok(None);
     };
@@ -468,7 +467,7 @@ fn csv_rows(
         if line > limits.rows as usize {
             return Err(Refusal::TooManyLines(limits.rows));
         }
-        if line % 4096 == 0 {
+        if line.is_multiple_of(4096) {
             budget.check()?;
         }
         rows.push((line, actual_row(record.iter().map(str::to_string))));

@@ -12,7 +12,7 @@ use domain::forecast::view::SheetView;
 use domain::Lang;
 use rust_xlsxwriter::{Format, Workbook};
 
-use crate::untrusted::{ActualRow, Guard, ReadError, Refusal};
+use crate::untrusted::{ActualRow, Guard, ReadError, Refusal, Rows};
 
 pub const CONTENT_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
@@ -348,7 +348,7 @@ pub fn write_approved(
 /// line numbers, as the actual-orders check reads them (see
 /// [`ActualRow`]); rows without a value are left out. A cell past
 /// `guard`'s limits refuses the file.
-pub fn read_rows(bytes: &[u8], guard: &mut Guard) -> Result<Vec<(usize, Vec<String>)>, ReadError> {
+pub fn read_rows(bytes: &[u8], guard: &mut Guard) -> Result<Rows, ReadError> {
     // Rows in file order; a row met again later (cells need not be
     // sorted) is merged after a stable sort.
     let mut rows: Vec<(u32, ActualRow)> = Vec::new();

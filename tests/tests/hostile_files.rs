@@ -153,40 +153,71 @@ fn shared_strings(count: &str) -> String {
     format!(r#"<sst xmlns="{MAIN}" count="{count}" uniqueCount="{count}"><si><t>x</t></si></sst>"#)
 }
 
-/// A sheet part of 1 GiB: a worksheet whose sheet data is whitespace,
-/// deflated (about 1 MB) while it is generated.
+/// A sheet part of `mib` MiB deflated while it is generated: a worksheet
+/// whose sheet data is `unit` over and over.
 struct Bomb {
     deflated: Vec<u8>,
     crc: u32,
     size: u32,
 }
 
+fn deflated(unit: &[u8], mib: usize) -> Bomb {
+    let head = format!(r#"<?xml version="1.0"?><worksheet xmlns="{MAIN}"><sheetData>"#);
+    let tail = "</sheetData></worksheet>";
+    let chunk = unit.repeat(1024 * 1024 / unit.len());
+    let mut encoder =
+        flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut crc = crc32fast::Hasher::new();
+    let mut size = 0usize;
+    let mut put = |bytes: &[u8]| {
+        encoder.write_all(bytes).expect("deflate");
+        crc.update(bytes);
+        size += bytes.len();
+    };
+    put(head.as_bytes());
+    for _ in 0..mib {
+        put(&chunk);
+    }
+    put(tail.as_bytes());
+    Bomb {
+        deflated: encoder.finish().expect("deflate"),
+        crc: crc.finalize(),
+        size: u32::try_from(size).expect("under 4 GiB"),
+    }
+}
+
+/// 1 GiB of whitespace between two tags (about 1 MB deflated).
 fn bomb() -> &'static Bomb {
     static BOMB: OnceLock<Bomb> = OnceLock::new();
-    BOMB.get_or_init(|| {
-        let head = format!(r#"<?xml version="1.0"?><worksheet xmlns="{MAIN}"><sheetData>"#);
-        let tail = "</sheetData></worksheet>";
-        let chunk = vec![b' '; 1024 * 1024];
-        let mut encoder =
-            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
-        let mut crc = crc32fast::Hasher::new();
-        let mut size = 0usize;
-        let mut put = |bytes: &[u8]| {
-            encoder.write_all(bytes).expect("deflate");
-            crc.update(bytes);
-            size += bytes.len();
-        };
-        put(head.as_bytes());
-        for _ in 0..1024 {
-            put(&chunk);
-        }
-        put(tail.as_bytes());
-        Bomb {
-            deflated: encoder.finish().expect("deflate"),
-            crc: crc.finalize(),
-            size: u32::try_from(size).expect("under 4 GiB"),
-        }
-    })
+    BOMB.get_or_init(|| deflated(b" ", 1024))
+}
+
+/// Empty `<x/>` elements, which no limit counts: the most work a file can
+/// ask for is to declare just under the part limit (at a ratio under
+/// 200:1) and inflate past it. 64 MiB (about 320 KB deflated) for the
+/// sheet import's 32 MiB parts, 1 GiB (about 5 MB) for actual orders'
+/// 192 MiB.
+fn busy_bomb(part_limit_mib: u32) -> &'static Bomb {
+    static SMALL: OnceLock<Bomb> = OnceLock::new();
+    static LARGE: OnceLock<Bomb> = OnceLock::new();
+    if part_limit_mib <= 32 {
+        SMALL.get_or_init(|| deflated(b"<x/>", 64))
+    } else {
+        LARGE.get_or_init(|| deflated(b"<x/>", 1024))
+    }
+}
+
+fn bomb_entry(bomb: &Bomb, declared: u32) -> Vec<u8> {
+    workbook(
+        Entry {
+            name: "xl/worksheets/sheet1.xml".into(),
+            method: 8,
+            data: bomb.deflated.clone(),
+            crc: bomb.crc,
+            declared,
+        },
+        None,
+    )
 }
 
 /// The bomb as a workbook, declaring its true size or, when `lying`, a
@@ -198,16 +229,16 @@ fn bomb_workbook(lying: bool) -> Vec<u8> {
     } else {
         bomb.size
     };
-    workbook(
-        Entry {
-            name: "xl/worksheets/sheet1.xml".into(),
-            method: 8,
-            data: bomb.deflated.clone(),
-            crc: bomb.crc,
-            declared,
-        },
-        None,
-    )
+    bomb_entry(bomb, declared)
+}
+
+/// The busy bomb declaring a size just under `part_limit_mib` and within
+/// 200:1 of its compressed length.
+fn busy_workbook(part_limit_mib: u32) -> Vec<u8> {
+    let bomb = busy_bomb(part_limit_mib);
+    let compressed = u32::try_from(bomb.deflated.len()).expect("small");
+    let declared = ((part_limit_mib - 1) << 20).min(compressed.saturating_mul(195));
+    bomb_entry(bomb, declared)
 }
 
 /// A valid workbook of numbers, `rows` × `columns`.
@@ -554,36 +585,45 @@ async fn eight_bombs_at_once_do_not_stall_health(backend: Backend) {
     let center = Arc::new(caller(&app, "center").await);
     let sheet_path = format!("/api/forecast/cycles/{}/sheet/import", cycle.id);
     let actuals_path = format!("/api/forecast/actuals?month={}", demo_end());
-    let (honest, lying) =
-        tokio::task::spawn_blocking(|| (bomb_workbook(false), bomb_workbook(true)))
-            .await
-            .expect("bombs");
-    let (honest, lying) = (Arc::new(honest), Arc::new(lying));
+    // Four that inflate to just under each route's part limit before they
+    // are refused (32 MiB for the sheet, 192 MiB for actual orders), then
+    // four refused from the zip directory or within the first megabyte.
+    let bombs = tokio::task::spawn_blocking(|| {
+        [
+            busy_workbook(32),
+            busy_workbook(192),
+            busy_workbook(32),
+            busy_workbook(192),
+            bomb_workbook(false),
+            bomb_workbook(false),
+            bomb_workbook(true),
+            bomb_workbook(true),
+        ]
+    })
+    .await
+    .expect("bombs");
+    let largest = bombs.iter().map(Vec::len).max().unwrap_or_default();
     let before = stored_figures(&app).await;
 
     let probe = HealthProbe::start(&app);
     let started = Instant::now();
     let mut uploads = Vec::new();
-    for i in 0..8 {
+    for (i, body) in bombs.into_iter().enumerate() {
         let (who, path) = if i % 2 == 0 {
             (cm.clone(), sheet_path.clone())
         } else {
             (center.clone(), actuals_path.clone())
         };
-        let body = if i % 4 < 2 {
-            honest.clone()
-        } else {
-            lying.clone()
-        };
         let app = app.clone();
         uploads.push(tokio::spawn(async move {
+            let sent = Instant::now();
             let answer = post_once(&who, &app, &path, &body).await;
-            (answer, path)
+            (answer, path, sent.elapsed())
         }));
     }
-    let mut statuses = Vec::new();
+    let mut answers = Vec::new();
     for upload in uploads {
-        let (answer, path) = upload.await.expect("upload");
+        let (answer, path, took) = upload.await.expect("upload");
         let body: ErrorBody = serde_json::from_str(&answer.text)
             .unwrap_or_else(|e| panic!("{path}: the error body ({e}): {:.300}", answer.text));
         assert!(has_chinese(&body.message), "{path}: {}", body.message);
@@ -595,14 +635,20 @@ async fn eight_bombs_at_once_do_not_stall_health(backend: Backend) {
             ),
             other => panic!("{path}: {other}: {}", body.message),
         }
-        statuses.push(answer.status);
+        answers.push(format!(
+            "{} in {} ms ({})",
+            answer.status,
+            took.as_millis(),
+            body.message
+        ));
     }
     let elapsed = started.elapsed();
     let (slowest, probes) = probe.finish().await;
     assert_eq!(stored_figures(&app).await, before, "nothing stored");
     eprintln!(
-        "[{backend:?}] 8 bombs of {} KiB at once: {statuses:?} in {} ms; health max {} ms over {probes} probes",
-        honest.len() / 1024,
+        "[{backend:?}] 8 bombs (largest {} KiB) at once:\n  {}\nall answered in {} ms; health max {} ms over {probes} probes",
+        largest / 1024,
+        answers.join("\n  "),
         elapsed.as_millis(),
         slowest.as_millis()
     );
