@@ -46,6 +46,23 @@ fn stale_cells(lang: Lang, stale: &[usize]) -> ApiError {
     )
 }
 
+/// Locks a sheet for its manager's write: 409 if its cycle is closed or
+/// it is not a draft (or returned) any more.
+async fn lock_for_entry(
+    conn: &mut sqlx::AnyConnection,
+    sheet_id: i64,
+    lang: Lang,
+) -> ApiResult<store::LockedSheet> {
+    let locked = store::lock_sheet(conn, sheet_id).await?;
+    if locked.cycle_status == CycleStatus::Closed {
+        return Err(closed(lang));
+    }
+    if !locked.status.editable() {
+        return Err(submitted(lang));
+    }
+    Ok(locked)
+}
+
 /// Writes checked cells of a sheet in one transaction. With `check_base`
 /// each cell must still be at the revision it names (a save from the
 /// grid); without (an import) the stored values are replaced. Returns the
@@ -62,13 +79,7 @@ pub async fn write_cells(
 ) -> ApiResult<Vec<i64>> {
     let mut conn = state.db.pool.acquire().await?;
     let mut tx = state.db.begin(&mut conn).await?;
-    let locked = store::lock_sheet(&mut tx, sheet_id).await?;
-    if locked.cycle_status == CycleStatus::Closed {
-        return Err(closed(lang));
-    }
-    if !locked.status.editable() {
-        return Err(submitted(lang));
-    }
+    let locked = lock_for_entry(&mut tx, sheet_id, lang).await?;
     let revisions =
         match store::save_cells(&mut tx, sheet_id, cells, check_base, actor, now_unix()).await? {
             Ok(revisions) => revisions,
@@ -105,15 +116,7 @@ pub async fn submit(
 ) -> ApiResult<()> {
     let mut conn = state.db.pool.acquire().await?;
     let mut tx = state.db.begin(&mut conn).await?;
-    let locked = store::lock_sheet(&mut tx, sheet_id).await?;
-    if locked.cycle_status == CycleStatus::Closed {
-        return Err(closed(lang));
-    }
-    if !locked.status.editable() {
-        return Err(ApiError::conflict(
-            lang.pick("预测表已提交", "The sheet was submitted already"),
-        ));
-    }
+    lock_for_entry(&mut tx, sheet_id, lang).await?;
     let moved = store::lines(&mut tx, sheet_id).await?.iter().any(|l| {
         checked
             .get(&(l.retailer_id, l.spec_id))
