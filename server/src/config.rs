@@ -30,6 +30,8 @@ pub struct Config {
     /// A connection that has not sent a request's headers in this time is
     /// closed (slow or half-sent headers hold no connection for long).
     pub header_timeout: std::time::Duration,
+    /// Open connections allowed per client address and in all.
+    pub connections: crate::guard::ConnectionLimits,
     /// Password hashes computed at once (Argon2 takes 19 MiB each); more
     /// wait in line.
     pub hash_concurrency: usize,
@@ -59,6 +61,7 @@ impl Config {
             max_connections: 16,
             request_timeout: std::time::Duration::from_secs(120),
             header_timeout: std::time::Duration::from_secs(10),
+            connections: crate::guard::ConnectionLimits::default(),
             hash_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
             hash_wait: std::time::Duration::from_secs(10),
             address_failures: 30,

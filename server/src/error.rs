@@ -76,7 +76,10 @@ impl ApiError {
             seconds,
             ErrorBody::new(
                 ErrorCode::Unavailable,
-                lang.pick("服务器繁忙，请稍后重试", "The server is busy; try again shortly"),
+                lang.pick(
+                    "服务器繁忙，请稍后重试",
+                    "The server is busy; try again shortly",
+                ),
             ),
         )
     }
@@ -156,9 +159,7 @@ fn refusal(e: &sqlx::Error) -> Option<ApiError> {
         return None;
     };
     let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
-    let conflict = |zh: &str, en: &str| {
-        Some(ApiError::conflict(format!("{zh} ({en})")))
-    };
+    let conflict = |zh: &str, en: &str| Some(ApiError::conflict(format!("{zh} ({en})")));
     match db.kind() {
         ErrorKind::UniqueViolation => {
             return conflict("该记录已存在或刚被他人创建，请刷新后重试", "already exists; reload and retry")
@@ -172,8 +173,23 @@ fn refusal(e: &sqlx::Error) -> Option<ApiError> {
         }
         _ => {}
     }
+    // SQLite's busy and locked codes (5, 6 and their extended forms): the
+    // writer queue did not move within the busy timeout. Retry later.
+    if matches!(code.as_str(), "5" | "6" | "261" | "517" | "262") {
+        return Some(ApiError::Retry(
+            StatusCode::SERVICE_UNAVAILABLE,
+            2,
+            ErrorBody::new(
+                ErrorCode::Unavailable,
+                "服务器繁忙，请稍后重试 (the server is busy; try again shortly)",
+            ),
+        ));
+    }
     if code == "40001" || code == "40P01" {
-        return conflict("数据正被他人同时修改，未保存；请重试", "changed concurrently; nothing saved, retry");
+        return conflict(
+            "数据正被他人同时修改，未保存；请重试",
+            "changed concurrently; nothing saved, retry",
+        );
     }
     if code.starts_with("22") {
         return Some(ApiError::bad_request(

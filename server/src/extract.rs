@@ -125,10 +125,17 @@ fn nul_refused(lang: Lang, _at: usize) -> ApiError {
 
 /// Refuses a URL whose path or query carries a NUL byte (`%00`): search
 /// terms and names from the query string reach the database as text.
-pub async fn refuse_nul_in_uri(request: Request, next: axum::middleware::Next) -> axum::response::Response {
+pub async fn refuse_nul_in_uri(
+    request: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
     use axum::response::IntoResponse;
     let uri = request.uri();
-    let has_nul = |s: &str| s.as_bytes().windows(3).any(|w| w[0] == b'%' && w[1] == b'0' && w[2] == b'0');
+    let has_nul = |s: &str| {
+        s.as_bytes()
+            .windows(3)
+            .any(|w| w[0] == b'%' && w[1] == b'0' && w[2] == b'0')
+    };
     if has_nul(uri.path()) || uri.query().is_some_and(has_nul) {
         let lang = lang_of_headers(request.headers());
         return nul_refused(lang, 0).into_response();
@@ -338,12 +345,36 @@ pub async fn error_body_everywhere(
         .unwrap_or_default();
     let (code, zh, en) = match status {
         StatusCode::NOT_FOUND => (ErrorCode::NotFound, "未找到", "Not found"),
-        StatusCode::METHOD_NOT_ALLOWED => (ErrorCode::BadRequest, "不支持该请求方法", "Method not allowed"),
-        StatusCode::PAYLOAD_TOO_LARGE => (ErrorCode::PayloadTooLarge, "请求内容过大", "The request body is too large"),
-        StatusCode::REQUEST_TIMEOUT => (ErrorCode::BadRequest, "请求超时，请重试", "The request timed out; try again"),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => (ErrorCode::BadRequest, "请求内容类型不正确", "Unsupported content type"),
-        s if s.is_server_error() => (ErrorCode::Internal, "服务器内部错误", "Internal server error"),
-        _ => (ErrorCode::BadRequest, "请求参数有误", "The request is not valid"),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            ErrorCode::BadRequest,
+            "不支持该请求方法",
+            "Method not allowed",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            ErrorCode::PayloadTooLarge,
+            "请求内容过大",
+            "The request body is too large",
+        ),
+        StatusCode::REQUEST_TIMEOUT => (
+            ErrorCode::BadRequest,
+            "请求超时，请重试",
+            "The request timed out; try again",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            ErrorCode::BadRequest,
+            "请求内容类型不正确",
+            "Unsupported content type",
+        ),
+        s if s.is_server_error() => (
+            ErrorCode::Internal,
+            "服务器内部错误",
+            "Internal server error",
+        ),
+        _ => (
+            ErrorCode::BadRequest,
+            "请求参数有误",
+            "The request is not valid",
+        ),
     };
     let message = if detail.is_empty() || status.is_server_error() {
         lang.pick(zh, en).to_string()

@@ -106,6 +106,80 @@ impl Drop for Ticket {
     }
 }
 
+/// How many connections may be open at once.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    /// From one client address (a shop's or an office's NAT counts once).
+    pub per_address: usize,
+    /// From all clients together; kept well below the process's file limit.
+    pub total: usize,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            per_address: 1024,
+            total: 8192,
+        }
+    }
+}
+
+/// The connections open now, per client address.
+#[derive(Debug, Clone)]
+pub struct OpenConnections {
+    limits: ConnectionLimits,
+    open: Arc<Mutex<(usize, HashMap<IpAddr, usize>)>>,
+}
+
+/// One admitted connection; its place is given back when dropped.
+#[derive(Debug)]
+pub struct ConnectionSlot {
+    open: Arc<Mutex<(usize, HashMap<IpAddr, usize>)>>,
+    address: IpAddr,
+}
+
+impl OpenConnections {
+    pub fn new(limits: ConnectionLimits) -> Self {
+        Self {
+            limits,
+            open: Arc::new(Mutex::new((0, HashMap::new()))),
+        }
+    }
+
+    /// A place for a new connection from `address`, if there is one.
+    pub fn admit(&self, address: IpAddr) -> Option<ConnectionSlot> {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let (total, per) = &mut *open;
+        let mine = per.entry(address).or_insert(0);
+        if *total >= self.limits.total || *mine >= self.limits.per_address {
+            if *mine == 0 {
+                per.remove(&address);
+            }
+            return None;
+        }
+        *mine += 1;
+        *total += 1;
+        Some(ConnectionSlot {
+            open: Arc::clone(&self.open),
+            address,
+        })
+    }
+}
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let (total, per) = &mut *open;
+        *total = total.saturating_sub(1);
+        if let Some(mine) = per.get_mut(&self.address) {
+            *mine = mine.saturating_sub(1);
+            if *mine == 0 {
+                per.remove(&self.address);
+            }
+        }
+    }
+}
+
 /// Argon2 work, on a few dedicated threads. Each hash takes about 19 MiB
 /// and a core for about 50 ms. Unbounded, 200 parallel sign-ins took the
 /// process from 3 to 6 GB; bounded to two at a time but run on the
@@ -203,6 +277,25 @@ impl HashSlots {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn connections_are_bounded_per_address_and_in_all() {
+        let open = OpenConnections::new(ConnectionLimits {
+            per_address: 2,
+            total: 3,
+        });
+        let (a, b): (IpAddr, IpAddr) = ([10, 0, 0, 1].into(), [10, 0, 0, 2].into());
+        let first = open.admit(a).expect("first");
+        let _second = open.admit(a).expect("second");
+        assert!(open.admit(a).is_none(), "two per address");
+        let _third = open.admit(b).expect("another address");
+        assert!(open.admit(b).is_none(), "three in all");
+        drop(first);
+        assert!(
+            open.admit(b).is_some(),
+            "a closed connection frees its place"
+        );
+    }
 
     #[test]
     fn parallel_attempts_count_before_they_finish() {

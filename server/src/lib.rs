@@ -177,11 +177,13 @@ pub async fn serve(
             }
         }
     });
-    let backups = state.config.backup.clone().map(|config| {
-        backup::spawn(state.db.clone(), state.config.database_url.clone(), config)
-    });
+    let backups =
+        state.config.backup.clone().map(|config| {
+            backup::spawn(state.db.clone(), state.config.database_url.clone(), config)
+        });
     let header_timeout = state.config.header_timeout;
-    let result = serve_connections(listener, app(state), header_timeout, shutdown).await;
+    let limits = state.config.connections;
+    let result = serve_connections(listener, app(state), header_timeout, limits, shutdown).await;
     sweep.abort();
     if let Some(backups) = backups {
         backups.abort();
@@ -191,19 +193,26 @@ pub async fn serve(
 
 /// The accept loop. `axum::serve` sets no timer on hyper, so a client that
 /// sends half a request's headers holds its connection (and a task) for
-/// ever; here each connection must deliver its headers within
-/// `header_timeout`, and the peer address is put on every request for the
-/// per-address sign-in throttle.
+/// ever; here each connection must send its first byte, and then a
+/// request's headers, within `header_timeout`. HTTP/1.1 only: the browser
+/// bundle and the API need nothing else, and HTTP/2 without TLS let idle
+/// connections stay open past every timeout (seen: 20,000 of them used up
+/// the file descriptors and stopped the server). One client address may
+/// hold at most `limits.per_address` connections, all clients together
+/// `limits.total`; past that a new connection is closed at once. The peer
+/// address is put on every request for the per-address sign-in throttle.
 async fn serve_connections(
     listener: tokio::net::TcpListener,
     app: Router,
     header_timeout: std::time::Duration,
+    limits: guard::ConnectionLimits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::rt::{TokioIo, TokioTimer};
     use tower::ServiceExt;
 
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let open = guard::OpenConnections::new(limits);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -218,25 +227,34 @@ async fn serve_connections(
             },
             () = &mut shutdown => break,
         };
+        let Some(slot) = open.admit(peer.ip()) else {
+            tracing::debug!(%peer, "connection refused: too many open");
+            continue;
+        };
         let app = app.clone();
-        let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
-            request
-                .extensions_mut()
-                .insert(axum::extract::ConnectInfo(peer));
-            app.clone().oneshot(request.map(axum::body::Body::new))
-        });
-        let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-        builder
-            .http1()
-            .timer(TokioTimer::new())
-            .header_read_timeout(header_timeout);
-        builder.http2().timer(TokioTimer::new());
-        let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), service)
-            .into_owned();
-        let connection = graceful.watch(connection);
+        let service = hyper::service::service_fn(
+            move |mut request: hyper::Request<hyper::body::Incoming>| {
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                app.clone().oneshot(request.map(axum::body::Body::new))
+            },
+        );
+        let watcher = graceful.watcher();
         tokio::spawn(async move {
-            if let Err(e) = connection.await {
+            let _slot = slot;
+            // A connection that sends nothing is closed after the header
+            // timeout; hyper's own timer starts only with the first byte.
+            let mut first = [0_u8; 1];
+            match tokio::time::timeout(header_timeout, stream.peek(&mut first)).await {
+                Ok(Ok(n)) if n > 0 => {}
+                _ => return,
+            }
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .serve_connection(TokioIo::new(stream), service);
+            if let Err(e) = watcher.watch(connection).await {
                 tracing::debug!(error = %e, %peer, "connection ended with an error");
             }
         });

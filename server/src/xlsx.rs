@@ -92,6 +92,22 @@ pub fn not_xlsx(lang: Lang) -> Vec<(String, String)> {
     )]
 }
 
+/// The most of a cell's text an import keeps: licence numbers, spec codes
+/// and quantities are far shorter; a longer text is wrong anyway, and is
+/// kept (and echoed in error messages) only this far, marked with "…".
+pub const MAX_CELL_TEXT: usize = 64;
+
+fn capped(text: &str) -> String {
+    if text.len() <= MAX_CELL_TEXT {
+        return text.to_string();
+    }
+    let mut end = MAX_CELL_TEXT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
 /// Streams the cells of the first worksheet that hold a value to `each`,
 /// in file order, through calamine's cell reader: nothing is allocated by
 /// the sheet's declared dimension or by the spread of its cells, and
@@ -117,9 +133,16 @@ fn each_cell(
     while let Some(cell) = cells.next_cell().map_err(|_| ReadError::NotXlsx)? {
         let (row, col) = cell.get_position();
         guard.cell(row, col)?;
-        if !matches!(cell.get_value(), DataRef::Empty) {
-            each(row, col, Data::from(cell.get_value().clone()));
-        }
+        let value = match cell.get_value() {
+            DataRef::Empty => continue,
+            // Text is cut before it is copied: a cell may point at a
+            // shared string of 60,000 characters, and 800,000 cells
+            // pointing at it would otherwise be 48 GB of copies (seen).
+            DataRef::SharedString(text) => Data::String(capped(text)),
+            DataRef::String(text) => Data::String(capped(text)),
+            other => Data::from(other.clone()),
+        };
+        each(row, col, value);
     }
     Ok(())
 }
@@ -385,7 +408,16 @@ pub fn read_rows(bytes: &[u8], guard: &mut Guard) -> Result<Rows, ReadError> {
 
 #[cfg(test)]
 mod tests {
-    use super::cell_ref;
+    use super::{capped, cell_ref, MAX_CELL_TEXT};
+
+    #[test]
+    fn long_cell_text_is_cut_on_a_character_boundary() {
+        assert_eq!(capped("421103000001"), "421103000001");
+        let long = "烟".repeat(100);
+        let cut = capped(&long);
+        assert!(cut.len() <= MAX_CELL_TEXT + "…".len());
+        assert!(cut.ends_with('…'));
+    }
 
     #[test]
     fn cell_references_follow_the_spreadsheet_letters() {

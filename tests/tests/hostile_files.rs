@@ -420,6 +420,12 @@ async fn refused(
         expected.status,
         answer.text
     );
+    assert!(
+        answer.text.len() < 256 * 1024,
+        "{} → {route}: an error body of {} bytes",
+        case.name,
+        answer.text.len()
+    );
     let body: ErrorBody = serde_json::from_str(&answer.text).unwrap_or_else(|e| {
         panic!(
             "{} → {route}: not the error body ({e}): {:.300}",
@@ -514,6 +520,31 @@ async fn hostile_files_are_refused_by_both_imports_while_health_answers(backend:
                 body: bomb_workbook(true),
                 forecast: expect(&[422], "文件结构异常"),
                 actuals: expect(&[422], "文件结构异常"),
+            },
+            Case {
+                name: "one 60,000-character shared string in 300,000 cells",
+                body: {
+                    // Varied text, so that it does not compress away.
+                    let long: String = (0..60_000u32)
+                        .map(|i| char::from(b'a' + ((i * 7 + i / 13) % 26) as u8))
+                        .collect();
+                    let shared = format!(
+                        r#"<sst xmlns="{MAIN}" count="300000" uniqueCount="1"><si><t>{long}</t></si></sst>"#
+                    );
+                    let mut rows = String::with_capacity(10_000_000);
+                    for r in 1..=100_000 {
+                        rows.push_str(&format!(
+                            r#"<row r="{r}"><c r="A{r}" t="s"><v>0</v></c><c r="B{r}" t="s"><v>0</v></c><c r="C{r}" t="s"><v>0</v></c></row>"#
+                        ));
+                    }
+                    workbook(sheet("A1:C100000", &rows), Some(&shared))
+                },
+                // Over the sheet import's 4 MiB body limit.
+                forecast: expect(&[413], "请求内容过大"),
+                // Read with each cell's text cut to 64 bytes (before, the
+                // copies took 6 GB and the 30 s deadline), then every row
+                // is refused, and the answer does not echo the long text.
+                actuals: expect(&[422], "行有误"),
             },
             Case {
                 name: "a valid workbook of 100,000 rows",

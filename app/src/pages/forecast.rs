@@ -93,6 +93,17 @@ fn CycleCard(
         });
     };
     let close = move || {
+        // Closing cannot be undone: no more entry, review or reopening.
+        let question = lang.get_untracked().pick(
+            "关闭后，本期预测不能再录入、审核，也不能重新开启。确定关闭吗？",
+            "Once closed, the cycle takes no more entry or review and cannot be reopened. Close it?",
+        );
+        let confirmed = web_sys::window()
+            .and_then(|w| w.confirm_with_message(question).ok())
+            .unwrap_or(false);
+        if !confirmed {
+            return;
+        }
         let csrf = session.csrf();
         leptos::task::spawn_local(async move {
             match api::close_cycle(id, &csrf, lang.get_untracked()).await {

@@ -452,7 +452,9 @@ fn PolicyEditor(editor: Editor, reset: RwSignal<Option<Editor>>) -> impl IntoVie
                 disabled=move || saving.get() || checked.with(|c| c.0 == 0 || !c.1.is_empty())>
                 {tr("保存政策", "Save the policy")}
             </button>
+            // In the sticky bar, where the eye is when saving: a refusal
+            // (someone changed the policy first) is seen at once.
+            <ErrorNote error=save_error/>
         </div>
-        <ErrorNote error=save_error/>
     }
 }

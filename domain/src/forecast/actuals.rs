@@ -19,6 +19,8 @@ pub enum ActualError {
     Repeated(usize),
     #[error("missing column")]
     MissingColumns,
+    #[error("no data rows")]
+    NoRows,
 }
 
 impl ActualError {
@@ -31,6 +33,12 @@ impl ActualError {
             (ActualError::Cartons(e), _) => e.message(lang).to_string(),
             (ActualError::Repeated(line), Lang::Zh) => format!("与第 {line} 行重复"),
             (ActualError::Repeated(line), Lang::En) => format!("Repeats line {line}"),
+            (ActualError::NoRows, _) => lang
+                .pick(
+                    "文件中没有数据行，未导入；该月已有的订单保持不变",
+                    "The file has no data rows; nothing was loaded and the month's orders are unchanged",
+                )
+                .to_string(),
             (ActualError::MissingColumns, _) => lang
                 .pick(
                     "每行须有三列：许可证号、品规编码、条数",
@@ -43,8 +51,10 @@ impl ActualError {
 
 /// Checks the rows of a file (line number, cells) against the known
 /// licences and spec codes. Returns (retailer id, spec id, cartons) per row,
-/// or every error with its line number; a header row (whose third cell is not
-/// a number) is skipped when it is the first line.
+/// or every error with its line number; a header row (the first line, when
+/// its first cell is no known licence and its third is not a number) is
+/// skipped. A file without a data row is refused (line 0): loading it would
+/// wipe the month.
 #[allow(clippy::type_complexity)]
 pub fn check_rows(
     rows: &[(usize, Vec<String>)],
@@ -61,7 +71,11 @@ pub fn check_rows(
             blank.insert(*line);
             continue;
         }
-        if i == 0 && cell(2).parse::<f64>().is_err() && !cell(2).is_empty() {
+        if i == 0
+            && !licences.contains_key(cell(0))
+            && cell(2).parse::<f64>().is_err()
+            && !cell(2).is_empty()
+        {
             continue;
         }
         if cells.len() < 3 || cell(0).is_empty() || cell(1).is_empty() {
@@ -84,6 +98,9 @@ pub fn check_rows(
             },
         }
     }
+    if errors.is_empty() && out.is_empty() {
+        errors.push((0, ActualError::NoRows));
+    }
     if errors.is_empty() {
         Ok(out)
     } else {
@@ -94,6 +111,21 @@ pub fn check_rows(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bad_first_data_line_is_an_error_not_a_header_and_an_empty_file_is_refused() {
+        let licences = HashMap::from([("421103000001".to_string(), 1)]);
+        let specs = HashMap::from([("6901028079190".to_string(), 7)]);
+        let bad_first = [
+            row(1, &["421103000001", "6901028079190", "0x10"]),
+            row(2, &["421103000001", "6901028079190", "5"]),
+        ];
+        let errors = check_rows(&bad_first, &licences, &specs).expect_err("line 1 is checked");
+        assert_eq!(errors[0].0, 1);
+        let header_only = [row(1, &["licence", "spec", "cartons"])];
+        let errors = check_rows(&header_only, &licences, &specs).expect_err("nothing to load");
+        assert_eq!(errors, vec![(0, ActualError::NoRows)]);
+    }
 
     fn row(line: usize, cells: &[&str]) -> (usize, Vec<String>) {
         (line, cells.iter().map(|c| c.to_string()).collect())

@@ -10,7 +10,9 @@ use rand::Rng;
 use tower_sessions::Session;
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, ClientAddr, CurrentUser, ReqLang, SESSION_CSRF, SESSION_EPOCH, SESSION_USER};
+use crate::extract::{
+    ApiJson, ClientAddr, CurrentUser, ReqLang, SESSION_CSRF, SESSION_EPOCH, SESSION_USER,
+};
 use crate::store::{self, users::UserRow};
 use crate::{service, AppState};
 

@@ -1,9 +1,9 @@
 //! The org tree with its counts, for the marketing center and administrators.
 
-use domain::policy::op;
 use axum::extract::State;
 use axum::Json;
 use domain::org::{roll_up, UnitSummary};
+use domain::policy::op;
 
 use crate::error::ApiResult;
 use crate::extract::CurrentUser;

@@ -238,7 +238,15 @@ pub async fn change_password(
     let mut conn = state.db.pool.acquire().await?;
     let mut tx = state.db.begin(&mut conn).await?;
     login_attempts::forget(&mut tx, &key, &from).await?;
-    let epoch = users::set_password_hash(&mut tx, user.id, &new_hash).await?;
+    let Some(epoch) =
+        users::set_password_hash(&mut tx, user.id, &new_hash, user.session_epoch).await?
+    else {
+        // Another session changed the password first: this one has ended.
+        return Err(ApiError::conflict(lang.pick(
+            "密码刚在另一处被修改，本次修改未生效；请用新密码重新登录",
+            "The password was just changed elsewhere; this change was not made. Sign in with the new password",
+        )));
+    };
     audit::record(
         &mut tx,
         Some(user.id),

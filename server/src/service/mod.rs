@@ -4,5 +4,5 @@
 
 pub mod auth;
 pub mod forecast;
-pub mod review;
 pub mod replenishment;
+pub mod review;

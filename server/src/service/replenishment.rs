@@ -16,14 +16,24 @@ use crate::AppState;
 
 /// The whole policy as the marketing center edits it, with its version.
 pub async fn policy_view(state: &AppState) -> ApiResult<PolicyView> {
-    let (specs, classes, caps) = repl::policy_tables(&state.db.pool).await?;
-    Ok(PolicyView {
-        version: repl::policy_version(&state.db.pool).await?,
-        policy: repl::policy(&state.db.pool).await?,
-        specs,
-        classes,
-        caps,
-    })
+    let pool = &state.db.pool;
+    // Every change moves the version in the transaction that changes the
+    // data: the same version before and after the reads means they saw
+    // that version's data, with no change committed in between.
+    loop {
+        let version = repl::policy_version(pool).await?;
+        let (specs, classes, caps) = repl::policy_tables(pool).await?;
+        let policy = repl::policy(pool).await?;
+        if repl::policy_version(pool).await? == version {
+            return Ok(PolicyView {
+                version,
+                policy,
+                specs,
+                classes,
+                caps,
+            });
+        }
+    }
 }
 
 /// Replaces a retailer's settings (checked by the caller) if they are
@@ -130,17 +140,26 @@ pub async fn change_policy(
     changes: &PolicyChanges,
 ) -> ApiResult<()> {
     let actor = Some(actor);
+    let stale = || {
+        ApiError::conflict(lang.pick(
+            "政策已被他人修改，未保存；请刷新后再修改",
+            "Someone changed the policy first; nothing was saved. Reload and change again",
+        ))
+    };
+    // What the change replaces, read before the transaction (one
+    // connection a request: reading inside it from the pool let parallel
+    // changes hold every connection and wait for a second). It is the data
+    // of version `changes.version` exactly when the version is still that
+    // one under the transaction's compare-and-set below.
+    let before = policy_view(state).await?;
+    if before.version != changes.version {
+        return Err(stale());
+    }
     let mut conn = state.db.pool.acquire().await?;
     let mut tx = state.db.begin(&mut conn).await?;
     if !repl::bump_policy_version(&mut tx, changes.version).await? {
-        return Err(ApiError::conflict(lang.pick(
-            "政策已被他人修改，未保存；请刷新后再修改",
-            "Someone changed the policy first; nothing was saved. Reload and change again",
-        )));
+        return Err(stale());
     }
-    // Read again under the version lock: the audit's "from" values are
-    // the ones this change replaced.
-    let before = policy_view(state).await?;
     if let Some(p) = &changes.policy {
         if *p != before.policy {
             repl::set_policy(&mut tx, p).await?;

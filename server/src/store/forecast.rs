@@ -361,13 +361,21 @@ pub async fn lock_sheet(conn: &mut AnyConnection, sheet_id: i64) -> sqlx::Result
 
 /// Reads a cycle's status and locks its row for the caller's transaction
 /// (closing waits for the sheet writes that share it).
-pub async fn lock_cycle(conn: &mut AnyConnection, cycle_id: i64) -> sqlx::Result<Option<CycleStatus>> {
-    let lock = if conn.backend_name() == "PostgreSQL" { " FOR UPDATE" } else { "" };
-    let status: Option<String> =
-        sqlx::query_scalar(&format!("SELECT status FROM forecast_cycles WHERE id = $1{lock}"))
-            .bind(cycle_id)
-            .fetch_optional(conn)
-            .await?;
+pub async fn lock_cycle(
+    conn: &mut AnyConnection,
+    cycle_id: i64,
+) -> sqlx::Result<Option<CycleStatus>> {
+    let lock = if conn.backend_name() == "PostgreSQL" {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    let status: Option<String> = sqlx::query_scalar(&format!(
+        "SELECT status FROM forecast_cycles WHERE id = $1{lock}"
+    ))
+    .bind(cycle_id)
+    .fetch_optional(conn)
+    .await?;
     Ok(status.map(|s| CycleStatus::parse(&s)))
 }
 

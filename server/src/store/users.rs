@@ -103,16 +103,24 @@ pub async fn clear_failures(conn: &mut AnyConnection, id: i64) -> sqlx::Result<(
     Ok(())
 }
 
-/// Sets a new password hash and ends every session signed in before it:
-/// returns the new session epoch, which the caller's own session takes.
-pub async fn set_password_hash(conn: &mut AnyConnection, id: i64, phc: &str) -> sqlx::Result<i64> {
+/// Sets a new password hash and ends every session signed in before it,
+/// if the account is still at session epoch `epoch` (compare-and-set: of
+/// two changes made at once, one passes). Returns the new epoch, which the
+/// caller's own session takes, or `None` if the account moved first.
+pub async fn set_password_hash(
+    conn: &mut AnyConnection,
+    id: i64,
+    phc: &str,
+    epoch: i64,
+) -> sqlx::Result<Option<i64>> {
     sqlx::query_scalar(
-        "UPDATE users SET password_hash = $2, session_epoch = session_epoch + 1 WHERE id = $1 \
-         RETURNING session_epoch",
+        "UPDATE users SET password_hash = $2, session_epoch = session_epoch + 1 \
+         WHERE id = $1 AND session_epoch = $3 RETURNING session_epoch",
     )
     .bind(id)
     .bind(phc)
-    .fetch_one(conn)
+    .bind(epoch)
+    .fetch_optional(conn)
     .await
 }
 
