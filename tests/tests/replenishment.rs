@@ -461,12 +461,21 @@ async fn policy_changes_are_checked_audited_and_drive_proposals(backend: Backend
     assert_eq!(policy.policy.lead_days, 3);
     assert_eq!(policy.version, 1, "the change moved the version");
     let stale = center
-        .send(&app, reqwest::Method::PATCH, "/api/replenishment/policy", json!({
-            "version": 0,
-            "classes": [{ "code": class, "total_cap": 9 }]
-        }))
+        .send(
+            &app,
+            reqwest::Method::PATCH,
+            "/api/replenishment/policy",
+            json!({
+                "version": 0,
+                "classes": [{ "code": class, "total_cap": 9 }]
+            }),
+        )
         .await;
-    assert_eq!(stale.status(), 409, "a change made on an older version is refused");
+    assert_eq!(
+        stale.status(),
+        409,
+        "a change made on an older version is refused"
+    );
     assert!(policy
         .caps
         .iter()
