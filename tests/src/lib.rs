@@ -519,3 +519,34 @@ impl Drop for ServerProcess {
         self.kill9();
     }
 }
+
+/// A client with its own cookie jar whose connections come from `address`
+/// (any 127.x.y.z works on loopback): a client at another address, for the
+/// per-address sign-in limits.
+pub fn client_from(address: std::net::IpAddr) -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .local_address(address)
+        .build()
+        .expect("client")
+}
+
+/// One sign-in attempt with `client`, whatever its answer.
+pub async fn sign_in_with(
+    client: &reqwest::Client,
+    app: &TestApp,
+    login: &str,
+    password: &str,
+) -> reqwest::Response {
+    client
+        .post(app.url("/api/auth/login"))
+        .json(&serde_json::json!({ "login": login, "password": password }))
+        .send()
+        .await
+        .expect("login request")
+}
+
+/// The status codes of answers, in order.
+pub async fn statuses(responses: Vec<reqwest::Response>) -> Vec<u16> {
+    responses.iter().map(|r| r.status().as_u16()).collect()
+}

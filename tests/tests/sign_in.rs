@@ -2,11 +2,13 @@
 //! hostile text, on SQLite and PostgreSQL. Alone in its test binary: it
 //! measures the process's memory.
 
-use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use domain::{ErrorBody, ErrorCode};
-use e2e::{caller, on_both_databases, spawn_app, spawn_app_on, Backend, TestApp, DEMO_PASSWORD};
+use e2e::{
+    caller, client_from, on_both_databases, sign_in_with, spawn_app, spawn_app_on, statuses,
+    Backend, DEMO_PASSWORD,
+};
 use reqwest::Method;
 use serde_json::json;
 use server::config::Config;
@@ -20,39 +22,13 @@ on_both_databases!(
     nul_bytes_and_bad_paths_answer_4xx_with_the_error_body,
 );
 
-fn client_from(address: IpAddr) -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .local_address(address)
-        .build()
-        .expect("client")
-}
-
-async fn sign_in(
-    client: &reqwest::Client,
-    app: &TestApp,
-    login: &str,
-    password: &str,
-) -> reqwest::Response {
-    client
-        .post(app.url("/api/auth/login"))
-        .json(&json!({ "login": login, "password": password }))
-        .send()
-        .await
-        .expect("login request")
-}
-
-async fn statuses(responses: Vec<reqwest::Response>) -> Vec<u16> {
-    responses.iter().map(|r| r.status().as_u16()).collect()
-}
-
 async fn parallel_wrong_passwords_cannot_exceed_the_lockout(backend: Backend) {
     let app = spawn_app(backend).await;
     let client = app.client();
     let attempts = 30;
     let answers = futures::future::join_all::<Vec<_>>(
         (0..attempts)
-            .map(|_| sign_in(&client, &app, "center", "Wrong-password-9"))
+            .map(|_| sign_in_with(&client, &app, "center", "Wrong-password-9"))
             .collect(),
     )
     .await;
@@ -77,7 +53,7 @@ async fn parallel_wrong_passwords_cannot_exceed_the_lockout(backend: Backend) {
     assert_eq!(failures, 5, "exactly five passwords were checked");
     // The right password from the same address is refused while locked.
     assert_eq!(
-        sign_in(&client, &app, "center", DEMO_PASSWORD)
+        sign_in_with(&client, &app, "center", DEMO_PASSWORD)
             .await
             .status(),
         423
@@ -91,13 +67,13 @@ async fn an_unknown_name_locks_like_an_account_and_a_lock_stays_with_its_address
     let mut unknown = Vec::new();
     for _ in 0..6 {
         known.push(
-            sign_in(&attacker, &app, "cm01", "Wrong-password-9")
+            sign_in_with(&attacker, &app, "cm01", "Wrong-password-9")
                 .await
                 .status()
                 .as_u16(),
         );
         unknown.push(
-            sign_in(&attacker, &app, "no-such-person", "Wrong-password-9")
+            sign_in_with(&attacker, &app, "no-such-person", "Wrong-password-9")
                 .await
                 .status()
                 .as_u16(),
@@ -108,7 +84,7 @@ async fn an_unknown_name_locks_like_an_account_and_a_lock_stays_with_its_address
         "an unknown name answers exactly like an account"
     );
     assert_eq!(known, [401, 401, 401, 401, 423, 423]);
-    let body: ErrorBody = sign_in(&attacker, &app, "no-such-person", "x")
+    let body: ErrorBody = sign_in_with(&attacker, &app, "no-such-person", "x")
         .await
         .json()
         .await
@@ -117,7 +93,9 @@ async fn an_unknown_name_locks_like_an_account_and_a_lock_stays_with_its_address
     // The owner, elsewhere, still signs in: a stranger cannot lock them out.
     let owner = client_from([127, 0, 0, 3].into());
     assert_eq!(
-        sign_in(&owner, &app, "cm01", DEMO_PASSWORD).await.status(),
+        sign_in_with(&owner, &app, "cm01", DEMO_PASSWORD)
+            .await
+            .status(),
         200
     );
 }
@@ -168,11 +146,13 @@ async fn a_password_change_ends_the_other_sessions_and_counts_wrong_passwords(ba
     );
     let fresh = app.client();
     assert_eq!(
-        sign_in(&fresh, &app, "cm02", DEMO_PASSWORD).await.status(),
+        sign_in_with(&fresh, &app, "cm02", DEMO_PASSWORD)
+            .await
+            .status(),
         401
     );
     assert_eq!(
-        sign_in(&fresh, &app, "cm02", "Brand-new-Secret-77")
+        sign_in_with(&fresh, &app, "cm02", "Brand-new-Secret-77")
             .await
             .status(),
         200

@@ -3,11 +3,9 @@
 //! one test: it reads this process's memory, which other tests running
 //! beside it would move.
 
-use std::net::IpAddr;
 use std::time::Instant;
 
-use e2e::{available, spawn_app, Backend, TestApp};
-use serde_json::json;
+use e2e::{available, client_from, sign_in_with, spawn_app, statuses, Backend};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_parallel_sign_ins_keep_memory_flat_and_the_address_is_throttled() {
@@ -16,32 +14,6 @@ async fn many_parallel_sign_ins_keep_memory_flat_and_the_address_is_throttled() 
             on(backend).await;
         }
     }
-}
-
-fn client_from(address: IpAddr) -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .local_address(address)
-        .build()
-        .expect("client")
-}
-
-async fn sign_in(
-    client: &reqwest::Client,
-    app: &TestApp,
-    login: &str,
-    password: &str,
-) -> reqwest::Response {
-    client
-        .post(app.url("/api/auth/login"))
-        .json(&json!({ "login": login, "password": password }))
-        .send()
-        .await
-        .expect("login request")
-}
-
-async fn statuses(responses: Vec<reqwest::Response>) -> Vec<u16> {
-    responses.iter().map(|r| r.status().as_u16()).collect()
 }
 
 fn rss_kib() -> u64 {
@@ -61,13 +33,16 @@ async fn on(backend: Backend) {
     // own name, so that neither the lockout nor the throttle stops them:
     // all reach the password check, and only the bound on concurrent
     // hashing keeps memory down.
-    let wave = |n: u8| {
-        let app = &app;
-        futures::future::join_all((0..200u32).map(move |i| {
-            let client = client_from([127, n, (i / 250) as u8 + 1, (i % 250) as u8 + 2].into());
-            async move { sign_in(&client, app, &format!("guess{n}-{i}"), "Wrong-password-9").await }
-        }))
-    };
+    let wave =
+        |n: u8| {
+            let app = &app;
+            futures::future::join_all((0..200u32).map(move |i| {
+                let client = client_from([127, n, (i / 250) as u8 + 1, (i % 250) as u8 + 2].into());
+                async move {
+                    sign_in_with(&client, app, &format!("guess{n}-{i}"), "Wrong-password-9").await
+                }
+            }))
+        };
     let before = rss_kib();
     let started = Instant::now();
     let first = statuses(wave(1).await).await;
@@ -108,7 +83,7 @@ async fn on(backend: Backend) {
             .map(|i| {
                 let one = &one;
                 let app = &app;
-                async move { sign_in(one, app, &format!("spray{i}"), "Wrong-password-9").await }
+                async move { sign_in_with(one, app, &format!("spray{i}"), "Wrong-password-9").await }
             })
             .collect(),
     )
