@@ -484,6 +484,6 @@ pub async fn change_policy(
         ));
     }
 
-    service::change_policy(&state, current.user.id, lang, &changes).await?;
+    service::change_policy(&state, current.user.id, lang, &changes, &before).await?;
     Ok(Json(service::policy_view(&state).await?))
 }

@@ -138,6 +138,7 @@ pub async fn change_policy(
     actor: i64,
     lang: Lang,
     changes: &PolicyChanges,
+    before: &PolicyView,
 ) -> ApiResult<()> {
     let actor = Some(actor);
     let stale = || {
@@ -146,12 +147,12 @@ pub async fn change_policy(
             "Someone changed the policy first; nothing was saved. Reload and change again",
         ))
     };
-    // What the change replaces, read before the transaction (one
-    // connection a request: reading inside it from the pool let parallel
-    // changes hold every connection and wait for a second). It is the data
-    // of version `changes.version` exactly when the version is still that
-    // one under the transaction's compare-and-set below.
-    let before = policy_view(state).await?;
+    // `before` is what the change replaces, read by the caller (with
+    // `policy_view`) before the transaction: one connection a request, as
+    // reading inside it from the pool let parallel changes hold every
+    // connection and wait for a second. It is the data of version
+    // `changes.version` exactly when the version is still that one under
+    // the transaction's compare-and-set below.
     if before.version != changes.version {
         return Err(stale());
     }
