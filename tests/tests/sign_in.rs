@@ -20,7 +20,83 @@ on_both_databases!(
     a_password_change_ends_the_other_sessions_and_counts_wrong_passwords,
     half_sent_headers_do_not_hold_connections,
     nul_bytes_and_bad_paths_answer_4xx_with_the_error_body,
+    two_password_changes_at_once_leave_one_winner,
 );
+
+/// Two sessions change the password at the same moment, each to its own:
+/// one 204, the other 409, and the winner's password is the one that works.
+async fn two_password_changes_at_once_leave_one_winner(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut wins = 0;
+    for round in 0..5 {
+        let current = if round == 0 {
+            DEMO_PASSWORD.to_string()
+        } else {
+            format!("Round-{round}-Secret-x")
+        };
+        let (a, b) = (
+            caller_with(&app, "cm03", &current).await,
+            caller_with(&app, "cm03", &current).await,
+        );
+        let next = [
+            format!("Round-{}-Secret-x", round + 1),
+            format!("Other-{}-Secret-y", round + 1),
+        ];
+        let body = |new: &str| json!({ "current_password": current, "new_password": new });
+        let path = "/api/auth/password";
+        let (ra, rb) = tokio::join!(
+            a.send(&app, Method::POST, path, body(&next[0])),
+            b.send(&app, Method::POST, path, body(&next[1]))
+        );
+        let answers = [ra.status().as_u16(), rb.status().as_u16()];
+        let winner = match answers {
+            [204, 409] => 0,
+            [409, 204] => 1,
+            other => panic!("two password changes at once: {other:?}"),
+        };
+        wins += 1;
+        let fresh = app.client();
+        assert_eq!(
+            sign_in_with(&fresh, &app, "cm03", &next[winner])
+                .await
+                .status(),
+            200,
+            "the winner's password works"
+        );
+        assert_eq!(
+            sign_in_with(&app.client(), &app, "cm03", &next[1 - winner])
+                .await
+                .status(),
+            401,
+            "the loser's does not"
+        );
+        // The next round starts from the first name's password.
+        if winner == 1 {
+            sqlx::query("UPDATE users SET password_hash = $1 WHERE login = 'cm03'")
+                .bind(server::password::hash(next[0].clone()).await.expect("hash"))
+                .execute(&app.db().pool)
+                .await
+                .expect("set");
+        }
+        sqlx::query("DELETE FROM login_attempts")
+            .execute(&app.db().pool)
+            .await
+            .expect("clear");
+    }
+    println!("race password change ({backend:?}): 5 pairs, {wins} winners, 0 lost");
+}
+
+async fn caller_with(app: &e2e::TestApp, login: &str, password: &str) -> e2e::Caller {
+    let client = app.client();
+    let response = sign_in_with(&client, app, login, password).await;
+    assert_eq!(response.status(), 200, "{login} signs in");
+    let info: domain::auth::SessionInfo = response.json().await.expect("session");
+    e2e::Caller {
+        client,
+        csrf: info.csrf_token.clone(),
+        info,
+    }
+}
 
 async fn parallel_wrong_passwords_cannot_exceed_the_lockout(backend: Backend) {
     let app = spawn_app(backend).await;
