@@ -1,6 +1,7 @@
 //! Typed client of the API: one function per endpoint; every non-2xx answer
 //! becomes the shared [`ErrorBody`].
 
+use domain::audit::{AuditPage, AuditQuery};
 use domain::auth::{LoginRequest, SessionInfo};
 use domain::catalogue::Spec;
 use domain::forecast::view::{
@@ -379,4 +380,41 @@ pub async fn import_actuals(
         .map_err(|_| network_error(lang))?;
     let response = request.send().await.map_err(|_| network_error(lang))?;
     read(response, lang).await
+}
+
+/// The audit log query as URL parameters (every value encoded).
+fn audit_params(query: &AuditQuery) -> Vec<String> {
+    let pairs = [
+        ("actor", &query.actor),
+        ("action", &query.action),
+        ("entity", &query.entity),
+        ("entity_id", &query.entity_id),
+        ("from", &query.from),
+        ("to", &query.to),
+        ("page", &query.page),
+        ("flagged", &query.flagged),
+    ];
+    pairs
+        .into_iter()
+        .filter_map(|(key, value)| {
+            let value = value.as_deref().map(str::trim).filter(|v| !v.is_empty())?;
+            let encoded: String = js_sys::encode_uri_component(value).into();
+            Some(format!("{key}={encoded}"))
+        })
+        .collect()
+}
+
+/// One page of the audit log.
+pub async fn audit_log(query: &AuditQuery, lang: Lang) -> ApiResult<AuditPage> {
+    get_json(&format!("/api/audit?{}", audit_params(query).join("&")), lang).await
+}
+
+/// The whole filtered audit log as a file (`csv` or `xlsx`), for a link.
+pub fn audit_export_url(query: &AuditQuery, format: &str) -> String {
+    let mut params = audit_params(&AuditQuery {
+        page: None,
+        ..query.clone()
+    });
+    params.push(format!("format={format}"));
+    format!("/api/audit?{}", params.join("&"))
 }

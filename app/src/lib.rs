@@ -14,6 +14,7 @@ use leptos_router::path;
 use wasm_bindgen::prelude::wasm_bindgen;
 
 use crate::components::layout::Shell;
+use crate::pages::audit::AuditPage;
 use crate::pages::forecast::ForecastPage;
 use crate::pages::home::HomePage;
 use crate::pages::login::LoginPage;
@@ -45,6 +46,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/forecast/:id/accuracy") view=AccuracyPage/>
                     <Route path=path!("/reviews") view=ReviewInboxPage/>
                     <Route path=path!("/reviews/:id") view=ReviewPage/>
+                    <Route path=path!("/admin/audit") view=AuditPage/>
                 </Routes>
             </Shell>
         </Router>

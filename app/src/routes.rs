@@ -12,6 +12,8 @@ pub fn home_of(role: Role) -> String {
 
 pub const RETAILERS: &str = "/retailers";
 pub const POLICY: &str = "/policy";
+/// The audit log viewer (审计日志).
+pub const AUDIT: &str = "/admin/audit";
 
 /// A retailer's online replenishment page.
 pub fn replenishment_of(retailer_id: i64) -> String {

@@ -43,6 +43,10 @@ pub struct SessionInfo {
     pub unit_name: String,
     /// Token the browser echoes in the `X-CSRF-Token` header on every write.
     pub csrf_token: String,
+    /// Signed in with a one-time password: nothing but a password change
+    /// (and signing out) is allowed until a new password is chosen.
+    #[serde(default)]
+    pub must_change_password: bool,
 }
 
 /// Settings of the sign-in lockout (data, not constants).
@@ -84,6 +88,8 @@ pub enum PasswordError {
     ContainsUserName,
     #[error("password is one repeated character")]
     Repetitive,
+    #[error("password is the current one")]
+    Reused,
 }
 
 impl PasswordError {
@@ -104,6 +110,10 @@ impl PasswordError {
             PasswordError::Repetitive => lang.pick(
                 "密码不能由同一个字符重复组成",
                 "The password must not be one character repeated",
+            ),
+            PasswordError::Reused => lang.pick(
+                "新密码不能与当前密码相同",
+                "The new password must differ from the current one",
             ),
         }
     }

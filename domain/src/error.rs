@@ -24,6 +24,8 @@ pub enum ErrorCode {
     Conflict,
     /// Too many failed sign-ins; the account is locked for a while.
     Locked,
+    /// Signed in with a one-time password: choose a new password first.
+    PasswordChangeRequired,
     /// The body is larger than the server accepts.
     PayloadTooLarge,
     /// Too many attempts from this client; `Retry-After` says when to try again.

@@ -1,6 +1,8 @@
 //! Pure business types and rules of the product, shared by the browser app and the
 //! API server. No I/O lives here: everything is a value in, a value out.
 
+pub mod accounts;
+pub mod audit;
 pub mod auth;
 pub mod catalogue;
 pub mod error;

@@ -50,6 +50,8 @@ pub const REVIEWERS: &[Role] = &[
     Role::Admin,
 ];
 pub const MANAGERS: &[Role] = &[Role::CustomerManager];
+/// Administrators: accounts, not business policy.
+pub const ADMINS: &[Role] = &[Role::Admin];
 const RETAILER_READERS: &[Role] = &Role::ALL;
 const RETAILER_WRITERS: &[Role] = &[Role::Retailer, Role::CustomerManager];
 const SHEET_READERS: &[Role] = &[Role::CustomerManager, Role::MarketingCenter, Role::Admin];
@@ -129,7 +131,9 @@ pub mod op {
     pub const ORDER_HISTORY: Access = Access::Retailer { write: false };
     pub const ENROL: Access = Access::RetailersManager;
     pub const POLICY_READ: Access = Access::Roles(STAFF);
-    pub const POLICY_CHANGE: Access = Access::Roles(READERS);
+    /// The supply policy is the marketing center's alone (separation of
+    /// duties: administrators manage accounts).
+    pub const POLICY_CHANGE: Access = Access::Roles(CENTER);
     pub const REVIEW_INBOX: Access = Access::Roles(REVIEWERS);
     pub const REVIEW_SHEET: Access = Access::Review { manager: false };
     pub const CORRECT: Access = Access::Review { manager: false };
@@ -151,6 +155,18 @@ pub mod op {
     pub const RULES_CHANGE: Access = Access::Roles(CENTER);
     pub const BOUNDS_READ: Access = Access::Roles(STAFF);
     pub const BOUNDS_CHANGE: Access = Access::Roles(CENTER);
+    pub const USERS: Access = Access::Roles(ADMINS);
+    pub const CREATE_USER: Access = Access::Roles(ADMINS);
+    pub const CHANGE_USER: Access = Access::Roles(ADMINS);
+    pub const UNLOCK_USER: Access = Access::Roles(ADMINS);
+    pub const RESET_PASSWORD: Access = Access::Roles(ADMINS);
+    pub const RETAILER_ACCOUNTS: Access = Access::Roles(ADMINS);
+    pub const ACCOUNT_JOB: Access = Access::Roles(ADMINS);
+    pub const ACCOUNT_HANDOUT: Access = Access::Roles(ADMINS);
+    /// A customer manager resets the password of their own retailers.
+    pub const RESET_RETAILER_PASSWORD: Access = Access::RetailersManager;
+    /// The audit log: administrators and the marketing center.
+    pub const AUDIT_LOG: Access = Access::Roles(READERS);
 }
 
 /// One route of the API with its rule.
@@ -258,7 +274,48 @@ pub const ROUTES: &[Route] = &[
     r("PUT", "/api/forecast/rules", op::RULES_CHANGE),
     r("GET", "/api/forecast/bounds", op::BOUNDS_READ),
     r("PUT", "/api/forecast/bounds", op::BOUNDS_CHANGE),
+    r("GET", "/api/admin/users", op::USERS),
+    r("POST", "/api/admin/users", op::CREATE_USER),
+    r("PATCH", "/api/admin/users/{id}", op::CHANGE_USER),
+    r("POST", "/api/admin/users/{id}/unlock", op::UNLOCK_USER),
+    r(
+        "POST",
+        "/api/admin/users/{id}/password-reset",
+        op::RESET_PASSWORD,
+    ),
+    r(
+        "POST",
+        "/api/admin/retailer-accounts",
+        op::RETAILER_ACCOUNTS,
+    ),
+    r("GET", "/api/admin/retailer-accounts/{id}", op::ACCOUNT_JOB),
+    r(
+        "GET",
+        "/api/admin/retailer-accounts/{id}/handout",
+        op::ACCOUNT_HANDOUT,
+    ),
+    r(
+        "POST",
+        "/api/replenishment/retailers/{id}/password-reset",
+        op::RESET_RETAILER_PASSWORD,
+    ),
+    r("GET", "/api/audit", op::AUDIT_LOG),
 ];
+
+/// Routes a signed-in account that must change its one-time password may
+/// still call: who am I, the password change and signing out.
+pub const BEFORE_PASSWORD_CHANGE: &[(&str, &str)] = &[
+    ("GET", "/api/auth/me"),
+    ("POST", "/api/auth/password"),
+    ("POST", "/api/auth/logout"),
+];
+
+/// Whether an account that must change its password may call this route.
+pub fn allowed_before_password_change(method: &str, path: &str) -> bool {
+    BEFORE_PASSWORD_CHANGE
+        .iter()
+        .any(|(m, p)| m.eq_ignore_ascii_case(method) && *p == path)
+}
 
 /// The rule of a route, by method and path template.
 pub fn route(method: &str, path: &str) -> Option<Access> {
@@ -322,12 +379,23 @@ mod tests {
     }
 
     #[test]
+    fn administrators_manage_accounts_and_not_business_policy() {
+        for r in ROUTES.iter().filter(|r| r.path.starts_with("/api/admin/")) {
+            assert_eq!(r.access.roles(), ADMINS, "{} {}", r.method, r.path);
+        }
+        for access in [op::POLICY_CHANGE, op::RULES_CHANGE, op::BOUNDS_CHANGE] {
+            assert!(!access.permits(Role::Admin));
+        }
+    }
+
+    #[test]
     fn only_the_marketing_center_changes_forecast_settings() {
         for access in [
             op::OPEN_CYCLE,
             op::CLOSE_CYCLE,
             op::RULES_CHANGE,
             op::BOUNDS_CHANGE,
+            op::POLICY_CHANGE,
         ] {
             assert_eq!(access.roles(), CENTER);
         }

@@ -241,6 +241,16 @@ impl FromRequestParts<AppState> for CurrentUser {
             .unwrap_or(0);
         match users::by_id(&state.db.pool, user_id).await? {
             Some(user) if user.active && user.session_epoch == epoch => {
+                if user.must_change_password && !may_call_before_password_change(parts) {
+                    return Err(ApiError::new(
+                        StatusCode::FORBIDDEN,
+                        ErrorCode::PasswordChangeRequired,
+                        lang.pick(
+                            "您正在使用一次性密码，请先设置自己的新密码",
+                            "You signed in with a one-time password; choose your own password first",
+                        ),
+                    ));
+                }
                 Ok(CurrentUser { user, lang })
             }
             _ => {
@@ -249,6 +259,16 @@ impl FromRequestParts<AppState> for CurrentUser {
             }
         }
     }
+}
+
+/// Whether the route being called is one the policy allows an account
+/// holding a one-time password to call.
+fn may_call_before_password_change(parts: &Parts) -> bool {
+    let path = parts
+        .extensions
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| parts.uri.path(), |m| m.as_str());
+    domain::policy::allowed_before_password_change(parts.method.as_str(), path)
 }
 
 #[cfg(test)]

@@ -175,6 +175,17 @@ pub async fn serve(
             if let Err(e) = swept {
                 tracing::warn!(error = %e, "could not sweep old sign-in failures");
             }
+            // Handouts of one-time passwords nobody downloaded.
+            if let Ok(mut conn) = db.pool.acquire().await {
+                if let Err(e) = store::accounts::expire_handouts(
+                    &mut conn,
+                    service::accounts::HANDOUT_KEEP_SECONDS,
+                )
+                .await
+                {
+                    tracing::warn!(error = %e, "could not delete old account handouts");
+                }
+            }
         }
     });
     let backups =

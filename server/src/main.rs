@@ -63,6 +63,20 @@ enum Command {
     /// PostgreSQL `pg_dump -Fc`) and its manifest, while it is in use: to
     /// FILE, or under a dated name if FILE is a folder.
     Backup { file: PathBuf },
+    /// First start of an installation: create the first administrator with a
+    /// one-time password, printed once, to be replaced at the first sign-in.
+    /// With --reset, give an existing administrator a new one-time password.
+    CreateAdmin {
+        #[arg(long, default_value = "admin")]
+        login: String,
+        #[arg(long, default_value = "系统管理员")]
+        name: String,
+        /// Name of the marketing center unit, made if the database has none.
+        #[arg(long, default_value = "营销中心")]
+        center: String,
+        #[arg(long)]
+        reset: bool,
+    },
     /// Restore a backup (PostgreSQL: into a scratch database, dropped
     /// afterwards) and compare it with its manifest; fails on any difference.
     RestoreCheck {
@@ -131,6 +145,16 @@ async fn main() -> anyhow::Result<()> {
             };
             let state = server::prepare(config).await?;
             println!("{backups}");
+            let admins: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM users WHERE role = 'admin' AND active = 1",
+            )
+            .fetch_one(&state.db.pool)
+            .await?;
+            if admins == 0 {
+                println!(
+                    "尚无系统管理员 / no administrator yet: run `server create-admin --login <name>` once; it prints a one-time password"
+                );
+            }
             let listener = tokio::net::TcpListener::bind(bind).await?;
             println!(
                 "服务已启动 / listening on http://{bind}  (ready in {:.2} s)",
@@ -140,6 +164,30 @@ async fn main() -> anyhow::Result<()> {
                 let _ = tokio::signal::ctrl_c().await;
             })
             .await
+        }
+        Command::CreateAdmin {
+            login,
+            name,
+            center,
+            reset,
+        } => {
+            let db = Db::connect(&cli.database_url, 1).await?;
+            db.migrate().await?;
+            let outcome =
+                server::service::accounts::bootstrap_admin(&db, &login, &name, &center, reset)
+                    .await?;
+            let (what, password) = match outcome {
+                server::service::accounts::Bootstrap::Created { password } => {
+                    ("管理员账号已创建 / administrator created", password)
+                }
+                server::service::accounts::Bootstrap::Reset { password } => {
+                    ("管理员密码已重置 / administrator password reset", password)
+                }
+            };
+            println!("{what}: {login}");
+            println!("一次性密码 / one-time password: {password}");
+            println!("首次登录后须设置新密码；此密码不会再次显示。 / Choose a new password at the first sign-in; this one is not shown again.");
+            Ok(())
         }
         Command::Backup { file } => {
             let db = Db::connect(&cli.database_url, 1).await?;

@@ -367,6 +367,35 @@ pub fn write_approved(
     workbook.save_to_buffer()
 }
 
+/// The handout of a bulk run of retailer sign-ins: licence, shop name,
+/// customer manager, one-time password, one retailer per row, sorted by
+/// customer manager so each can hand out their own page.
+pub fn write_handout(rows: &[[String; 4]], lang: Lang) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    let mut workbook = Workbook::new();
+    let bold = Format::new().set_bold();
+    let mono = Format::new().set_font_name("Consolas").set_bold();
+    let sheet = workbook.add_worksheet();
+    sheet.set_name(lang.pick("零售户账号", "Retailer sign-ins"))?;
+    for (c, title) in domain::accounts::handout_headers(lang).iter().enumerate() {
+        sheet.write_string_with_format(0, c as u16, *title, &bold)?;
+    }
+    let mut order: Vec<&[String; 4]> = rows.iter().collect();
+    order.sort_by(|a, b| (&a[2], &a[0]).cmp(&(&b[2], &b[0])));
+    for (r, row) in order.iter().enumerate() {
+        let line = 1 + r as u32;
+        sheet.write_string(line, 0, &row[0])?;
+        sheet.write_string(line, 1, &row[1])?;
+        sheet.write_string(line, 2, &row[2])?;
+        sheet.write_string_with_format(line, 3, &row[3], &mono)?;
+    }
+    sheet.set_column_width(0, 18)?;
+    sheet.set_column_width(1, 28)?;
+    sheet.set_column_width(2, 12)?;
+    sheet.set_column_width(3, 30)?;
+    sheet.set_freeze_panes(1, 0)?;
+    workbook.save_to_buffer()
+}
+
 /// The rows of a workbook's first worksheet as text, with their 1-based
 /// line numbers, as the actual-orders check reads them (see
 /// [`ActualRow`]); rows without a value are left out. A cell past

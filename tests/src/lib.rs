@@ -177,6 +177,7 @@ async fn spawn_with(db: std::sync::Arc<TestDb>, config: Config, seed: Option<Sca
         scale,
         end_month: demo_end(),
         seed: 7,
+        sign_ins: true,
     });
     let state = server::prepare(config).await.expect("server prepares");
     let report = match demo {

@@ -31,6 +31,19 @@ enum Command {
     Demo {
         #[arg(long, value_enum, default_value = "county")]
         scale: Scale,
+        /// Master data only: organisation, people, retailers, specs and
+        /// history with no sign-in and no administrator, as a real
+        /// installation starts (then `server create-admin`).
+        #[arg(long)]
+        no_sign_ins: bool,
+    },
+    /// Benchmark: give every retailer of the demo at --scale (generated
+    /// without sign-ins if the database is empty) a sign-in with a one-time
+    /// password in one bulk run, as the administration page does, and print
+    /// the time taken and the progress seen on the way.
+    BenchAccounts {
+        #[arg(long, value_enum, default_value = "city")]
+        scale: Scale,
     },
     /// Benchmark: compute the proposed order of every retailer with settings
     /// (generating the demo at --scale first if the database is empty) and
@@ -124,11 +137,15 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let today = server::clock::today();
     match cli.command {
-        Command::Demo { scale } => {
+        Command::Demo { scale, no_sign_ins } => {
             let started = Instant::now();
             let db = Db::connect(&cli.database_url, 4).await?;
             db.migrate().await?;
-            match demo::seed_if_empty(&db, &DemoOptions::ending_before(scale, today)).await? {
+            let options = DemoOptions {
+                sign_ins: !no_sign_ins,
+                ..DemoOptions::ending_before(scale, today)
+            };
+            match demo::seed_if_empty(&db, &options).await? {
                 Some(report) => {
                     print_report(&report);
                     println!("generated in {:.1} s", started.elapsed().as_secs_f64());
@@ -136,6 +153,20 @@ async fn main() -> anyhow::Result<()> {
                 None => println!("the database already holds data; nothing generated"),
             }
             Ok(())
+        }
+        Command::BenchAccounts { scale } => {
+            let db = Db::connect(&cli.database_url, 8).await?;
+            db.migrate().await?;
+            let started = Instant::now();
+            let options = DemoOptions {
+                sign_ins: false,
+                ..DemoOptions::ending_before(scale, today)
+            };
+            if let Some(report) = demo::seed_if_empty(&db, &options).await? {
+                print_report(&report);
+                println!("generated in {:.1} s", started.elapsed().as_secs_f64());
+            }
+            tools::bench::bench_accounts(db, &cli.database_url).await
         }
         Command::BenchProposals { scale } => {
             let db = seeded(&cli.database_url, scale, today).await?;
@@ -254,6 +285,10 @@ fn print_report(report: &demo::DemoReport) {
         "演示数据 / demo data: {} retailers, {} specs, {} monthly order rows, {:.1} cases (箱) a week",
         report.retailers, report.specs, report.order_rows, report.weekly_cases
     );
+    if report.accounts.is_empty() {
+        println!("无登录账号 / no sign-ins: run `server create-admin` for the first administrator");
+        return;
+    }
     println!(
         "演示账号 / demo accounts (password {}):",
         demo::DEMO_PASSWORD

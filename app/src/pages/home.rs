@@ -151,6 +151,14 @@ fn HomeLinks(role: Role) -> impl IntoView {
             "link-policy",
         ));
     }
+    if op::AUDIT_LOG.permits(role) {
+        links.push((
+            routes::AUDIT.to_string(),
+            "审计日志",
+            "Audit log",
+            "audit-link",
+        ));
+    }
     view! {
         <div class="actions">
             {links.into_iter().map(|(href, zh, en, test)| view! {

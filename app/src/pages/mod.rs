@@ -1,5 +1,6 @@
 //! One module per page.
 
+pub mod audit;
 pub mod forecast;
 pub mod home;
 pub mod login;

@@ -91,6 +91,7 @@ async fn session_info(
         retailer_id: user.retailer_id,
         unit_name: store::org::unit_name(&state.db.pool, user.org_unit_id).await?,
         csrf_token,
+        must_change_password: user.must_change_password,
     })
 }
 

@@ -1,5 +1,7 @@
 //! The HTTP API: every route, its OpenAPI description, and the router.
 
+pub mod admin;
+pub mod audit_log;
 pub mod auth;
 pub mod catalogue;
 pub mod forecast;
@@ -75,4 +77,13 @@ pub fn api() -> OpenApiRouter<AppState> {
                 .layer(DefaultBodyLimit::max(crate::untrusted::ACTUALS_BODY_LIMIT)),
         )
         .routes(routes!(summary::accuracy))
+        .routes(routes!(audit_log::audit_log))
+        .routes(routes!(admin::users, admin::create_user))
+        .routes(routes!(admin::change_user))
+        .routes(routes!(admin::unlock_user))
+        .routes(routes!(admin::reset_password))
+        .routes(routes!(admin::reset_retailer_password))
+        .routes(routes!(admin::retailer_accounts))
+        .routes(routes!(admin::account_job))
+        .routes(routes!(admin::handout))
 }

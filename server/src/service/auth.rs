@@ -194,6 +194,7 @@ pub async fn change_password(
         .clone()
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| state.dummy_hash.to_string());
+    let current_password_copy = current_password.clone();
     let matched = state
         .hash_slots
         .verify(current_password, phc)
@@ -222,7 +223,12 @@ pub async fn change_password(
             ErrorBody::new(ErrorCode::Validation, message).with_field("current_password", message),
         ));
     }
-    if let Err(e) = check_password(&user.login, &new_password) {
+    let checked = if new_password == current_password_copy {
+        Err(domain::auth::PasswordError::Reused)
+    } else {
+        check_password(&user.login, &new_password)
+    };
+    if let Err(e) = checked {
         let mut conn = state.db.pool.acquire().await?;
         login_attempts::forget(&mut conn, &key, &from).await?;
         return Err(ApiError::validation(

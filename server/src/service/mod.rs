@@ -2,6 +2,8 @@
 //! compare-and-set rules of its writes. Handlers extract, call one service
 //! function and answer.
 
+pub mod accounts;
+pub mod audit_log;
 pub mod auth;
 pub mod forecast;
 pub mod replenishment;

@@ -1,6 +1,7 @@
 //! Queries, one module per feature. Functions take a pool or a connection so a
 //! caller can run several in one transaction.
 
+pub mod accounts;
 pub mod audit;
 pub mod forecast;
 pub mod login_attempts;

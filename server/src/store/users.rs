@@ -18,6 +18,8 @@ pub struct UserRow {
     pub active: bool,
     /// Sessions signed in at an older epoch are ended.
     pub session_epoch: i64,
+    /// Holds a one-time password: must choose its own before anything else.
+    pub must_change_password: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -33,6 +35,7 @@ struct RawUser {
     locked_until: Option<i64>,
     active: i64,
     session_epoch: i64,
+    must_change_password: i64,
 }
 
 impl TryFrom<RawUser> for UserRow {
@@ -52,11 +55,12 @@ impl TryFrom<RawUser> for UserRow {
             locked_until: r.locked_until,
             active: r.active != 0,
             session_epoch: r.session_epoch,
+            must_change_password: r.must_change_password != 0,
         })
     }
 }
 
-const COLUMNS: &str = "id, login, display_name, role, org_unit_id, retailer_id, password_hash, failed_attempts, locked_until, active, session_epoch";
+const COLUMNS: &str = "id, login, display_name, role, org_unit_id, retailer_id, password_hash, failed_attempts, locked_until, active, session_epoch, must_change_password";
 
 pub async fn by_id(pool: &AnyPool, id: i64) -> sqlx::Result<Option<UserRow>> {
     let raw: Option<RawUser> =
@@ -114,7 +118,8 @@ pub async fn set_password_hash(
     epoch: i64,
 ) -> sqlx::Result<Option<i64>> {
     sqlx::query_scalar(
-        "UPDATE users SET password_hash = $2, session_epoch = session_epoch + 1 \
+        "UPDATE users SET password_hash = $2, session_epoch = session_epoch + 1, \
+             must_change_password = 0, version = version + 1 \
          WHERE id = $1 AND session_epoch = $3 RETURNING session_epoch",
     )
     .bind(id)

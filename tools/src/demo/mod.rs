@@ -35,6 +35,12 @@ pub struct DemoOptions {
     /// The last month of order history.
     pub end_month: YearMonth,
     pub seed: u64,
+    /// Give the demo people and some retailers sign-ins with the demo
+    /// password. Without: the master data only (organisation, people,
+    /// retailers, specs, history), no administrator and no password, as a
+    /// real installation starts (`server create-admin` makes the first
+    /// administrator).
+    pub sign_ins: bool,
 }
 
 impl DemoOptions {
@@ -44,6 +50,7 @@ impl DemoOptions {
             scale,
             end_month: YearMonth::of_date(today).plus(-1),
             seed: 20_260_101,
+            sign_ins: true,
         }
     }
 
@@ -109,8 +116,12 @@ pub async fn seed(db: &Db, options: &DemoOptions) -> anyhow::Result<DemoReport> 
         Scale::City => (15, 4, 167),
     };
     let now = server::db::now_unix();
-    let plan = plan_org(&mut rng, counties, managers_per_dept, now);
-    let password_hash = hash_accounts(plan.users.len() + plan.managers.len()).await?;
+    let plan = plan_org(&mut rng, counties, managers_per_dept, now, options.sign_ins);
+    let password_hash = if options.sign_ins {
+        hash_accounts(plan.users.len() + plan.managers.len()).await?
+    } else {
+        Vec::new()
+    };
 
     let mut conn = db.pool.acquire().await?;
     let mut tx = db.begin(&mut conn).await?;
@@ -152,10 +163,8 @@ pub async fn seed(db: &Db, options: &DemoOptions) -> anyhow::Result<DemoReport> 
     ];
     let mut hashes = password_hash.into_iter();
     let mut next_hash = || {
-        hashes
-            .next()
-            .map(Value::Text)
-            .unwrap_or(Value::Text(String::new()))
+        // Without sign-ins a person has no password (and cannot sign in).
+        Value::OptText(hashes.next())
     };
     let staff: Vec<Vec<Value>> = plan
         .users
@@ -232,7 +241,11 @@ pub async fn seed(db: &Db, options: &DemoOptions) -> anyhow::Result<DemoReport> 
         .rev()
         .map(|k| options.end_month.plus(-k))
         .collect();
-    let mut accounts = plan.accounts;
+    let mut accounts = if options.sign_ins {
+        plan.accounts
+    } else {
+        Vec::new()
+    };
     let mut retailer_id = 0_i64;
     let mut user_id = plan.users.len() as i64 + 1;
     let mut order_rows = 0_i64;
@@ -283,7 +296,7 @@ pub async fn seed(db: &Db, options: &DemoOptions) -> anyhow::Result<DemoReport> 
                     cartons.into(),
                 ]);
             });
-            if k == 0 {
+            if k == 0 && options.sign_ins {
                 // The first retailer of every manager gets a demo sign-in.
                 retailer_users.push(vec![
                     user_id.into(),
@@ -397,7 +410,13 @@ async fn hash_accounts(n: usize) -> anyhow::Result<Vec<String>> {
     Ok(out)
 }
 
-fn plan_org(rng: &mut ChaCha8Rng, counties: usize, managers_per_dept: usize, now: i64) -> Plan {
+fn plan_org(
+    rng: &mut ChaCha8Rng,
+    counties: usize,
+    managers_per_dept: usize,
+    now: i64,
+    sign_ins: bool,
+) -> Plan {
     let mut units = Vec::new();
     let mut users: Vec<Vec<Value>> = Vec::new();
     let mut accounts = Vec::new();
@@ -428,13 +447,19 @@ fn plan_org(rng: &mut ChaCha8Rng, counties: usize, managers_per_dept: usize, now
         "营销中心".into(),
     ]);
     let root = unit_id;
-    user(
-        &mut users,
-        "admin".into(),
-        "系统管理员".into(),
-        domain::Role::Admin,
-        root,
-    );
+    if sign_ins {
+        user(
+            &mut users,
+            "admin".into(),
+            "系统管理员".into(),
+            domain::Role::Admin,
+            root,
+        );
+        accounts.push(DemoAccount {
+            role: domain::Role::Admin,
+            login: "admin".into(),
+        });
+    }
     user(
         &mut users,
         "center".into(),
@@ -442,10 +467,6 @@ fn plan_org(rng: &mut ChaCha8Rng, counties: usize, managers_per_dept: usize, now
         domain::Role::MarketingCenter,
         root,
     );
-    accounts.push(DemoAccount {
-        role: domain::Role::Admin,
-        login: "admin".into(),
-    });
     accounts.push(DemoAccount {
         role: domain::Role::MarketingCenter,
         login: "center".into(),
