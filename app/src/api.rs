@@ -418,3 +418,94 @@ pub fn audit_export_url(query: &AuditQuery, format: &str) -> String {
     params.push(format!("format={format}"));
     format!("/api/audit?{}", params.join("&"))
 }
+
+// ----- Accounts: own password, administration, retailer sign-ins -----
+
+/// Changes the signed-in account's password.
+pub async fn change_password(
+    request: &domain::auth::ChangePasswordRequest,
+    csrf: &str,
+    lang: Lang,
+) -> ApiResult<()> {
+    let builder = write(Request::post("/api/auth/password"), lang, csrf);
+    let request = builder.json(request).map_err(|_| network_error(lang))?;
+    let response = request.send().await.map_err(|_| network_error(lang))?;
+    read_empty(response, lang).await
+}
+
+/// One page of accounts matching the filters (already query-encoded pairs).
+pub async fn users(params: &[(&str, String)], lang: Lang) -> ApiResult<domain::accounts::UserList> {
+    let query: Vec<String> = params
+        .iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .map(|(k, v)| {
+            let encoded: String = js_sys::encode_uri_component(v.trim()).into();
+            format!("{k}={encoded}")
+        })
+        .collect();
+    get_json(&format!("/api/admin/users?{}", query.join("&")), lang).await
+}
+
+pub async fn create_user(
+    staff: &domain::accounts::NewStaff,
+    csrf: &str,
+    lang: Lang,
+) -> ApiResult<domain::accounts::OneTimePassword> {
+    send_json(write(Request::post("/api/admin/users"), lang, csrf), staff, lang).await
+}
+
+pub async fn change_user(
+    id: i64,
+    change: &domain::accounts::UserChange,
+    csrf: &str,
+    lang: Lang,
+) -> ApiResult<domain::accounts::UserView> {
+    let path = format!("/api/admin/users/{id}");
+    send_json(write(Request::patch(&path), lang, csrf), change, lang).await
+}
+
+pub async fn unlock_user(id: i64, csrf: &str, lang: Lang) -> ApiResult<domain::accounts::UserView> {
+    let path = format!("/api/admin/users/{id}/unlock");
+    send_json(write(Request::post(&path), lang, csrf), &serde_json::json!({}), lang).await
+}
+
+pub async fn reset_password(
+    id: i64,
+    csrf: &str,
+    lang: Lang,
+) -> ApiResult<domain::accounts::OneTimePassword> {
+    let path = format!("/api/admin/users/{id}/password-reset");
+    send_json(write(Request::post(&path), lang, csrf), &serde_json::json!({}), lang).await
+}
+
+/// A customer manager resets one of their retailers' passwords.
+pub async fn reset_retailer_password(
+    retailer_id: i64,
+    csrf: &str,
+    lang: Lang,
+) -> ApiResult<domain::accounts::OneTimePassword> {
+    let path = format!("/api/replenishment/retailers/{retailer_id}/password-reset");
+    send_json(write(Request::post(&path), lang, csrf), &serde_json::json!({}), lang).await
+}
+
+pub async fn start_retailer_accounts(
+    request: &domain::accounts::RetailerAccountsRequest,
+    csrf: &str,
+    lang: Lang,
+) -> ApiResult<domain::accounts::AccountJob> {
+    send_json(
+        write(Request::post("/api/admin/retailer-accounts"), lang, csrf),
+        request,
+        lang,
+    )
+    .await
+}
+
+pub async fn account_job(id: i64, lang: Lang) -> ApiResult<domain::accounts::AccountJob> {
+    get_json(&format!("/api/admin/retailer-accounts/{id}"), lang).await
+}
+
+/// The handout's address, for a download link (served once).
+pub fn handout_url(job_id: i64) -> String {
+    format!("/api/admin/retailer-accounts/{job_id}/handout")
+}

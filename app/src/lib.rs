@@ -47,6 +47,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/reviews") view=ReviewInboxPage/>
                     <Route path=path!("/reviews/:id") view=ReviewPage/>
                     <Route path=path!("/admin/audit") view=AuditPage/>
+                    <Route path=path!("/admin/users") view=crate::pages::admin::AdminUsersPage/>
+                    <Route path=path!("/admin/retailer-accounts") view=crate::pages::admin::RetailerAccountsPage/>
+                    <Route path=path!("/password") view=crate::pages::password::PasswordPage/>
                 </Routes>
             </Shell>
         </Router>

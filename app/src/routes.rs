@@ -44,3 +44,23 @@ pub fn dashboard_of(cycle_id: i64) -> String {
 pub fn accuracy_of(cycle_id: i64) -> String {
     format!("/forecast/{cycle_id}/accuracy")
 }
+
+/// Changing one's own password (forced after a one-time password).
+pub const PASSWORD: &str = "/password";
+/// 系统管理 → 用户.
+pub const ADMIN_USERS: &str = "/admin/users";
+/// Retailer sign-ins in bulk.
+pub const ADMIN_RETAILER_ACCOUNTS: &str = "/admin/retailer-accounts";
+
+/// The sign-in page, returning to `next` afterwards.
+pub fn login_then(next: &str) -> String {
+    let encoded: String = js_sys::encode_uri_component(next).into();
+    format!("{LOGIN}?next={encoded}")
+}
+
+/// A `next` address from the query string that is safe to go to after
+/// signing in: a path on this site only (not `//host` or `https://…`).
+pub fn safe_next(next: Option<String>) -> Option<String> {
+    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\"))
+        .filter(|n| !n.starts_with(LOGIN))
+}

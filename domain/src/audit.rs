@@ -125,6 +125,13 @@ pub const ACTIONS: &[(&str, &str, &str)] = &[
     ("user_changed", "修改账号", "Account changed"),
     ("password_reset", "重置密码", "Password reset"),
     ("user_unlocked", "解锁账号", "Account unlocked"),
+    ("user_deactivated", "停用账号", "Account deactivated"),
+    ("user_reactivated", "启用账号", "Account reactivated"),
+    (
+        "handout_downloaded",
+        "下载初始密码单",
+        "Password handout downloaded",
+    ),
     (
         "retailer_accounts_created",
         "批量创建零售户账号",
@@ -202,6 +209,7 @@ pub const NOT_CHANGES: &[&str] = &[
     "login_failed",
     "password_change_failed",
     "backup.taken",
+    "handout_downloaded",
 ];
 
 /// The action's name for people; an unknown action shows its code.
@@ -229,6 +237,7 @@ pub const ENTITIES: &[(&str, &str, &str)] = &[
     ("settings", "设置", "Settings"),
     ("forecast_bound", "预测上限", "Forecast bound"),
     ("backup", "备份", "Backup"),
+    ("account_job", "批量开户任务", "Bulk account job"),
 ];
 
 /// The kind of object's name for people; an unknown kind shows its code.
@@ -353,7 +362,11 @@ pub fn detail_summary(detail: &Value) -> String {
         return scalar(detail).unwrap_or_else(|| detail.to_string());
     };
     let mut parts = Vec::new();
-    if let (Some(from), Some(to)) = (map.get("from"), map.get("to")) {
+    let pair = [("from", "to"), ("before", "after")]
+        .into_iter()
+        .find(|(a, b)| map.contains_key(*a) && map.contains_key(*b));
+    if let Some((a, b)) = pair {
+        let (from, to) = (&map[a], &map[b]);
         match (scalar(from), scalar(to)) {
             (Some(a), Some(b)) => parts.push(format!("{a} → {b}")),
             _ => {
@@ -364,7 +377,7 @@ pub fn detail_summary(detail: &Value) -> String {
         }
     }
     for (key, value) in map {
-        if key == "from" || key == "to" {
+        if pair.is_some_and(|(a, b)| key == a || key == b) {
             continue;
         }
         if let Some(v) = scalar(value) {
@@ -842,6 +855,12 @@ mod tests {
             "lead_days=1 → lead_days=2"
         );
         assert_eq!(detail_summary(&json!({ "cells": 3 })), "cells: 3");
+        assert_eq!(
+            detail_summary(
+                &json!({ "login": "cm01", "before": { "active": true }, "after": { "active": false } })
+            ),
+            "active=true → active=false; login: cm01"
+        );
     }
 
     #[test]

@@ -269,6 +269,7 @@ impl Browser {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {driver_bin} ({e}); install chromium-driver"));
         let profile = tempfile::tempdir().expect("profile dir");
+        let downloads = profile.path().join("downloads");
         let mut caps = serde_json::Map::new();
         caps.insert(
             "goog:chromeOptions".into(),
@@ -279,7 +280,12 @@ impl Browser {
                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
                     "--no-first-run", "--window-size=375,800",
                     format!("--user-data-dir={}", profile.path().display()),
-                ]
+                ],
+                // Files the page downloads land here (see `Browser::downloads`).
+                "prefs": {
+                    "download.default_directory": downloads.display().to_string(),
+                    "download.prompt_for_download": false,
+                }
             }),
         );
         let url = format!("http://127.0.0.1:{port}");
@@ -303,6 +309,11 @@ impl Browser {
             tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         }
         panic!("chromedriver did not answer: {last_error:?}");
+    }
+
+    /// Where the browser saves downloaded files.
+    pub fn downloads(&self) -> PathBuf {
+        self._profile.path().join("downloads")
     }
 
     /// Ends the browser session and the driver.

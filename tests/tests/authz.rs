@@ -233,6 +233,7 @@ fn probe_of(method: &Method, path: &str, f: &Fixture, side: Side) -> Option<Prob
             path.into(),
             Some(json!([{ "spec_id": spec, "class_code": "1", "max_cartons": -1 }])),
         ),
+        ("GET", "/api/audit") => get("/api/audit?action=login".into()),
         _ => return None,
     })
 }

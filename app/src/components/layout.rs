@@ -24,6 +24,25 @@ pub fn Shell(children: Children) -> impl IntoView {
             navigate(routes::LOGIN, Default::default());
         });
     };
+    // An account holding a one-time password goes nowhere but the password
+    // page until it has chosen its own (the server refuses everything else).
+    {
+        let navigate = use_navigate();
+        let location = leptos_router::hooks::use_location();
+        Effect::new(move |_| {
+            location.pathname.track();
+            let forced = session
+                .session
+                .with(|s| s.as_ref().is_some_and(|s| s.must_change_password));
+            if forced {
+                let here = current_address();
+                if !here.starts_with(routes::PASSWORD) {
+                    let encoded: String = js_sys::encode_uri_component(&here).into();
+                    navigate(&format!("{}?next={encoded}", routes::PASSWORD), Default::default());
+                }
+            }
+        });
+    }
     let toggle = move |_| lang.update(|l| *l = if *l == Lang::Zh { Lang::En } else { Lang::Zh });
     view! {
         <header class="topbar">
@@ -36,6 +55,11 @@ pub fn Shell(children: Children) -> impl IntoView {
                     {move || if lang.get() == Lang::Zh { "English" } else { "中文" }}
                 </button>
                 <Show when=move || session.session.get().is_some()>
+                    <A href=routes::PASSWORD attr:class="link-button" attr:data-test="change-password">
+                        {move || lang.get().pick("修改密码", "Password")}
+                    </A>
+                </Show>
+                <Show when=move || session.session.get().is_some()>
                     <button class="link-button" data-test="sign-out" on:click=sign_out.clone()>
                         {move || T::SignOut.text(lang.get())}
                     </button>
@@ -46,13 +70,24 @@ pub fn Shell(children: Children) -> impl IntoView {
     }
 }
 
-/// Sends a visitor who is not signed in to the sign-in page.
+/// Sends a visitor who is not signed in to the sign-in page, which
+/// brings them back here afterwards (deep links survive signing in).
 pub fn redirect_when_signed_out() {
     let session = state::session();
     let navigate = use_navigate();
     Effect::new(move |_| {
         if session.checked.get() && session.session.with(Option::is_none) {
-            navigate(routes::LOGIN, Default::default());
+            navigate(&routes::login_then(&current_address()), Default::default());
         }
     });
+}
+
+/// The path and query of the page being shown.
+pub fn current_address() -> String {
+    let location = window().location();
+    format!(
+        "{}{}",
+        location.pathname().unwrap_or_default(),
+        location.search().unwrap_or_default()
+    )
 }

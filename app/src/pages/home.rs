@@ -151,6 +151,22 @@ fn HomeLinks(role: Role) -> impl IntoView {
             "link-policy",
         ));
     }
+    if op::USERS.permits(role) {
+        links.push((
+            routes::ADMIN_USERS.to_string(),
+            "用户管理",
+            "Users",
+            "link-users",
+        ));
+    }
+    if op::RETAILER_ACCOUNTS.permits(role) {
+        links.push((
+            routes::ADMIN_RETAILER_ACCOUNTS.to_string(),
+            "零售户账号",
+            "Retailer sign-ins",
+            "link-retailer-accounts",
+        ));
+    }
     if op::AUDIT_LOG.permits(role) {
         links.push((
             routes::AUDIT.to_string(),

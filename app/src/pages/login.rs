@@ -3,7 +3,7 @@
 use domain::auth::LoginRequest;
 use domain::ErrorBody;
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
+use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::components::error::{field_error, ErrorNote};
 use crate::i18n::T;
@@ -14,6 +14,7 @@ pub fn LoginPage() -> impl IntoView {
     let lang = state::lang();
     let session = state::session();
     let navigate = use_navigate();
+    let query = use_query_map();
     let login = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let error = RwSignal::new(Option::<ErrorBody>::None);
@@ -24,7 +25,16 @@ pub fn LoginPage() -> impl IntoView {
     });
     Effect::new(move |_| match submit.value().get() {
         Some(Ok(info)) => {
-            let home = routes::home_of(info.role);
+            // Back to the page that was asked for; through the password
+            // page first when the account holds a one-time password.
+            let next = routes::safe_next(query.with_untracked(|q| q.get("next")))
+                .unwrap_or_else(|| routes::home_of(info.role));
+            let home = if info.must_change_password {
+                let encoded: String = js_sys::encode_uri_component(&next).into();
+                format!("{}?next={encoded}", routes::PASSWORD)
+            } else {
+                next
+            };
             session.session.set(Some(info));
             error.set(None);
             password.set(String::new());

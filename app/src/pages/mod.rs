@@ -1,10 +1,12 @@
 //! One module per page.
 
+pub mod admin;
 pub mod audit;
 pub mod forecast;
 pub mod home;
 pub mod login;
 pub mod not_found;
+pub mod password;
 pub mod policy;
 pub mod replenishment;
 pub mod retailers;

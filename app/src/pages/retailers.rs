@@ -43,6 +43,27 @@ pub fn RetailersPage() -> impl IntoView {
             }
         });
     };
+    let otp = RwSignal::new(None::<domain::accounts::OneTimePassword>);
+    let reset = move |r: ManagedRetailer| {
+        let l = lang.get_untracked();
+        let asked = match l {
+            domain::Lang::Zh => format!("为 {}（{}）重置登录密码？原密码立即失效。", r.name, r.licence_no),
+            domain::Lang::En => format!("Reset the password of {} ({})? The old one stops working.", r.name, r.licence_no),
+        };
+        if !window().confirm_with_message(&asked).unwrap_or(false) {
+            return;
+        }
+        let csrf = session.csrf();
+        leptos::task::spawn_local(async move {
+            match api::reset_retailer_password(r.id, &csrf, l).await {
+                Ok(made) => {
+                    error.set(None);
+                    otp.set(Some(made));
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
     let shown = move || {
         let q = query.get().trim().to_lowercase();
         list.with(|l| {
@@ -64,6 +85,15 @@ pub fn RetailersPage() -> impl IntoView {
     };
     view! {
         <ErrorNote error=error/>
+        {move || otp.get().map(|o| view! {
+            <section class="card otp-card" role="status" data-test="otp-card">
+                <p>{o.user.display_name.clone()}" · "{o.user.login.clone()}</p>
+                <p class="otp" data-test="one-time-password">{o.password.clone()}</p>
+                <p class="hint">{tr("一次性密码只显示这一次，请交给零售户本人；首次登录时必须修改。",
+                    "Shown this once: give it to the retailer in person; it must be changed at the first sign-in.")}</p>
+                <button class="secondary" on:click=move |_| otp.set(None)>{tr("我已记下", "Done")}</button>
+            </section>
+        })}
         {move || list.get().map(|l| view! {
             <section class="card stats" data-test="retailer-stats">
                 <div class="stat"><div class="stat-value">{l.total}</div><div class="stat-label">{tr("我的零售户", "My retailers")}</div></div>
@@ -84,12 +114,14 @@ pub fn RetailersPage() -> impl IntoView {
                         <th>{tr("店名", "Shop")}</th><th>{tr("许可证号", "Licence")}</th><th>{tr("档位", "Class")}</th>
                         <th>{tr("市场部", "Department")}</th><th>{tr("网上配货", "Online")}</th>
                         <th class="num">{tr("设置品规", "Specs set")}</th><th>{tr("最近订单", "Last order")}</th>
+                        <th>{tr("登录", "Sign-in")}</th>
                     </tr></thead>
                     <tbody>
                         <For each=shown key=|r| (r.id, r.online) let:r>
                             {
                                 let href = routes::replenishment_of(r.id);
                                 let row = r.clone();
+                                let for_reset = r.clone();
                                 view! {
                                     <tr data-retailer=r.id>
                                         <td><A href=href>{r.name.clone()}</A></td>
@@ -103,6 +135,7 @@ pub fn RetailersPage() -> impl IntoView {
                                         </td>
                                         <td class="num">{r.specs}</td>
                                         <td>{r.last_order_date.map(|d| d.to_string()).unwrap_or_else(|| "—".into())}</td>
+                                        <td><button class="link-button" data-test="reset-retailer-password" on:click=move |_| reset(for_reset.clone())>{tr("重置密码", "Reset password")}</button></td>
                                     </tr>
                                 }
                             }
