@@ -406,16 +406,22 @@ fn audit_params(query: &AuditQuery) -> Vec<String> {
 
 /// One page of the audit log.
 pub async fn audit_log(query: &AuditQuery, lang: Lang) -> ApiResult<AuditPage> {
-    get_json(&format!("/api/audit?{}", audit_params(query).join("&")), lang).await
+    get_json(
+        &format!("/api/audit?{}", audit_params(query).join("&")),
+        lang,
+    )
+    .await
 }
 
-/// The whole filtered audit log as a file (`csv` or `xlsx`), for a link.
-pub fn audit_export_url(query: &AuditQuery, format: &str) -> String {
+/// The whole filtered audit log as a file (`csv` or `xlsx`) in `lang`,
+/// for a link (the browser follows a link with its own language).
+pub fn audit_export_url(query: &AuditQuery, format: &str, lang: Lang) -> String {
     let mut params = audit_params(&AuditQuery {
         page: None,
         ..query.clone()
     });
     params.push(format!("format={format}"));
+    params.push(format!("lang={}", lang.tag()));
     format!("/api/audit?{}", params.join("&"))
 }
 
@@ -451,7 +457,12 @@ pub async fn create_user(
     csrf: &str,
     lang: Lang,
 ) -> ApiResult<domain::accounts::OneTimePassword> {
-    send_json(write(Request::post("/api/admin/users"), lang, csrf), staff, lang).await
+    send_json(
+        write(Request::post("/api/admin/users"), lang, csrf),
+        staff,
+        lang,
+    )
+    .await
 }
 
 pub async fn change_user(
@@ -466,7 +477,12 @@ pub async fn change_user(
 
 pub async fn unlock_user(id: i64, csrf: &str, lang: Lang) -> ApiResult<domain::accounts::UserView> {
     let path = format!("/api/admin/users/{id}/unlock");
-    send_json(write(Request::post(&path), lang, csrf), &serde_json::json!({}), lang).await
+    send_json(
+        write(Request::post(&path), lang, csrf),
+        &serde_json::json!({}),
+        lang,
+    )
+    .await
 }
 
 pub async fn reset_password(
@@ -475,7 +491,12 @@ pub async fn reset_password(
     lang: Lang,
 ) -> ApiResult<domain::accounts::OneTimePassword> {
     let path = format!("/api/admin/users/{id}/password-reset");
-    send_json(write(Request::post(&path), lang, csrf), &serde_json::json!({}), lang).await
+    send_json(
+        write(Request::post(&path), lang, csrf),
+        &serde_json::json!({}),
+        lang,
+    )
+    .await
 }
 
 /// A customer manager resets one of their retailers' passwords.
@@ -485,7 +506,12 @@ pub async fn reset_retailer_password(
     lang: Lang,
 ) -> ApiResult<domain::accounts::OneTimePassword> {
     let path = format!("/api/replenishment/retailers/{retailer_id}/password-reset");
-    send_json(write(Request::post(&path), lang, csrf), &serde_json::json!({}), lang).await
+    send_json(
+        write(Request::post(&path), lang, csrf),
+        &serde_json::json!({}),
+        lang,
+    )
+    .await
 }
 
 pub async fn start_retailer_accounts(

@@ -444,6 +444,10 @@ pub struct AuditQuery {
     /// 100,000 rows); none: one page as JSON.
     #[serde(default)]
     pub format: Option<String>,
+    /// `zh` (or `zh-CN`) or `en`: the language of an export (a download link does not
+    /// carry the page's language); otherwise the request's.
+    #[serde(default)]
+    pub lang: Option<String>,
 }
 
 /// What to export.
@@ -465,6 +469,7 @@ pub struct AuditFilter {
     pub page: i64,
     pub flagged_only: bool,
     pub format: Option<ExportFormat>,
+    pub lang: Option<Lang>,
 }
 
 impl AuditFilter {
@@ -499,6 +504,8 @@ pub enum AuditQueryError {
     Flag,
     #[error("too long")]
     TooLong,
+    #[error("unknown language")]
+    Lang,
 }
 
 impl AuditQueryError {
@@ -520,6 +527,7 @@ impl AuditQueryError {
             }
             AuditQueryError::Flag => lang.pick("应为 true 或 false", "Use true or false"),
             AuditQueryError::TooLong => lang.pick("不能超过 100 个字", "At most 100 characters"),
+            AuditQueryError::Lang => lang.pick("语言为 zh 或 en", "The language is zh or en"),
         }
     }
 }
@@ -592,6 +600,15 @@ impl AuditQuery {
                 None
             }
         };
+        let lang = match self.lang.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some("zh") | Some("zh-CN") => Some(Lang::Zh),
+            Some("en") => Some(Lang::En),
+            Some(_) => {
+                errors.push(("lang", AuditQueryError::Lang));
+                None
+            }
+        };
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -605,6 +622,7 @@ impl AuditQuery {
             page,
             flagged_only,
             format,
+            lang,
         })
     }
 }

@@ -2,6 +2,7 @@
 //! PostgreSQL database) on port 0, an HTTP client with cookies, and a headless
 //! Chromium through chromedriver.
 
+pub mod accounts;
 pub mod forecast;
 
 use std::net::SocketAddr;
@@ -355,6 +356,19 @@ pub struct Caller {
 
 pub async fn caller(app: &TestApp, login: &str) -> Caller {
     let (client, csrf) = app.sign_in(login).await;
+    caller_of(app, client, csrf).await
+}
+
+/// A caller signed in with its own password (not the demo one).
+pub async fn caller_with(app: &TestApp, login: &str, password: &str) -> Caller {
+    let client = app.client();
+    let response = sign_in_with(&client, app, login, password).await;
+    assert_eq!(response.status(), 200, "{login} signs in");
+    let info: domain::auth::SessionInfo = response.json().await.expect("session info");
+    caller_of(app, client, info.csrf_token).await
+}
+
+async fn caller_of(app: &TestApp, client: reqwest::Client, csrf: String) -> Caller {
     let info: domain::auth::SessionInfo = client
         .get(app.url("/api/auth/me"))
         .send()

@@ -358,6 +358,20 @@ async fn exports_hold_the_filtered_log_as_csv_and_xlsx(backend: Backend) {
         "flags are exported"
     );
 
+    // A link carries the page's language: an English export.
+    let english = admin
+        .get(&app, &format!("/api/audit?{filter}&format=csv&lang=en"))
+        .await
+        .bytes()
+        .await
+        .expect("body");
+    let english = String::from_utf8(english[3..].to_vec()).expect("UTF-8");
+    assert!(
+        english.starts_with("Time (China),Sign-in name,Name,Action"),
+        "{english}"
+    );
+    assert!(english.contains("Replenishment settings saved"));
+
     let response = admin
         .get(&app, &format!("/api/audit?{filter}&format=xlsx"))
         .await;
@@ -400,6 +414,7 @@ async fn bad_parameters_are_refused_at_their_fields(backend: Backend) {
         ("page=x", "page"),
         ("format=pdf", "format"),
         ("flagged=maybe", "flagged"),
+        ("format=csv&lang=fr", "lang"),
         ("to=yesterday&format=csv", "to"),
     ] {
         let response = center.get(&app, &format!("/api/audit?{query}")).await;
@@ -473,7 +488,10 @@ async fn the_administrator_filters_the_log_and_downloads_it_in_the_browser() {
     // The export link carries the filter; a real click downloads it.
     let export = element(&browser, "[data-test=export-csv]").await;
     let href = export.attr("href").await.expect("href").unwrap_or_default();
-    assert_eq!(href, "/api/audit?action=replenishment.order_day&format=csv");
+    assert_eq!(
+        href,
+        "/api/audit?action=replenishment.order_day&format=csv&lang=zh-CN"
+    );
 
     export.click().await.expect("click the CSV link");
     let dir = browser.downloads();

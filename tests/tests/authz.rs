@@ -50,6 +50,10 @@ struct Target {
     manager: i64,
     manager_name: String,
     sheet: i64,
+    /// A finished bulk run of retailer sign-ins with its handout unread.
+    job: i64,
+    /// A retailer of the same manager with no sign-in.
+    unopened: i64,
 }
 
 impl Fixture {
@@ -228,6 +232,44 @@ fn probe_of(method: &Method, path: &str, f: &Fixture, side: Side) -> Option<Prob
             Some(json!({ "deviation_percent": -1, "deviation_cartons": -1, "default_bound": -1 })),
         ),
         ("GET", "/api/forecast/bounds") => get(path.into()),
+        ("GET", "/api/admin/users") => get(format!("{path}?q=cm")),
+        ("POST", "/api/admin/users") => probe(
+            m,
+            path.into(),
+            Some(json!({ "login": "", "display_name": "", "role": "customer_manager", "unit_id": -1 })),
+        ),
+        // A stale version: refused after the role check, nothing changes.
+        ("PATCH", "/api/admin/users/{id}") => probe(
+            m,
+            format!("/api/admin/users/{}", t.manager),
+            Some(json!({ "version": -1, "active": false })),
+        ),
+        ("POST", "/api/admin/users/{id}/unlock") => {
+            probe(m, "/api/admin/users/-1/unlock".into(), Some(json!({})))
+        }
+        ("POST", "/api/admin/users/{id}/password-reset") => probe(
+            m,
+            "/api/admin/users/-1/password-reset".into(),
+            Some(json!({})),
+        ),
+        ("POST", "/api/admin/retailer-accounts") => probe(
+            m,
+            path.into(),
+            Some(json!({ "scope": { "kind": "licences", "licences": [] } })),
+        ),
+        ("GET", "/api/admin/retailer-accounts/{id}") => {
+            get(format!("/api/admin/retailer-accounts/{}", t.job))
+        }
+        // Served once: each side's run has its own handout.
+        ("GET", "/api/admin/retailer-accounts/{id}/handout") => {
+            get(format!("/api/admin/retailer-accounts/{}/handout", t.job))
+        }
+        // A retailer without a sign-in: refused after the scope check.
+        ("POST", "/api/replenishment/retailers/{id}/password-reset") => probe(
+            m,
+            format!("/api/replenishment/retailers/{}/password-reset", t.unopened),
+            Some(json!({})),
+        ),
         ("PUT", "/api/forecast/bounds") => probe(
             m,
             path.into(),
@@ -332,6 +374,31 @@ async fn fixture(app: &TestApp) -> Fixture {
         sheets.push(e2e::forecast::sheet(&cm, app, cycle.id).await.sheet_id);
     }
 
+    // A bulk run of sign-ins per side (one retailer each), finished, and a
+    // retailer per side left without a sign-in.
+    let admin = caller(app, "admin").await;
+    let mut jobs = Vec::new();
+    let mut unopened = Vec::new();
+    for manager in [manager, f_manager] {
+        let free: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT r.id, r.licence_no FROM retailers r LEFT JOIN users u ON u.retailer_id = r.id \
+             WHERE r.manager_id = $1 AND u.id IS NULL ORDER BY r.id LIMIT 2",
+        )
+        .bind(manager)
+        .fetch_all(pool)
+        .await
+        .expect("retailers without a sign-in");
+        assert_eq!(free.len(), 2, "two retailers without a sign-in");
+        let job = e2e::accounts::run_bulk(
+            app,
+            &admin,
+            json!({ "kind": "licences", "licences": [free[0].1] }),
+        )
+        .await;
+        jobs.push(job.id);
+        unopened.push(free[1].0);
+    }
+
     let unit_of = |login: String| async move {
         sqlx::query_scalar::<_, i64>("SELECT org_unit_id FROM users WHERE login = $1")
             .bind(login)
@@ -376,6 +443,8 @@ async fn fixture(app: &TestApp) -> Fixture {
             manager,
             manager_name,
             sheet: sheets[0],
+            job: jobs[0],
+            unopened: unopened[0],
         },
         foreign: Target {
             retailer: f_retailer,
@@ -383,6 +452,8 @@ async fn fixture(app: &TestApp) -> Fixture {
             manager: f_manager,
             manager_name: f_manager_name,
             sheet: sheets[1],
+            job: jobs[1],
+            unopened: unopened[1],
         },
         logins,
     }

@@ -57,6 +57,7 @@ pub fn AuditPage() -> impl IntoView {
             page: (page > 1).then(|| page.to_string()),
             flagged: flagged.get_untracked().then(|| "true".to_string()),
             format: None,
+            lang: None,
         };
         let lang = lang.get_untracked();
         match query.parse() {
@@ -130,9 +131,9 @@ pub fn AuditPage() -> impl IntoView {
             </form>
             <p class="actions">
                 <a class="button-link secondary" data-test="export-csv" download=""
-                    href=move || api::audit_export_url(&applied.get(), "csv")>{tr("导出 CSV", "Export CSV")}</a>
+                    href=move || api::audit_export_url(&applied.get(), "csv", lang.get())>{tr("导出 CSV", "Export CSV")}</a>
                 <a class="button-link secondary" data-test="export-xlsx" download=""
-                    href=move || api::audit_export_url(&applied.get(), "xlsx")>{tr("导出 Excel", "Export Excel")}</a>
+                    href=move || api::audit_export_url(&applied.get(), "xlsx", lang.get())>{tr("导出 Excel", "Export Excel")}</a>
                 <span class="muted small">{move || format!("{} {EXPORT_LIMIT} {}",
                     lang.get().pick("导出当前查询的全部记录，最多", "Exports every entry of this filter, at most"),
                     lang.get().pick("条", "rows"))}</span>

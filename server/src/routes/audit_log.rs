@@ -46,7 +46,7 @@ pub async fn audit_log(
     let Some(format) = filter.format else {
         return Ok(Json(service::page(&state, &filter, lang).await?).into_response());
     };
-    let file = service::export(&state, &filter, format, lang).await?;
+    let file = service::export(&state, &filter, format, filter.lang.unwrap_or(lang)).await?;
     Ok((
         [
             (header::CONTENT_TYPE, file.content_type.to_string()),

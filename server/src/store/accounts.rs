@@ -451,7 +451,8 @@ pub async fn finish_job(
     handout: Vec<u8>,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "UPDATE account_jobs SET state = 'done', created = $2, skipped = $3, handout = $4, finished_at = $5, heartbeat = $5 \
+        "UPDATE account_jobs SET state = 'done', created = $2, skipped = $3, handout = $4, finished_at = $5, heartbeat = $5, \
+             hashed = total \
          WHERE id = $1",
     )
     .bind(id)

@@ -1,0 +1,59 @@
+//! Accounts helpers shared by the API and browser tests: bulk runs of
+//! retailer sign-ins, and signing in with a one-time password.
+
+use domain::accounts::{AccountJob, JobState};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::{Caller, TestApp};
+
+/// Starts a bulk run of retailer sign-ins for `scope` and waits for it to end.
+pub async fn run_bulk(app: &TestApp, admin: &Caller, scope: Value) -> AccountJob {
+    let response = admin
+        .send(
+            app,
+            Method::POST,
+            "/api/admin/retailer-accounts",
+            json!({ "scope": scope }),
+        )
+        .await;
+    assert_eq!(response.status(), 202, "the run starts");
+    let job: AccountJob = response.json().await.expect("job");
+    wait_for(app, admin, job.id).await
+}
+
+/// Polls a run until it is no longer running (at most 60 s).
+pub async fn wait_for(app: &TestApp, admin: &Caller, id: i64) -> AccountJob {
+    for _ in 0..600 {
+        let job: AccountJob = admin
+            .get_json(app, &format!("/api/admin/retailer-accounts/{id}"))
+            .await;
+        if job.state != JobState::Running {
+            return job;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the bulk run {id} did not end within 60 s");
+}
+
+/// Signs in with a password; the status and, on success, the client and
+/// the session.
+pub async fn sign_in_as(
+    app: &TestApp,
+    login: &str,
+    password: &str,
+) -> (u16, Option<(reqwest::Client, domain::auth::SessionInfo)>) {
+    let client = app.client();
+    let response = client
+        .post(app.url("/api/auth/login"))
+        .json(&json!({ "login": login, "password": password }))
+        .send()
+        .await
+        .expect("login request");
+    let status = response.status().as_u16();
+    if status != 200 {
+        return (status, None);
+    }
+    let info: domain::auth::SessionInfo = response.json().await.expect("session");
+    (status, Some((client, info)))
+}
