@@ -62,7 +62,7 @@ pub enum AuditFlag {
     /// The same record changed more than five times on one China day.
     #[serde(rename = "many_changes_in_a_day")]
     ManyChangesInADay,
-    /// Done at night, China time (22:00–06:00).
+    /// A change made at night, China time (22:00–06:00).
     #[serde(rename = "at_night")]
     AtNight,
 }
@@ -104,8 +104,8 @@ impl AuditFlag {
                 "The same record was changed more than 5 times on one day (China time)",
             ),
             AuditFlag::AtNight => lang.pick(
-                "操作时间在北京时间 22:00 至次日 06:00 之间",
-                "Done between 22:00 and 06:00 China time",
+                "修改时间在北京时间 22:00 至次日 06:00 之间",
+                "Changed between 22:00 and 06:00 China time",
             ),
         }
     }
@@ -251,7 +251,8 @@ pub fn entity_label(entity: &str, lang: Lang) -> String {
         )
 }
 
-/// Whether an action changed something (counts towards many changes a day).
+/// Whether an action changed something (only changes count towards many
+/// changes a day or are flagged at night).
 pub fn is_change(action: &str) -> bool {
     !NOT_CHANGES.contains(&action)
 }
@@ -340,7 +341,9 @@ pub fn flags_of(
     if many_that_day && is_change(action) {
         flags.push(AuditFlag::ManyChangesInADay);
     }
-    if is_night(at, rules) {
+    // Sign-ins and the nightly backup are not changes: only changes at
+    // night are flagged.
+    if is_night(at, rules) && is_change(action) {
         flags.push(AuditFlag::AtNight);
     }
     flags
@@ -781,6 +784,11 @@ mod tests {
             ]
         );
         assert_eq!(flags_of("login", day, &json!({}), true, &rules), vec![]);
+        assert_eq!(
+            flags_of("backup.taken", night, &json!({}), true, &rules),
+            vec![],
+            "the nightly backup is no change"
+        );
         assert_eq!(
             flags_of(
                 "replenishment.settings.save",

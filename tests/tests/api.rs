@@ -422,6 +422,7 @@ async fn the_openapi_document_describes_every_route(backend: Backend) {
         ("/api/forecast/cycles/{id}/approved", "get"),
         ("/api/forecast/actuals", "post"),
         ("/api/forecast/cycles/{id}/accuracy", "get"),
+        ("/api/audit", "get"),
     ];
     for (path, method) in expected {
         assert!(
