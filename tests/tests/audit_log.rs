@@ -524,3 +524,47 @@ async fn the_administrator_filters_the_log_and_downloads_it_in_the_browser() {
     assert!(text.contains("修改订货日") && text.contains("夜间操作"));
     browser.close().await;
 }
+
+/// How long a full export takes: 100,001 entries, cut at 100,000 (run with
+/// `cargo test -p e2e --test audit_log -- --ignored --nocapture`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, not a check"]
+async fn a_full_export_is_cut_at_the_limit_and_says_so() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let start = china("2026-03-01", 0, 0);
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100001) \
+         INSERT INTO audit_log (at, actor_id, action, entity, entity_id, detail) \
+         SELECT $1 + i * 20, NULL, 'replenishment.settings.save', 'retailer', CAST(i % 500 AS TEXT), '{\"specs\": 3}' FROM n",
+    )
+    .bind(start)
+    .execute(&app.db().pool)
+    .await
+    .expect("many entries");
+    let admin = caller(&app, "admin").await;
+    for format in ["csv", "xlsx"] {
+        let began = std::time::Instant::now();
+        let response = admin
+            .get(
+                &app,
+                &format!("/api/audit?format={format}&action=replenishment.settings.save"),
+            )
+            .await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["x-export-truncated"], "true");
+        let bytes = response.bytes().await.expect("body");
+        println!(
+            "{format}: 100,000 rows, {} KiB in {:.1} s",
+            bytes.len() / 1024,
+            began.elapsed().as_secs_f64()
+        );
+    }
+    let began = std::time::Instant::now();
+    let flagged: AuditPage = admin.get_json(&app, "/api/audit?flagged=true").await;
+    println!(
+        "flagged only: {} flagged of the newest 100,000 in {:.1} s",
+        flagged.total,
+        began.elapsed().as_secs_f64()
+    );
+    assert!(flagged.truncated);
+}
