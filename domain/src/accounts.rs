@@ -170,7 +170,10 @@ pub fn handout_headers(lang: Lang) -> [&'static str; 4] {
         lang.pick("许可证号（登录账号）", "Licence (login)"),
         lang.pick("店名", "Shop name"),
         lang.pick("客户经理", "Customer manager"),
-        lang.pick("一次性密码（首次登录须修改）", "One-time password (change at first sign-in)"),
+        lang.pick(
+            "一次性密码（首次登录须修改）",
+            "One-time password (change at first sign-in)",
+        ),
     ]
 }
 
@@ -232,7 +235,11 @@ pub fn name_error(name: &str, lang: Lang) -> Option<&'static str> {
 }
 
 /// Checks that a staff role is given and fits the kind of unit chosen.
-pub fn role_unit_error(role: Role, unit: Option<UnitKind>, lang: Lang) -> Option<(&'static str, String)> {
+pub fn role_unit_error(
+    role: Role,
+    unit: Option<UnitKind>,
+    lang: Lang,
+) -> Option<(&'static str, String)> {
     if !STAFF_ROLES.contains(&role) {
         return Some((
             "role",
@@ -246,7 +253,8 @@ pub fn role_unit_error(role: Role, unit: Option<UnitKind>, lang: Lang) -> Option
     let Some(kind) = unit else {
         return Some((
             "unit_id",
-            lang.pick("所选单位不存在", "The chosen unit does not exist").to_string(),
+            lang.pick("所选单位不存在", "The chosen unit does not exist")
+                .to_string(),
         ));
     };
     let wanted = unit_kind_of(role);
@@ -263,10 +271,17 @@ pub fn role_unit_error(role: Role, unit: Option<UnitKind>, lang: Lang) -> Option
 
 /// Every rule a new staff account must pass, as one error body with the
 /// messages at their fields; `unit` is the kind of the chosen unit, if it exists.
-pub fn check_new_staff(staff: &NewStaff, unit: Option<UnitKind>, lang: Lang) -> Result<(), ErrorBody> {
+pub fn check_new_staff(
+    staff: &NewStaff,
+    unit: Option<UnitKind>,
+    lang: Lang,
+) -> Result<(), ErrorBody> {
     let mut body = ErrorBody::new(
         ErrorCode::Validation,
-        lang.pick("账号信息有误，未保存", "The account has errors; nothing was saved"),
+        lang.pick(
+            "账号信息有误，未保存",
+            "The account has errors; nothing was saved",
+        ),
     );
     if let Some(m) = login_error(staff.login.trim(), lang) {
         body = body.with_field("login", m);
@@ -311,7 +326,8 @@ mod tests {
     #[test]
     fn retailers_are_not_made_as_staff() {
         let r = staff("110101000001", "小店", Role::Retailer);
-        let err = check_new_staff(&r, Some(UnitKind::MarketDepartment), Lang::Zh).expect_err("refused");
+        let err =
+            check_new_staff(&r, Some(UnitKind::MarketDepartment), Lang::Zh).expect_err("refused");
         assert!(err.fields.contains_key("role"));
     }
 

@@ -370,7 +370,10 @@ pub fn write_approved(
 /// The handout of a bulk run of retailer sign-ins: licence, shop name,
 /// customer manager, one-time password, one retailer per row, sorted by
 /// customer manager so each can hand out their own page.
-pub fn write_handout(rows: &[[String; 4]], lang: Lang) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+pub fn write_handout(
+    rows: &[[String; 4]],
+    lang: Lang,
+) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     let mut workbook = Workbook::new();
     let bold = Format::new().set_bold();
     let mono = Format::new().set_font_name("Consolas").set_bold();

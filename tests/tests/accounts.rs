@@ -69,7 +69,10 @@ async fn staff_accounts_start_with_a_one_time_password_that_must_be_changed(back
     let (status, session) = sign_in_as(&app, "li.ming", &made.password).await;
     assert_eq!(status, 200, "the one-time password signs in");
     let (client, info) = session.expect("session");
-    assert!(info.must_change_password, "the session says a change is due");
+    assert!(
+        info.must_change_password,
+        "the session says a change is due"
+    );
     // Nothing else is allowed until the password is changed.
     let home = client.get(app.url("/api/home")).send().await.expect("home");
     assert_eq!(home.status(), 403);
@@ -181,7 +184,10 @@ async fn deactivation_ends_sessions_at_once_and_the_last_administrator_stays(bac
     assert_eq!(cm.get(&app, "/api/home").await.status(), 200);
     let user: UserView = {
         let list: UserList = admin.get_json(&app, "/api/admin/users?q=cm01").await;
-        list.users.into_iter().find(|u| u.login == "cm01").expect("cm01")
+        list.users
+            .into_iter()
+            .find(|u| u.login == "cm01")
+            .expect("cm01")
     };
     let response = admin
         .send(
@@ -228,15 +234,25 @@ async fn deactivation_ends_sessions_at_once_and_the_last_administrator_stays(bac
     let me = &me.users[0];
     for (body, field) in [
         (json!({ "version": me.version, "active": false }), "active"),
-        (json!({ "version": me.version, "role": "marketing_center" }), "role"),
+        (
+            json!({ "version": me.version, "role": "marketing_center" }),
+            "role",
+        ),
     ] {
         let response = admin
-            .send(&app, Method::PATCH, &format!("/api/admin/users/{}", me.id), body)
+            .send(
+                &app,
+                Method::PATCH,
+                &format!("/api/admin/users/{}", me.id),
+                body,
+            )
             .await;
         assert_eq!(response.status(), 422);
         assert!(fields(response).await[field][0].is_string());
     }
-    let still: UserList = admin.get_json(&app, "/api/admin/users?role=admin&active=true").await;
+    let still: UserList = admin
+        .get_json(&app, "/api/admin/users?role=admin&active=true")
+        .await;
     assert_eq!(still.total, 1);
 }
 
@@ -278,7 +294,9 @@ async fn two_administrators_deactivating_each_other_at_once_leave_one(backend: B
             pair.push(e2e::caller_with(&app, &login, "Blue-Harbour-Lamp-9").await);
         }
         // The original administrator steps aside for the round.
-        let all: UserList = admin.get_json(&app, "/api/admin/users?role=admin&active=true").await;
+        let all: UserList = admin
+            .get_json(&app, "/api/admin/users?role=admin&active=true")
+            .await;
         let views: Vec<UserView> = all.users;
         let view = |login: &str| {
             views
@@ -318,22 +336,34 @@ async fn two_administrators_deactivating_each_other_at_once_leave_one(backend: B
             ),
         );
         let statuses = [ra.status().as_u16(), rb.status().as_u16()];
-        let active: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM users WHERE role = 'admin' AND active = 1",
-        )
-        .fetch_one(&app.db().pool)
-        .await
-        .expect("count");
-        assert_eq!(active, 1, "round {round}: one administrator left, {statuses:?}");
+        let active: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin' AND active = 1")
+                .fetch_one(&app.db().pool)
+                .await
+                .expect("count");
+        assert_eq!(
+            active, 1,
+            "round {round}: one administrator left, {statuses:?}"
+        );
         assert_eq!(
             statuses.iter().filter(|s| **s == 200).count(),
             1,
             "round {round}: exactly one deactivation wins: {statuses:?}"
         );
         // Put the original administrator back for the next round.
-        let survivor = if statuses[0] == 200 { &pair[0] } else { &pair[1] };
-        let original: UserList = survivor.get_json(&app, "/api/admin/users?q=admin&role=admin").await;
-        let original = original.users.into_iter().find(|u| u.login == "admin").expect("admin");
+        let survivor = if statuses[0] == 200 {
+            &pair[0]
+        } else {
+            &pair[1]
+        };
+        let original: UserList = survivor
+            .get_json(&app, "/api/admin/users?q=admin&role=admin")
+            .await;
+        let original = original
+            .users
+            .into_iter()
+            .find(|u| u.login == "admin")
+            .expect("admin");
         let response = survivor
             .send(
                 &app,
@@ -364,7 +394,10 @@ async fn two_administrators_deactivating_each_other_at_once_leave_one(backend: B
 
 fn handout_rows(bytes: &[u8]) -> Vec<Vec<String>> {
     let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes.to_vec())).expect("an xlsx");
-    let sheet = book.worksheet_range_at(0).expect("a sheet").expect("readable");
+    let sheet = book
+        .worksheet_range_at(0)
+        .expect("a sheet")
+        .expect("readable");
     sheet
         .rows()
         .map(|r| {
@@ -398,12 +431,20 @@ async fn retailer_sign_ins_in_bulk_come_with_a_handout_served_once(backend: Back
         .await
         .expect("jobs");
     for (scope, field) in [
-        (json!({ "kind": "licences", "licences": ["000000000000", "not-a-licence"] }), "licences"),
+        (
+            json!({ "kind": "licences", "licences": ["000000000000", "not-a-licence"] }),
+            "licences",
+        ),
         (json!({ "kind": "licences", "licences": [] }), "licences"),
         (json!({ "kind": "market_unit", "unit_id": 1 }), "unit_id"),
     ] {
         let response = admin
-            .send(&app, Method::POST, "/api/admin/retailer-accounts", json!({ "scope": scope }))
+            .send(
+                &app,
+                Method::POST,
+                "/api/admin/retailer-accounts",
+                json!({ "scope": scope }),
+            )
             .await;
         assert_eq!(response.status(), 422, "{scope}");
         assert!(fields(response).await[field][0].is_string());
@@ -414,7 +455,12 @@ async fn retailer_sign_ins_in_bulk_come_with_a_handout_served_once(backend: Back
         .expect("jobs");
     assert_eq!(jobs_before, jobs_after, "no run started");
 
-    let job: AccountJob = run_bulk(&app, &admin, json!({ "kind": "market_unit", "unit_id": unit })).await;
+    let job: AccountJob = run_bulk(
+        &app,
+        &admin,
+        json!({ "kind": "market_unit", "unit_id": unit }),
+    )
+    .await;
     assert_eq!(job.state, JobState::Done, "{job:?}");
     println!("bulk run: {job:?}");
     assert_eq!(job.created, in_unit - with_account);
@@ -429,7 +475,9 @@ async fn retailer_sign_ins_in_bulk_come_with_a_handout_served_once(backend: Back
     let response = admin.get(&app, &path).await;
     assert_eq!(response.status(), 200);
     assert_eq!(
-        response.headers()["cache-control"].to_str().expect("header"),
+        response.headers()["cache-control"]
+            .to_str()
+            .expect("header"),
         "no-store"
     );
     let rows = handout_rows(&response.bytes().await.expect("bytes"));
@@ -456,7 +504,15 @@ async fn retailer_sign_ins_in_bulk_come_with_a_handout_served_once(backend: Back
     assert_eq!(info.role, Role::Retailer);
     let retailer = info.retailer_id.expect("a retailer account");
     let page = format!("/api/replenishment/retailers/{retailer}");
-    assert_eq!(client.get(app.url(&page)).send().await.expect("page").status(), 403);
+    assert_eq!(
+        client
+            .get(app.url(&page))
+            .send()
+            .await
+            .expect("page")
+            .status(),
+        403
+    );
     let response = client
         .post(app.url("/api/auth/password"))
         .header("X-CSRF-Token", &info.csrf_token)
@@ -465,7 +521,15 @@ async fn retailer_sign_ins_in_bulk_come_with_a_handout_served_once(backend: Back
         .await
         .expect("change");
     assert_eq!(response.status(), 204);
-    assert_eq!(client.get(app.url(&page)).send().await.expect("page").status(), 200);
+    assert_eq!(
+        client
+            .get(app.url(&page))
+            .send()
+            .await
+            .expect("page")
+            .status(),
+        200
+    );
 
     // Again: every retailer of the unit has a sign-in now.
     let response = admin
@@ -523,7 +587,11 @@ async fn a_customer_manager_resets_only_their_own_retailers(backend: Backend) {
         .await;
     assert_eq!(response.status(), 200);
     let made: OneTimePassword = response.json().await.expect("otp");
-    assert_eq!(shop.get(&app, "/api/home").await.status(), 401, "its sessions ended");
+    assert_eq!(
+        shop.get(&app, "/api/home").await.status(),
+        401,
+        "its sessions ended"
+    );
     let (status, _) = sign_in_as(&app, &own.1, tools::demo::DEMO_PASSWORD).await;
     assert_eq!(status, 401, "the old password is gone");
     let (status, session) = sign_in_as(&app, &own.1, &made.password).await;
@@ -552,7 +620,12 @@ async fn administrators_unlock_and_do_not_set_business_policy(backend: Backend) 
     let user = &list.users[0];
     assert!(user.locked, "the list shows the lock");
     let response = admin
-        .send(&app, Method::POST, &format!("/api/admin/users/{}/unlock", user.id), json!({}))
+        .send(
+            &app,
+            Method::POST,
+            &format!("/api/admin/users/{}/unlock", user.id),
+            json!({}),
+        )
         .await;
     assert_eq!(response.status(), 200);
     let after: UserView = response.json().await.expect("user");
@@ -562,7 +635,12 @@ async fn administrators_unlock_and_do_not_set_business_policy(backend: Backend) 
 
     // The supply policy is the marketing center's.
     let response = admin
-        .send(&app, Method::PATCH, "/api/replenishment/policy", json!({ "version": 0 }))
+        .send(
+            &app,
+            Method::PATCH,
+            "/api/replenishment/policy",
+            json!({ "version": 0 }),
+        )
         .await;
     assert_eq!(response.status(), 403);
 }
@@ -581,7 +659,8 @@ async fn the_first_administrator_is_made_from_the_command_line() {
             .expect("server runs");
         (
             out.status.success(),
-            String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout).to_string()
+                + &String::from_utf8_lossy(&out.stderr),
         )
     };
     let (ok, out) = run(&["--login", "boss", "--name", "王经理"]);
@@ -594,7 +673,12 @@ async fn the_first_administrator_is_made_from_the_command_line() {
         .to_string();
     let (ok, out) = run(&["--login", "other"]);
     assert!(!ok, "a second administrator from the command line: {out}");
-    let app = e2e::spawn_app_on(db.clone(), server::config::Config::local(String::new()), false).await;
+    let app = e2e::spawn_app_on(
+        db.clone(),
+        server::config::Config::local(String::new()),
+        false,
+    )
+    .await;
     let (status, session) = sign_in_as(&app, "boss", &password).await;
     assert_eq!(status, 200);
     assert!(session.expect("session").1.must_change_password);

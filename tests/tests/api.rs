@@ -423,6 +423,15 @@ async fn the_openapi_document_describes_every_route(backend: Backend) {
         ("/api/forecast/actuals", "post"),
         ("/api/forecast/cycles/{id}/accuracy", "get"),
         ("/api/audit", "get"),
+        ("/api/admin/users", "get"),
+        ("/api/admin/users", "post"),
+        ("/api/admin/users/{id}", "patch"),
+        ("/api/admin/users/{id}/unlock", "post"),
+        ("/api/admin/users/{id}/password-reset", "post"),
+        ("/api/admin/retailer-accounts", "post"),
+        ("/api/admin/retailer-accounts/{id}", "get"),
+        ("/api/admin/retailer-accounts/{id}/handout", "get"),
+        ("/api/replenishment/retailers/{id}/password-reset", "post"),
     ];
     for (path, method) in expected {
         assert!(

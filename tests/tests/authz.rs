@@ -236,7 +236,9 @@ fn probe_of(method: &Method, path: &str, f: &Fixture, side: Side) -> Option<Prob
         ("POST", "/api/admin/users") => probe(
             m,
             path.into(),
-            Some(json!({ "login": "", "display_name": "", "role": "customer_manager", "unit_id": -1 })),
+            Some(
+                json!({ "login": "", "display_name": "", "role": "customer_manager", "unit_id": -1 }),
+            ),
         ),
         // A stale version: refused after the role check, nothing changes.
         ("PATCH", "/api/admin/users/{id}") => probe(

@@ -750,10 +750,9 @@ pub async fn bench_accounts(db: Db, database_url: &str) -> anyhow::Result<()> {
     use domain::accounts::{AccountScope, JobState};
     use server::service::accounts as service;
 
-    let existing: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'retailer'")
-            .fetch_one(&db.pool)
-            .await?;
+    let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'retailer'")
+        .fetch_one(&db.pool)
+        .await?;
     if existing > 0 {
         anyhow::bail!(
             "this database has {existing} retailer sign-ins already; run the benchmark on a fresh database"
@@ -772,7 +771,11 @@ pub async fn bench_accounts(db: Db, database_url: &str) -> anyhow::Result<()> {
     println!(
         "bulk retailer sign-ins: {} retailers, {threads} hashing threads, {} database",
         licences.len(),
-        if database_url.starts_with("postgres") { "PostgreSQL" } else { "SQLite" }
+        if database_url.starts_with("postgres") {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        }
     );
     let started = Instant::now();
     let job = service::start_retailer_accounts(

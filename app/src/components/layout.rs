@@ -38,7 +38,10 @@ pub fn Shell(children: Children) -> impl IntoView {
                 let here = current_address();
                 if !here.starts_with(routes::PASSWORD) {
                     let encoded: String = js_sys::encode_uri_component(&here).into();
-                    navigate(&format!("{}?next={encoded}", routes::PASSWORD), Default::default());
+                    navigate(
+                        &format!("{}?next={encoded}", routes::PASSWORD),
+                        Default::default(),
+                    );
                 }
             }
         });

@@ -97,8 +97,14 @@ pub fn AdminUsersPage() -> impl IntoView {
         let l = lang.get_untracked();
         if !active
             && !confirm(&match l {
-                Lang::Zh => format!("停用 {}（{}）？其所有登录会立即退出。", user.display_name, user.login),
-                Lang::En => format!("Deactivate {} ({})? Every session of the account ends at once.", user.display_name, user.login),
+                Lang::Zh => format!(
+                    "停用 {}（{}）？其所有登录会立即退出。",
+                    user.display_name, user.login
+                ),
+                Lang::En => format!(
+                    "Deactivate {} ({})? Every session of the account ends at once.",
+                    user.display_name, user.login
+                ),
             })
         {
             return;
@@ -133,8 +139,14 @@ pub fn AdminUsersPage() -> impl IntoView {
     let reset = move |user: UserView| {
         let l = lang.get_untracked();
         if !confirm(&match l {
-            Lang::Zh => format!("为 {}（{}）重置一次性密码？原密码立即失效，其登录会退出。", user.display_name, user.login),
-            Lang::En => format!("Give {} ({}) a one-time password? The old one stops working and its sessions end.", user.display_name, user.login),
+            Lang::Zh => format!(
+                "为 {}（{}）重置一次性密码？原密码立即失效，其登录会退出。",
+                user.display_name, user.login
+            ),
+            Lang::En => format!(
+                "Give {} ({}) a one-time password? The old one stops working and its sessions end.",
+                user.display_name, user.login
+            ),
         }) {
             return;
         }
@@ -218,8 +230,8 @@ pub fn AdminUsersPage() -> impl IntoView {
                         </table>
                     </div>
                     <div class="pager">
-                        <button class="secondary" disabled=move || page.get() <= 1 on:click=move |_| { page.update(|p| *p -= 1); load(); }>{tr("上一页", "Previous")}</button>
-                        <button class="secondary" disabled=move || page.get() >= pages on:click=move |_| { page.update(|p| *p += 1); load(); }>{tr("下一页", "Next")}</button>
+                        <button class="secondary" disabled=move || { page.get() <= 1 } on:click=move |_| { page.update(|p| *p -= 1); load(); }>{tr("上一页", "Previous")}</button>
+                        <button class="secondary" disabled=move || { page.get() >= pages } on:click=move |_| { page.update(|p| *p += 1); load(); }>{tr("下一页", "Next")}</button>
                     </div>
                 }
             })}
@@ -280,7 +292,11 @@ fn NewStaffForm(
             pending.set(false);
         });
     };
-    let at = move |field: &'static str| move || field_error(&error.get(), field).map(|m| view! { <span class="field-error">{m}</span> });
+    let at = move |field: &'static str| {
+        move || {
+            field_error(&error.get(), field).map(|m| view! { <span class="field-error">{m}</span> })
+        }
+    };
     view! {
         <details class="card" data-test="new-staff">
             <summary>{tr("新建员工账号", "New staff account")}</summary>
@@ -345,7 +361,11 @@ fn EditUser(
             }
         });
     };
-    let at = move |field: &'static str| move || field_error(&error.get(), field).map(|m| view! { <span class="field-error">{m}</span> });
+    let at = move |field: &'static str| {
+        move || {
+            field_error(&error.get(), field).map(|m| view! { <span class="field-error">{m}</span> })
+        }
+    };
     view! {
         <section class="card" data-test="edit-user-card">
             <h2>{tr("编辑账号", "Edit account")}" · "{user.login.clone()}</h2>
@@ -433,7 +453,9 @@ pub fn RetailerAccountsPage() -> impl IntoView {
                 Ok(unit_id) => AccountScope::MarketUnit { unit_id },
                 Err(_) => {
                     let m = l.pick("请选择一个市场部", "Choose a market department");
-                    error.set(Some(ErrorBody::new(domain::ErrorCode::Validation, m).with_field("unit_id", m)));
+                    error.set(Some(
+                        ErrorBody::new(domain::ErrorCode::Validation, m).with_field("unit_id", m),
+                    ));
                     return;
                 }
             },
@@ -468,7 +490,11 @@ pub fn RetailerAccountsPage() -> impl IntoView {
             }
         });
     };
-    let at = move |field: &'static str| move || field_error(&error.get(), field).map(|m| view! { <span class="field-error">{m}</span> });
+    let at = move |field: &'static str| {
+        move || {
+            field_error(&error.get(), field).map(|m| view! { <span class="field-error">{m}</span> })
+        }
+    };
     view! {
         <h1>{tr("系统管理 · 零售户账号", "Administration · Retailer sign-ins")}</h1>
         <section class="card">

@@ -49,8 +49,11 @@ pub fn PasswordPage() -> impl IntoView {
     };
     let repeat_error = move || {
         let r = repeat.get();
-        (!r.is_empty() && r != new.get())
-            .then(|| lang.get().pick("两次输入的新密码不一致", "The two new passwords differ").to_string())
+        (!r.is_empty() && r != new.get()).then(|| {
+            lang.get()
+                .pick("两次输入的新密码不一致", "The two new passwords differ")
+                .to_string()
+        })
     };
     let submit = Action::new_local(move |request: &ChangePasswordRequest| {
         let request = request.clone();
@@ -59,18 +62,25 @@ pub fn PasswordPage() -> impl IntoView {
     });
     Effect::new(move |_| match submit.value().get() {
         Some(Ok(())) => {
-            let was_forced = forced();
-            let role = session.session.with_untracked(|s| s.as_ref().map(|s| s.role));
+            // Untracked: this effect changes the session below.
+            let (was_forced, role) = session.session.with_untracked(|s| {
+                (
+                    s.as_ref().is_some_and(|s| s.must_change_password),
+                    s.as_ref().map(|s| s.role),
+                )
+            });
             error.set(None);
             done.set(true);
             current.set(String::new());
             new.set(String::new());
             repeat.set(String::new());
-            session.session.update(|s| {
-                if let Some(s) = s {
-                    s.must_change_password = false;
-                }
-            });
+            if was_forced {
+                session.session.update(|s| {
+                    if let Some(s) = s {
+                        s.must_change_password = false;
+                    }
+                });
+            }
             let next = routes::safe_next(query.with_untracked(|q| q.get("next")))
                 .filter(|n| !n.starts_with(routes::PASSWORD))
                 .or_else(|| was_forced.then(|| role.map(routes::home_of)).flatten());

@@ -47,8 +47,14 @@ pub fn RetailersPage() -> impl IntoView {
     let reset = move |r: ManagedRetailer| {
         let l = lang.get_untracked();
         let asked = match l {
-            domain::Lang::Zh => format!("为 {}（{}）重置登录密码？原密码立即失效。", r.name, r.licence_no),
-            domain::Lang::En => format!("Reset the password of {} ({})? The old one stops working.", r.name, r.licence_no),
+            domain::Lang::Zh => format!(
+                "为 {}（{}）重置登录密码？原密码立即失效。",
+                r.name, r.licence_no
+            ),
+            domain::Lang::En => format!(
+                "Reset the password of {} ({})? The old one stops working.",
+                r.name, r.licence_no
+            ),
         };
         if !window().confirm_with_message(&asked).unwrap_or(false) {
             return;

@@ -47,16 +47,25 @@ pub async fn users(
         None => None,
         Some(r) => Some(Role::parse(r).ok_or_else(|| {
             ApiError::validation(
-                ErrorBody::new(ErrorCode::Validation, lang.pick("筛选条件有误", "Bad filter"))
-                    .with_field("role", lang.pick("没有这个角色", "No such role")),
+                ErrorBody::new(
+                    ErrorCode::Validation,
+                    lang.pick("筛选条件有误", "Bad filter"),
+                )
+                .with_field("role", lang.pick("没有这个角色", "No such role")),
             )
         })?),
     };
     let page = query.page.unwrap_or(1);
     if !(1..=1_000_000).contains(&page) {
         return Err(ApiError::validation(
-            ErrorBody::new(ErrorCode::Validation, lang.pick("筛选条件有误", "Bad filter"))
-                .with_field("page", lang.pick("页码须为正整数", "The page is a whole number from 1")),
+            ErrorBody::new(
+                ErrorCode::Validation,
+                lang.pick("筛选条件有误", "Bad filter"),
+            )
+            .with_field(
+                "page",
+                lang.pick("页码须为正整数", "The page is a whole number from 1"),
+            ),
         ));
     }
     let filter = Filter {
@@ -161,9 +170,8 @@ pub async fn retailer_accounts(
     ApiJson(request): ApiJson<RetailerAccountsRequest>,
 ) -> ApiResult<(StatusCode, Json<AccountJob>)> {
     current.require(op::RETAILER_ACCOUNTS)?;
-    let job =
-        service::start_retailer_accounts(&state, &current.user, current.lang, request.scope)
-            .await?;
+    let job = service::start_retailer_accounts(&state, &current.user, current.lang, request.scope)
+        .await?;
     Ok((StatusCode::ACCEPTED, Json(job)))
 }
 

@@ -8,8 +8,7 @@ use std::time::Duration;
 
 use domain::accounts::{
     check_new_staff, name_error, role_unit_error, AccountJob, AccountScope, NewStaff,
-    OneTimePassword, UserChange, UserList, UserView, MAX_LISTED_RETAILERS, PAGE_SIZE,
-    STAFF_ROLES,
+    OneTimePassword, UserChange, UserList, UserView, MAX_LISTED_RETAILERS, PAGE_SIZE, STAFF_ROLES,
 };
 use domain::org::UnitKind;
 use domain::{ErrorBody, ErrorCode, Lang, Role};
@@ -32,7 +31,10 @@ fn field(lang: Lang, field: &str, message: impl Into<String>) -> ApiError {
     ApiError::validation(
         ErrorBody::new(
             ErrorCode::Validation,
-            lang.pick("输入有误，未保存", "The input has errors; nothing was saved"),
+            lang.pick(
+                "输入有误，未保存",
+                "The input has errors; nothing was saved",
+            ),
         )
         .with_field(field, message),
     )
@@ -88,7 +90,10 @@ pub async fn create_staff(
         return Err(field(
             lang,
             "login",
-            lang.pick("该登录账号已被使用，请换一个", "This login name is taken; choose another"),
+            lang.pick(
+                "该登录账号已被使用，请换一个",
+                "This login name is taken; choose another",
+            ),
         ));
     }
     let id = store::insert_staff(
@@ -109,7 +114,9 @@ pub async fn create_staff(
         &json!({ "login": staff.login, "role": staff.role, "unit_id": staff.unit_id }),
     )
     .await?;
-    let user = store::view(&mut tx, id).await?.ok_or_else(|| not_found(lang))?;
+    let user = store::view(&mut tx, id)
+        .await?
+        .ok_or_else(|| not_found(lang))?;
     tx.commit().await?;
     Ok(OneTimePassword { user, password })
 }
@@ -141,7 +148,9 @@ pub async fn change(
             "Someone else changed this account first; reload and try again",
         )));
     }
-    let before = store::view(&mut tx, id).await?.ok_or_else(|| not_found(lang))?;
+    let before = store::view(&mut tx, id)
+        .await?
+        .ok_or_else(|| not_found(lang))?;
     let role = change.role.unwrap_or(role_before);
     let unit_id = change.unit_id.unwrap_or(before.unit_id);
     let active = change.active.unwrap_or(active_before);
@@ -170,7 +179,10 @@ pub async fn change(
             return Err(field(
                 lang,
                 "role",
-                lang.pick("员工账号不能改为零售户", "A staff account cannot become a retailer"),
+                lang.pick(
+                    "员工账号不能改为零售户",
+                    "A staff account cannot become a retailer",
+                ),
             ));
         }
         let kind: Option<UnitKind> = store::unit_kind(&mut tx, unit_id).await?;
@@ -179,12 +191,17 @@ pub async fn change(
         }
     }
     if role_before == Role::CustomerManager && (role != role_before || unit_id != before.unit_id) {
-        let served: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM retailers WHERE manager_id = $1")
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let served: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM retailers WHERE manager_id = $1")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
         if served > 0 {
-            let f = if role != role_before { "role" } else { "unit_id" };
+            let f = if role != role_before {
+                "role"
+            } else {
+                "unit_id"
+            };
             return Err(field(
                 lang,
                 f,
@@ -244,7 +261,9 @@ pub async fn change(
         }),
     )
     .await?;
-    let after = store::view(&mut tx, id).await?.ok_or_else(|| not_found(lang))?;
+    let after = store::view(&mut tx, id)
+        .await?
+        .ok_or_else(|| not_found(lang))?;
     tx.commit().await?;
     Ok(after)
 }
@@ -266,7 +285,9 @@ pub async fn unlock(state: &AppState, actor: &UserRow, lang: Lang, id: i64) -> A
         &json!({ "login": before.login, "was_locked": before.locked, "addresses_cleared": pairs }),
     )
     .await?;
-    let after = store::view(&mut tx, id).await?.ok_or_else(|| not_found(lang))?;
+    let after = store::view(&mut tx, id)
+        .await?
+        .ok_or_else(|| not_found(lang))?;
     tx.commit().await?;
     Ok(after)
 }
@@ -306,7 +327,9 @@ pub async fn reset_password(
         &json!({ "login": before.login, "by_role": actor.role }),
     )
     .await?;
-    let user = store::view(&mut tx, id).await?.ok_or_else(|| not_found(lang))?;
+    let user = store::view(&mut tx, id)
+        .await?
+        .ok_or_else(|| not_found(lang))?;
     tx.commit().await?;
     Ok(OneTimePassword { user, password })
 }
@@ -362,7 +385,10 @@ pub async fn start_retailer_accounts(
                 return Err(field(
                     lang,
                     "licences",
-                    lang.pick("请粘贴至少一个许可证号", "Paste at least one licence number"),
+                    lang.pick(
+                        "请粘贴至少一个许可证号",
+                        "Paste at least one licence number",
+                    ),
                 ));
             }
             if licences.len() > MAX_LISTED_RETAILERS {
@@ -371,7 +397,9 @@ pub async fn start_retailer_accounts(
                     "licences",
                     match lang {
                         Lang::Zh => format!("一次最多 {MAX_LISTED_RETAILERS} 个许可证号"),
-                        Lang::En => format!("At most {MAX_LISTED_RETAILERS} licence numbers at once"),
+                        Lang::En => {
+                            format!("At most {MAX_LISTED_RETAILERS} licence numbers at once")
+                        }
                     },
                 ));
             }
@@ -423,7 +451,9 @@ pub async fn start_retailer_accounts(
     }
     let scope_text = serde_json::to_string(&match &scope {
         // The licences themselves are in the audit entry's count, not here.
-        AccountScope::Licences { licences } => json!({ "kind": "licences", "count": licences.len() }),
+        AccountScope::Licences { licences } => {
+            json!({ "kind": "licences", "count": licences.len() })
+        }
         other => serde_json::to_value(other).unwrap_or_default(),
     })
     .unwrap_or_default();
@@ -446,7 +476,9 @@ pub async fn start_retailer_accounts(
     drop(conn);
     let job = {
         let mut conn = state.db.pool.acquire().await?;
-        store::job(&mut conn, job_id).await?.ok_or_else(|| not_found(lang))?
+        store::job(&mut conn, job_id)
+            .await?
+            .ok_or_else(|| not_found(lang))?
     };
     let state = state.clone();
     let actor_id = actor.id;
@@ -511,16 +543,18 @@ async fn run_job(
     let logins: Vec<&str> = open.iter().map(|r| r.licence_no.as_str()).collect();
     let taken = store::taken_logins(&mut tx, &logins).await?;
     let taken_retailers: std::collections::HashSet<i64> = {
-        let ids: Vec<i64> = sqlx::query_scalar("SELECT retailer_id FROM users WHERE retailer_id IS NOT NULL")
-            .fetch_all(&mut *tx)
-            .await?;
+        let ids: Vec<i64> =
+            sqlx::query_scalar("SELECT retailer_id FROM users WHERE retailer_id IS NOT NULL")
+                .fetch_all(&mut *tx)
+                .await?;
         ids.into_iter().collect()
     };
     let now = crate::db::now_unix();
     let mut rows = Vec::with_capacity(total);
     let mut handout = Vec::with_capacity(total);
     for ((r, hash), password) in open.iter().zip(hashes).zip(passwords.iter()) {
-        if taken.contains(&r.licence_no.to_lowercase()) || taken_retailers.contains(&r.retailer_id) {
+        if taken.contains(&r.licence_no.to_lowercase()) || taken_retailers.contains(&r.retailer_id)
+        {
             continue;
         }
         rows.push(vec![
@@ -558,7 +592,8 @@ async fn run_job(
         &rows,
     )
     .await?;
-    let sheet = tokio::task::spawn_blocking(move || crate::xlsx::write_handout(&handout, lang)).await??;
+    let sheet =
+        tokio::task::spawn_blocking(move || crate::xlsx::write_handout(&handout, lang)).await??;
     audit::record(
         &mut tx,
         Some(actor_id),
@@ -636,10 +671,9 @@ pub async fn take_handout(
         )
     };
     if job.state != domain::accounts::JobState::Done {
-        return Err(ApiError::conflict(lang.pick(
-            "这批账号还没有生成完",
-            "This batch is not finished yet",
-        )));
+        return Err(ApiError::conflict(
+            lang.pick("这批账号还没有生成完", "This batch is not finished yet"),
+        ));
     }
     let Some(bytes) = store::take_handout(&mut tx, id).await? else {
         return Err(gone());
@@ -690,7 +724,8 @@ pub async fn bootstrap_admin(
     }
     let password = password::one_time_password();
     let plain = password.clone();
-    let hash = tokio::task::spawn_blocking(move || password::hash_one_time_blocking(&plain)).await??;
+    let hash =
+        tokio::task::spawn_blocking(move || password::hash_one_time_blocking(&plain)).await??;
     let mut conn = db.pool.acquire().await?;
     let mut tx = db.begin(&mut conn).await?;
     let existing: Option<(i64, String)> =
@@ -716,7 +751,15 @@ pub async fn bootstrap_admin(
                 .await?;
             store::set_one_time_password(&mut tx, id, &hash).await?;
             store::unlock(&mut tx, id, login).await?;
-            audit::record(&mut tx, None, "password_reset", "user", &id.to_string(), &json!({ "login": login, "by": "command line" })).await?;
+            audit::record(
+                &mut tx,
+                None,
+                "password_reset",
+                "user",
+                &id.to_string(),
+                &json!({ "login": login, "by": "command line" }),
+            )
+            .await?;
             Bootstrap::Reset { password }
         }
         None => {
@@ -742,8 +785,17 @@ pub async fn bootstrap_admin(
                     .await?
                 }
             };
-            let id = store::insert_staff(&mut tx, login, name.trim(), Role::Admin, center, &hash).await?;
-            audit::record(&mut tx, None, "user_created", "user", &id.to_string(), &json!({ "login": login, "role": Role::Admin, "by": "command line" })).await?;
+            let id = store::insert_staff(&mut tx, login, name.trim(), Role::Admin, center, &hash)
+                .await?;
+            audit::record(
+                &mut tx,
+                None,
+                "user_created",
+                "user",
+                &id.to_string(),
+                &json!({ "login": login, "role": Role::Admin, "by": "command line" }),
+            )
+            .await?;
             Bootstrap::Created { password }
         }
     };

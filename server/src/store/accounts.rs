@@ -93,7 +93,8 @@ pub async fn list(
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .map(contains_pattern);
-    let clause = "WHERE ($2 IS NULL OR u.login LIKE $2 ESCAPE '\\' OR u.display_name LIKE $2 ESCAPE '\\') \
+    let clause =
+        "WHERE ($2 IS NULL OR u.login LIKE $2 ESCAPE '\\' OR u.display_name LIKE $2 ESCAPE '\\') \
           AND ($3 IS NULL OR u.role = $3) \
           AND ($4 IS NULL OR u.org_unit_id = $4) \
           AND ($5 IS NULL OR u.active = $5)";
@@ -207,10 +208,8 @@ pub async fn lock_user(
         }
         Backend::Sqlite => "SELECT role, version, active, login FROM users WHERE id = $1",
     };
-    let row: Option<(String, i64, i64, String)> = sqlx::query_as(sql)
-        .bind(id)
-        .fetch_optional(conn)
-        .await?;
+    let row: Option<(String, i64, i64, String)> =
+        sqlx::query_as(sql).bind(id).fetch_optional(conn).await?;
     row.map(|(role, version, active, login)| {
         Role::parse(&role)
             .map(|r| (r, version, active != 0, login))
@@ -332,8 +331,11 @@ pub async fn retailers_to_open(
             Vec::new(),
         ),
         AccountScope::Licences { licences } => {
-            let wanted: std::collections::BTreeSet<&str> =
-                licences.iter().map(|l| l.trim()).filter(|l| !l.is_empty()).collect();
+            let wanted: std::collections::BTreeSet<&str> = licences
+                .iter()
+                .map(|l| l.trim())
+                .filter(|l| !l.is_empty())
+                .collect();
             let mut rows = Vec::with_capacity(wanted.len());
             let list: Vec<&str> = wanted.iter().copied().collect();
             // Bound in chunks: both databases limit the parameters of one statement.
@@ -524,11 +526,12 @@ pub async fn job(conn: &mut AnyConnection, id: i64) -> sqlx::Result<Option<Accou
 pub async fn take_handout(conn: &mut AnyConnection, id: i64) -> sqlx::Result<Option<Vec<u8>>> {
     // Read and clear in one transaction owned by the caller; the UPDATE's
     // WHERE makes a second taker find nothing.
-    let bytes: Option<Option<Vec<u8>>> =
-        sqlx::query_scalar("SELECT handout FROM account_jobs WHERE id = $1 AND handout IS NOT NULL")
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?;
+    let bytes: Option<Option<Vec<u8>>> = sqlx::query_scalar(
+        "SELECT handout FROM account_jobs WHERE id = $1 AND handout IS NOT NULL",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
     let Some(Some(bytes)) = bytes else {
         return Ok(None);
     };
