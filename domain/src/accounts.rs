@@ -225,13 +225,34 @@ pub fn name_error(name: &str, lang: Lang) -> Option<&'static str> {
     if n == 0 {
         return Some(lang.pick("请输入姓名", "Enter the person's name"));
     }
-    if n > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+    if n > MAX_NAME_CHARS
+        || name
+            .chars()
+            .any(|c| c.is_control() || is_invisible_format(c))
+    {
         return Some(lang.pick(
-            "姓名须为 1–50 个字符，且不含控制字符",
-            "The name must have 1–50 characters and no control characters",
+            "姓名须为 1–50 个字符，且不含控制字符或不可见字符",
+            "The name must have 1–50 characters and no control or invisible characters",
         ));
     }
     None
+}
+
+/// Invisible formatting characters (Unicode category Cf) that can hide or
+/// reorder text: zero-width spaces and joiners, direction marks and
+/// overrides, the word joiner family and the byte-order mark. A name with
+/// one can pass for another in lists and in the audit log. Listed by hand:
+/// the standard library has no Unicode category lookup, and the ranges of
+/// Cf in use in Chinese and English text are these.
+pub fn is_invisible_format(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}'
+        | '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{206F}'
+        | '\u{FEFF}'
+        | '\u{FFF9}'..='\u{FFFB}')
 }
 
 /// Checks that a staff role is given and fits the kind of unit chosen.
@@ -345,6 +366,12 @@ mod tests {
         assert!(name_error("  ", Lang::Zh).is_some());
         assert!(name_error(&"名".repeat(51), Lang::Zh).is_some());
         assert!(name_error("王\u{7}", Lang::Zh).is_some());
+        for hidden in ['\u{202E}', '\u{200B}', '\u{FEFF}', '\u{2066}'] {
+            assert!(
+                name_error(&format!("{hidden}王芳"), Lang::Zh).is_some(),
+                "{hidden:?}"
+            );
+        }
         assert!(name_error("王芳", Lang::Zh).is_none());
     }
 }

@@ -20,6 +20,8 @@ pub enum ErrorCode {
     Forbidden,
     /// Nothing there (or nothing the caller may know about).
     NotFound,
+    /// It was there and is no longer served (a handout already downloaded).
+    Gone,
     /// Someone else changed the data first, or a uniqueness rule was hit.
     Conflict,
     /// Too many failed sign-ins; the account is locked for a while.

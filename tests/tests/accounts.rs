@@ -134,7 +134,22 @@ async fn bad_staff_accounts_are_refused_at_the_field_and_nothing_is_stored(backe
     .await
     .expect("county");
     let before = user_count(&app).await;
+    let licence: String =
+        sqlx::query_scalar("SELECT licence_no FROM retailers ORDER BY id LIMIT 1")
+            .fetch_one(&app.db().pool)
+            .await
+            .expect("a licence");
     for (body, field, why) in [
+        (
+            json!({ "login": licence, "display_name": "抢注", "role": "customer_manager", "unit_id": unit }),
+            "login",
+            "a retailer's licence number, kept for its own sign-in",
+        ),
+        (
+            json!({ "login": "new.cm", "display_name": "\u{202e}名字", "role": "customer_manager", "unit_id": unit }),
+            "display_name",
+            "a right-to-left override hidden in the name",
+        ),
         (
             json!({ "login": "CM01", "display_name": "重名", "role": "customer_manager", "unit_id": unit }),
             "login",
@@ -175,6 +190,14 @@ async fn bad_staff_accounts_are_refused_at_the_field_and_nothing_is_stored(backe
     .await;
     assert_eq!(response.status(), 422);
     assert_eq!(user_count(&app).await, before, "nothing stored");
+    // Empty filters, as a form sends them, mean "any".
+    let list: UserList = admin
+        .get_json(&app, "/api/admin/users?q=&role=&unit_id=&active=&page=")
+        .await;
+    assert_eq!(list.total, before);
+    let response = admin.get(&app, "/api/admin/users?page=x").await;
+    assert_eq!(response.status(), 422);
+    assert!(fields(response).await["page"][0].is_string());
 }
 
 async fn deactivation_ends_sessions_at_once_and_the_last_administrator_stays(backend: Backend) {
@@ -217,6 +240,18 @@ async fn deactivation_ends_sessions_at_once_and_the_last_administrator_stays(bac
         )
         .await;
     assert_eq!(response.status(), 409);
+    // A change that changes nothing writes nothing.
+    let response = admin
+        .send(
+            &app,
+            Method::PATCH,
+            &format!("/api/admin/users/{}", user.id),
+            json!({ "version": after.version, "active": false }),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let same: UserView = response.json().await.expect("user");
+    assert_eq!(same.version, after.version, "no new version for no change");
     let response = admin
         .send(
             &app,
@@ -485,6 +520,8 @@ async fn retailer_sign_ins_in_bulk_come_with_a_handout_served_once(backend: Back
     assert_eq!(rows.len() as i64 - 1, job.created);
     let second = admin.get(&app, &path).await;
     assert_eq!(second.status(), 410, "the handout is served once");
+    let body: Value = second.json().await.expect("error body");
+    assert_eq!(body["code"], "gone");
     let stored: Option<i64> =
         sqlx::query_scalar("SELECT downloaded_at FROM account_jobs WHERE id = $1")
             .bind(job.id)
@@ -530,6 +567,42 @@ async fn retailer_sign_ins_in_bulk_come_with_a_handout_served_once(backend: Back
             .status(),
         200
     );
+
+    // A staff account that holds a licence number as its login (made
+    // before that was refused) stops a run that would include the
+    // retailer, with the licence named, and nothing is made.
+    let (other_unit, clash): (i64, String) = sqlx::query_as(
+        "SELECT r.market_unit_id, r.licence_no FROM retailers r LEFT JOIN users u ON u.retailer_id = r.id \
+         WHERE r.market_unit_id <> $1 AND u.id IS NULL ORDER BY r.id LIMIT 1",
+    )
+    .bind(unit)
+    .fetch_one(pool)
+    .await
+    .expect("a retailer elsewhere without a sign-in");
+    sqlx::query(
+        "INSERT INTO users (login, display_name, role, org_unit_id, created_at) VALUES ($1, '旧账号', 'customer_manager', $2, 0)",
+    )
+    .bind(&clash)
+    .bind(other_unit)
+    .execute(pool)
+    .await
+    .expect("a clashing staff login");
+    let users_before = user_count(&app).await;
+    let response = admin
+        .send(
+            &app,
+            Method::POST,
+            "/api/admin/retailer-accounts",
+            json!({ "scope": { "kind": "market_unit", "unit_id": other_unit } }),
+        )
+        .await;
+    assert_eq!(response.status(), 422);
+    let message = fields(response).await["scope"][0]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(message.contains(&clash), "{message}");
+    assert_eq!(user_count(&app).await, users_before, "nothing made");
 
     // Again: every retailer of the unit has a sign-in now.
     let response = admin

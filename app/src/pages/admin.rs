@@ -98,11 +98,11 @@ pub fn AdminUsersPage() -> impl IntoView {
         if !active
             && !confirm(&match l {
                 Lang::Zh => format!(
-                    "停用 {}（{}）？其所有登录会立即退出。",
+                    "停用 {}（{}）？其所有登录会立即退出；如是客户经理，其名下零售户需在基础数据中移交。",
                     user.display_name, user.login
                 ),
                 Lang::En => format!(
-                    "Deactivate {} ({})? Every session of the account ends at once.",
+                    "Deactivate {} ({})? Every session of the account ends at once; a customer manager's retailers wait to be handed over in the master data.",
                     user.display_name, user.login
                 ),
             })

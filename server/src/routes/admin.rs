@@ -27,10 +27,33 @@ pub struct UsersQuery {
     pub q: Option<String>,
     /// A role (`customer_manager`, `retailer`, …).
     pub role: Option<String>,
-    pub unit_id: Option<i64>,
-    pub active: Option<bool>,
-    /// 1-based page of 50.
-    pub page: Option<i64>,
+    /// A unit id; empty means any.
+    pub unit_id: Option<String>,
+    /// `true` or `false`; empty means both.
+    pub active: Option<String>,
+    /// 1-based page of 50; empty means the first.
+    pub page: Option<String>,
+}
+
+/// An optional query value: empty is absent; anything else must parse.
+fn optional<T: std::str::FromStr>(
+    value: Option<&str>,
+    field: &str,
+    lang: domain::Lang,
+    message: (&'static str, &'static str),
+) -> Result<Option<T>, ApiError> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => v.parse().map(Some).map_err(|_| {
+            ApiError::validation(
+                ErrorBody::new(
+                    ErrorCode::Validation,
+                    lang.pick("筛选条件有误", "Bad filter"),
+                )
+                .with_field(field, lang.pick(message.0, message.1)),
+            )
+        }),
+    }
 }
 
 /// Lists and searches accounts, 50 a page.
@@ -55,7 +78,25 @@ pub async fn users(
             )
         })?),
     };
-    let page = query.page.unwrap_or(1);
+    let page: i64 = optional(
+        query.page.as_deref(),
+        "page",
+        lang,
+        ("页码须为正整数", "The page is a whole number from 1"),
+    )?
+    .unwrap_or(1);
+    let unit_id: Option<i64> = optional(
+        query.unit_id.as_deref(),
+        "unit_id",
+        lang,
+        ("单位编号无效", "Not a unit id"),
+    )?;
+    let active: Option<bool> = optional(
+        query.active.as_deref(),
+        "active",
+        lang,
+        ("须为 true 或 false", "Must be true or false"),
+    )?;
     if !(1..=1_000_000).contains(&page) {
         return Err(ApiError::validation(
             ErrorBody::new(
@@ -71,8 +112,8 @@ pub async fn users(
     let filter = Filter {
         text: query.q.map(|q| q.chars().take(64).collect()),
         role,
-        unit_id: query.unit_id,
-        active: query.active,
+        unit_id,
+        active,
     };
     Ok(Json(service::list(&state, filter, page).await?))
 }

@@ -20,9 +20,6 @@ use crate::store::audit;
 use crate::store::users::UserRow;
 use crate::{password, AppState};
 
-/// A running job that has not written progress for this long is taken
-/// to have died with its process.
-const STALE_JOB_SECONDS: i64 = 300;
 /// Unread handouts are deleted after a day.
 pub const HANDOUT_KEEP_SECONDS: i64 = 24 * 3600;
 
@@ -93,6 +90,16 @@ pub async fn create_staff(
             lang.pick(
                 "该登录账号已被使用，请换一个",
                 "This login name is taken; choose another",
+            ),
+        ));
+    }
+    if store::is_licence(&mut tx, &staff.login).await? {
+        return Err(field(
+            lang,
+            "login",
+            lang.pick(
+                "这是一户零售户的许可证号，留给该零售户登录用；员工账号请换一个",
+                "This is a retailer's licence number, kept for its own sign-in; choose another",
             ),
         ));
     }
@@ -224,7 +231,23 @@ pub async fn change(
             ),
         ));
     }
+    if role == role_before
+        && unit_id == before.unit_id
+        && display_name == before.display_name
+        && active == active_before
+    {
+        // Nothing to change: no new version, no audit entry.
+        return Ok(before);
+    }
     let ends_sessions = active_before && !active;
+    let served: i64 = if ends_sessions && role_before == Role::CustomerManager {
+        sqlx::query_scalar("SELECT COUNT(*) FROM retailers WHERE manager_id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?
+    } else {
+        0
+    };
     store::change(
         &mut tx,
         id,
@@ -258,6 +281,10 @@ pub async fn change(
             "before": { "role": role_before, "unit_id": before.unit_id, "display_name": before.display_name, "active": active_before },
             "after": { "role": role, "unit_id": unit_id, "display_name": display_name, "active": active },
             "sessions_ended": ends_sessions,
+            // A customer manager who leaves may still serve retailers: the
+            // account is closed at once (a security matter) and the
+            // retailers wait to be handed over in the master data.
+            "retailers_served": served,
         }),
     )
     .await?;
@@ -419,7 +446,18 @@ pub async fn start_retailer_accounts(
     let mut conn = state.db.pool.acquire().await?;
     let (open, skipped, unknown) = store::retailers_to_open(&mut conn, &scope).await?;
     if !unknown.is_empty() {
-        let shown: Vec<&str> = unknown.iter().take(5).map(String::as_str).collect();
+        // Shown cut short: a pasted "licence" may be anything.
+        let shown: Vec<String> = unknown
+            .iter()
+            .take(5)
+            .map(|l| {
+                let mut s: String = l.chars().take(20).collect();
+                if l.chars().count() > 20 {
+                    s.push('…');
+                }
+                s
+            })
+            .collect();
         return Err(field(
             lang,
             "licences",
@@ -435,6 +473,31 @@ pub async fn start_retailer_accounts(
                     unknown.len(),
                     shown.join(", "),
                     if unknown.len() > 5 { ", …" } else { "" }
+                ),
+            },
+        ));
+    }
+    // A staff account holding a licence number as its login would make the
+    // retailer's sign-in fail; say which, and make none.
+    let logins: Vec<&str> = open.iter().map(|r| r.licence_no.as_str()).collect();
+    let clashes = store::taken_logins(&mut conn, &logins).await?;
+    if !clashes.is_empty() {
+        let mut shown: Vec<&String> = clashes.iter().collect();
+        shown.sort();
+        let shown: Vec<&str> = shown.into_iter().take(5).map(String::as_str).collect();
+        return Err(field(
+            lang,
+            "scope",
+            match lang {
+                Lang::Zh => format!(
+                    "有 {} 个许可证号已被员工账号用作登录名：{}；这些零售户无法用许可证号登录。本次未开通任何账号，请把它们从范围中去掉（改用“指定许可证号”）后重试",
+                    clashes.len(),
+                    shown.join("、")
+                ),
+                Lang::En => format!(
+                    "{} licence numbers are the logins of staff accounts: {}; those retailers cannot sign in with them. No account was made; leave them out (use \"these licence numbers\") and try again",
+                    clashes.len(),
+                    shown.join(", ")
                 ),
             },
         ));
@@ -459,7 +522,7 @@ pub async fn start_retailer_accounts(
     .unwrap_or_default();
     let job_id = {
         let mut tx = state.db.begin(&mut conn).await?;
-        let id = match store::start_job(&mut tx, actor.id, &scope_text, STALE_JOB_SECONDS).await {
+        let id = match store::start_job(&mut tx, actor.id, &scope_text, store::STALE_AFTER).await {
             Ok(id) => id,
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
                 return Err(ApiError::conflict(lang.pick(
@@ -663,7 +726,7 @@ pub async fn take_handout(
     let gone = || {
         ApiError::new(
             axum::http::StatusCode::GONE,
-            ErrorCode::NotFound,
+            ErrorCode::Gone,
             lang.pick(
                 "这批账号的发放表已下载过（或已超过一天被删除），密码不再显示；如有遗失，请逐个重置密码",
                 "This handout was downloaded already (or deleted after a day); the passwords are not shown again. Reset lost ones one by one",

@@ -159,6 +159,17 @@ pub async fn login_taken(conn: &mut AnyConnection, login: &str) -> sqlx::Result<
     Ok(n > 0)
 }
 
+/// Whether a login name is a retailer's licence number: that name is
+/// kept for the retailer's own sign-in.
+pub async fn is_licence(conn: &mut AnyConnection, login: &str) -> sqlx::Result<bool> {
+    let n: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM retailers WHERE LOWER(licence_no) = LOWER($1)")
+            .bind(login)
+            .fetch_one(conn)
+            .await?;
+    Ok(n > 0)
+}
+
 /// A new staff account with a one-time password; its id.
 pub async fn insert_staff(
     conn: &mut AnyConnection,
@@ -479,8 +490,11 @@ pub async fn fail_job(conn: &mut AnyConnection, id: i64, error: &str) -> sqlx::R
     Ok(())
 }
 
-/// A job as its starter sees it; handouts older than `keep` seconds are
-/// treated as gone.
+/// A running job that has not written progress for this long is taken
+/// to have died with its process.
+pub const STALE_AFTER: i64 = 300;
+
+/// A job as its starter sees it.
 pub async fn job(conn: &mut AnyConnection, id: i64) -> sqlx::Result<Option<AccountJob>> {
     #[derive(sqlx::FromRow)]
     struct Raw {
@@ -495,12 +509,18 @@ pub async fn job(conn: &mut AnyConnection, id: i64) -> sqlx::Result<Option<Accou
         downloaded_at: Option<i64>,
         created_at: i64,
     }
+    // A run whose process stopped beating shows as failed at once, not
+    // only when the next run starts.
     let raw: Option<Raw> = sqlx::query_as(
-        "SELECT id, state, total, hashed, created, skipped, error, \
+        "SELECT id, \
+                CASE WHEN state = 'running' AND heartbeat < $2 THEN 'failed' ELSE state END AS state, \
+                total, hashed, created, skipped, \
+                CASE WHEN state = 'running' AND heartbeat < $2 THEN 'interrupted' ELSE error END AS error, \
                 CASE WHEN handout IS NULL THEN 0 ELSE 1 END AS handout_ready, downloaded_at, created_at \
          FROM account_jobs WHERE id = $1",
     )
     .bind(id)
+    .bind(now_unix() - STALE_AFTER)
     .fetch_optional(conn)
     .await?;
     raw.map(|r| {
