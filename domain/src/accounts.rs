@@ -177,6 +177,19 @@ pub fn handout_headers(lang: Lang) -> [&'static str; 4] {
     ]
 }
 
+/// A one-time password as typed, in the printed form: 12 letters and
+/// digits in any case, with or without dashes or spaces, become
+/// `ABCD-EFGH-JKLM` (phone keyboards type lower case). Anything else is
+/// left as it is.
+pub fn normalize_one_time(typed: &str) -> String {
+    let plain: String = typed.chars().filter(|c| !matches!(c, '-' | ' ')).collect();
+    if plain.chars().count() != 12 || !plain.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return typed.to_string();
+    }
+    let upper = plain.to_ascii_uppercase();
+    format!("{}-{}-{}", &upper[0..4], &upper[4..8], &upper[8..12])
+}
+
 /// Which kind of unit a role's account sits on.
 pub fn unit_kind_of(role: Role) -> UnitKind {
     match role {
@@ -310,7 +323,9 @@ pub fn check_new_staff(
     if let Some(m) = name_error(&staff.display_name, lang) {
         body = body.with_field("display_name", m);
     }
-    if let Some((field, m)) = role_unit_error(staff.role, unit, lang) {
+    if staff.unit_id <= 0 && STAFF_ROLES.contains(&staff.role) {
+        body = body.with_field("unit_id", lang.pick("请选择所属单位", "Choose the unit"));
+    } else if let Some((field, m)) = role_unit_error(staff.role, unit, lang) {
         body = body.with_field(field, m);
     }
     if body.fields.is_empty() {
@@ -350,6 +365,23 @@ mod tests {
         let err =
             check_new_staff(&r, Some(UnitKind::MarketDepartment), Lang::Zh).expect_err("refused");
         assert!(err.fields.contains_key("role"));
+    }
+
+    #[test]
+    fn one_time_passwords_are_read_in_any_case_and_spacing() {
+        for typed in [
+            "kfqs-7ugm-e858",
+            "KFQS 7UGM E858",
+            "kfqs7ugme858",
+            " KFQS-7UGM-E858 ",
+        ] {
+            assert_eq!(normalize_one_time(typed), "KFQS-7UGM-E858", "{typed:?}");
+        }
+        assert_eq!(normalize_one_time("Tea-Kettle-42"), "Tea-Kettle-42");
+        assert_eq!(
+            normalize_one_time("密码密码密码密码密码密码"),
+            "密码密码密码密码密码密码"
+        );
     }
 
     #[test]

@@ -104,7 +104,7 @@ impl PasswordError {
                 "This password is too common and easy to guess; choose another",
             ),
             PasswordError::ContainsUserName => lang.pick(
-                "密码不能包含用户名",
+                "密码不能包含账号名",
                 "The password must not contain the user name",
             ),
             PasswordError::Repetitive => lang.pick(

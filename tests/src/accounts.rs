@@ -1,6 +1,7 @@
 //! Accounts helpers shared by the API and browser tests: bulk runs of
 //! retailer sign-ins, and signing in with a one-time password.
 
+use calamine::Reader;
 use domain::accounts::{AccountJob, JobState};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -56,4 +57,25 @@ pub async fn sign_in_as(
     }
     let info: domain::auth::SessionInfo = response.json().await.expect("session");
     (status, Some((client, info)))
+}
+
+/// The rows of a handout workbook's first sheet as text, header first.
+pub fn handout_rows(bytes: &[u8]) -> Vec<Vec<String>> {
+    let mut book: calamine::Xlsx<_> =
+        calamine::Xlsx::new(std::io::Cursor::new(bytes.to_vec())).expect("an xlsx");
+    let sheet = book
+        .worksheet_range_at(0)
+        .expect("a sheet")
+        .expect("readable");
+    sheet
+        .rows()
+        .map(|r| {
+            r.iter()
+                .map(|c| match c {
+                    calamine::Data::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect()
+        })
+        .collect()
 }

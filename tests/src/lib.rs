@@ -450,6 +450,50 @@ pub async fn wait_for_text(browser: &Browser, css: &str, expected: &str) {
     }
 }
 
+/// Replaces an input's text by typing, as a person would (select all, type).
+pub async fn type_into(browser: &Browser, css: &str, text: &str) {
+    let input = element(browser, css).await;
+    // Bring it out from under the sticky save bar, as a person scrolling would.
+    browser
+        .client
+        .execute(
+            "arguments[0].scrollIntoView({block: 'center'});",
+            vec![serde_json::to_value(&input).expect("element")],
+        )
+        .await
+        .expect("scroll");
+    input.click().await.expect("focus");
+    // Control+A selects all; NULL releases the modifier; then the new text replaces it.
+    input
+        .send_keys(&format!("\u{E009}a\u{E000}{text}"))
+        .await
+        .expect("type");
+}
+
+/// Waits for the browser to finish downloading a file ending in `.ext`
+/// into its download folder, and returns the file's path.
+pub async fn downloaded(browser: &Browser, ext: &str) -> PathBuf {
+    let dir = browser.downloads();
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let done = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|x| x == ext));
+        if let Some(file) = done {
+            return file;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a .{ext} file arrived in {}",
+            dir.display()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 pub async fn click(browser: &Browser, css: &str) {
     element(browser, css)
         .await

@@ -7,29 +7,11 @@
 //! sets its replenishment; the administrator deactivates the customer
 //! manager, whose open session ends.
 
-use std::io::Cursor;
 use std::time::{Duration, Instant};
 
-use calamine::{Data, Reader, Xlsx};
-use e2e::{click, element, text_of, wait_for_text, Backend, Browser, TestApp, WAIT};
-
-async fn type_into(browser: &Browser, css: &str, text: &str) {
-    let field = element(browser, css).await;
-    browser
-        .client
-        .execute(
-            "arguments[0].scrollIntoView({block: 'center'});",
-            vec![serde_json::to_value(&field).expect("element")],
-        )
-        .await
-        .expect("scroll");
-    field.click().await.expect("focus");
-    // Control+A selects what is there; the new text replaces it.
-    field
-        .send_keys(&format!("\u{E009}a\u{E000}{text}"))
-        .await
-        .expect("type");
-}
+use e2e::{
+    click, downloaded, element, text_of, type_into, wait_for_text, Backend, Browser, TestApp, WAIT,
+};
 
 async fn wait_for_path(browser: &Browser, path: &str) {
     let deadline = Instant::now() + WAIT;
@@ -203,43 +185,10 @@ async fn a_company_goes_live_from_an_empty_database() {
     )
     .await;
     click(&admin, "[data-test=handout]").await;
-    let dir = admin.downloads();
-    let deadline = Instant::now() + WAIT;
-    let file = loop {
-        let done = std::fs::read_dir(&dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| p.extension().is_some_and(|x| x == "xlsx"));
-        if let Some(file) = done {
-            break file;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the handout arrived in {}",
-            dir.display()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let file = downloaded(&admin, "xlsx").await;
     element(&admin, "[data-test=handout-taken]").await;
     let bytes = std::fs::read(&file).expect("the handout");
-    let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).expect("an xlsx");
-    let sheet = book
-        .worksheet_range_at(0)
-        .expect("a sheet")
-        .expect("readable");
-    let rows: Vec<Vec<String>> = sheet
-        .rows()
-        .map(|r| {
-            r.iter()
-                .map(|c| match c {
-                    Data::String(s) => s.clone(),
-                    other => other.to_string(),
-                })
-                .collect()
-        })
-        .collect();
+    let rows = e2e::accounts::handout_rows(&bytes);
     assert_eq!(rows.len() as i64 - 1, retailers, "one row per retailer");
     // The handout is served once: the same link again is refused.
     let job: i64 = sqlx::query_scalar("SELECT MAX(id) FROM account_jobs")

@@ -465,7 +465,7 @@ async fn a_weak_new_password_is_refused_at_the_field(backend: Backend) {
     for (weak, message) in [
         ("short", "密码至少需要 10 个字符"),
         ("woaini1314", "这个密码太常见，容易被猜中，请换一个"),
-        ("my-cm01-password", "密码不能包含用户名"),
+        ("my-cm01-password", "密码不能包含账号名"),
     ] {
         let response = change(weak).await.expect("request");
         assert_eq!(response.status(), 422, "{weak}");

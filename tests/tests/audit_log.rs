@@ -494,25 +494,7 @@ async fn the_administrator_filters_the_log_and_downloads_it_in_the_browser() {
     );
 
     export.click().await.expect("click the CSV link");
-    let dir = browser.downloads();
-    let deadline = std::time::Instant::now() + e2e::WAIT;
-    let file = loop {
-        let done = std::fs::read_dir(&dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| p.extension().is_some_and(|x| x == "csv"));
-        if let Some(file) = done {
-            break file;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the CSV arrived in {}",
-            dir.display()
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    };
+    let file = e2e::downloaded(&browser, "csv").await;
     let bytes = std::fs::read(&file).expect("the downloaded CSV");
     let text = String::from_utf8_lossy(&bytes);
     assert!(text.starts_with('\u{feff}'));

@@ -2,7 +2,8 @@
 //! the language switch, and the API refusing a retailer from the browser.
 
 use e2e::{
-    click, element, spawn_app, text_of, wait_for_text, Backend, Browser, TestApp, DEMO_PASSWORD,
+    click, element, spawn_app, text_of, type_into, wait_for_text, Backend, Browser, TestApp,
+    DEMO_PASSWORD,
 };
 use fantoccini::Locator;
 
@@ -173,26 +174,6 @@ async fn the_language_switch_turns_the_interface_to_english_and_back() {
         .expect("click");
     element(&browser, "[data-test=login]").await;
     browser.close().await;
-}
-
-/// Replaces an input's text by typing, as a person would (select all, type).
-async fn type_into(browser: &Browser, css: &str, text: &str) {
-    let input = element(browser, css).await;
-    // Bring it out from under the sticky save bar, as a person scrolling would.
-    browser
-        .client
-        .execute(
-            "arguments[0].scrollIntoView({block: 'center'});",
-            vec![serde_json::to_value(&input).expect("element")],
-        )
-        .await
-        .expect("scroll");
-    input.click().await.expect("focus");
-    // Control+A selects all; NULL releases the modifier; then the new text replaces it.
-    input
-        .send_keys(&format!("\u{E009}a\u{E000}{text}"))
-        .await
-        .expect("type");
 }
 
 async fn value_of(browser: &Browser, css: &str) -> String {

@@ -19,6 +19,12 @@ fn confirm(message: &str) -> bool {
     window().confirm_with_message(message).unwrap_or(false)
 }
 
+/// Brings the top of the page, where a row action's result or error is
+/// shown, into view (the row may be far down a long list).
+pub fn reveal() {
+    window().scroll_to_with_x_and_y(0.0, 0.0);
+}
+
 /// A one-time password, shown once with what to do with it.
 #[component]
 fn OneTimeNote(shown: RwSignal<Option<OneTimePassword>>) -> impl IntoView {
@@ -73,7 +79,10 @@ pub fn AdminUsersPage() -> impl IntoView {
                     list.set(Some(l));
                     error.set(None);
                 }
-                Err(e) => error.set(Some(e)),
+                Err(e) => {
+                    error.set(Some(e));
+                    reveal();
+                }
             }
         });
     };
@@ -93,10 +102,17 @@ pub fn AdminUsersPage() -> impl IntoView {
             }
         })
     };
+    let me = session
+        .session
+        .with_untracked(|s| s.as_ref().map(|s| s.user_id));
     let set_active = move |user: UserView, active: bool| {
         let l = lang.get_untracked();
         if !active
             && !confirm(&match l {
+                _ if Some(user.id) == me => match l {
+                    Lang::Zh => "停用您自己的账号？您会立即退出登录。".to_string(),
+                    Lang::En => "Deactivate your own account? You are signed out at once.".to_string(),
+                },
                 Lang::Zh => format!(
                     "停用 {}（{}）？其所有登录会立即退出；如是客户经理，其名下零售户需在基础数据中移交。",
                     user.display_name, user.login
@@ -123,7 +139,10 @@ pub fn AdminUsersPage() -> impl IntoView {
                     replace_row(u);
                     error.set(None);
                 }
-                Err(e) => error.set(Some(e)),
+                Err(e) => {
+                    error.set(Some(e));
+                    reveal();
+                }
             }
         });
     };
@@ -132,13 +151,24 @@ pub fn AdminUsersPage() -> impl IntoView {
         leptos::task::spawn_local(async move {
             match api::unlock_user(user.id, &csrf, lang.get_untracked()).await {
                 Ok(u) => replace_row(u),
-                Err(e) => error.set(Some(e)),
+                Err(e) => {
+                    error.set(Some(e));
+                    reveal();
+                }
             }
         });
     };
     let reset = move |user: UserView| {
         let l = lang.get_untracked();
         if !confirm(&match l {
+            Lang::Zh if !user.has_password => format!(
+                "为 {}（{}）开通登录并生成一次性密码？",
+                user.display_name, user.login
+            ),
+            Lang::En if !user.has_password => format!(
+                "Give {} ({}) a sign-in with a one-time password?",
+                user.display_name, user.login
+            ),
             Lang::Zh => format!(
                 "为 {}（{}）重置一次性密码？原密码立即失效，其登录会退出。",
                 user.display_name, user.login
@@ -156,8 +186,12 @@ pub fn AdminUsersPage() -> impl IntoView {
                 Ok(made) => {
                     replace_row(made.user.clone());
                     otp.set(Some(made));
+                    reveal();
                 }
-                Err(e) => error.set(Some(e)),
+                Err(e) => {
+                    error.set(Some(e));
+                    reveal();
+                }
             }
         });
     };
@@ -214,7 +248,7 @@ pub fn AdminUsersPage() -> impl IntoView {
                                                 {(!u.has_password).then(|| view! { <span class="badge">{tr("未开通", "No sign-in")}</span> })}
                                             </td>
                                             <td class="actions">
-                                                <button class="link-button" data-test="edit-user" on:click=move |_| editing.set(Some(e.clone()))>{tr("编辑", "Edit")}</button>
+                                                <button class="link-button" data-test="edit-user" on:click=move |_| { editing.set(Some(e.clone())); reveal(); }>{tr("编辑", "Edit")}</button>
                                                 {if u.active {
                                                     view! { <button class="link-button danger" data-test="deactivate" on:click=move |_| set_active(a.clone(), false)>{tr("停用", "Deactivate")}</button> }.into_any()
                                                 } else {
@@ -273,7 +307,10 @@ fn NewStaffForm(
         let staff = staff();
         let l = lang.get_untracked();
         if let Err(e) = check_new_staff(&staff, unit_kind(staff.unit_id), l) {
-            error.set(Some(e));
+            {
+                error.set(Some(e));
+                reveal();
+            };
             return;
         }
         let csrf = session.csrf();
@@ -285,9 +322,13 @@ fn NewStaffForm(
                     login.set(String::new());
                     name.set(String::new());
                     otp.set(Some(made));
+                    reveal();
                     on_made.run(());
                 }
-                Err(e) => error.set(Some(e)),
+                Err(e) => {
+                    error.set(Some(e));
+                    reveal();
+                }
             }
             pending.set(false);
         });
@@ -357,7 +398,10 @@ fn EditUser(
                     on_saved.run(u);
                     editing.set(None);
                 }
-                Err(e) => error.set(Some(e)),
+                Err(e) => {
+                    error.set(Some(e));
+                    reveal();
+                }
             }
         });
     };
@@ -438,7 +482,10 @@ pub fn RetailerAccountsPage() -> impl IntoView {
                         }
                     }
                     Err(e) => {
-                        error.set(Some(e));
+                        {
+                            error.set(Some(e));
+                            reveal();
+                        };
                         break;
                     }
                 }
@@ -486,7 +533,10 @@ pub fn RetailerAccountsPage() -> impl IntoView {
                     job.set(Some(j));
                     poll(id);
                 }
-                Err(e) => error.set(Some(e)),
+                Err(e) => {
+                    error.set(Some(e));
+                    reveal();
+                }
             }
         });
     };

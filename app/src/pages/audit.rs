@@ -182,9 +182,9 @@ fn LogTable(
                 </table>
             </div>
             <div class="pager">
-                <button type="button" data-test="audit-prev" disabled=number <= 1
+                <button type="button" data-test="audit-prev" disabled={ number <= 1 }
                     on:click=move |_| on_page.run(number - 1)>{tr("上一页", "Previous")}</button>
-                <button type="button" data-test="audit-next" disabled=number >= pages
+                <button type="button" data-test="audit-next" disabled={ number >= pages }
                     on:click=move |_| on_page.run(number + 1)>{tr("下一页", "Next")}</button>
             </div>
         </section>

@@ -28,6 +28,15 @@ pub fn RetailersPage() -> impl IntoView {
         }
     });
     let toggle = move |r: ManagedRetailer| {
+        let asked = match lang.get_untracked() {
+            domain::Lang::Zh if r.online => format!("让 {} 退出网上配货？", r.name),
+            domain::Lang::Zh => format!("为 {} 开通网上配货？", r.name),
+            domain::Lang::En if r.online => format!("Take {} off online replenishment?", r.name),
+            domain::Lang::En => format!("Join {} to online replenishment?", r.name),
+        };
+        if !window().confirm_with_message(&asked).unwrap_or(false) {
+            return;
+        }
         let csrf = session.csrf();
         leptos::task::spawn_local(async move {
             match api::enrol(r.id, !r.online, &csrf, lang.get_untracked()).await {
@@ -65,8 +74,12 @@ pub fn RetailersPage() -> impl IntoView {
                 Ok(made) => {
                     error.set(None);
                     otp.set(Some(made));
+                    crate::pages::admin::reveal();
                 }
-                Err(e) => error.set(Some(e)),
+                Err(e) => {
+                    error.set(Some(e));
+                    crate::pages::admin::reveal();
+                }
             }
         });
     };

@@ -23,17 +23,12 @@ use crate::{password, AppState};
 /// Unread handouts are deleted after a day.
 pub const HANDOUT_KEEP_SECONDS: i64 = 24 * 3600;
 
-fn field(lang: Lang, field: &str, message: impl Into<String>) -> ApiError {
+/// One refusal at one field; its message is the answer's message too, so
+/// a page that has no such field (a row's button) still shows the reason.
+fn field(_lang: Lang, field: &str, message: impl Into<String>) -> ApiError {
     let message = message.into();
     ApiError::validation(
-        ErrorBody::new(
-            ErrorCode::Validation,
-            lang.pick(
-                "输入有误，未保存",
-                "The input has errors; nothing was saved",
-            ),
-        )
-        .with_field(field, message),
+        ErrorBody::new(ErrorCode::Validation, message.clone()).with_field(field, message),
     )
 }
 
@@ -43,6 +38,32 @@ fn not_found(lang: Lang) -> ApiError {
         ErrorCode::NotFound,
         lang.pick("该账号不存在", "No such account"),
     )
+}
+
+/// Records `action` on account `id` in the audit log, reads the account
+/// back and commits: the change, its entry and the answer agree.
+async fn audited(
+    mut tx: sqlx::Transaction<'_, sqlx::Any>,
+    actor_id: i64,
+    action: &str,
+    id: i64,
+    detail: &serde_json::Value,
+    lang: Lang,
+) -> ApiResult<UserView> {
+    audit::record(
+        &mut tx,
+        Some(actor_id),
+        action,
+        "user",
+        &id.to_string(),
+        detail,
+    )
+    .await?;
+    let user = store::view(&mut tx, id)
+        .await?
+        .ok_or_else(|| not_found(lang))?;
+    tx.commit().await?;
+    Ok(user)
 }
 
 /// Hashes a one-time password on a blocking thread.
@@ -112,19 +133,15 @@ pub async fn create_staff(
         &hash,
     )
     .await?;
-    audit::record(
-        &mut tx,
-        Some(actor.id),
+    let user = audited(
+        tx,
+        actor.id,
         "user_created",
-        "user",
-        &id.to_string(),
+        id,
         &json!({ "login": staff.login, "role": staff.role, "unit_id": staff.unit_id }),
+        lang,
     )
     .await?;
-    let user = store::view(&mut tx, id)
-        .await?
-        .ok_or_else(|| not_found(lang))?;
-    tx.commit().await?;
     Ok(OneTimePassword { user, password })
 }
 
@@ -270,12 +287,11 @@ pub async fn change(
         (false, true) => "user_reactivated",
         _ => "user_changed",
     };
-    audit::record(
-        &mut tx,
-        Some(actor.id),
+    audited(
+        tx,
+        actor.id,
         action,
-        "user",
-        &id.to_string(),
+        id,
         &json!({
             "login": before.login,
             "before": { "role": role_before, "unit_id": before.unit_id, "display_name": before.display_name, "active": active_before },
@@ -286,13 +302,9 @@ pub async fn change(
             // retailers wait to be handed over in the master data.
             "retailers_served": served,
         }),
+        lang,
     )
-    .await?;
-    let after = store::view(&mut tx, id)
-        .await?
-        .ok_or_else(|| not_found(lang))?;
-    tx.commit().await?;
-    Ok(after)
+    .await
 }
 
 /// Lifts the sign-in locks of an account.
@@ -303,19 +315,15 @@ pub async fn unlock(state: &AppState, actor: &UserRow, lang: Lang, id: i64) -> A
         return Err(not_found(lang));
     };
     let pairs = store::unlock(&mut tx, id, &before.login).await?;
-    audit::record(
-        &mut tx,
-        Some(actor.id),
+    let after = audited(
+        tx,
+        actor.id,
         "user_unlocked",
-        "user",
-        &id.to_string(),
+        id,
         &json!({ "login": before.login, "was_locked": before.locked, "addresses_cleared": pairs }),
+        lang,
     )
     .await?;
-    let after = store::view(&mut tx, id)
-        .await?
-        .ok_or_else(|| not_found(lang))?;
-    tx.commit().await?;
     Ok(after)
 }
 
@@ -345,19 +353,15 @@ pub async fn reset_password(
     }
     store::set_one_time_password(&mut tx, id, &hash).await?;
     store::unlock(&mut tx, id, &before.login).await?;
-    audit::record(
-        &mut tx,
-        Some(actor.id),
+    let user = audited(
+        tx,
+        actor.id,
         "password_reset",
-        "user",
-        &id.to_string(),
+        id,
         &json!({ "login": before.login, "by_role": actor.role }),
+        lang,
     )
     .await?;
-    let user = store::view(&mut tx, id)
-        .await?
-        .ok_or_else(|| not_found(lang))?;
-    tx.commit().await?;
     Ok(OneTimePassword { user, password })
 }
 

@@ -110,6 +110,13 @@ pub async fn sign_in(
         .and_then(|u| u.password_hash.clone())
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| state.dummy_hash.to_string());
+    // An account holding a one-time password has only that one: read it
+    // in any case and spacing, as typed from the printed handout.
+    let password = if user.as_ref().is_some_and(|u| u.must_change_password) {
+        domain::accounts::normalize_one_time(&password)
+    } else {
+        password
+    };
     let matched = state
         .hash_slots
         .verify(password, phc)
@@ -194,6 +201,11 @@ pub async fn change_password(
         .clone()
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| state.dummy_hash.to_string());
+    let current_password = if user.must_change_password {
+        domain::accounts::normalize_one_time(&current_password)
+    } else {
+        current_password
+    };
     let current_password_copy = current_password.clone();
     let matched = state
         .hash_slots
@@ -223,7 +235,10 @@ pub async fn change_password(
             ErrorBody::new(ErrorCode::Validation, message).with_field("current_password", message),
         ));
     }
-    let checked = if new_password == current_password_copy {
+    let checked = if new_password == current_password_copy
+        || (user.must_change_password
+            && domain::accounts::normalize_one_time(&new_password) == current_password_copy)
+    {
         Err(domain::auth::PasswordError::Reused)
     } else {
         check_password(&user.login, &new_password)

@@ -41,7 +41,7 @@ pub async fn unit_name(pool: &AnyPool, id: i64) -> sqlx::Result<String> {
 /// retailers whose market department it is, and how many of those joined online.
 pub async fn direct_counts(pool: &AnyPool) -> sqlx::Result<Vec<UnitCounts>> {
     let managers: Vec<(i64, i64)> =
-        sqlx::query_as("SELECT org_unit_id, COUNT(*) FROM users WHERE role = 'customer_manager' GROUP BY org_unit_id")
+        sqlx::query_as("SELECT org_unit_id, COUNT(*) FROM users WHERE role = 'customer_manager' AND active = 1 GROUP BY org_unit_id")
             .fetch_all(pool)
             .await?;
     let retailers: Vec<(i64, i64, i64)> = sqlx::query_as(
