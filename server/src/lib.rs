@@ -76,6 +76,11 @@ impl AppState {
 /// The whole application: API, OpenAPI document and the static browser bundle.
 pub fn app(state: AppState) -> Router {
     let (api, openapi) = routes::api().split_for_parts();
+    // Every route of the table: the caller's role first (see `require_role`).
+    let api = api.route_layer(middleware::from_fn_with_state(
+        state.clone(),
+        extract::require_role,
+    ));
     let openapi = Arc::new(openapi);
     let store = DbSessionStore::new(state.db.clone());
     let sessions = SessionManagerLayer::new(store)

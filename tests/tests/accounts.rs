@@ -699,6 +699,26 @@ async fn administrators_unlock_and_do_not_set_business_policy(backend: Backend) 
         )
         .await;
     assert_eq!(response.status(), 403);
+
+    // The role is checked before the body is read: a role that may not
+    // call gets 403 whatever it sends, never a 422 that describes the body.
+    let shop = caller(&app, &app.retailer_login(0).await).await;
+    for (who, method, path) in [
+        (&shop, Method::PATCH, "/api/replenishment/policy"),
+        (&shop, Method::POST, "/api/admin/users"),
+        (&admin, Method::PATCH, "/api/replenishment/policy"),
+    ] {
+        let response = who
+            .client
+            .request(method.clone(), app.url(path))
+            .header("X-CSRF-Token", &who.csrf)
+            .header("content-type", "application/json")
+            .body("{ not json")
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 403, "{method} {path} with a broken body");
+    }
 }
 
 /// `server create-admin` on an empty database: the first administrator,
