@@ -7,6 +7,10 @@ ALTER TABLE users ADD COLUMN must_change_password BIGINT NOT NULL DEFAULT 0
     CONSTRAINT users_must_change_check CHECK (must_change_password IN (0, 1));
 ALTER TABLE users ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX users_role_idx ON users (role, org_unit_id);
+-- Logins are unique whatever their case (sign-in counts failures by the
+-- lower-cased name): two accounts made at once as "Wang" and "wang" must
+-- not both pass.
+CREATE UNIQUE INDEX users_login_lower_key ON users (LOWER(login));
 
 -- One bulk creation of retailer sign-ins. The handout (xlsx with the
 -- one-time passwords) is kept only until it is downloaded once, and is

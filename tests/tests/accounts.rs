@@ -19,6 +19,7 @@ on_both_databases!(
     retailer_sign_ins_in_bulk_come_with_a_handout_served_once,
     a_customer_manager_resets_only_their_own_retailers,
     administrators_unlock_and_do_not_set_business_policy,
+    account_writes_sent_at_once_leave_one_winner,
 );
 
 async fn market_unit(app: &TestApp) -> i64 {
@@ -767,4 +768,117 @@ async fn the_first_administrator_is_made_from_the_command_line() {
         .await
         .expect("count");
     assert_eq!(demo_data, 0, "no demo data on a real installation");
+}
+
+/// Writes that can race, sent at once: creates of one login in different
+/// cases, edits from one version, bulk runs, and handout downloads. Each
+/// leaves exactly one winner, on PostgreSQL as on SQLite.
+async fn account_writes_sent_at_once_leave_one_winner(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = caller(&app, "admin").await;
+    let unit = market_unit(&app).await;
+    let pool = &app.db().pool;
+
+    let creates = futures::future::join_all((0..8).map(|k| {
+        let login = if k % 2 == 0 { "Race.Login" } else { "race.login" };
+        create(
+            &app,
+            &admin,
+            json!({ "login": login, "display_name": "同时", "role": "customer_manager", "unit_id": unit }),
+        )
+    }))
+    .await;
+    let statuses: Vec<u16> = creates.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| [201, 409, 422].contains(s)),
+        "{statuses:?}"
+    );
+    let stored: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE LOWER(login) = 'race.login'")
+            .fetch_one(pool)
+            .await
+            .expect("count");
+    assert_eq!(stored, 1);
+
+    let list: UserList = admin.get_json(&app, "/api/admin/users?q=race.login").await;
+    let user = list.users[0].clone();
+    let path = format!("/api/admin/users/{}", user.id);
+    let edits = futures::future::join_all((0..8).map(|k| {
+        admin.send(
+            &app,
+            Method::PATCH,
+            &path,
+            json!({ "version": user.version, "display_name": format!("名字{k}") }),
+        )
+    }))
+    .await;
+    let statuses: Vec<u16> = edits.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| [200, 409].contains(s)),
+        "{statuses:?}"
+    );
+
+    let units: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM org_units WHERE kind = 'market_department' ORDER BY id")
+            .fetch_all(pool)
+            .await
+            .expect("units");
+    let starts = futures::future::join_all(units.iter().map(|u| {
+        admin.send(
+            &app,
+            Method::POST,
+            "/api/admin/retailer-accounts",
+            json!({ "scope": { "kind": "market_unit", "unit_id": u } }),
+        )
+    }))
+    .await;
+    let statuses: Vec<u16> = starts.iter().map(|r| r.status().as_u16()).collect();
+    // A tiny department's run may end before the next request arrives, so
+    // more than one may be accepted in turn; never two at once (a partial
+    // unique index), and every accepted run ends with each retailer's one
+    // sign-in.
+    assert!(statuses.contains(&202), "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| [202, 409].contains(s)),
+        "{statuses:?}"
+    );
+    let mut job = None;
+    for response in starts.into_iter().filter(|r| r.status() == 202) {
+        let started: AccountJob = response.json().await.expect("job");
+        let done = e2e::accounts::wait_for(&app, &admin, started.id).await;
+        assert_eq!(done.state, JobState::Done, "{done:?}");
+        job = Some(done);
+    }
+    let job = job.expect("a run");
+    let doubled: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM (SELECT retailer_id FROM users WHERE retailer_id IS NOT NULL \
+         GROUP BY retailer_id HAVING COUNT(*) > 1) d",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("count");
+    assert_eq!(doubled, 0, "no retailer has two sign-ins");
+
+    let handout = format!("/api/admin/retailer-accounts/{}/handout", job.id);
+    let takes = futures::future::join_all((0..6).map(|_| admin.get(&app, &handout))).await;
+    let statuses: Vec<u16> = takes.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "served once: {statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| [200, 410].contains(s)),
+        "{statuses:?}"
+    );
 }

@@ -94,7 +94,7 @@ pub async fn list(
         .filter(|t| !t.is_empty())
         .map(contains_pattern);
     let clause =
-        "WHERE ($2 IS NULL OR u.login LIKE $2 ESCAPE '\\' OR u.display_name LIKE $2 ESCAPE '\\') \
+        "WHERE ($2 IS NULL OR LOWER(u.login) LIKE LOWER($2) ESCAPE '\\' OR LOWER(u.display_name) LIKE LOWER($2) ESCAPE '\\') \
           AND ($3 IS NULL OR u.role = $3) \
           AND ($4 IS NULL OR u.org_unit_id = $4) \
           AND ($5 IS NULL OR u.active = $5)";
