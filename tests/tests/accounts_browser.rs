@@ -260,6 +260,11 @@ async fn a_company_goes_live_from_an_empty_database() {
     type_into(&admin, "[data-test=user-search]", "wang.cm").await;
     click(&admin, "[data-test=user-search-submit]").await;
     wait_for_text(&admin, "[data-test=user-total]", "共 1 个账号").await;
+    // The administrator renames the account from its row's 编辑.
+    click(&admin, "tr[data-user='wang.cm'] [data-test=edit-user]").await;
+    type_into(&admin, "[data-test=edit-name]", "王晓明").await;
+    click(&admin, "[data-test=save-user]").await;
+    wait_for_text(&admin, "tr[data-user='wang.cm']", "王晓明").await;
     click(&admin, "tr[data-user='wang.cm'] [data-test=deactivate]").await;
     accept(&admin).await;
     wait_for_text(
