@@ -9,6 +9,7 @@ pub mod error;
 pub mod forecast;
 pub mod home;
 pub mod i18n;
+pub mod masterdata;
 pub mod month;
 pub mod org;
 pub mod policy;
