@@ -535,3 +535,138 @@ pub async fn account_job(id: i64, lang: Lang) -> ApiResult<domain::accounts::Acc
 pub fn handout_url(job_id: i64) -> String {
     format!("/api/admin/retailer-accounts/{job_id}/handout")
 }
+
+// ----- Master data (基础数据): retailers, specs, classes, imports -----
+
+/// One page (0-based) of the retailers the caller keeps.
+pub async fn master_retailers(
+    q: &str,
+    status: &str,
+    page: i64,
+    lang: Lang,
+) -> ApiResult<domain::masterdata::records::RetailerPage> {
+    let q: String = js_sys::encode_uri_component(q.trim()).into();
+    let status: String = js_sys::encode_uri_component(status).into();
+    get_json(
+        &format!("/api/masterdata/retailers?q={q}&status={status}&page={page}"),
+        lang,
+    )
+    .await
+}
+
+pub async fn edit_master_retailer(
+    id: i64,
+    edit: &domain::masterdata::records::RetailerEdit,
+    csrf: &str,
+    lang: Lang,
+) -> ApiResult<domain::masterdata::records::RetailerRecord> {
+    let path = format!("/api/masterdata/retailers/{id}");
+    send_json(write(Request::patch(&path), lang, csrf), edit, lang).await
+}
+
+pub async fn reassign_retailers(
+    request: &domain::masterdata::records::Reassign,
+    csrf: &str,
+    lang: Lang,
+) -> ApiResult<domain::masterdata::records::Reassigned> {
+    send_json(
+        write(Request::post("/api/masterdata/retailers/reassign"), lang, csrf),
+        request,
+        lang,
+    )
+    .await
+}
+
+/// The customer managers the caller may hand retailers to.
+pub async fn manager_choices(
+    lang: Lang,
+) -> ApiResult<Vec<domain::masterdata::records::ManagerChoice>> {
+    get_json("/api/masterdata/managers", lang).await
+}
+
+pub async fn master_classes(lang: Lang) -> ApiResult<domain::masterdata::records::ClassList> {
+    get_json("/api/masterdata/classes", lang).await
+}
+
+pub async fn save_master_classes(
+    list: &domain::masterdata::records::ClassList,
+    csrf: &str,
+    lang: Lang,
+) -> ApiResult<domain::masterdata::records::ClassList> {
+    send_json(
+        write(Request::put("/api/masterdata/classes"), lang, csrf),
+        list,
+        lang,
+    )
+    .await
+}
+
+pub async fn master_specs(lang: Lang) -> ApiResult<Vec<domain::masterdata::records::SpecRecord>> {
+    get_json("/api/masterdata/specs", lang).await
+}
+
+/// Creates a spec (`id` 0) or saves one (with its `version`).
+pub async fn save_master_spec(
+    spec: &domain::masterdata::records::SpecRecord,
+    csrf: &str,
+    lang: Lang,
+) -> ApiResult<domain::masterdata::records::SpecRecord> {
+    let builder = if spec.id == 0 {
+        Request::post("/api/masterdata/specs")
+    } else {
+        Request::put(&format!("/api/masterdata/specs/{}", spec.id))
+    };
+    send_json(write(builder, lang, csrf), spec, lang).await
+}
+
+/// Sends a file's raw bytes as the body of a write.
+async fn send_bytes<T: DeserializeOwned>(
+    builder: RequestBuilder,
+    bytes: &[u8],
+    csrf: &str,
+    lang: Lang,
+) -> ApiResult<T> {
+    let body = js_sys::Uint8Array::from(bytes);
+    let request = write(builder, lang, csrf)
+        .header("Content-Type", "application/octet-stream")
+        .body(body)
+        .map_err(|_| network_error(lang))?;
+    let response = request.send().await.map_err(|_| network_error(lang))?;
+    read(response, lang).await
+}
+
+/// Uploads a file to be checked as `kind` (with the columns read as
+/// `mapping`, or as recognised from its header when `None`).
+pub async fn start_import(
+    kind: domain::masterdata::ImportKind,
+    file_name: &str,
+    mapping: Option<&domain::masterdata::Mapping>,
+    bytes: &[u8],
+    csrf: &str,
+    lang: Lang,
+) -> ApiResult<domain::masterdata::ImportJob> {
+    let name: String = js_sys::encode_uri_component(file_name).into();
+    let mut path = format!("/api/masterdata/imports?kind={}&name={name}", kind.as_str());
+    if let Some(mapping) = mapping {
+        let json = serde_json::to_string(mapping).unwrap_or_else(|_| "[]".into());
+        let encoded: String = js_sys::encode_uri_component(&json).into();
+        path.push_str(&format!("&mapping={encoded}"));
+    }
+    send_bytes(Request::post(&path), bytes, csrf, lang).await
+}
+
+pub async fn import_job(id: i64, lang: Lang) -> ApiResult<domain::masterdata::ImportJob> {
+    get_json(&format!("/api/masterdata/imports/{id}"), lang).await
+}
+
+/// Applies a checked import, sending the same file again.
+pub async fn apply_import(
+    id: i64,
+    only_good_rows: bool,
+    bytes: &[u8],
+    csrf: &str,
+    lang: Lang,
+) -> ApiResult<domain::masterdata::ImportJob> {
+    let path = format!("/api/masterdata/imports/{id}/apply?only_good_rows={only_good_rows}");
+    send_bytes(Request::post(&path), bytes, csrf, lang).await
+}

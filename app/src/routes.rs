@@ -64,3 +64,17 @@ pub fn safe_next(next: Option<String>) -> Option<String> {
     next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\"))
         .filter(|n| !n.starts_with(LOGIN))
 }
+
+/// 基础数据 → 零售户.
+pub const MASTER_RETAILERS: &str = "/masterdata/retailers";
+/// 基础数据 → 品规.
+pub const MASTER_SPECS: &str = "/masterdata/specs";
+/// 基础数据 → 客户档位.
+pub const MASTER_CLASSES: &str = "/masterdata/classes";
+/// 基础数据 → 导入.
+pub const MASTER_IMPORT: &str = "/masterdata/import";
+
+/// The import page with a kind chosen.
+pub fn import_of(kind: domain::masterdata::ImportKind) -> String {
+    format!("{MASTER_IMPORT}?kind={}", kind.as_str())
+}

@@ -28,6 +28,9 @@ pub enum Access {
     OwnSheet,
     /// Only the retailer's own customer manager.
     RetailersManager,
+    /// Retailers as master data: the market and county departments in
+    /// their own subtree, the marketing center everywhere.
+    Subtree,
     /// A sheet under review: the reviewers on its chain, the center and
     /// administrators (with `manager`, also the sheet's own customer manager).
     Review { manager: bool },
@@ -52,6 +55,11 @@ pub const REVIEWERS: &[Role] = &[
 pub const MANAGERS: &[Role] = &[Role::CustomerManager];
 /// Administrators: accounts, not business policy.
 pub const ADMINS: &[Role] = &[Role::Admin];
+/// Who keeps retailers' master data: their departments and the center.
+pub const KEEPERS: &[Role] = &[Role::MarketManager, Role::CountyManager, Role::MarketingCenter];
+/// Who imports files: the center (business data) and administrators
+/// (units and staff); which kinds each is in `masterdata::ImportKind::importers`.
+pub const IMPORTERS: &[Role] = &[Role::MarketingCenter, Role::Admin];
 const RETAILER_READERS: &[Role] = &Role::ALL;
 const RETAILER_WRITERS: &[Role] = &[Role::Retailer, Role::CustomerManager];
 const SHEET_READERS: &[Role] = &[Role::CustomerManager, Role::MarketingCenter, Role::Admin];
@@ -73,6 +81,7 @@ impl Access {
             Access::Retailer { write: true } => RETAILER_WRITERS,
             Access::OwnSheet => SHEET_READERS,
             Access::RetailersManager => MANAGERS,
+            Access::Subtree => KEEPERS,
             Access::Review { manager: false } => REVIEWERS,
             Access::Review { manager: true } => LINE_READERS,
         }
@@ -96,6 +105,11 @@ impl Access {
                 Role::MarketingCenter | Role::Admin => !write,
             },
             Access::RetailersManager => role == Role::CustomerManager && own,
+            Access::Subtree => match role {
+                Role::MarketManager | Role::CountyManager => own,
+                Role::MarketingCenter => true,
+                _ => false,
+            },
             Access::OwnSheet => role == Role::CustomerManager || everywhere,
             Access::Review { manager } => match role {
                 Role::MarketManager | Role::CountyManager => own,
@@ -167,6 +181,20 @@ pub mod op {
     pub const RESET_RETAILER_PASSWORD: Access = Access::RetailersManager;
     /// The audit log: administrators and the marketing center.
     pub const AUDIT_LOG: Access = Access::Roles(READERS);
+    /// Master data: retailers listed and edited by their departments and
+    /// the center; specs and classes are the center's.
+    pub const MASTER_RETAILERS: Access = Access::Roles(KEEPERS);
+    pub const EDIT_RETAILER: Access = Access::Subtree;
+    pub const REASSIGN: Access = Access::Roles(KEEPERS);
+    pub const MANAGER_CHOICES: Access = Access::Roles(KEEPERS);
+    pub const MASTER_SPECS: Access = Access::Roles(CENTER);
+    pub const CREATE_SPEC: Access = Access::Roles(CENTER);
+    pub const EDIT_SPEC: Access = Access::Roles(CENTER);
+    pub const CLASSES: Access = Access::Roles(STAFF);
+    pub const EDIT_CLASSES: Access = Access::Roles(CENTER);
+    pub const IMPORT: Access = Access::Roles(IMPORTERS);
+    pub const IMPORT_JOB: Access = Access::Roles(IMPORTERS);
+    pub const APPLY_IMPORT: Access = Access::Roles(IMPORTERS);
 }
 
 /// One route of the API with its rule.
@@ -300,6 +328,18 @@ pub const ROUTES: &[Route] = &[
         op::RESET_RETAILER_PASSWORD,
     ),
     r("GET", "/api/audit", op::AUDIT_LOG),
+    r("GET", "/api/masterdata/retailers", op::MASTER_RETAILERS),
+    r("PATCH", "/api/masterdata/retailers/{id}", op::EDIT_RETAILER),
+    r("POST", "/api/masterdata/retailers/reassign", op::REASSIGN),
+    r("GET", "/api/masterdata/managers", op::MANAGER_CHOICES),
+    r("GET", "/api/masterdata/specs", op::MASTER_SPECS),
+    r("POST", "/api/masterdata/specs", op::CREATE_SPEC),
+    r("PUT", "/api/masterdata/specs/{id}", op::EDIT_SPEC),
+    r("GET", "/api/masterdata/classes", op::CLASSES),
+    r("PUT", "/api/masterdata/classes", op::EDIT_CLASSES),
+    r("POST", "/api/masterdata/imports", op::IMPORT),
+    r("GET", "/api/masterdata/imports/{id}", op::IMPORT_JOB),
+    r("POST", "/api/masterdata/imports/{id}/apply", op::APPLY_IMPORT),
 ];
 
 /// Routes a signed-in account that must change its one-time password may

@@ -8,6 +8,7 @@
 
 mod package;
 mod scan;
+pub mod table;
 
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
@@ -35,7 +36,17 @@ pub const PARSE_DEADLINE: Duration = Duration::from_secs(30);
 /// (about 13 MB of CSV); every other route keeps the configured default.
 pub const ACTUALS_BODY_LIMIT: usize = 32 * 1024 * 1024;
 /// Routes whose body may be larger than the configured default, by route path.
-const LARGER_BODIES: &[(&str, usize)] = &[("/api/forecast/actuals", ACTUALS_BODY_LIMIT)];
+const LARGER_BODIES: &[(&str, usize)] = &[
+    ("/api/forecast/actuals", ACTUALS_BODY_LIMIT),
+    (
+        "/api/masterdata/imports",
+        crate::routes::masterdata::IMPORT_BODY_LIMIT,
+    ),
+    (
+        "/api/masterdata/imports/{id}/apply",
+        crate::routes::masterdata::IMPORT_BODY_LIMIT,
+    ),
+];
 
 /// Columns an actual-orders row is read by: licence, spec code, cartons.
 /// Cells further right only matter for being there (a row with any of them
@@ -155,7 +166,7 @@ impl Refusal {
         }
     }
 
-    fn message(&self, lang: Lang) -> String {
+    pub(crate) fn message(&self, lang: Lang) -> String {
         let zh = lang == Lang::Zh;
         let pick = |zh_text: String, en_text: String| if zh { zh_text } else { en_text };
         match self {
@@ -242,7 +253,7 @@ impl Refusal {
         }
     }
 
-    fn into_api_error(self, lang: Lang) -> ApiError {
+    pub(crate) fn into_api_error(self, lang: Lang) -> ApiError {
         tracing::warn!(refusal = ?self, "untrusted upload refused");
         let code = if self.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ErrorCode::PayloadTooLarge

@@ -438,6 +438,65 @@ pub fn read_rows(bytes: &[u8], guard: &mut Guard) -> Result<Rows, ReadError> {
         .collect())
 }
 
+/// Every row of a workbook's first worksheet as text (cells right of
+/// `columns` dropped), with 1-based line numbers, in row order. Dates are
+/// given as their Excel serial, which the month reader understands.
+pub fn read_table(
+    bytes: &[u8],
+    columns: usize,
+    guard: &mut Guard,
+) -> Result<Vec<(u64, Vec<String>)>, ReadError> {
+    let mut rows: Vec<(u32, Vec<String>)> = Vec::new();
+    let mut sorted = true;
+    each_cell(bytes, guard, |row, col, data| {
+        let col = col as usize;
+        if col >= columns {
+            return;
+        }
+        let text = match &data {
+            Data::DateTime(d) => d.as_f64().to_string(),
+            other => text_of(other),
+        };
+        let at = match rows.last() {
+            Some((last, _)) if *last == row => rows.len() - 1,
+            last => {
+                sorted &= last.is_none_or(|(previous, _)| *previous < row);
+                rows.push((row, Vec::new()));
+                rows.len() - 1
+            }
+        };
+        let cells = &mut rows[at].1;
+        if cells.len() <= col {
+            cells.resize(col + 1, String::new());
+        }
+        cells[col] = text;
+    })?;
+    if !sorted {
+        rows.sort_by_key(|(row, _)| *row);
+        let mut merged: Vec<(u32, Vec<String>)> = Vec::with_capacity(rows.len());
+        for (row, cells) in rows {
+            match merged.last_mut() {
+                Some((last, into)) if *last == row => {
+                    for (c, text) in cells.into_iter().enumerate() {
+                        if !text.is_empty() {
+                            if into.len() <= c {
+                                into.resize(c + 1, String::new());
+                            }
+                            into[c] = text;
+                        }
+                    }
+                }
+                _ => merged.push((row, cells)),
+            }
+        }
+        rows = merged;
+    }
+    Ok(rows
+        .into_iter()
+        .map(|(row, cells)| (u64::from(row) + 1, cells))
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::{capped, cell_ref, MAX_CELL_TEXT};

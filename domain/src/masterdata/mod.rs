@@ -7,6 +7,7 @@
 //! at the field as the server does when it enforces them.
 
 pub mod clean;
+pub mod records;
 
 use std::collections::BTreeMap;
 
@@ -692,12 +693,12 @@ pub type Remembered = BTreeMap<String, String>;
 
 /// The mapping of a file's header row: a remembered choice first, then a
 /// field's own names; a field is given to one column at most.
-pub fn recognise(kind: ImportKind, headers: &[String], remembered: &Remembered) -> Mapping {
+pub fn recognise(kind: ImportKind, headers: &[impl AsRef<str>], remembered: &Remembered) -> Mapping {
     let mut taken: Vec<&str> = Vec::new();
     headers
         .iter()
         .map(|raw| {
-            let header = clean::header(raw);
+            let header = clean::header(raw.as_ref());
             if header.is_empty() {
                 return None;
             }
@@ -792,7 +793,7 @@ pub fn read_row(
     kind: ImportKind,
     mapping: &Mapping,
     line: u64,
-    cells: &[String],
+    cells: &[impl AsRef<str>],
     lang: Lang,
 ) -> Result<ReadRow, Vec<RowProblem>> {
     let mut values = BTreeMap::new();
@@ -803,7 +804,7 @@ pub fn read_row(
         let Some(field) = kind.fields().iter().find(|f| f.key == key) else {
             continue;
         };
-        let raw = cells.get(column).map_or("", String::as_str);
+        let raw = cells.get(column).map_or("", |c| c.as_ref());
         match read_cell(field, raw) {
             Ok(Some((value, was_repaired))) => {
                 if was_repaired {
@@ -866,10 +867,10 @@ pub fn shown(raw: &str) -> String {
 /// Whether `row` names a header: at least two of its cells are known
 /// names of the kind's fields (a file without a header row is read with
 /// the kind's own column order).
-pub fn is_header(kind: ImportKind, row: &[String]) -> bool {
+pub fn is_header(kind: ImportKind, row: &[impl AsRef<str>]) -> bool {
     row.iter()
         .filter(|c| {
-            let h = clean::header(c);
+            let h = clean::header(c.as_ref());
             kind.fields().iter().any(|f| f.matches(&h))
         })
         .count()

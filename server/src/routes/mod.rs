@@ -7,6 +7,7 @@ pub mod catalogue;
 pub mod forecast;
 pub mod health;
 pub mod home;
+pub mod masterdata;
 pub mod org;
 pub mod replenishment;
 pub mod review;
@@ -86,4 +87,21 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::retailer_accounts))
         .routes(routes!(admin::account_job))
         .routes(routes!(admin::handout))
+        .routes(routes!(masterdata::retailers))
+        .routes(routes!(masterdata::edit_retailer))
+        .routes(routes!(masterdata::reassign))
+        .routes(routes!(masterdata::managers))
+        .routes(routes!(masterdata::specs, masterdata::create_spec))
+        .routes(routes!(masterdata::edit_spec))
+        .routes(routes!(masterdata::classes, masterdata::save_classes))
+        // Company files of up to 10 million rows.
+        .routes(
+            routes!(masterdata::start_import)
+                .layer(DefaultBodyLimit::max(masterdata::IMPORT_BODY_LIMIT)),
+        )
+        .routes(routes!(masterdata::import_job))
+        .routes(
+            routes!(masterdata::apply_import)
+                .layer(DefaultBodyLimit::max(masterdata::IMPORT_BODY_LIMIT)),
+        )
 }

@@ -6,5 +6,7 @@ pub mod accounts;
 pub mod audit_log;
 pub mod auth;
 pub mod forecast;
+pub mod imports;
+pub mod masterdata;
 pub mod replenishment;
 pub mod review;

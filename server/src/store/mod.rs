@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod forecast;
+pub mod imports;
 pub mod login_attempts;
 pub mod org;
 pub mod replenishment;
