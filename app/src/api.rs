@@ -570,7 +570,11 @@ pub async fn reassign_retailers(
     lang: Lang,
 ) -> ApiResult<domain::masterdata::records::Reassigned> {
     send_json(
-        write(Request::post("/api/masterdata/retailers/reassign"), lang, csrf),
+        write(
+            Request::post("/api/masterdata/retailers/reassign"),
+            lang,
+            csrf,
+        ),
         request,
         lang,
     )

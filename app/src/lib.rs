@@ -50,6 +50,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/users") view=crate::pages::admin::AdminUsersPage/>
                     <Route path=path!("/admin/retailer-accounts") view=crate::pages::admin::RetailerAccountsPage/>
                     <Route path=path!("/password") view=crate::pages::password::PasswordPage/>
+                    <Route path=path!("/masterdata/retailers") view=crate::pages::masterdata::MasterRetailersPage/>
+                    <Route path=path!("/masterdata/specs") view=crate::pages::masterdata::MasterSpecsPage/>
+                    <Route path=path!("/masterdata/classes") view=crate::pages::masterdata::ClassesPage/>
+                    <Route path=path!("/masterdata/import") view=crate::pages::masterdata::ImportPage/>
                 </Routes>
             </Shell>
         </Router>

@@ -35,3 +35,9 @@ CREATE TABLE import_jobs (
     finished_at BIGINT
 );
 CREATE INDEX import_jobs_created_idx ON import_jobs (created_at);
+
+-- A new installation starts with the usual 30 classes (1档 … 30档), which
+-- the marketing center renames, reorders or replaces on its page.
+INSERT INTO customer_classes (code, label, rank)
+    SELECT CAST(k AS TEXT), CAST(k AS TEXT) || '档', k FROM generate_series(1, 30) AS k
+    WHERE NOT EXISTS (SELECT 1 FROM customer_classes);

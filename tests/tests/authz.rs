@@ -37,6 +37,8 @@ struct Fixture {
     cycle: i64,
     closed_cycle: i64,
     spec: i64,
+    /// A checked import of the marketing center's.
+    import_job: i64,
     /// (retailer id, licence, manager id, manager name, sheet id) per side.
     own: Target,
     foreign: Target,
@@ -278,8 +280,52 @@ fn probe_of(method: &Method, path: &str, f: &Fixture, side: Side) -> Option<Prob
             Some(json!([{ "spec_id": spec, "class_code": "1", "max_cartons": -1 }])),
         ),
         ("GET", "/api/audit") => get("/api/audit?action=login".into()),
+        ("GET", "/api/masterdata/retailers") => get(format!("{path}?q=4211")),
+        // A bad phone number: refused after the scope check.
+        ("PATCH", "/api/masterdata/retailers/{id}") => probe(
+            m,
+            format!("/api/masterdata/retailers/{}", t.retailer),
+            Some(json!({ "version": -1, "phone": "#" })),
+        ),
+        ("POST", "/api/masterdata/retailers/reassign") => probe(
+            m,
+            path.into(),
+            Some(json!({ "retailer_ids": [t.retailer], "manager_id": -1 })),
+        ),
+        ("GET", "/api/masterdata/managers") => get(path.into()),
+        ("GET", "/api/masterdata/specs") => get(path.into()),
+        ("POST", "/api/masterdata/specs") => probe(m, path.into(), Some(bad_spec(0))),
+        ("PUT", "/api/masterdata/specs/{id}") => probe(
+            m,
+            format!("/api/masterdata/specs/{spec}"),
+            Some(bad_spec(spec)),
+        ),
+        ("GET", "/api/masterdata/classes") => get(path.into()),
+        ("PUT", "/api/masterdata/classes") => probe(m, path.into(), Some(json!({ "classes": [] }))),
+        ("POST", "/api/masterdata/imports") => Probe {
+            method: m,
+            path: "/api/masterdata/imports?kind=nope".into(),
+            body: None,
+            raw: Some(b"not,a,file"),
+        },
+        ("GET", "/api/masterdata/imports/{id}") => {
+            get(format!("/api/masterdata/imports/{}", f.import_job))
+        }
+        ("POST", "/api/masterdata/imports/{id}/apply") => Probe {
+            method: m,
+            path: "/api/masterdata/imports/999999999/apply".into(),
+            body: None,
+            raw: Some(b"x"),
+        },
         _ => return None,
     })
+}
+
+/// A spec form that fails validation (no name, price class 0).
+fn bad_spec(id: i64) -> Value {
+    json!({ "id": id, "code": "X1", "name": "", "brand": "", "price_class": 0,
+            "wholesale_fen": 0, "retail_fen": 0, "order_multiple": 1, "orderable": true,
+            "scarce": false, "new_product": false, "version": -1 })
 }
 
 /// The policy's rule for an operation and the probe that calls it.
@@ -435,7 +481,18 @@ async fn fixture(app: &TestApp) -> Fixture {
         (Role::MarketingCenter, "center".to_string()),
         (Role::Admin, "admin".to_string()),
     ];
+    let response = center
+        .client
+        .post(app.url("/api/masterdata/imports?kind=specs&name=specs.csv"))
+        .header("X-CSRF-Token", &center.csrf)
+        .body("卷烟编码,卷烟名称\nX1,测试\n")
+        .send()
+        .await
+        .expect("import");
+    assert_eq!(response.status().as_u16(), 202);
+    let job: domain::masterdata::ImportJob = response.json().await.expect("job");
     Fixture {
+        import_job: job.id,
         cycle: cycle.id,
         closed_cycle: closed.id,
         spec,

@@ -45,6 +45,24 @@ enum Command {
         #[arg(long, value_enum, default_value = "city")]
         scale: Scale,
     },
+    /// Write the company in the database as the files the import page
+    /// takes (units, staff, specs, retailers, history) into --out.
+    ExportMasterdata {
+        #[arg(long, default_value = "target/masterdata")]
+        out: std::path::PathBuf,
+    },
+    /// Benchmark: export the demo at --scale (generated into the database
+    /// if it is empty) as import files, then import them into the empty
+    /// database --into through the import service, and print the times.
+    BenchImport {
+        #[arg(long, value_enum, default_value = "city")]
+        scale: Scale,
+        /// An empty database to load the files into.
+        #[arg(long)]
+        into: String,
+        #[arg(long, default_value = "target/bench-import")]
+        out: std::path::PathBuf,
+    },
     /// Benchmark: compute the proposed order of every retailer with settings
     /// (generating the demo at --scale first if the database is empty) and
     /// print the time taken.
@@ -167,6 +185,39 @@ async fn main() -> anyhow::Result<()> {
                 println!("generated in {:.1} s", started.elapsed().as_secs_f64());
             }
             tools::bench::bench_accounts(db, &cli.database_url).await
+        }
+        Command::ExportMasterdata { out } => {
+            let db = Db::connect(&cli.database_url, 4).await?;
+            db.migrate().await?;
+            for (path, rows) in tools::export::export(&db, &out).await? {
+                println!("{:>10} rows  {}", rows, path.display());
+            }
+            Ok(())
+        }
+        Command::BenchImport { scale, into, out } => {
+            let source = seeded(&cli.database_url, scale, today).await?;
+            let started = Instant::now();
+            let files = tools::export::export(&source, &out).await?;
+            println!("exported in {:.1} s:", started.elapsed().as_secs_f64());
+            for (path, rows) in &files {
+                let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
+                println!("  {:>10} rows  {:>7.1} MB  {}", rows, bytes as f64 / 1e6, path.display());
+            }
+            let target = Db::connect(&into, 8).await?;
+            target.migrate().await?;
+            let retailers: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM retailers")
+                .fetch_one(&target.pool)
+                .await?;
+            if retailers > 0 {
+                anyhow::bail!("--into must be an empty database");
+            }
+            let _ = server::service::accounts::bootstrap_admin(&target, "bench-admin", "基准测试管理员", "营销中心", true).await;
+            let state = server::AppState::new(target, server::config::Config::local(into.clone())).await?;
+            println!("importing into {}:", if into.starts_with("postgres") { "PostgreSQL" } else { "SQLite" });
+            let started = Instant::now();
+            tools::export::load_company(&state, &out, "bench-admin", "center").await?;
+            println!("all files in {:.1} s", started.elapsed().as_secs_f64());
+            Ok(())
         }
         Command::BenchProposals { scale } => {
             let db = seeded(&cli.database_url, scale, today).await?;

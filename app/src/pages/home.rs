@@ -167,6 +167,39 @@ fn HomeLinks(role: Role) -> impl IntoView {
             "link-retailer-accounts",
         ));
     }
+    // 基础数据.
+    if op::MASTER_RETAILERS.permits(role) {
+        links.push((
+            routes::MASTER_RETAILERS.to_string(),
+            "基础数据 · 零售户",
+            "Master data · Retailers",
+            "link-master-retailers",
+        ));
+    }
+    if op::MASTER_SPECS.permits(role) {
+        links.push((
+            routes::MASTER_SPECS.to_string(),
+            "基础数据 · 品规",
+            "Master data · Specs",
+            "link-master-specs",
+        ));
+    }
+    if op::EDIT_CLASSES.permits(role) {
+        links.push((
+            routes::MASTER_CLASSES.to_string(),
+            "基础数据 · 客户档位",
+            "Master data · Classes",
+            "link-master-classes",
+        ));
+    }
+    if op::IMPORT.permits(role) {
+        links.push((
+            routes::MASTER_IMPORT.to_string(),
+            "基础数据 · 导入",
+            "Master data · Import",
+            "link-master-import",
+        ));
+    }
     if op::AUDIT_LOG.permits(role) {
         links.push((
             routes::AUDIT.to_string(),

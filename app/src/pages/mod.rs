@@ -5,6 +5,7 @@ pub mod audit;
 pub mod forecast;
 pub mod home;
 pub mod login;
+pub mod masterdata;
 pub mod not_found;
 pub mod password;
 pub mod policy;

@@ -90,12 +90,24 @@ pub fn half_width(c: char) -> char {
     }
 }
 
-/// Text as a person meant it: half-width, no zero-width or control
-/// characters, trimmed, inner runs of spaces made one.
+/// Full-width digits and letters to half-width; Chinese punctuation
+/// (`（软蓝）`) is kept, as names are written with it.
+fn half_width_alnum(c: char) -> char {
+    let h = half_width(c);
+    if h.is_ascii_alphanumeric() || h == ' ' {
+        h
+    } else {
+        c
+    }
+}
+
+/// Text as a person meant it: full-width digits, letters and spaces made
+/// half-width, no zero-width or control characters, trimmed, inner runs
+/// of spaces made one.
 pub fn text(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     let mut space = false;
-    for c in raw.chars().map(half_width) {
+    for c in raw.chars().map(half_width_alnum) {
         if c.is_whitespace() {
             space = true;
             continue;
@@ -132,6 +144,7 @@ pub fn required_text(raw: &str, max: usize) -> Result<String, Damage> {
 pub fn code(raw: &str) -> Result<String, Damage> {
     let t: String = text(raw)
         .chars()
+        .map(half_width)
         .filter(|c| !c.is_whitespace() && *c != '-')
         .collect();
     if t.is_empty() {
@@ -185,6 +198,7 @@ fn scientific(t: &str) -> Result<Option<String>, Damage> {
 fn number_text(raw: &str) -> String {
     text(raw)
         .chars()
+        .map(half_width)
         .filter(|c| !matches!(c, ',' | ' ' | '¥' | '￥' | '元' | '条'))
         .collect()
 }
@@ -392,6 +406,7 @@ mod tests {
     fn spaces_and_full_width_characters_are_repaired() {
         assert_eq!(text("  王记\u{3000}烟酒店 \t"), "王记 烟酒店");
         assert_eq!(text("１２３ＡＢ"), "123AB");
+        assert_eq!(text("黄鹤楼（软蓝）"), "黄鹤楼（软蓝）");
         assert_eq!(text("a\u{200B}b"), "ab");
         assert_eq!(header(" 批发价（元/条） "), "批发价");
         assert_eq!(header("许可证号："), "许可证号");

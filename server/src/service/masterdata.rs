@@ -190,15 +190,9 @@ pub async fn edit_retailer(
     id: i64,
     edit: RetailerEdit,
 ) -> ApiResult<RetailerRecord> {
-    let errors = check_retailer_edit(&edit, crate::clock::today(), lang);
-    if !errors.is_empty() {
-        return Err(invalid(
-            lang,
-            errors.into_iter().map(|(f, m)| (f.to_string(), m)).collect(),
-        ));
-    }
     let mut conn = state.db.pool.acquire().await?;
     let mut tx = state.db.begin(&mut conn).await?;
+    // Scope first: a retailer outside it (or none) is 403 whatever the body.
     let before = retailer(&mut tx, id)
         .await?
         .ok_or_else(|| ApiError::forbidden(lang))?;
@@ -208,6 +202,13 @@ pub async fn edit_retailer(
     };
     if !op::EDIT_RETAILER.allows(user.role, own) {
         return Err(ApiError::forbidden(lang));
+    }
+    let errors = check_retailer_edit(&edit, crate::clock::today(), lang);
+    if !errors.is_empty() {
+        return Err(invalid(
+            lang,
+            errors.into_iter().map(|(f, m)| (f.to_string(), m)).collect(),
+        ));
     }
     if let Some(class) = &edit.class_code {
         let known: Option<String> = sqlx::query_scalar("SELECT code FROM customer_classes WHERE code = $1")

@@ -139,7 +139,8 @@ pub async fn open_cycle(
     now: i64,
 ) -> sqlx::Result<Result<i64, MonthTaken>> {
     let (submit, review) = input.deadlines();
-    let population: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM retailers")
+    // A closed licence is no longer forecast.
+    let population: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM retailers WHERE status <> 'closed'")
         .fetch_one(&mut *conn)
         .await?;
     let id: Option<i64> = sqlx::query_scalar(
@@ -183,7 +184,9 @@ async fn fill_cycle(conn: &mut AnyConnection, id: i64, input: &CycleInput) -> sq
         &specs,
     )
     .await?;
-    let retailers = sqlx::query("SELECT id, licence_no, manager_id FROM retailers ORDER BY id")
+    let retailers = sqlx::query(
+        "SELECT id, licence_no, manager_id FROM retailers WHERE status <> 'closed' ORDER BY id",
+    )
         .fetch_all(&mut *conn)
         .await?;
     let mut by_manager: std::collections::BTreeMap<i64, Vec<i64>> = Default::default();

@@ -133,6 +133,10 @@ pub async fn seed(db: &Db, options: &DemoOptions) -> anyhow::Result<DemoReport> 
         &plan.units,
     )
     .await?;
+    // The installation's default classes make way for the demo's own.
+    sqlx::query("DELETE FROM customer_classes")
+        .execute(&mut *tx)
+        .await?;
     let classes: Vec<Vec<Value>> = (1..=30_i64)
         .map(|t| {
             vec![
