@@ -200,6 +200,26 @@ pub const ACTIONS: &[(&str, &str, &str)] = &[
         "Forecast bound changed",
     ),
     ("backup.taken", "数据备份", "Backup taken"),
+    ("masterdata.import.add", "导入新增", "Added by an import"),
+    ("masterdata.import.change", "导入修改", "Changed by an import"),
+    (
+        "masterdata.import.history",
+        "导入订货历史",
+        "Order history imported",
+    ),
+    ("masterdata.retailer.change", "修改零售户", "Retailer changed"),
+    (
+        "masterdata.retailer.reassign",
+        "移交客户经理",
+        "Retailer handed over",
+    ),
+    ("masterdata.spec.add", "新增品规", "Spec added"),
+    ("masterdata.spec.change", "修改品规", "Spec changed"),
+    (
+        "masterdata.classes.change",
+        "修改客户档位",
+        "Customer classes changed",
+    ),
 ];
 
 /// Actions that change nothing (sign-ins, failures, backups): they do not
@@ -238,6 +258,8 @@ pub const ENTITIES: &[(&str, &str, &str)] = &[
     ("forecast_bound", "预测上限", "Forecast bound"),
     ("backup", "备份", "Backup"),
     ("account_job", "批量开户任务", "Bulk account job"),
+    ("org_unit", "组织机构", "Unit"),
+    ("customer_classes", "客户档位表", "Customer class list"),
 ];
 
 /// The kind of object's name for people; an unknown kind shows its code.

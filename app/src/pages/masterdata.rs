@@ -466,7 +466,8 @@ fn RetailerForm(
             match api::edit_master_retailer(id, &edit, &csrf, l).await {
                 Ok(saved) => on_saved.run(saved),
                 Err(e) => {
-                    let conflict = e.code == ErrorCode::Conflict;
+                    // A stale version (not a taken key, which names its field).
+                    let conflict = e.code == ErrorCode::Conflict && e.fields.is_empty();
                     let _ = error.try_set(Some(e));
                     if conflict {
                         on_conflict.run(id);
@@ -743,7 +744,7 @@ fn SpecForm(
             match api::save_master_spec(&record, &csrf, l).await {
                 Ok(saved) => on_saved.run(saved),
                 Err(e) => {
-                    let conflict = e.code == ErrorCode::Conflict && id != 0;
+                    let conflict = e.code == ErrorCode::Conflict && e.fields.is_empty() && id != 0;
                     let _ = error.try_set(Some(e));
                     if conflict {
                         on_conflict.run(id);
