@@ -674,3 +674,41 @@ pub async fn apply_import(
     let path = format!("/api/masterdata/imports/{id}/apply?only_good_rows={only_good_rows}");
     send_bytes(Request::post(&path), bytes, csrf, lang).await
 }
+
+pub async fn forecast_rules(lang: Lang) -> ApiResult<domain::forecast::ForecastRules> {
+    get_json("/api/forecast/rules", lang).await
+}
+
+/// Changes the forecast rules (marketing center); 422 names the fields.
+pub async fn save_forecast_rules(
+    rules: &domain::forecast::ForecastRules,
+    csrf: &str,
+    lang: Lang,
+) -> ApiResult<domain::forecast::ForecastRules> {
+    send_json(
+        write(Request::put("/api/forecast/rules"), lang, csrf),
+        rules,
+        lang,
+    )
+    .await
+}
+
+/// The sanity bounds set per spec and class (the default applies elsewhere).
+pub async fn forecast_bounds(lang: Lang) -> ApiResult<Vec<domain::forecast::view::ForecastBound>> {
+    get_json("/api/forecast/bounds", lang).await
+}
+
+/// Sets the changed bounds, all or none; answers every bound now set.
+/// Field errors are `bounds.{i}.{field}`, `i` indexing `bounds`.
+pub async fn save_forecast_bounds(
+    bounds: &[domain::forecast::view::ForecastBound],
+    csrf: &str,
+    lang: Lang,
+) -> ApiResult<Vec<domain::forecast::view::ForecastBound>> {
+    send_json(
+        write(Request::put("/api/forecast/bounds"), lang, csrf),
+        &bounds,
+        lang,
+    )
+    .await
+}

@@ -54,6 +54,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/masterdata/specs") view=crate::pages::masterdata::MasterSpecsPage/>
                     <Route path=path!("/masterdata/classes") view=crate::pages::masterdata::ClassesPage/>
                     <Route path=path!("/masterdata/import") view=crate::pages::masterdata::ImportPage/>
+                    <Route path=path!("/masterdata/rules") view=crate::pages::rules::RulesPage/>
                 </Routes>
             </Shell>
         </Router>

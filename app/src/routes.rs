@@ -71,6 +71,8 @@ pub const MASTER_RETAILERS: &str = "/masterdata/retailers";
 pub const MASTER_SPECS: &str = "/masterdata/specs";
 /// 基础数据 → 客户档位.
 pub const MASTER_CLASSES: &str = "/masterdata/classes";
+/// 基础数据 → 预测规则与上限.
+pub const MASTER_RULES: &str = "/masterdata/rules";
 /// 基础数据 → 导入.
 pub const MASTER_IMPORT: &str = "/masterdata/import";
 

@@ -192,6 +192,14 @@ fn HomeLinks(role: Role) -> impl IntoView {
             "link-master-classes",
         ));
     }
+    if op::RULES_CHANGE.permits(role) {
+        links.push((
+            routes::MASTER_RULES.to_string(),
+            "基础数据 · 预测规则与上限",
+            "Master data · Forecast rules and bounds",
+            "link-master-rules",
+        ));
+    }
     if op::IMPORT.permits(role) {
         links.push((
             routes::MASTER_IMPORT.to_string(),

@@ -12,5 +12,6 @@ pub mod policy;
 pub mod replenishment;
 pub mod retailers;
 pub mod review;
+pub mod rules;
 pub mod sheet;
 pub mod summary;
