@@ -195,13 +195,17 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::BenchImport { scale, into, out } => {
-            let source = seeded(&cli.database_url, scale, today).await?;
-            let started = Instant::now();
-            let files = tools::export::export(&source, &out).await?;
-            println!("exported in {:.1} s:", started.elapsed().as_secs_f64());
-            for (path, rows) in &files {
-                let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
-                println!("  {:>10} rows  {:>7.1} MB  {}", rows, bytes as f64 / 1e6, path.display());
+            if out.join("history.csv").exists() {
+                println!("reusing the files in {}", out.display());
+            } else {
+                let source = seeded(&cli.database_url, scale, today).await?;
+                let started = Instant::now();
+                let files = tools::export::export(&source, &out).await?;
+                println!("exported in {:.1} s:", started.elapsed().as_secs_f64());
+                for (path, rows) in &files {
+                    let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
+                    println!("  {:>10} rows  {:>7.1} MB  {}", rows, bytes as f64 / 1e6, path.display());
+                }
             }
             let target = Db::connect(&into, 8).await?;
             target.migrate().await?;

@@ -628,6 +628,9 @@ impl Value {
 /// field may be left out. The `bool` says whether the cell was repaired
 /// (what was read differs from what was written).
 pub fn read_cell(field: &Field, raw: &str) -> Result<Option<(Value, bool)>, Damage> {
+    if let Some(value) = clean_cell(field.read, raw) {
+        return Ok(Some((value, false)));
+    }
     let trimmed = raw.trim();
     if clean::text(raw).is_empty() {
         return if field.need == Need::Always {
@@ -656,6 +659,38 @@ pub fn read_cell(field: &Field, raw: &str) -> Result<Option<(Value, bool)>, Dama
         _ => false,
     };
     Ok(Some((value, repaired)))
+}
+
+/// A cell that needs no repair, read without the general path's copies:
+/// a code of digits and capitals, a number of digits, a month written
+/// `2025-11` or `2025年11月`. `None`: read it the general way (which gives
+/// the same value for these cells; a history file has ten million rows).
+fn clean_cell(read: Read, raw: &str) -> Option<Value> {
+    let b = raw.as_bytes();
+    match read {
+        Read::Code
+            if !b.is_empty()
+                && b.len() <= 40
+                && b.iter().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()) =>
+        {
+            Some(Value::Text(raw.to_string()))
+        }
+        Read::Whole(max) if !b.is_empty() && b.len() <= 15 && b.iter().all(u8::is_ascii_digit) => {
+            raw.parse::<i64>().ok().filter(|n| *n <= max).map(Value::Int)
+        }
+        Read::Month => {
+            let (year, rest) = (raw.get(..4)?, raw.get(4..)?);
+            let month = rest
+                .strip_prefix('-')
+                .filter(|m| m.len() == 2)
+                .or_else(|| rest.strip_prefix('年')?.strip_suffix('月'))?;
+            if !year.bytes().all(|c| c.is_ascii_digit()) || !month.bytes().all(|c| c.is_ascii_digit()) {
+                return None;
+            }
+            YearMonth::new(year.parse().ok()?, month.parse().ok()?).map(Value::Month)
+        }
+        _ => None,
+    }
 }
 
 /// Why a cell of a kind-specific column was refused: the message for
@@ -1135,6 +1170,38 @@ mod tests {
             bad.iter().map(|p| p.field.as_str()).collect::<Vec<_>>(),
             vec!["许可证号", "卷烟编码", "订货量"]
         );
+    }
+
+    #[test]
+    fn clean_cells_read_the_same_on_the_short_path() {
+        for (read, raw) in [
+            (Read::Code, "421103000001"),
+            (Read::Code, "AB12"),
+            (Read::Whole(100), "12"),
+            (Read::Whole(100), "101"),
+            (Read::Month, "2025-11"),
+            (Read::Month, "2025年1月"),
+            (Read::Month, "2025年13月"),
+        ] {
+            let field = Field {
+                key: "x",
+                zh: "x",
+                en: "x",
+                aliases: &[],
+                need: Need::Always,
+                read,
+            };
+            let general = match read {
+                Read::Code => clean::code(raw).map(Value::Text),
+                Read::Whole(max) => clean::whole(raw, max).map(Value::Int),
+                _ => clean::month(raw).map(Value::Month),
+            };
+            assert_eq!(
+                read_cell(&field, raw).map(|v| v.map(|(v, _)| v)),
+                general.map(Some),
+                "{raw}"
+            );
+        }
     }
 
     #[test]

