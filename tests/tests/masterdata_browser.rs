@@ -149,7 +149,8 @@ async fn a_company_loads_its_own_files_and_forecasts_from_them() {
     let first = lines[1].clone();
     lines.push(first.replacen(",cm0", ",nobody-cm0", 1).replacen("4211", "4299", 1));
     lines.push(first);
-    let (bad, _, _) = encoding_rs::GB18030.encode(&(lines.join("\n") + "\n"));
+    let bad_text = lines.join("\n") + "\n";
+    let (bad, _, _) = encoding_rs::GB18030.encode(&bad_text);
     let bad_path = dir.path().join("retailers-with-errors.csv");
     std::fs::write(&bad_path, &bad).expect("write");
     let bad_rows = (lines.len() - 1, lines.len());
@@ -239,34 +240,8 @@ async fn a_company_loads_its_own_files_and_forecasts_from_them() {
     center.close().await;
 
     // The same cycle in both companies: the baselines agree.
-    let open = |app: &TestApp, password: Option<&'static str>| {
-        let app = app;
-        async move {
-            let center = match password {
-                Some(p) => e2e::caller_with(app, "center", p).await,
-                None => e2e::caller(app, "center").await,
-            };
-            let list: domain::forecast::view::CycleList =
-                center.get_json(app, "/api/forecast/cycles").await;
-            let specs: Vec<domain::catalogue::Spec> = center.get_json(app, "/api/specs").await;
-            let mut codes: Vec<(String, i64)> = specs.iter().map(|s| (s.code.clone(), s.id)).collect();
-            codes.sort();
-            let ids: Vec<i64> = codes.iter().take(4).map(|(_, id)| *id).collect();
-            let response = center
-                .send(
-                    app,
-                    Method::POST,
-                    "/api/forecast/cycles",
-                    json!({ "month": list.default_month, "spec_ids": ids, "scope": "all" }),
-                )
-                .await;
-            assert_eq!(response.status(), 200, "{}", response.text().await.unwrap_or_default());
-            let cycle: CycleView = response.json().await.expect("cycle");
-            cycle
-        }
-    };
-    let source_cycle = open(&source, None).await;
-    let target_cycle = open(&app, Some("Quiet-River-Stone-7")).await;
+    let source_cycle = open_cycle(&source, None).await;
+    let target_cycle = open_cycle(&app, Some("Quiet-River-Stone-7")).await;
     let source_cm = e2e::caller(&source, "cm01").await;
     let source_sheet: SheetView = source_cm
         .get_json(&source, &format!("/api/forecast/cycles/{}/sheet", source_cycle.id))
@@ -379,4 +354,27 @@ async fn a_market_manager_re_tiers_and_hands_over_retailers() {
         colleague.get_json(&app, "/api/replenishment/retailers").await;
     assert!(list.retailers.iter().any(|r| r.id == handed.id), "on the colleague's list");
     mm.close().await;
+}
+
+/// Opens next month's cycle of the first four specs by code, as the center.
+async fn open_cycle(app: &TestApp, password: Option<&str>) -> CycleView {
+    let center = match password {
+        Some(p) => e2e::caller_with(app, "center", p).await,
+        None => e2e::caller(app, "center").await,
+    };
+    let list: domain::forecast::view::CycleList = center.get_json(app, "/api/forecast/cycles").await;
+    let specs: Vec<domain::catalogue::Spec> = center.get_json(app, "/api/specs").await;
+    let mut codes: Vec<(String, i64)> = specs.iter().map(|s| (s.code.clone(), s.id)).collect();
+    codes.sort();
+    let ids: Vec<i64> = codes.iter().take(4).map(|(_, id)| *id).collect();
+    let response = center
+        .send(
+            app,
+            Method::POST,
+            "/api/forecast/cycles",
+            json!({ "month": list.default_month, "spec_ids": ids, "scope": "all" }),
+        )
+        .await;
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap_or_default());
+    response.json().await.expect("cycle")
 }
