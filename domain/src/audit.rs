@@ -201,13 +201,21 @@ pub const ACTIONS: &[(&str, &str, &str)] = &[
     ),
     ("backup.taken", "数据备份", "Backup taken"),
     ("masterdata.import.add", "导入新增", "Added by an import"),
-    ("masterdata.import.change", "导入修改", "Changed by an import"),
+    (
+        "masterdata.import.change",
+        "导入修改",
+        "Changed by an import",
+    ),
     (
         "masterdata.import.history",
         "导入订货历史",
         "Order history imported",
     ),
-    ("masterdata.retailer.change", "修改零售户", "Retailer changed"),
+    (
+        "masterdata.retailer.change",
+        "修改零售户",
+        "Retailer changed",
+    ),
     (
         "masterdata.retailer.reassign",
         "移交客户经理",

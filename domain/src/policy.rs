@@ -56,7 +56,11 @@ pub const MANAGERS: &[Role] = &[Role::CustomerManager];
 /// Administrators: accounts, not business policy.
 pub const ADMINS: &[Role] = &[Role::Admin];
 /// Who keeps retailers' master data: their departments and the center.
-pub const KEEPERS: &[Role] = &[Role::MarketManager, Role::CountyManager, Role::MarketingCenter];
+pub const KEEPERS: &[Role] = &[
+    Role::MarketManager,
+    Role::CountyManager,
+    Role::MarketingCenter,
+];
 /// Who imports files: the center (business data) and administrators
 /// (units and staff); which kinds each is in `masterdata::ImportKind::importers`.
 pub const IMPORTERS: &[Role] = &[Role::MarketingCenter, Role::Admin];
@@ -339,7 +343,11 @@ pub const ROUTES: &[Route] = &[
     r("PUT", "/api/masterdata/classes", op::EDIT_CLASSES),
     r("POST", "/api/masterdata/imports", op::IMPORT),
     r("GET", "/api/masterdata/imports/{id}", op::IMPORT_JOB),
-    r("POST", "/api/masterdata/imports/{id}/apply", op::APPLY_IMPORT),
+    r(
+        "POST",
+        "/api/masterdata/imports/{id}/apply",
+        op::APPLY_IMPORT,
+    ),
 ];
 
 /// Routes a signed-in account that must change its one-time password may

@@ -42,7 +42,12 @@ async fn check(app: &TestApp, who: &Caller, kind: &str, body: &[u8]) -> ImportJo
         body.to_vec(),
     )
     .await;
-    assert_eq!(response.status(), 202, "{}", response.text().await.unwrap_or_default());
+    assert_eq!(
+        response.status(),
+        202,
+        "{}",
+        response.text().await.unwrap_or_default()
+    );
     let job: ImportJob = response.json().await.expect("job");
     wait(app, who, job.id).await
 }
@@ -247,13 +252,17 @@ async fn bad_rows_are_named_and_applied_only_when_chosen(backend: Backend) {
     for bad in ["421199000005", "421199000006", "421199000008"] {
         assert_eq!(count(&app, bad).await, 0, "{bad}");
     }
-    let name: String = sqlx::query_scalar("SELECT name FROM retailers WHERE licence_no = '421199000001'")
-        .fetch_one(pool)
-        .await
-        .expect("name");
+    let name: String =
+        sqlx::query_scalar("SELECT name FROM retailers WHERE licence_no = '421199000001'")
+            .fetch_one(pool)
+            .await
+            .expect("name");
     assert_eq!(name, "新开烟酒店", "the first of the duplicates");
     // A second apply of the same job is refused.
-    assert_eq!(apply(&app, &center, job.id, &file, true).await.status(), 409);
+    assert_eq!(
+        apply(&app, &center, job.id, &file, true).await.status(),
+        409
+    );
 
     // History: a future month, an unknown spec, a negative quantity.
     let code: String = sqlx::query_scalar("SELECT code FROM specs ORDER BY id LIMIT 1")
@@ -274,14 +283,21 @@ async fn bad_rows_are_named_and_applied_only_when_chosen(backend: Backend) {
         &app,
         &center,
         "specs",
-        "卷烟编码,卷烟名称,品牌,价类,批发价,零售价\n6901000000001,测试(软),测试,3,-5,10\n".as_bytes(),
+        "卷烟编码,卷烟名称,品牌,价类,批发价,零售价\n6901000000001,测试(软),测试,3,-5,10\n"
+            .as_bytes(),
     )
     .await;
     let preview = job.preview.expect("preview");
     assert_eq!(preview.problems[0].field, "批发价");
     assert!(preview.problems[0].message.contains("负数"));
     // Units and staff are the administrator's.
-    let refused = upload(&app, &center, "/api/masterdata/imports?kind=units", b"a".to_vec()).await;
+    let refused = upload(
+        &app,
+        &center,
+        "/api/masterdata/imports?kind=units",
+        b"a".to_vec(),
+    )
+    .await;
     assert_eq!(refused.status(), 403);
 }
 
@@ -324,7 +340,10 @@ async fn re_tiering_changes_caps_and_a_handover_moves_the_retailer(backend: Back
     .fetch_one(pool)
     .await
     .expect("audited");
-    assert!(audited.contains(&format!("\"class\":\"{}\"", target.class_code)), "{audited}");
+    assert!(
+        audited.contains(&format!("\"class\":\"{}\"", target.class_code)),
+        "{audited}"
+    );
 
     // Hand it to another customer manager of the department while a cycle is open.
     let open = e2e::forecast::open_cycle(&app, domain::forecast::Scope::All, 2).await;
@@ -348,9 +367,15 @@ async fn re_tiering_changes_caps_and_a_handover_moves_the_retailer(backend: Back
     assert_eq!((moved.moved, moved.in_open_cycle), (1, 1));
     let new_cm = caller(&app, &other.login).await;
     let list: ManagedRetailers = new_cm.get_json(&app, "/api/replenishment/retailers").await;
-    assert!(list.retailers.iter().any(|r| r.id == target.id), "on the new list");
+    assert!(
+        list.retailers.iter().any(|r| r.id == target.id),
+        "on the new list"
+    );
     let old: ManagedRetailers = cm.get_json(&app, "/api/replenishment/retailers").await;
-    assert!(!old.retailers.iter().any(|r| r.id == target.id), "off the old list");
+    assert!(
+        !old.retailers.iter().any(|r| r.id == target.id),
+        "off the old list"
+    );
     // As the page says: this cycle keeps it on the former sheet …
     assert_eq!(sheet_of(&app, open.id, target.id).await, target.manager_id);
     // … and the next cycle puts it on the new manager's sheet.
@@ -363,7 +388,12 @@ async fn re_tiering_changes_caps_and_a_handover_moves_the_retailer(backend: Back
             json!({ "month": open.month.plus(1), "spec_ids": open.specs.iter().map(|s| s.spec_id).collect::<Vec<_>>(), "scope": "all" }),
         )
         .await;
-    assert_eq!(next.status(), 200, "{}", next.text().await.unwrap_or_default());
+    assert_eq!(
+        next.status(),
+        200,
+        "{}",
+        next.text().await.unwrap_or_default()
+    );
     let next: domain::forecast::view::CycleView = next.json().await.expect("cycle");
     assert_eq!(sheet_of(&app, next.id, target.id).await, other.id);
     // Outside the department: refused.

@@ -86,10 +86,18 @@ async fn apply(browser: &Browser, button: &str) -> String {
     accept(browser).await;
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        if let Ok(result) = browser.client.find(fantoccini::Locator::Css("#import-result")).await {
+        if let Ok(result) = browser
+            .client
+            .find(fantoccini::Locator::Css("#import-result"))
+            .await
+        {
             return result.text().await.expect("result");
         }
-        if let Ok(error) = browser.client.find(fantoccini::Locator::Css("#import-error")).await {
+        if let Ok(error) = browser
+            .client
+            .find(fantoccini::Locator::Css("#import-error"))
+            .await
+        {
             let text = error.text().await.unwrap_or_default();
             assert!(text.trim().is_empty(), "the import failed: {text}");
         }
@@ -147,7 +155,11 @@ async fn a_company_loads_its_own_files_and_forecasts_from_them() {
     let (text, _, _) = encoding_rs::GB18030.decode(&good);
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
     let first = lines[1].clone();
-    lines.push(first.replacen(",cm0", ",nobody-cm0", 1).replacen("4211", "4299", 1));
+    lines.push(
+        first
+            .replacen(",cm0", ",nobody-cm0", 1)
+            .replacen("4211", "4299", 1),
+    );
     lines.push(first);
     let bad_text = lines.join("\n") + "\n";
     let (bad, _, _) = encoding_rs::GB18030.encode(&bad_text);
@@ -162,7 +174,13 @@ async fn a_company_loads_its_own_files_and_forecasts_from_them() {
         empty.migrate().await.expect("migrate");
     }
     let out = std::process::Command::new(e2e::server_binary())
-        .args(["--database-url", &db.url, "create-admin", "--login", "admin"])
+        .args([
+            "--database-url",
+            &db.url,
+            "create-admin",
+            "--login",
+            "admin",
+        ])
         .output()
         .expect("create-admin runs");
     let printed = String::from_utf8_lossy(&out.stdout).to_string();
@@ -173,7 +191,12 @@ async fn a_company_loads_its_own_files_and_forecasts_from_them() {
         .expect("the one-time password is printed")
         .trim()
         .to_string();
-    let app = e2e::spawn_app_on(db.clone(), server::config::Config::local(String::new()), false).await;
+    let app = e2e::spawn_app_on(
+        db.clone(),
+        server::config::Config::local(String::new()),
+        false,
+    )
+    .await;
 
     // The administrator: units, then staff.
     let admin = Browser::start().await;
@@ -183,7 +206,11 @@ async fn a_company_loads_its_own_files_and_forecasts_from_them() {
     let result = apply(&admin, "#import-apply").await;
     assert!(result.contains('4'), "{result}");
     check_file(&admin, &app, "staff", &dir.path().join("staff.csv")).await;
-    let staff: i64 = text_of(&admin, "#preview-add").await.trim().parse().expect("a count");
+    let staff: i64 = text_of(&admin, "#preview-add")
+        .await
+        .trim()
+        .parse()
+        .expect("a count");
     assert_eq!(staff, 11);
     apply(&admin, "#import-apply").await;
     admin.close().await;
@@ -203,7 +230,9 @@ async fn a_company_loads_its_own_files_and_forecasts_from_them() {
         let mut out = Vec::new();
         for row in center
             .client
-            .find_all(fantoccini::Locator::Css("#import-problems tr.problem td.line"))
+            .find_all(fantoccini::Locator::Css(
+                "#import-problems tr.problem td.line",
+            ))
             .await
             .expect("problems")
         {
@@ -223,14 +252,23 @@ async fn a_company_loads_its_own_files_and_forecasts_from_them() {
         .attr("disabled")
         .await
         .expect("attribute");
-    assert!(disabled.is_some(), "a file with bad rows is not applied as is");
+    assert!(
+        disabled.is_some(),
+        "a file with bad rows is not applied as is"
+    );
     let retailers: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM retailers")
         .fetch_one(&app.db().pool)
         .await
         .expect("count");
     assert_eq!(retailers, 0, "nothing was written");
     // The fixed file.
-    check_file(&center, &app, "retailers", &dir.path().join("retailers.csv")).await;
+    check_file(
+        &center,
+        &app,
+        "retailers",
+        &dir.path().join("retailers.csv"),
+    )
+    .await;
     assert_eq!(text_of(&center, "#preview-bad").await.trim(), "0");
     apply(&center, "#import-apply").await;
     check_file(&center, &app, "history", &dir.path().join("history.csv")).await;
@@ -244,7 +282,10 @@ async fn a_company_loads_its_own_files_and_forecasts_from_them() {
     let target_cycle = open_cycle(&app, Some("Quiet-River-Stone-7")).await;
     let source_cm = e2e::caller(&source, "cm01").await;
     let source_sheet: SheetView = source_cm
-        .get_json(&source, &format!("/api/forecast/cycles/{}/sheet", source_cycle.id))
+        .get_json(
+            &source,
+            &format!("/api/forecast/cycles/{}/sheet", source_cycle.id),
+        )
         .await;
 
     let cm_otp = reset(&app, &admin_api, "cm01").await;
@@ -252,17 +293,31 @@ async fn a_company_loads_its_own_files_and_forecasts_from_them() {
     first_sign_in(&cm, &app, "cm01", &cm_otp, "Morning-Tea-Route-8").await;
     let cm_api = e2e::caller_with(&app, "cm01", "Morning-Tea-Route-8").await;
     let target_sheet: SheetView = cm_api
-        .get_json(&app, &format!("/api/forecast/cycles/{}/sheet", target_cycle.id))
+        .get_json(
+            &app,
+            &format!("/api/forecast/cycles/{}/sheet", target_cycle.id),
+        )
         .await;
-    assert!(target_sheet.baseline.iter().sum::<i64>() > 0, "a baseline from the history");
+    assert!(
+        target_sheet.baseline.iter().sum::<i64>() > 0,
+        "a baseline from the history"
+    );
     assert_eq!(baselines(&source_sheet), baselines(&target_sheet));
     // In the grid: filled from the baseline, the first cell shows it.
-    cm.client.goto(&app.url("/forecast")).await.expect("forecast");
+    cm.client
+        .goto(&app.url("/forecast"))
+        .await
+        .expect("forecast");
     click(&cm, "[data-test=open-sheet]").await;
     element(&cm, "[data-test=cell-0-0]").await;
     click(&cm, "[data-test=cell-0-0]").await;
     click(&cm, "[data-test=fill-baseline]").await;
-    wait_for_text(&cm, "[data-test=cell-0-0]", &target_sheet.baseline[0].to_string()).await;
+    wait_for_text(
+        &cm,
+        "[data-test=cell-0-0]",
+        &target_sheet.baseline[0].to_string(),
+    )
+    .await;
     cm.close().await;
 }
 
@@ -326,7 +381,11 @@ async fn a_market_manager_re_tiers_and_hands_over_retailers() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let after: ProposalView = cm.get_json(&app, &path).await;
-    assert_eq!(after.total_cap, Some(cap), "the next proposal has the new class's cap");
+    assert_eq!(
+        after.total_cap,
+        Some(cap),
+        "the next proposal has the new class's cap"
+    );
 
     // Hand the second retailer to a colleague; the page says what happens.
     let other: (i64, String) = sqlx::query_as(
@@ -338,7 +397,11 @@ async fn a_market_manager_re_tiers_and_hands_over_retailers() {
     .await
     .expect("a colleague");
     mm.client.refresh().await.expect("reload");
-    click(&mm, &format!("tr[data-licence=\"{}\"] input.pick", handed.licence_no)).await;
+    click(
+        &mm,
+        &format!("tr[data-licence=\"{}\"] input.pick", handed.licence_no),
+    )
+    .await;
     element(&mm, "#reassign-manager")
         .await
         .select_by_value(&other.0.to_string())
@@ -350,9 +413,13 @@ async fn a_market_manager_re_tiers_and_hands_over_retailers() {
     click(&mm, "#reassign-confirm").await;
     wait_for_text(&mm, "#reassign-result", "1").await;
     let colleague = e2e::caller(&app, &other.1).await;
-    let list: domain::replenishment::ManagedRetailers =
-        colleague.get_json(&app, "/api/replenishment/retailers").await;
-    assert!(list.retailers.iter().any(|r| r.id == handed.id), "on the colleague's list");
+    let list: domain::replenishment::ManagedRetailers = colleague
+        .get_json(&app, "/api/replenishment/retailers")
+        .await;
+    assert!(
+        list.retailers.iter().any(|r| r.id == handed.id),
+        "on the colleague's list"
+    );
     mm.close().await;
 }
 
@@ -362,7 +429,8 @@ async fn open_cycle(app: &TestApp, password: Option<&str>) -> CycleView {
         Some(p) => e2e::caller_with(app, "center", p).await,
         None => e2e::caller(app, "center").await,
     };
-    let list: domain::forecast::view::CycleList = center.get_json(app, "/api/forecast/cycles").await;
+    let list: domain::forecast::view::CycleList =
+        center.get_json(app, "/api/forecast/cycles").await;
     let specs: Vec<domain::catalogue::Spec> = center.get_json(app, "/api/specs").await;
     let mut codes: Vec<(String, i64)> = specs.iter().map(|s| (s.code.clone(), s.id)).collect();
     codes.sort();
@@ -375,6 +443,11 @@ async fn open_cycle(app: &TestApp, password: Option<&str>) -> CycleView {
             json!({ "month": list.default_month, "spec_ids": ids, "scope": "all" }),
         )
         .await;
-    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap_or_default());
+    assert_eq!(
+        response.status(),
+        200,
+        "{}",
+        response.text().await.unwrap_or_default()
+    );
     response.json().await.expect("cycle")
 }

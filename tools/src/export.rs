@@ -52,8 +52,7 @@ pub async fn export(db: &Db, dir: &Path) -> anyhow::Result<Vec<(PathBuf, usize)>
     let mut out = b"\xef\xbb\xbf".to_vec();
     line(&mut out, &["单位名称", "单位类型", "上级单位"]);
     for (_, name, kind, parent) in &units {
-        let kind = domain::org::UnitKind::parse(kind)
-            .map_or("", |k| k.label(domain::Lang::Zh));
+        let kind = domain::org::UnitKind::parse(kind).map_or("", |k| k.label(domain::Lang::Zh));
         line(&mut out, &[name, kind, parent.as_deref().unwrap_or("")]);
     }
     save("units.csv", out, units.len())?;
@@ -83,8 +82,16 @@ pub async fn export(db: &Db, dir: &Path) -> anyhow::Result<Vec<(PathBuf, usize)>
     line(
         &mut out,
         &[
-            "卷烟编码", "卷烟名称", "品牌", "价类", "批发价(元/条)", "零售价(元/条)", "订货倍数",
-            "可订货", "紧俏", "新品",
+            "卷烟编码",
+            "卷烟名称",
+            "品牌",
+            "价类",
+            "批发价(元/条)",
+            "零售价(元/条)",
+            "订货倍数",
+            "可订货",
+            "紧俏",
+            "新品",
         ],
     );
     let yes = |b: i64| if b == 1 { "是" } else { "否" };
@@ -120,8 +127,17 @@ pub async fn export(db: &Db, dir: &Path) -> anyhow::Result<Vec<(PathBuf, usize)>
     line(
         &mut text,
         &[
-            "许可证号", "客户名称", "经营地址", "联系电话", "客户档位", "客户经理", "市场部", "订货日",
-            "状态", "停业日期", "网上配货",
+            "许可证号",
+            "客户名称",
+            "经营地址",
+            "联系电话",
+            "客户档位",
+            "客户经理",
+            "市场部",
+            "订货日",
+            "状态",
+            "停业日期",
+            "网上配货",
         ],
     );
     const DAYS: [&str; 7] = ["周一", "周二", "周三", "周四", "周五", "周六", "周日"];
@@ -208,7 +224,8 @@ pub async fn import_file(
         (actor.id, actor.role),
         lang,
         kind,
-        path.file_name().map_or(String::new(), |n| n.to_string_lossy().into()),
+        path.file_name()
+            .map_or(String::new(), |n| n.to_string_lossy().into()),
         None,
         body.clone(),
         slot.clone().try_acquire_owned()?,

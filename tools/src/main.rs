@@ -204,7 +204,12 @@ async fn main() -> anyhow::Result<()> {
                 println!("exported in {:.1} s:", started.elapsed().as_secs_f64());
                 for (path, rows) in &files {
                     let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
-                    println!("  {:>10} rows  {:>7.1} MB  {}", rows, bytes as f64 / 1e6, path.display());
+                    println!(
+                        "  {:>10} rows  {:>7.1} MB  {}",
+                        rows,
+                        bytes as f64 / 1e6,
+                        path.display()
+                    );
                 }
             }
             let target = Db::connect(&into, 8).await?;
@@ -215,9 +220,24 @@ async fn main() -> anyhow::Result<()> {
             if retailers > 0 {
                 anyhow::bail!("--into must be an empty database");
             }
-            let _ = server::service::accounts::bootstrap_admin(&target, "bench-admin", "基准测试管理员", "营销中心", true).await;
-            let state = server::AppState::new(target, server::config::Config::local(into.clone())).await?;
-            println!("importing into {}:", if into.starts_with("postgres") { "PostgreSQL" } else { "SQLite" });
+            let _ = server::service::accounts::bootstrap_admin(
+                &target,
+                "bench-admin",
+                "基准测试管理员",
+                "营销中心",
+                true,
+            )
+            .await;
+            let state =
+                server::AppState::new(target, server::config::Config::local(into.clone())).await?;
+            println!(
+                "importing into {}:",
+                if into.starts_with("postgres") {
+                    "PostgreSQL"
+                } else {
+                    "SQLite"
+                }
+            );
             let started = Instant::now();
             tools::export::load_company(&state, &out, "bench-admin", "center").await?;
             println!("all files in {:.1} s", started.elapsed().as_secs_f64());

@@ -380,7 +380,9 @@ pub fn weekday(raw: &str) -> Result<u8, Damage> {
 /// Yes or no: `是`/`否`, `Y`/`N`, `1`/`0`, `√`/`×`, `true`/`false`.
 pub fn yes_no(raw: &str) -> Result<bool, Damage> {
     match text(raw).to_lowercase().as_str() {
-        "是" | "y" | "yes" | "1" | "√" | "✓" | "true" | "有" | "开通" | "已开通" => Ok(true),
+        "是" | "y" | "yes" | "1" | "√" | "✓" | "true" | "有" | "开通" | "已开通" => {
+            Ok(true)
+        }
         "否" | "n" | "no" | "0" | "×" | "x" | "false" | "无" | "未开通" => Ok(false),
         "" => Err(Damage::Empty),
         _ => Err(Damage::NotYesNo),
@@ -414,7 +416,10 @@ mod tests {
 
     #[test]
     fn codes_stored_as_numbers_come_back_when_no_digit_was_lost() {
-        assert_eq!(code(" ４２１１０３０００００１ "), Ok("421103000001".into()));
+        assert_eq!(
+            code(" ４２１１０３０００００１ "),
+            Ok("421103000001".into())
+        );
         assert_eq!(code("421103000001.0"), Ok("421103000001".into()));
         assert_eq!(code("4.21103000001E+11"), Ok("421103000001".into()));
         assert_eq!(code("4.21103000001e11"), Ok("421103000001".into()));
@@ -474,7 +479,10 @@ mod tests {
         assert_eq!(excel_date(45962.0), NaiveDate::from_ymd_opt(2025, 11, 1));
         assert_eq!(excel_date(1.0), NaiveDate::from_ymd_opt(1899, 12, 31));
         assert_eq!(excel_date(60.0), None);
-        assert_eq!(date("2025年11月3日"), Ok(NaiveDate::from_ymd_opt(2025, 11, 3).unwrap_or_default()));
+        assert_eq!(
+            date("2025年11月3日"),
+            Ok(NaiveDate::from_ymd_opt(2025, 11, 3).unwrap_or_default())
+        );
     }
 
     #[test]

@@ -393,7 +393,14 @@ const RETAILER_FIELDS: &[Field] = &[
         "phone",
         "联系电话",
         "Phone",
-        &["电话", "手机", "手机号", "联系方式", "手机号码", "联系电话号码"],
+        &[
+            "电话",
+            "手机",
+            "手机号",
+            "联系方式",
+            "手机号码",
+            "联系电话号码",
+        ],
         Need::Optional,
         Read::Text(30),
     ),
@@ -563,7 +570,9 @@ pub fn read_unit_kind(raw: &str) -> Option<UnitKind> {
         "县级营销部" | "营销部" | "县局" | "县局营销部" | "county_department" => {
             Some(UnitKind::CountyDepartment)
         }
-        "市场部" | "客户服务部" | "片区" | "market_department" => Some(UnitKind::MarketDepartment),
+        "市场部" | "客户服务部" | "片区" | "market_department" => {
+            Some(UnitKind::MarketDepartment)
+        }
         _ => None,
     }
 }
@@ -600,7 +609,9 @@ impl Value {
         match self {
             Value::Text(t) => t.clone(),
             Value::Int(n) => n.to_string(),
-            Value::Bool(b) => lang.pick(if *b { "是" } else { "否" }, if *b { "yes" } else { "no" }).into(),
+            Value::Bool(b) => lang
+                .pick(if *b { "是" } else { "否" }, if *b { "yes" } else { "no" })
+                .into(),
             Value::Month(m) => m.to_string(),
             Value::Date(d) => d.to_string(),
             Value::Kind(k) => k.label(lang).into(),
@@ -671,12 +682,16 @@ fn clean_cell(read: Read, raw: &str) -> Option<Value> {
         Read::Code
             if !b.is_empty()
                 && b.len() <= 40
-                && b.iter().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()) =>
+                && b.iter()
+                    .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()) =>
         {
             Some(Value::Text(raw.to_string()))
         }
         Read::Whole(max) if !b.is_empty() && b.len() <= 15 && b.iter().all(u8::is_ascii_digit) => {
-            raw.parse::<i64>().ok().filter(|n| *n <= max).map(Value::Int)
+            raw.parse::<i64>()
+                .ok()
+                .filter(|n| *n <= max)
+                .map(Value::Int)
         }
         Read::Month => {
             let (year, rest) = (raw.get(..4)?, raw.get(4..)?);
@@ -684,7 +699,9 @@ fn clean_cell(read: Read, raw: &str) -> Option<Value> {
                 .strip_prefix('-')
                 .filter(|m| m.len() == 2)
                 .or_else(|| rest.strip_prefix('年')?.strip_suffix('月'))?;
-            if !year.bytes().all(|c| c.is_ascii_digit()) || !month.bytes().all(|c| c.is_ascii_digit()) {
+            if !year.bytes().all(|c| c.is_ascii_digit())
+                || !month.bytes().all(|c| c.is_ascii_digit())
+            {
                 return None;
             }
             YearMonth::new(year.parse().ok()?, month.parse().ok()?).map(Value::Month)
@@ -728,7 +745,11 @@ pub type Remembered = BTreeMap<String, String>;
 
 /// The mapping of a file's header row: a remembered choice first, then a
 /// field's own names; a field is given to one column at most.
-pub fn recognise(kind: ImportKind, headers: &[impl AsRef<str>], remembered: &Remembered) -> Mapping {
+pub fn recognise(
+    kind: ImportKind,
+    headers: &[impl AsRef<str>],
+    remembered: &Remembered,
+) -> Mapping {
     let mut taken: Vec<&str> = Vec::new();
     headers
         .iter()

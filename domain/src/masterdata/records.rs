@@ -77,8 +77,11 @@ pub fn check_retailer_edit(
         if n == 0 || n > 100 {
             out.push((
                 "name",
-                lang.pick("客户名称须为 1–100 个字符", "The shop name has 1–100 characters")
-                    .into(),
+                lang.pick(
+                    "客户名称须为 1–100 个字符",
+                    "The shop name has 1–100 characters",
+                )
+                .into(),
             ));
         }
     }
@@ -86,8 +89,11 @@ pub fn check_retailer_edit(
         if address.chars().count() > 200 {
             out.push((
                 "address",
-                lang.pick("地址最多 200 个字符", "The address has at most 200 characters")
-                    .into(),
+                lang.pick(
+                    "地址最多 200 个字符",
+                    "The address has at most 200 characters",
+                )
+                .into(),
             ));
         }
     }
@@ -120,14 +126,20 @@ pub fn check_retailer_edit(
     match (edit.status, &edit.closed_on) {
         (Some(RetailerStatus::Closed), None) => out.push((
             "closed_on",
-            lang.pick("停业须填写停业日期", "A closed retailer needs its closing date")
-                .into(),
+            lang.pick(
+                "停业须填写停业日期",
+                "A closed retailer needs its closing date",
+            )
+            .into(),
         )),
         (_, Some(date)) => match date.parse::<chrono::NaiveDate>() {
             Ok(d) if d > today => out.push((
                 "closed_on",
-                lang.pick("停业日期不能晚于今天", "A closing date cannot be in the future")
-                    .into(),
+                lang.pick(
+                    "停业日期不能晚于今天",
+                    "A closing date cannot be in the future",
+                )
+                .into(),
             )),
             Ok(_) => {}
             Err(_) => out.push((
@@ -212,22 +224,30 @@ pub fn check_classes(list: &[ClassRecord], lang: Lang) -> Vec<(String, String)> 
         if code.is_empty() || code.chars().count() > 20 {
             out.push((
                 format!("classes[{i}].code"),
-                lang.pick("编码须为 1–20 个字符", "A code has 1–20 characters").into(),
+                lang.pick("编码须为 1–20 个字符", "A code has 1–20 characters")
+                    .into(),
             ));
         }
         if label.is_empty() || label.chars().count() > 20 {
             out.push((
                 format!("classes[{i}].label"),
-                lang.pick("名称须为 1–20 个字符", "A name has 1–20 characters").into(),
+                lang.pick("名称须为 1–20 个字符", "A name has 1–20 characters")
+                    .into(),
             ));
         }
-        if list[..i].iter().any(|o| super::clean::text(&o.code) == code) {
+        if list[..i]
+            .iter()
+            .any(|o| super::clean::text(&o.code) == code)
+        {
             out.push((
                 format!("classes[{i}].code"),
                 lang.pick("编码重复", "The code is used twice").into(),
             ));
         }
-        if list[..i].iter().any(|o| super::clean::text(&o.label) == label) {
+        if list[..i]
+            .iter()
+            .any(|o| super::clean::text(&o.label) == label)
+        {
             out.push((
                 format!("classes[{i}].label"),
                 lang.pick("名称重复", "The name is used twice").into(),
@@ -261,8 +281,11 @@ pub fn check_spec(spec: &SpecRecord, lang: Lang) -> Vec<(&'static str, String)> 
     if super::clean::code(&spec.code).is_err() {
         out.push((
             "code",
-            lang.pick("卷烟编码只能含数字和字母", "A spec code holds digits and letters")
-                .into(),
+            lang.pick(
+                "卷烟编码只能含数字和字母",
+                "A spec code holds digits and letters",
+            )
+            .into(),
         ));
     }
     for (field, value, max) in [("name", &spec.name, 60), ("brand", &spec.brand, 30)] {
@@ -278,20 +301,28 @@ pub fn check_spec(spec: &SpecRecord, lang: Lang) -> Vec<(&'static str, String)> 
         }
     }
     if !(1..=5).contains(&spec.price_class) {
-        out.push(("price_class", lang.pick("价类须为 1–5", "A price class is 1 to 5").into()));
+        out.push((
+            "price_class",
+            lang.pick("价类须为 1–5", "A price class is 1 to 5").into(),
+        ));
     }
-    for (field, value) in [("wholesale_fen", spec.wholesale_fen), ("retail_fen", spec.retail_fen)] {
+    for (field, value) in [
+        ("wholesale_fen", spec.wholesale_fen),
+        ("retail_fen", spec.retail_fen),
+    ] {
         if !(0..=10_000_000).contains(&value) {
             out.push((
                 field,
-                lang.pick("价格须为 0–100,000 元", "A price is 0 to 100,000 yuan").into(),
+                lang.pick("价格须为 0–100,000 元", "A price is 0 to 100,000 yuan")
+                    .into(),
             ));
         }
     }
     if !(1..=50).contains(&spec.order_multiple) {
         out.push((
             "order_multiple",
-            lang.pick("订货倍数须为 1–50", "An order multiple is 1 to 50").into(),
+            lang.pick("订货倍数须为 1–50", "An order multiple is 1 to 50")
+                .into(),
         ));
     }
     out
@@ -308,13 +339,19 @@ mod tests {
             status: Some(RetailerStatus::Closed),
             ..RetailerEdit::default()
         };
-        assert_eq!(check_retailer_edit(&edit, today, Lang::Zh)[0].0, "closed_on");
+        assert_eq!(
+            check_retailer_edit(&edit, today, Lang::Zh)[0].0,
+            "closed_on"
+        );
         edit.closed_on = Some("2026-12-01".into());
         assert_eq!(check_retailer_edit(&edit, today, Lang::Zh).len(), 1);
         edit.closed_on = Some("2026-11-01".into());
         assert!(check_retailer_edit(&edit, today, Lang::Zh).is_empty());
         edit.order_weekday = Some(8);
-        assert_eq!(check_retailer_edit(&edit, today, Lang::Zh)[0].0, "order_weekday");
+        assert_eq!(
+            check_retailer_edit(&edit, today, Lang::Zh)[0].0,
+            "order_weekday"
+        );
     }
 
     #[test]

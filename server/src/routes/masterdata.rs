@@ -56,13 +56,24 @@ pub async fn retailers(
 ) -> ApiResult<Json<RetailerPage>> {
     current.require(op::MASTER_RETAILERS)?;
     let lang = current.lang;
-    let status = match query.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    let status = match query
+        .status
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         None => None,
-        Some(s) => Some(RetailerStatus::parse(s).ok_or_else(|| {
-            bad_query("status", lang.pick("没有这个状态", "No such status"))
-        })?),
+        Some(s) => Some(
+            RetailerStatus::parse(s)
+                .ok_or_else(|| bad_query("status", lang.pick("没有这个状态", "No such status")))?,
+        ),
     };
-    let page = match query.page.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    let page = match query
+        .page
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         None => 0,
         Some(p) => p
             .parse::<i64>()

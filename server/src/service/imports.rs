@@ -180,10 +180,9 @@ pub async fn start_apply(
     )
     .await?
     {
-        return Err(ApiError::conflict(lang.pick(
-            "该文件已在导入中",
-            "This file is being applied already",
-        )));
+        return Err(ApiError::conflict(
+            lang.pick("该文件已在导入中", "This file is being applied already"),
+        ));
     }
     let mapping: Option<Mapping> =
         serde_json::from_str(&stored.mapping).map_err(anyhow::Error::from)?;
@@ -193,7 +192,17 @@ pub async fn start_apply(
     tokio::spawn(async move {
         let _permit = permit;
         let state = job_state;
-        let outcome = apply(&state, id, actor_id, kind, mapping, body, only_good_rows, lang).await;
+        let outcome = apply(
+            &state,
+            id,
+            actor_id,
+            kind,
+            mapping,
+            body,
+            only_good_rows,
+            lang,
+        )
+        .await;
         if let Err(error) = outcome {
             let message = failure_message(&error, lang);
             tracing::warn!(job = id, %message, "import apply failed");
@@ -329,9 +338,11 @@ async fn check(
 ) -> ApiResult<()> {
     let progress = Progress::start(state, id, true);
     let lookups = Lookups::load(state, kind).await?;
-    let remembered: Remembered =
-        settings::get(&state.db.pool, &mapping_key(kind)).await?;
-    let plan = plan(state, &progress, kind, mapping, remembered, body, lookups, lang).await?;
+    let remembered: Remembered = settings::get(&state.db.pool, &mapping_key(kind)).await?;
+    let plan = plan(
+        state, &progress, kind, mapping, remembered, body, lookups, lang,
+    )
+    .await?;
     drop(progress);
     let mapping_json = serde_json::to_string(&Some(&plan.mapping)).map_err(anyhow::Error::from)?;
     let preview = serde_json::to_string(&plan.preview).map_err(anyhow::Error::from)?;
@@ -415,7 +426,16 @@ async fn apply_in(
         ..ImportResult::default()
     };
     let postgres = state.db.backend == crate::db::Backend::Postgres;
-    let audit = write(&mut tx, postgres, kind, plan, &progress.done, &mut result, lang).await?;
+    let audit = write(
+        &mut tx,
+        postgres,
+        kind,
+        plan,
+        &progress.done,
+        &mut result,
+        lang,
+    )
+    .await?;
     let mut entries: Vec<Vec<DbValue>> = Vec::with_capacity(audit.len());
     let now = now_unix();
     for (action, entity_id, detail) in audit {
@@ -594,7 +614,14 @@ async fn plan(
         drop(body);
         total.store(table.estimated_rows(), Ordering::Relaxed);
         Ok::<_, Refusal>(read_plan(
-            &table, &budget, kind, mapping, &remembered, &lookups, &done, lang,
+            &table,
+            &budget,
+            kind,
+            mapping,
+            &remembered,
+            &lookups,
+            &done,
+            lang,
         ))
     });
     let (mut plan, history) = match task.await {
@@ -965,10 +992,7 @@ impl<'a> Resolver<'a> {
                 (
                     f.key,
                     String::new(),
-                    self.zh(
-                        "新增时不能为空".into(),
-                        "Required when adding".into(),
-                    ),
+                    self.zh("新增时不能为空".into(), "Required when adding".into()),
                 )
             })
             .collect()
@@ -1016,7 +1040,8 @@ impl<'a> Resolver<'a> {
         }
         match self.units.get(name.as_str()).copied() {
             Some(stored) => {
-                let stored_kind = UnitKind::parse(&stored.kind).unwrap_or(UnitKind::MarketDepartment);
+                let stored_kind =
+                    UnitKind::parse(&stored.kind).unwrap_or(UnitKind::MarketDepartment);
                 if let Some(Value::Kind(k)) = row.get("kind") {
                     if *k != stored_kind {
                         problems.push((
@@ -1058,12 +1083,18 @@ impl<'a> Resolver<'a> {
                 problems.extend(self.lacks(&row).into_iter().filter(|(k, _, _)| {
                     // The marketing center has no parent.
                     !(*k == "parent"
-                        && matches!(row.get("kind"), Some(Value::Kind(UnitKind::MarketingCenter))))
+                        && matches!(
+                            row.get("kind"),
+                            Some(Value::Kind(UnitKind::MarketingCenter))
+                        ))
                 }));
                 if let Some(Value::Kind(kind)) = row.get("kind") {
                     if *kind == UnitKind::MarketingCenter
                         && (self.units.values().any(|u| u.kind == "marketing_center")
-                            || self.new_units.values().any(|k| *k == UnitKind::MarketingCenter))
+                            || self
+                                .new_units
+                                .values()
+                                .any(|k| *k == UnitKind::MarketingCenter))
                     {
                         problems.push((
                             "kind",
@@ -1100,12 +1131,19 @@ impl<'a> Resolver<'a> {
             UnitKind::MarketingCenter => false,
             UnitKind::CountyDepartment => parent == UnitKind::MarketingCenter,
             UnitKind::MarketDepartment => {
-                matches!(parent, UnitKind::CountyDepartment | UnitKind::MarketingCenter)
+                matches!(
+                    parent,
+                    UnitKind::CountyDepartment | UnitKind::MarketingCenter
+                )
             }
         };
         (!fits).then(|| {
             self.zh(
-                format!("{}不能设在{}之下", kind.label(Lang::Zh), parent.label(Lang::Zh)),
+                format!(
+                    "{}不能设在{}之下",
+                    kind.label(Lang::Zh),
+                    parent.label(Lang::Zh)
+                ),
                 format!(
                     "A {} cannot sit under a {}",
                     kind.label(Lang::En),
@@ -1224,7 +1262,10 @@ impl<'a> Resolver<'a> {
             problems.push((
                 "order_multiple",
                 "0".into(),
-                self.zh("订货倍数须为 1–50".into(), "An order multiple is 1 to 50".into()),
+                self.zh(
+                    "订货倍数须为 1–50".into(),
+                    "An order multiple is 1 to 50".into(),
+                ),
             ));
         }
         if let Some(name) = row.text("name") {
@@ -1335,19 +1376,28 @@ impl<'a> Resolver<'a> {
                 problems.push((
                     "closed_on",
                     d.to_string(),
-                    self.zh("停业日期不能晚于今天".into(), "A closing date cannot be in the future".into()),
+                    self.zh(
+                        "停业日期不能晚于今天".into(),
+                        "A closing date cannot be in the future".into(),
+                    ),
                 ));
             }
         }
         let stored = self.retailers.get(row.key.as_str()).copied();
-        let closing = matches!(row.get("status"), Some(Value::Status(RetailerStatus::Closed)));
-        let has_date = row.get("closed_on").is_some()
-            || stored.is_some_and(|s| s.closed_on.is_some());
+        let closing = matches!(
+            row.get("status"),
+            Some(Value::Status(RetailerStatus::Closed))
+        );
+        let has_date =
+            row.get("closed_on").is_some() || stored.is_some_and(|s| s.closed_on.is_some());
         if closing && !has_date {
             problems.push((
                 "closed_on",
                 String::new(),
-                self.zh("停业须填写停业日期".into(), "A closed retailer needs its closing date".into()),
+                self.zh(
+                    "停业须填写停业日期".into(),
+                    "A closed retailer needs its closing date".into(),
+                ),
             ));
         }
         if self.kind == ImportKind::Assignment && stored.is_none() {
@@ -1364,7 +1414,10 @@ impl<'a> Resolver<'a> {
             problems.push((
                 "licence",
                 row.key.clone(),
-                self.zh("许可证号过长".into(), "The licence number is too long".into()),
+                self.zh(
+                    "许可证号过长".into(),
+                    "The licence number is too long".into(),
+                ),
             ));
         }
         match stored {
@@ -1386,7 +1439,9 @@ impl<'a> Resolver<'a> {
                     ("weekday", Value::Int(s.order_weekday)),
                     (
                         "status",
-                        Value::Status(RetailerStatus::parse(&s.status).unwrap_or(RetailerStatus::Open)),
+                        Value::Status(
+                            RetailerStatus::parse(&s.status).unwrap_or(RetailerStatus::Open),
+                        ),
                     ),
                     (
                         "closed_on",
@@ -1563,7 +1618,8 @@ async fn write(
             let months: BTreeMap<YearMonth, usize> = keys
                 .keys()
                 .map(|m| {
-                    let n = add.get(m).map_or(0, HashMap::len) + change.get(m).map_or(0, HashMap::len);
+                    let n =
+                        add.get(m).map_or(0, HashMap::len) + change.get(m).map_or(0, HashMap::len);
                     (*m, n)
                 })
                 .collect();
@@ -1726,12 +1782,14 @@ async fn write_record(
                         Some(Value::Kind(k)) => *k,
                         _ => UnitKind::MarketDepartment,
                     };
-                    sqlx::query("INSERT INTO org_units (parent_id, kind, name) VALUES ($1, $2, $3)")
-                        .bind(parent)
-                        .bind(kind.as_str())
-                        .bind(&row.read.key)
-                        .execute(&mut *tx)
-                        .await?;
+                    sqlx::query(
+                        "INSERT INTO org_units (parent_id, kind, name) VALUES ($1, $2, $3)",
+                    )
+                    .bind(parent)
+                    .bind(kind.as_str())
+                    .bind(&row.read.key)
+                    .execute(&mut *tx)
+                    .await?;
                 }
             }
         }

@@ -146,7 +146,10 @@ pub async fn retailers(
     }
     let q = q.map(|q| clean::text(&q)).filter(|q| !q.is_empty());
     let pattern = q.as_ref().map(|q| {
-        let escaped = q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let escaped = q
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
         format!("%{}%", escaped.to_lowercase())
     });
     if pattern.is_some() {
@@ -159,9 +162,8 @@ pub async fn retailers(
         filter.push_str(&format!(" AND r.status = '{}'", s.as_str()));
     }
     let page = page.clamp(0, 100_000);
-    let count_sql = format!(
-        "SELECT COUNT(*) FROM retailers r JOIN users u ON u.id = r.manager_id{filter}"
-    );
+    let count_sql =
+        format!("SELECT COUNT(*) FROM retailers r JOIN users u ON u.id = r.manager_id{filter}");
     let list_sql = format!(
         "{RETAILER_SELECT}{filter} ORDER BY r.licence_no LIMIT {RETAILER_PAGE_SIZE} OFFSET {}",
         page * RETAILER_PAGE_SIZE
@@ -207,14 +209,18 @@ pub async fn edit_retailer(
     if !errors.is_empty() {
         return Err(invalid(
             lang,
-            errors.into_iter().map(|(f, m)| (f.to_string(), m)).collect(),
+            errors
+                .into_iter()
+                .map(|(f, m)| (f.to_string(), m))
+                .collect(),
         ));
     }
     if let Some(class) = &edit.class_code {
-        let known: Option<String> = sqlx::query_scalar("SELECT code FROM customer_classes WHERE code = $1")
-            .bind(class)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let known: Option<String> =
+            sqlx::query_scalar("SELECT code FROM customer_classes WHERE code = $1")
+                .bind(class)
+                .fetch_optional(&mut *tx)
+                .await?;
         if known.is_none() {
             return Err(invalid(
                 lang,
@@ -230,13 +236,21 @@ pub async fn edit_retailer(
         RetailerStatus::Closed => edit.closed_on.clone().or(before.closed_on.clone()),
         _ => None,
     };
-    let name = edit.name.as_deref().map(clean::text).unwrap_or(before.name.clone());
+    let name = edit
+        .name
+        .as_deref()
+        .map(clean::text)
+        .unwrap_or(before.name.clone());
     let address = edit
         .address
         .as_deref()
         .map(clean::text)
         .unwrap_or(before.address.clone());
-    let phone = edit.phone.as_deref().map(clean::text).unwrap_or(before.phone.clone());
+    let phone = edit
+        .phone
+        .as_deref()
+        .map(clean::text)
+        .unwrap_or(before.phone.clone());
     let class = edit.class_code.clone().unwrap_or(before.class_code.clone());
     let weekday = edit.order_weekday.unwrap_or(before.order_weekday);
     let updated = sqlx::query(
@@ -287,7 +301,11 @@ fn differences(a: &RetailerRecord, b: &RetailerRecord) -> (serde_json::Value, se
     diff("address", json!(a.address), json!(b.address));
     diff("phone", json!(a.phone), json!(b.phone));
     diff("class", json!(a.class_code), json!(b.class_code));
-    diff("order_weekday", json!(a.order_weekday), json!(b.order_weekday));
+    diff(
+        "order_weekday",
+        json!(a.order_weekday),
+        json!(b.order_weekday),
+    );
     diff("status", json!(a.status.as_str()), json!(b.status.as_str()));
     diff("closed_on", json!(a.closed_on), json!(b.closed_on));
     diff("manager", json!(a.manager_name), json!(b.manager_name));
@@ -494,7 +512,10 @@ fn checked_spec(mut spec: SpecRecord, lang: Lang) -> ApiResult<SpecRecord> {
     if !errors.is_empty() {
         return Err(invalid(
             lang,
-            errors.into_iter().map(|(f, m)| (f.to_string(), m)).collect(),
+            errors
+                .into_iter()
+                .map(|(f, m)| (f.to_string(), m))
+                .collect(),
         ));
     }
     spec.code = clean::code(&spec.code).unwrap_or(spec.code);
@@ -507,7 +528,11 @@ fn checked_spec(mut spec: SpecRecord, lang: Lang) -> ApiResult<SpecRecord> {
 fn taken(e: sqlx::Error, lang: Lang) -> ApiError {
     match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => {
-            let field = if db.message().contains("code") { "code" } else { "name" };
+            let field = if db.message().contains("code") {
+                "code"
+            } else {
+                "name"
+            };
             let message = lang.pick(
                 "卷烟编码或名称已被其他品规使用",
                 "The spec code or name is used by another spec",
@@ -547,7 +572,9 @@ pub async fn create_spec(
     .fetch_one(&mut *tx)
     .await
     .map_err(|e| taken(e, lang))?;
-    let after = spec(&mut tx, id).await?.ok_or_else(|| ApiError::not_found(lang))?;
+    let after = spec(&mut tx, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(lang))?;
     audit::record(
         &mut tx,
         Some(user.id),
@@ -571,7 +598,9 @@ pub async fn edit_spec(
     let s = checked_spec(spec_in, lang)?;
     let mut conn = state.db.pool.acquire().await?;
     let mut tx = state.db.begin(&mut conn).await?;
-    let before = spec(&mut tx, id).await?.ok_or_else(|| ApiError::not_found(lang))?;
+    let before = spec(&mut tx, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(lang))?;
     let updated = sqlx::query(
         "UPDATE specs SET code = $1, brand = $2, name = $3, price_class = $4, wholesale_fen = $5, \
          retail_fen = $6, scarce = $7, is_new = $8, orderable = $9, order_multiple = $10, \
@@ -595,7 +624,9 @@ pub async fn edit_spec(
     if updated.rows_affected() != 1 {
         return Err(stale(lang));
     }
-    let after = spec(&mut tx, id).await?.ok_or_else(|| ApiError::not_found(lang))?;
+    let after = spec(&mut tx, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(lang))?;
     audit::record(
         &mut tx,
         Some(user.id),
@@ -653,7 +684,8 @@ pub async fn save_classes(
             lang,
             vec![(
                 "classes".into(),
-                lang.pick("客户档位须为 1–100 个", "Keep 1 to 100 classes").into(),
+                lang.pick("客户档位须为 1–100 个", "Keep 1 to 100 classes")
+                    .into(),
             )],
         ));
     }

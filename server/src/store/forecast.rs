@@ -140,9 +140,10 @@ pub async fn open_cycle(
 ) -> sqlx::Result<Result<i64, MonthTaken>> {
     let (submit, review) = input.deadlines();
     // A closed licence is no longer forecast.
-    let population: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM retailers WHERE status <> 'closed'")
-        .fetch_one(&mut *conn)
-        .await?;
+    let population: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM retailers WHERE status <> 'closed'")
+            .fetch_one(&mut *conn)
+            .await?;
     let id: Option<i64> = sqlx::query_scalar(
         "INSERT INTO forecast_cycles (month, scope, sample_group, submit_deadline, review_deadline, \
                                       status, population, created_by, created_at) \
@@ -187,8 +188,8 @@ async fn fill_cycle(conn: &mut AnyConnection, id: i64, input: &CycleInput) -> sq
     let retailers = sqlx::query(
         "SELECT id, licence_no, manager_id FROM retailers WHERE status <> 'closed' ORDER BY id",
     )
-        .fetch_all(&mut *conn)
-        .await?;
+    .fetch_all(&mut *conn)
+    .await?;
     let mut by_manager: std::collections::BTreeMap<i64, Vec<i64>> = Default::default();
     for r in &retailers {
         let licence: String = r.try_get(1)?;

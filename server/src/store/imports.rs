@@ -299,12 +299,11 @@ pub async fn month_orders(
     conn: &mut AnyConnection,
     month: &str,
 ) -> sqlx::Result<HashMap<(i64, i64), i64>> {
-    let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
-        "SELECT retailer_id, spec_id, cartons FROM monthly_orders WHERE month = $1",
-    )
-    .bind(month)
-    .fetch_all(conn)
-    .await?;
+    let rows: Vec<(i64, i64, i64)> =
+        sqlx::query_as("SELECT retailer_id, spec_id, cartons FROM monthly_orders WHERE month = $1")
+            .bind(month)
+            .fetch_all(conn)
+            .await?;
     Ok(rows.into_iter().map(|(r, s, c)| ((r, s), c)).collect())
 }
 

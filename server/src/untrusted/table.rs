@@ -72,11 +72,7 @@ impl Table {
     /// Calls `each` with every row's 1-based line and cells (at most
     /// [`MAX_COLUMNS`]); blank rows are skipped. Stops at a CSV error or
     /// a line past the limits.
-    pub fn each(
-        &self,
-        budget: &Budget,
-        mut each: impl FnMut(u64, &[&str]),
-    ) -> Result<(), Refusal> {
+    pub fn each(&self, budget: &Budget, mut each: impl FnMut(u64, &[&str])) -> Result<(), Refusal> {
         match self {
             Table::Xlsx(rows) => {
                 let mut cells: Vec<&str> = Vec::with_capacity(16);
@@ -192,7 +188,11 @@ fn decode(body: &[u8]) -> Option<(Cow<'_, str>, &'static str, Vec<(u64, &'static
         None => (false, body),
     };
     if let Ok(text) = std::str::from_utf8(rest) {
-        return Some((Cow::Borrowed(text), if bom { UTF8_BOM } else { UTF8 }, Vec::new()));
+        return Some((
+            Cow::Borrowed(text),
+            if bom { UTF8_BOM } else { UTF8 },
+            Vec::new(),
+        ));
     }
     let mut out = String::with_capacity(rest.len() + rest.len() / 2);
     let mut lines: Vec<(u64, bool)> = Vec::new();
@@ -205,8 +205,8 @@ fn decode(body: &[u8]) -> Option<(Cow<'_, str>, &'static str, Vec<(u64, &'static
             out.push_str(text);
             lines.push((i as u64 + 1, true));
         } else {
-            let text = encoding_rs::GB18030
-                .decode_without_bom_handling_and_without_replacement(line)?;
+            let text =
+                encoding_rs::GB18030.decode_without_bom_handling_and_without_replacement(line)?;
             out.push_str(&text);
             lines.push((i as u64 + 1, false));
         }
@@ -231,7 +231,13 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    fn rows(body: &[u8]) -> (Vec<(u64, Vec<String>)>, &'static str, Vec<(u64, &'static str)>) {
+    fn rows(
+        body: &[u8],
+    ) -> (
+        Vec<(u64, Vec<String>)>,
+        &'static str,
+        Vec<(u64, &'static str)>,
+    ) {
         let budget = Budget::new(Duration::from_secs(5));
         let table = read(&Bytes::copy_from_slice(body), &budget)
             .expect("read")
