@@ -47,6 +47,10 @@ pub struct AppState {
     pub throttle: Arc<guard::AddressThrottle>,
     /// Concurrent password hashing.
     pub hash_slots: guard::HashSlots,
+    /// One import (check or apply) at a time in this server: a file is
+    /// held in memory while it is read, so parallel uploads wait their
+    /// turn (503 before the body is read) instead of adding up.
+    pub import_slot: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -67,6 +71,7 @@ impl AppState {
                 config.address_window_seconds,
             ),
             hash_slots: guard::HashSlots::new(config.hash_concurrency, config.hash_wait),
+            import_slot: Arc::new(tokio::sync::Semaphore::new(1)),
             config: Arc::new(config),
             dummy_hash: dummy_hash.into(),
         })

@@ -438,15 +438,17 @@ pub fn read_rows(bytes: &[u8], guard: &mut Guard) -> Result<Rows, ReadError> {
         .collect())
 }
 
-/// Every row of a workbook's first worksheet as text (cells right of
-/// `columns` dropped), with 1-based line numbers, in row order. Dates are
-/// given as their Excel serial, which the month reader understands.
+/// The cells of every row of a workbook's first worksheet as text,
+/// (column, text), with 1-based line numbers, in row order; cells right of
+/// `columns` are dropped. Rows are kept sparse: a crafted sheet with one
+/// far-right cell per row must not cost a padded row each. Dates are given
+/// as their Excel serial, which the month reader understands.
 pub fn read_table(
     bytes: &[u8],
     columns: usize,
     guard: &mut Guard,
-) -> Result<Vec<(u64, Vec<String>)>, ReadError> {
-    let mut rows: Vec<(u32, Vec<String>)> = Vec::new();
+) -> Result<Vec<(u64, Vec<(u16, String)>)>, ReadError> {
+    let mut rows: Vec<(u32, Vec<(u16, String)>)> = Vec::new();
     let mut sorted = true;
     each_cell(bytes, guard, |row, col, data| {
         let col = col as usize;
@@ -465,27 +467,15 @@ pub fn read_table(
                 rows.len() - 1
             }
         };
-        let cells = &mut rows[at].1;
-        if cells.len() <= col {
-            cells.resize(col + 1, String::new());
-        }
-        cells[col] = text;
+        rows[at].1.push((col as u16, text));
     })?;
     if !sorted {
+        // A row met again later (cells need not be sorted) is merged.
         rows.sort_by_key(|(row, _)| *row);
-        let mut merged: Vec<(u32, Vec<String>)> = Vec::with_capacity(rows.len());
+        let mut merged: Vec<(u32, Vec<(u16, String)>)> = Vec::with_capacity(rows.len());
         for (row, cells) in rows {
             match merged.last_mut() {
-                Some((last, into)) if *last == row => {
-                    for (c, text) in cells.into_iter().enumerate() {
-                        if !text.is_empty() {
-                            if into.len() <= c {
-                                into.resize(c + 1, String::new());
-                            }
-                            into[c] = text;
-                        }
-                    }
-                }
+                Some((last, into)) if *last == row => into.extend(cells),
                 _ => merged.push((row, cells)),
             }
         }

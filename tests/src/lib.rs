@@ -620,3 +620,31 @@ pub async fn sign_in_with(
 pub async fn statuses(responses: Vec<reqwest::Response>) -> Vec<u16> {
     responses.iter().map(|r| r.status().as_u16()).collect()
 }
+
+/// Waits until the browser is at `path`.
+pub async fn wait_for_path(browser: &Browser, path: &str) {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let url = browser.client.current_url().await.expect("url");
+        if url.path() == path {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "reached {path}; at {url}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// Accepts the page's confirmation dialog.
+pub async fn accept(browser: &Browser) {
+    let deadline = std::time::Instant::now() + WAIT;
+    while browser.client.accept_alert().await.is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a confirmation was asked"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

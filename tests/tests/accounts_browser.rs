@@ -10,20 +10,9 @@
 use std::time::{Duration, Instant};
 
 use e2e::{
-    click, downloaded, element, text_of, type_into, wait_for_text, Backend, Browser, TestApp, WAIT,
+    accept, click, downloaded, element, text_of, type_into, wait_for_path, wait_for_text, Backend,
+    Browser, TestApp, WAIT,
 };
-
-async fn wait_for_path(browser: &Browser, path: &str) {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let url = browser.client.current_url().await.expect("url");
-        if url.path() == path {
-            return;
-        }
-        assert!(Instant::now() < deadline, "reached {path}; at {url}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 /// Signs in on the sign-in page the browser is at (or opens it).
 async fn sign_in(browser: &Browser, app: &TestApp, login: &str, password: &str, open: bool) {
@@ -54,15 +43,6 @@ async fn choose_password(browser: &Browser, one_time: &str, new: &str) {
     type_into(browser, "[data-test=new-password]", new).await;
     type_into(browser, "[data-test=repeat-password]", new).await;
     click(browser, "[data-test=password-submit]").await;
-}
-
-/// Accepts the page's confirmation dialog.
-async fn accept(browser: &Browser) {
-    let deadline = Instant::now() + WAIT;
-    while browser.client.accept_alert().await.is_err() {
-        assert!(Instant::now() < deadline, "a confirmation was asked");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

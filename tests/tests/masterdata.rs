@@ -172,6 +172,43 @@ async fn the_demo_company_comes_back_from_its_files(backend: Backend) {
         assert_eq!((result.added, result.changed), (0, 0), "{file}: {result:?}");
     }
     assert_eq!(company(&target).await, after);
+    // One changed quantity in the history: one row changed, its month's total follows.
+    let history = std::fs::read_to_string(dir.path().join("history.csv")).expect("history");
+    let mut lines: Vec<String> = history.lines().map(str::to_string).collect();
+    let mut cells: Vec<String> = lines[1].split(',').map(str::to_string).collect();
+    let old: i64 = cells[3].parse().expect("cartons");
+    cells[3] = (old + 7).to_string();
+    lines[1] = cells.join(",");
+    let changed_path = dir.path().join("history-changed.csv");
+    std::fs::write(&changed_path, lines.join("\n") + "\n").expect("write");
+    let (job, _, _) = tools::export::import_file(
+        &target.state,
+        "center",
+        domain::masterdata::ImportKind::History,
+        &changed_path,
+    )
+    .await
+    .expect("the changed history loads");
+    let result = job.result.expect("result");
+    assert_eq!((result.added, result.changed), (0, 1), "{result:?}");
+    let stored: i64 = sqlx::query_scalar(
+        "SELECT m.cartons FROM monthly_orders m JOIN retailers r ON r.id = m.retailer_id \
+         JOIN specs s ON s.id = m.spec_id WHERE r.licence_no = $1 AND s.code = $2 AND m.month = $3",
+    )
+    .bind(&cells[0])
+    .bind(&cells[1])
+    .bind(
+        domain::masterdata::clean::month(&cells[2])
+            .expect("a month")
+            .to_string(),
+    )
+    .fetch_one(&target.db().pool)
+    .await
+    .expect("the changed row");
+    assert!(cells[2].contains('年'), "{}", cells[2]);
+    assert_eq!(stored, old + 7);
+    let (totals_before, totals_after) = (&after["totals"], &company(&target).await["totals"]);
+    assert_ne!(totals_before, totals_after, "the month's total follows");
     // Each added record was audited.
     let audited: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM audit_log WHERE action = 'masterdata.import.add' AND entity = 'retailer'",

@@ -13,21 +13,12 @@ use std::time::{Duration, Instant};
 use domain::forecast::view::{CycleView, SheetView};
 use domain::masterdata::records::RetailerPage;
 use domain::replenishment::ProposalView;
-use e2e::{click, element, text_of, type_into, wait_for_text, Browser, TestApp, WAIT};
+use e2e::{
+    accept, click, element, text_of, type_into, wait_for_path, wait_for_text, Browser, TestApp,
+    WAIT,
+};
 use reqwest::Method;
 use serde_json::json;
-
-async fn wait_for_path(browser: &Browser, path: &str) {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let url = browser.client.current_url().await.expect("url");
-        if url.path() == path {
-            return;
-        }
-        assert!(Instant::now() < deadline, "reached {path}; at {url}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 async fn sign_in(browser: &Browser, app: &TestApp, login: &str, password: &str) {
     browser
@@ -49,14 +40,6 @@ async fn first_sign_in(browser: &Browser, app: &TestApp, login: &str, one_time: 
     type_into(browser, "[data-test=repeat-password]", new).await;
     click(browser, "[data-test=password-submit]").await;
     element(browser, "[data-test=home]").await;
-}
-
-async fn accept(browser: &Browser) {
-    let deadline = Instant::now() + WAIT;
-    while browser.client.accept_alert().await.is_err() {
-        assert!(Instant::now() < deadline, "a confirmation was asked");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// Chooses a file of `kind` on the import page and waits for its preview.

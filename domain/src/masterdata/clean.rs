@@ -112,7 +112,18 @@ pub fn text(raw: &str) -> String {
             space = true;
             continue;
         }
-        if c.is_control() || matches!(c, '\u{200B}'..='\u{200D}' | '\u{FEFF}' | '\u{2060}') {
+        // Zero-width and direction-control characters: invisible, and the
+        // latter can make a name read backwards on screen.
+        if c.is_control()
+            || matches!(
+                c,
+                '\u{200B}'..='\u{200F}'
+                    | '\u{202A}'..='\u{202E}'
+                    | '\u{2066}'..='\u{2069}'
+                    | '\u{FEFF}'
+                    | '\u{2060}'
+            )
+        {
             continue;
         }
         if space && !out.is_empty() {
@@ -149,6 +160,10 @@ pub fn code(raw: &str) -> Result<String, Damage> {
         .collect();
     if t.is_empty() {
         return Err(Damage::Empty);
+    }
+    // A sign is not part of a code: "-421103…" is not repaired.
+    if text(raw).starts_with(['-', '+']) {
+        return Err(Damage::BadCode);
     }
     if let Some(digits) = scientific(&t)? {
         return Ok(digits);
@@ -430,6 +445,8 @@ mod tests {
         assert_eq!(code("6901-028-075862"), Ok("6901028075862".into()));
         assert_eq!(code("ab12"), Ok("AB12".into()));
         assert_eq!(code("12#4"), Err(Damage::BadCode));
+        assert_eq!(code("-421103999993"), Err(Damage::BadCode));
+        assert_eq!(text("\u{202E}abc"), "abc");
         assert_eq!(code("  "), Err(Damage::Empty));
     }
 

@@ -218,14 +218,27 @@ pub struct ClassList {
 /// unique, ranks unique.
 pub fn check_classes(list: &[ClassRecord], lang: Lang) -> Vec<(String, String)> {
     let mut out = Vec::new();
+    if list.is_empty() || list.len() > MAX_CLASSES {
+        out.push((
+            "classes".into(),
+            lang.pick("客户档位须为 1–100 个", "Keep 1 to 100 classes")
+                .into(),
+        ));
+        return out;
+    }
+    let mut codes = std::collections::HashSet::new();
+    let mut labels = std::collections::HashSet::new();
     for (i, c) in list.iter().enumerate() {
         let code = super::clean::text(&c.code);
         let label = super::clean::text(&c.label);
-        if code.is_empty() || code.chars().count() > 20 {
+        if code.is_empty() || code.chars().count() > 20 || code.contains(' ') {
             out.push((
                 format!("classes[{i}].code"),
-                lang.pick("编码须为 1–20 个字符", "A code has 1–20 characters")
-                    .into(),
+                lang.pick(
+                    "编码须为 1–20 个字符，不含空格",
+                    "A code has 1–20 characters and no spaces",
+                )
+                .into(),
             ));
         }
         if label.is_empty() || label.chars().count() > 20 {
@@ -235,19 +248,13 @@ pub fn check_classes(list: &[ClassRecord], lang: Lang) -> Vec<(String, String)> 
                     .into(),
             ));
         }
-        if list[..i]
-            .iter()
-            .any(|o| super::clean::text(&o.code) == code)
-        {
+        if !codes.insert(code) {
             out.push((
                 format!("classes[{i}].code"),
                 lang.pick("编码重复", "The code is used twice").into(),
             ));
         }
-        if list[..i]
-            .iter()
-            .any(|o| super::clean::text(&o.label) == label)
-        {
+        if !labels.insert(label) {
             out.push((
                 format!("classes[{i}].label"),
                 lang.pick("名称重复", "The name is used twice").into(),
@@ -256,6 +263,9 @@ pub fn check_classes(list: &[ClassRecord], lang: Lang) -> Vec<(String, String)> 
     }
     out
 }
+
+/// The most classes a company keeps.
+pub const MAX_CLASSES: usize = 100;
 
 /// A spec as the catalogue page edits it (prices in fen).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -273,6 +283,18 @@ pub struct SpecRecord {
     pub scarce: bool,
     pub new_product: bool,
     pub version: i64,
+}
+
+/// A retail price below the wholesale price is a typing mistake (the
+/// retailer would sell at a loss); the import names it the same way.
+pub fn price_order_error(wholesale_fen: i64, retail_fen: i64, lang: Lang) -> Option<String> {
+    (retail_fen < wholesale_fen).then(|| {
+        lang.pick(
+            "零售价不能低于批发价",
+            "The retail price cannot be below the wholesale price",
+        )
+        .into()
+    })
 }
 
 /// Field errors of a spec form.
@@ -310,13 +332,19 @@ pub fn check_spec(spec: &SpecRecord, lang: Lang) -> Vec<(&'static str, String)> 
         ("wholesale_fen", spec.wholesale_fen),
         ("retail_fen", spec.retail_fen),
     ] {
-        if !(0..=10_000_000).contains(&value) {
+        if !(1..=10_000_000).contains(&value) {
             out.push((
                 field,
-                lang.pick("价格须为 0–100,000 元", "A price is 0 to 100,000 yuan")
-                    .into(),
+                lang.pick(
+                    "价格须为 0.01–100,000 元",
+                    "A price is 0.01 to 100,000 yuan",
+                )
+                .into(),
             ));
         }
+    }
+    if let Some(message) = price_order_error(spec.wholesale_fen, spec.retail_fen, lang) {
+        out.push(("retail_fen", message));
     }
     if !(1..=50).contains(&spec.order_multiple) {
         out.push((

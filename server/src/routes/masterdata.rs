@@ -1,8 +1,6 @@
 //! 基础数据: retailers, their handover, specs and classes, and the imports
 //! of the company's own files.
 
-use std::sync::{Arc, LazyLock};
-
 use axum::extract::{Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -14,7 +12,6 @@ use domain::masterdata::{ApplyOptions, ImportJob, ImportKind, Mapping, RetailerS
 use domain::policy::op;
 use domain::{ErrorBody, ErrorCode};
 use serde::Deserialize;
-use tokio::sync::Semaphore;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, CurrentUser};
@@ -25,12 +22,6 @@ const TAG: &str = "master data";
 
 /// The largest file an import takes: 10 million history rows of CSV.
 pub const IMPORT_BODY_LIMIT: usize = 640 * 1024 * 1024;
-
-/// One import (check or apply) per process at a time: a file is held in
-/// memory while it is read, so parallel uploads wait their turn instead of
-/// adding up. A request that finds the slot taken is answered 503 before
-/// its body is read.
-static IMPORT_SLOT: LazyLock<Arc<Semaphore>> = LazyLock::new(|| Arc::new(Semaphore::new(1)));
 
 fn bad_query(field: &str, message: &str) -> ApiError {
     ApiError::validation(ErrorBody::new(ErrorCode::Validation, message).with_field(field, message))
@@ -201,9 +192,11 @@ pub struct ImportQuery {
     pub mapping: Option<String>,
 }
 
-/// The import slot, or 503 before the body is read.
-fn slot(lang: domain::Lang) -> ApiResult<tokio::sync::OwnedSemaphorePermit> {
-    IMPORT_SLOT
+/// The server's import slot ([`AppState::import_slot`]), or 503 before
+/// the body is read.
+fn slot(state: &AppState, lang: domain::Lang) -> ApiResult<tokio::sync::OwnedSemaphorePermit> {
+    state
+        .import_slot
         .clone()
         .try_acquire_owned()
         .map_err(|_| imports::busy(lang))
@@ -257,7 +250,7 @@ pub async fn start_import(
     if !kind.importers().contains(&current.role()) {
         return Err(ApiError::forbidden(lang));
     }
-    let permit = slot(lang)?;
+    let permit = slot(&state, lang)?;
     let body = file_body(request, lang).await?;
     let job = imports::start_check(
         &state,
@@ -298,7 +291,7 @@ pub async fn apply_import(
 ) -> ApiResult<(StatusCode, Json<ImportJob>)> {
     current.require(op::APPLY_IMPORT)?;
     let lang = current.lang;
-    let permit = slot(lang)?;
+    let permit = slot(&state, lang)?;
     let body = file_body(request, lang).await?;
     let job = imports::start_apply(
         &state,

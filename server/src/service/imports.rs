@@ -676,6 +676,7 @@ fn read_plan(
     let mut headers: Vec<String> = Vec::new();
     let mut samples: Vec<Vec<String>> = Vec::new();
     let mut resolver = Resolver::new(kind, lookups, lang);
+    let mut missing: Option<bool> = None;
     let walked = table.each(budget, |line, cells| {
         done.fetch_add(1, Ordering::Relaxed);
         if first {
@@ -707,6 +708,7 @@ fn read_plan(
         let Some(mapping) = mapping.as_ref() else {
             return;
         };
+        let lacking = *missing.get_or_insert_with(|| !missing_fields(kind, mapping).is_empty());
         for (c, cell) in cells.iter().enumerate() {
             if samples.len() <= c {
                 samples.resize(c + 1, Vec::new());
@@ -716,6 +718,10 @@ fn read_plan(
             }
         }
         tally.preview.rows += 1;
+        if lacking {
+            // Nothing is read until every required column is mapped.
+            return;
+        }
         if let Some(encoding) = odd.get(&line) {
             tally.problem(
                 line,
@@ -1268,6 +1274,32 @@ impl<'a> Resolver<'a> {
                 ),
             ));
         }
+        for key in ["wholesale", "retail"] {
+            if let Some(Value::Int(0)) = row.get(key) {
+                problems.push((
+                    key,
+                    "0".into(),
+                    self.zh("价格须大于 0".into(), "A price is above 0".into()),
+                ));
+            }
+        }
+        let stored_prices = self
+            .specs
+            .get(row.key.as_str())
+            .map(|s| (s.wholesale_fen, s.retail_fen));
+        let wholesale = row
+            .get("wholesale")
+            .and_then(Value::int)
+            .or(stored_prices.map(|p| p.0));
+        let retail = row
+            .get("retail")
+            .and_then(Value::int)
+            .or(stored_prices.map(|p| p.1));
+        if let (Some(w), Some(r)) = (wholesale, retail) {
+            if let Some(message) = domain::masterdata::records::price_order_error(w, r, self.lang) {
+                problems.push(("retail", r.to_string(), message));
+            }
+        }
         if let Some(name) = row.text("name") {
             match self.spec_names.get(name) {
                 Some(code) if *code != row.key => problems.push((
@@ -1711,6 +1743,22 @@ enum Set {
     OptText(&'static str, Option<String>),
 }
 
+/// An added record's columns and values: its key, then `sets`.
+fn insertion(key_column: &str, key: &str, sets: Vec<Set>) -> (Vec<String>, Vec<DbValue>) {
+    let mut columns = vec![key_column.to_string()];
+    let mut values = vec![DbValue::Text(key.to_string())];
+    for set in sets {
+        let (column, value) = match set {
+            Set::Int(c, v) => (c, v.into()),
+            Set::Text(c, v) => (c, v.into()),
+            Set::OptText(c, v) => (c, v.into()),
+        };
+        columns.push(column.into());
+        values.push(value);
+    }
+    (columns, values)
+}
+
 async fn update(
     tx: &mut sqlx::AnyConnection,
     table: &str,
@@ -1856,27 +1904,7 @@ async fn write_record(
             }
             match row.id {
                 Some(id) => update(tx, "specs", id, sets, true).await?,
-                None => {
-                    let mut columns = vec!["code".to_string()];
-                    let mut values = vec![DbValue::Text(row.read.key.clone())];
-                    for set in sets {
-                        match set {
-                            Set::Int(c, v) => {
-                                columns.push(c.into());
-                                values.push(v.into());
-                            }
-                            Set::Text(c, v) => {
-                                columns.push(c.into());
-                                values.push(v.into());
-                            }
-                            Set::OptText(c, v) => {
-                                columns.push(c.into());
-                                values.push(v.into());
-                            }
-                        }
-                    }
-                    return Ok(Some((columns, values)));
-                }
+                None => return Ok(Some(insertion("code", &row.read.key, sets))),
             }
         }
         ImportKind::Retailers | ImportKind::Assignment => {
@@ -1912,27 +1940,7 @@ async fn write_record(
             }
             match row.id {
                 Some(id) => update(tx, "retailers", id, sets, true).await?,
-                None => {
-                    let mut columns = vec!["licence_no".to_string()];
-                    let mut values = vec![DbValue::Text(row.read.key.clone())];
-                    for set in sets {
-                        match set {
-                            Set::Int(c, v) => {
-                                columns.push(c.into());
-                                values.push(v.into());
-                            }
-                            Set::Text(c, v) => {
-                                columns.push(c.into());
-                                values.push(v.into());
-                            }
-                            Set::OptText(c, v) => {
-                                columns.push(c.into());
-                                values.push(v.into());
-                            }
-                        }
-                    }
-                    return Ok(Some((columns, values)));
-                }
+                None => return Ok(Some(insertion("licence_no", &row.read.key, sets))),
             }
         }
         ImportKind::History => {}

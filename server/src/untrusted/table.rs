@@ -42,7 +42,8 @@ pub enum Table {
         encoding: &'static str,
         odd_lines: Vec<(u64, &'static str)>,
     },
-    Xlsx(Vec<(u64, Vec<String>)>),
+    /// Rows of (column, text) cells.
+    Xlsx(Vec<(u64, Vec<(u16, String)>)>),
 }
 
 impl Table {
@@ -81,7 +82,15 @@ impl Table {
                         budget.check()?;
                     }
                     cells.clear();
-                    cells.extend(row.iter().map(String::as_str));
+                    let width = row
+                        .iter()
+                        .map(|(c, _)| usize::from(*c) + 1)
+                        .max()
+                        .unwrap_or(0);
+                    cells.resize(width, "");
+                    for (c, text) in row {
+                        cells[usize::from(*c)] = text;
+                    }
                     if cells.iter().any(|c| !c.trim().is_empty()) {
                         each(*line, &cells);
                     }
@@ -148,6 +157,11 @@ pub fn read(body: &Bytes, budget: &Budget) -> Result<Option<Table>, Refusal> {
     let Some((text, encoding, odd_lines)) = decode(body) else {
         return Ok(None);
     };
+    // The line limit before any parsing: a file past it is refused at once.
+    let lines = memchr::memchr_iter(b'\n', text.as_bytes()).count();
+    if lines > MAX_CSV_LINES as usize {
+        return Err(Refusal::TooManyLines(MAX_CSV_LINES));
+    }
     let first = text.lines().next().unwrap_or("");
     let delimiter = if first.matches('\t').count() > first.matches(',').count() {
         b'\t'
