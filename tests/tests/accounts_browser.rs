@@ -7,11 +7,9 @@
 //! sets its replenishment; the administrator deactivates the customer
 //! manager, whose open session ends.
 
-use std::time::{Duration, Instant};
-
 use e2e::{
     accept, click, downloaded, element, text_of, type_into, wait_for_path, wait_for_text, Backend,
-    Browser, TestApp, WAIT,
+    Browser, TestApp,
 };
 
 /// Signs in on the sign-in page the browser is at (or opens it).
