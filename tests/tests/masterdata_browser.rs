@@ -127,8 +127,8 @@ fn baselines(view: &SheetView) -> Vec<(String, String, i64)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_company_loads_its_own_files_and_forecasts_from_them() {
-    // The original company and its files.
-    let source = e2e::spawn_app(e2e::Backend::Sqlite).await;
+    // The original company (a county: 24 months of history) and its files.
+    let source = e2e::spawn_app_scaled(e2e::Backend::Sqlite, tools::demo::Scale::County).await;
     let dir = tempfile::tempdir().expect("dir");
     tools::export::export(source.db(), dir.path())
         .await
@@ -194,7 +194,12 @@ async fn a_company_loads_its_own_files_and_forecasts_from_them() {
         .trim()
         .parse()
         .expect("a count");
-    assert_eq!(staff, 11);
+    let staff_rows = std::fs::read_to_string(dir.path().join("staff.csv"))
+        .expect("staff file")
+        .lines()
+        .count()
+        - 1;
+    assert_eq!(staff as usize, staff_rows, "every person is new");
     apply(&admin, "#import-apply").await;
     admin.close().await;
 
@@ -257,6 +262,12 @@ async fn a_company_loads_its_own_files_and_forecasts_from_them() {
     check_file(&center, &app, "history", &dir.path().join("history.csv")).await;
     let months = text_of(&center, "#import-months").await;
     assert!(months.contains("2026-10"), "{months}");
+    let listed = center
+        .client
+        .find_all(fantoccini::Locator::Css("#import-months tbody tr"))
+        .await
+        .expect("months");
+    assert_eq!(listed.len(), 24, "24 months of history: {months}");
     apply(&center, "#import-apply").await;
     center.close().await;
 
