@@ -581,7 +581,7 @@ pub async fn create_spec(
         "masterdata.spec.add",
         "spec",
         &after.code,
-        &json!({ "to": after }),
+        &json!({ "to": spec_detail(&after) }),
     )
     .await?;
     tx.commit().await?;
@@ -633,11 +633,64 @@ pub async fn edit_spec(
         "masterdata.spec.change",
         "spec",
         &after.code,
-        &json!({ "from": before, "to": after }),
+        &spec_changes(&before, &after),
     )
     .await?;
     tx.commit().await?;
     Ok(after)
+}
+
+/// A spec as the audit log shows it: Chinese names, prices in yuan.
+fn spec_detail(s: &SpecRecord) -> serde_json::Map<String, serde_json::Value> {
+    let yuan = |fen: i64| format!("{}.{:02}", fen / 100, fen % 100);
+    let yes = |b: bool| if b { "是" } else { "否" };
+    [
+        ("卷烟编码", json!(s.code)),
+        ("卷烟名称", json!(s.name)),
+        ("品牌", json!(s.brand)),
+        ("价类", json!(s.price_class)),
+        ("批发价", json!(yuan(s.wholesale_fen))),
+        ("零售价", json!(yuan(s.retail_fen))),
+        ("订货倍数", json!(s.order_multiple)),
+        ("可订货", json!(yes(s.orderable))),
+        ("紧俏", json!(yes(s.scarce))),
+        ("新品", json!(yes(s.new_product))),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+/// The changed values of a spec, from and to.
+fn spec_changes(before: &SpecRecord, after: &SpecRecord) -> serde_json::Value {
+    let (a, b) = (spec_detail(before), spec_detail(after));
+    let (mut from, mut to) = (serde_json::Map::new(), serde_json::Map::new());
+    for (k, v) in &b {
+        if a.get(k) != Some(v) {
+            from.insert(k.clone(), a.get(k).cloned().unwrap_or_default());
+            to.insert(k.clone(), v.clone());
+        }
+    }
+    json!({ "from": from, "to": to })
+}
+
+/// The entries of `a` that `b` does not have alike.
+fn changed(
+    a: &serde_json::Map<String, serde_json::Value>,
+    b: &serde_json::Map<String, serde_json::Value>,
+) -> serde_json::Map<String, serde_json::Value> {
+    a.iter()
+        .filter(|(k, v)| b.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// The class list as the audit log shows it: code → "name (position)".
+fn class_detail(list: &ClassList) -> serde_json::Map<String, serde_json::Value> {
+    list.classes
+        .iter()
+        .map(|c| (c.code.clone(), json!(format!("{} ({})", c.label, c.rank))))
+        .collect()
 }
 
 pub async fn classes(state: &AppState) -> ApiResult<ClassList> {
@@ -765,8 +818,8 @@ pub async fn save_classes(
             "customer_classes",
             "all",
             &json!({
-                "from": before.classes.iter().map(|c| json!([c.code, c.label, c.rank])).collect::<Vec<_>>(),
-                "to": after.classes.iter().map(|c| json!([c.code, c.label, c.rank])).collect::<Vec<_>>(),
+                "from": changed(&class_detail(&before), &class_detail(&after)),
+                "to": changed(&class_detail(&after), &class_detail(&before)),
             }),
         )
         .await?;
