@@ -432,6 +432,18 @@ async fn the_openapi_document_describes_every_route(backend: Backend) {
         ("/api/admin/retailer-accounts/{id}", "get"),
         ("/api/admin/retailer-accounts/{id}/handout", "get"),
         ("/api/replenishment/retailers/{id}/password-reset", "post"),
+        ("/api/masterdata/retailers", "get"),
+        ("/api/masterdata/retailers/{id}", "patch"),
+        ("/api/masterdata/retailers/reassign", "post"),
+        ("/api/masterdata/managers", "get"),
+        ("/api/masterdata/specs", "get"),
+        ("/api/masterdata/specs", "post"),
+        ("/api/masterdata/specs/{id}", "put"),
+        ("/api/masterdata/classes", "get"),
+        ("/api/masterdata/classes", "put"),
+        ("/api/masterdata/imports", "post"),
+        ("/api/masterdata/imports/{id}", "get"),
+        ("/api/masterdata/imports/{id}/apply", "post"),
     ];
     for (path, method) in expected {
         assert!(
