@@ -489,8 +489,64 @@ async fn edits_and_imports_sent_at_once_leave_one_winner(backend: Backend) {
         .expect("version");
     assert_eq!(version, target.version + 1);
 
-    // Two applies of one checked file at once: one runs.
+    // Two edits of one spec from the same version at once: one is saved.
     let center = caller(&app, "center").await;
+    let specs: Vec<domain::masterdata::records::SpecRecord> =
+        center.get_json(&app, "/api/masterdata/specs").await;
+    let spec = specs[0].clone();
+    let edits = (0..4).map(|i| {
+        let (center, app, spec) = (&center, &app, &spec);
+        async move {
+            let mut body = serde_json::to_value(spec).expect("json");
+            body["retail_fen"] = json!(spec.retail_fen + 100 + i);
+            center
+                .send(
+                    app,
+                    Method::PUT,
+                    &format!("/api/masterdata/specs/{}", spec.id),
+                    body,
+                )
+                .await
+                .status()
+                .as_u16()
+        }
+    });
+    let mut statuses = futures::future::join_all(edits).await;
+    statuses.sort_unstable();
+    assert_eq!(statuses, vec![200, 409, 409, 409]);
+    // Two saves of the class list at once: each is whole, none is lost half-way.
+    let list: domain::masterdata::records::ClassList =
+        center.get_json(&app, "/api/masterdata/classes").await;
+    let saves = ["甲", "乙"].map(|tag| {
+        let mut list = list.clone();
+        for c in &mut list.classes {
+            c.label = format!("{}{tag}", c.code);
+        }
+        let (center, app) = (&center, &app);
+        async move {
+            center
+                .send(
+                    app,
+                    Method::PUT,
+                    "/api/masterdata/classes",
+                    serde_json::to_value(&list).expect("json"),
+                )
+                .await
+                .status()
+                .as_u16()
+        }
+    });
+    assert_eq!(futures::future::join_all(saves).await, vec![200, 200]);
+    let labels: Vec<String> =
+        sqlx::query_scalar("SELECT label FROM customer_classes ORDER BY rank")
+            .fetch_all(&app.db().pool)
+            .await
+            .expect("labels");
+    let tags: std::collections::BTreeSet<char> =
+        labels.iter().filter_map(|l| l.chars().last()).collect();
+    assert_eq!(tags.len(), 1, "one save or the other, whole: {labels:?}");
+
+    // Two applies of one checked file at once: one runs.
     let file = "卷烟编码,卷烟名称,品牌,价类,批发价,零售价\n6901000000009,并发(软),并发,3,100,120\n";
     let job = check(&app, &center, "specs", file.as_bytes()).await;
     let applies = (0..2).map(|_| apply(&app, &center, job.id, file.as_bytes(), false));
