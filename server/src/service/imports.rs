@@ -821,6 +821,9 @@ async fn compare_history(
     Ok((months, changes))
 }
 
+/// A row's problems: (field, value, message).
+type Problems = Vec<(&'static str, String, String)>;
+
 /// Resolves names to ids and compares each good row with the stored
 /// record of its key, kind by kind.
 struct Resolver<'a> {
@@ -988,6 +991,43 @@ impl<'a> Resolver<'a> {
         }
     }
 
+    /// A row that adds a record, unless it has problems or lacks a field
+    /// an addition needs.
+    fn added(
+        &self,
+        row: ReadRow,
+        ids: BTreeMap<&'static str, i64>,
+        mut problems: Problems,
+    ) -> Result<Row, Problems> {
+        problems.extend(self.lacks(&row));
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(Row {
+            id: None,
+            read: row,
+            ids,
+            changes: Vec::new(),
+        })
+    }
+
+    /// A row of a stored record, with what it changes of `stored`.
+    fn changed(
+        &self,
+        id: i64,
+        row: ReadRow,
+        ids: BTreeMap<&'static str, i64>,
+        stored: &[(&'static str, Value)],
+    ) -> Row {
+        let changes = self.compare(&row, stored);
+        Row {
+            id: Some(id),
+            read: row,
+            ids,
+            changes,
+        }
+    }
+
     /// Required-to-add fields a new record lacks.
     fn lacks(&self, row: &ReadRow) -> Vec<(&'static str, String, String)> {
         self.kind
@@ -1077,13 +1117,7 @@ impl<'a> Resolver<'a> {
                 if let Some(p) = stored_parent {
                     compared.push(("parent", p));
                 }
-                let changes = self.compare(&row, &compared);
-                Ok(Row {
-                    id: Some(stored.id),
-                    read: row,
-                    ids,
-                    changes,
-                })
+                Ok(self.changed(stored.id, row, ids, &compared))
             }
             None => {
                 problems.extend(self.lacks(&row).into_iter().filter(|(k, _, _)| {
@@ -1232,26 +1266,9 @@ impl<'a> Resolver<'a> {
                     ("name", Value::Text(p.display_name.clone())),
                     ("unit", Value::Text(unit_name)),
                 ];
-                let changes = self.compare(&row, &compared);
-                Ok(Row {
-                    id: Some(p.id),
-                    read: row,
-                    ids,
-                    changes,
-                })
+                Ok(self.changed(p.id, row, ids, &compared))
             }
-            None => {
-                problems.extend(self.lacks(&row));
-                if !problems.is_empty() {
-                    return Err(problems);
-                }
-                Ok(Row {
-                    id: None,
-                    read: row,
-                    ids,
-                    changes: Vec::new(),
-                })
-            }
+            None => self.added(row, ids, problems),
         }
     }
 
@@ -1331,26 +1348,9 @@ impl<'a> Resolver<'a> {
                     ("scarce", Value::Bool(s.scarce == 1)),
                     ("new_product", Value::Bool(s.is_new == 1)),
                 ];
-                let changes = self.compare(&row, &compared);
-                Ok(Row {
-                    id: Some(s.id),
-                    read: row,
-                    ids: BTreeMap::new(),
-                    changes,
-                })
+                Ok(self.changed(s.id, row, BTreeMap::new(), &compared))
             }
-            None => {
-                problems.extend(self.lacks(&row));
-                if !problems.is_empty() {
-                    return Err(problems);
-                }
-                Ok(Row {
-                    id: None,
-                    read: row,
-                    ids: BTreeMap::new(),
-                    changes: Vec::new(),
-                })
-            }
+            None => self.added(row, BTreeMap::new(), problems),
         }
     }
 
@@ -1484,26 +1484,9 @@ impl<'a> Resolver<'a> {
                     ),
                     ("online", Value::Bool(s.online_replenishment == 1)),
                 ];
-                let changes = self.compare(&row, &compared);
-                Ok(Row {
-                    id: Some(s.id),
-                    read: row,
-                    ids,
-                    changes,
-                })
+                Ok(self.changed(s.id, row, ids, &compared))
             }
-            None => {
-                problems.extend(self.lacks(&row));
-                if !problems.is_empty() {
-                    return Err(problems);
-                }
-                Ok(Row {
-                    id: None,
-                    read: row,
-                    ids,
-                    changes: Vec::new(),
-                })
-            }
+            None => self.added(row, ids, problems),
         }
     }
 
