@@ -524,6 +524,25 @@ fn checked_spec(mut spec: SpecRecord, lang: Lang) -> ApiResult<SpecRecord> {
     Ok(spec)
 }
 
+/// Binds a spec's ten columns as `$1`–`$10`, in the order of the insert
+/// and the update.
+fn bind_spec<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    s: &'q SpecRecord,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    query
+        .bind(&s.code)
+        .bind(&s.brand)
+        .bind(&s.name)
+        .bind(i64::from(s.price_class))
+        .bind(s.wholesale_fen)
+        .bind(s.retail_fen)
+        .bind(i64::from(s.scarce))
+        .bind(i64::from(s.new_product))
+        .bind(i64::from(s.orderable))
+        .bind(s.order_multiple)
+}
+
 /// A unique-key violation as a 409 at the field it concerns.
 fn taken(e: sqlx::Error, lang: Lang) -> ApiError {
     match &e {
@@ -555,22 +574,16 @@ pub async fn create_spec(
     let s = checked_spec(input, lang)?;
     let mut conn = state.db.pool.acquire().await?;
     let mut tx = state.db.begin(&mut conn).await?;
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO specs (code, brand, name, price_class, wholesale_fen, retail_fen, scarce, is_new, \
-         orderable, order_multiple) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+    let id: i64 = bind_spec(
+        sqlx::query(
+            "INSERT INTO specs (code, brand, name, price_class, wholesale_fen, retail_fen, scarce, is_new, \
+             orderable, order_multiple) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+        ),
+        &s,
     )
-    .bind(&s.code)
-    .bind(&s.brand)
-    .bind(&s.name)
-    .bind(i64::from(s.price_class))
-    .bind(s.wholesale_fen)
-    .bind(s.retail_fen)
-    .bind(i64::from(s.scarce))
-    .bind(i64::from(s.new_product))
-    .bind(i64::from(s.orderable))
-    .bind(s.order_multiple)
     .fetch_one(&mut *tx)
     .await
+    .and_then(|row| sqlx::Row::try_get(&row, 0))
     .map_err(|e| taken(e, lang))?;
     let after = spec(&mut tx, id)
         .await?
@@ -601,21 +614,14 @@ pub async fn edit_spec(
     let before = spec(&mut tx, id)
         .await?
         .ok_or_else(|| ApiError::not_found(lang))?;
-    let updated = sqlx::query(
+    let updated = bind_spec(
+        sqlx::query(
         "UPDATE specs SET code = $1, brand = $2, name = $3, price_class = $4, wholesale_fen = $5, \
          retail_fen = $6, scarce = $7, is_new = $8, orderable = $9, order_multiple = $10, \
          version = version + 1 WHERE id = $11 AND version = $12",
+        ),
+        &s,
     )
-    .bind(&s.code)
-    .bind(&s.brand)
-    .bind(&s.name)
-    .bind(i64::from(s.price_class))
-    .bind(s.wholesale_fen)
-    .bind(s.retail_fen)
-    .bind(i64::from(s.scarce))
-    .bind(i64::from(s.new_product))
-    .bind(i64::from(s.orderable))
-    .bind(s.order_multiple)
     .bind(id)
     .bind(s.version)
     .execute(&mut *tx)
