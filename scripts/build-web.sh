@@ -30,18 +30,30 @@ if ! "$wasm_opt" --version 2>/dev/null | grep -q "version $want_opt"; then
   (cd tools && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+split_version=0.2.4
+if ! wasm-split-cli --help >/dev/null 2>&1 || [ "$(cat "$HOME/.cargo/.wasm-split-version" 2>/dev/null)" != "$split_version" ]; then
+  echo "==> installing wasm-split-cli $split_version (wasm_split_cli_support); takes a minute once"
+  cargo install wasm_split_cli_support --version "=$split_version" --features build-binary
+  echo "$split_version" > "$HOME/.cargo/.wasm-split-version"
+fi
+
 echo "==> building the wasm bundle"
 cargo build -p app --target wasm32-unknown-unknown --profile wasm-release
-rm -rf dist && mkdir -p dist/pkg
-wasm-bindgen --target web --no-typescript --out-dir dist/pkg --out-name app \
-  target/wasm32-unknown-unknown/wasm-release/app.wasm
-"$wasm_opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-  --enable-mutable-globals --enable-reference-types --enable-multivalue --strip-debug --strip-producers \
-  dist/pkg/app_bg.wasm -o dist/pkg/app_bg.wasm
-cp app/index.html app/boot.js dist/
-cat style/*.css > dist/app.css
-
-raw=$(stat -c %s dist/pkg/app_bg.wasm)
-gz=$(gzip -9 -c dist/pkg/app_bg.wasm | wc -c)
-js=$(stat -c %s dist/pkg/app.js)
-echo "==> dist/ ready: wasm $((raw / 1024)) KiB (gzip $((gz / 1024)) KiB), js $((js / 1024)) KiB"
+built=target/web
+rm -rf "$built" && mkdir -p "$built"
+# Split at the lazy routes (app/src/lib.rs): the main module keeps what the
+# sign-in and a retailer's pages need; each staff page gets its own chunk.
+wasm-split-cli --target web --out-name app \
+  target/wasm32-unknown-unknown/wasm-release/app.wasm "$built"
+wasm-bindgen --target web --no-typescript --keep-lld-exports --no-demangle \
+  --out-dir "$built" --out-name app "$built/app.wasm"
+rm "$built/app.wasm"
+for wasm in "$built"/*.wasm; do
+  "$wasm_opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+    --enable-mutable-globals --enable-reference-types --enable-multivalue --strip-debug --strip-producers \
+    "$wasm" -o "$wasm"
+done
+cp app/index.html app/favicon.ico "$built/"
+cat style/*.css > "$built/app.css"
+echo "==> hashing and compressing into dist/"
+node tools/web-dist.mjs "$built" dist

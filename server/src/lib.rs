@@ -14,6 +14,7 @@ pub mod service;
 pub mod session_store;
 pub mod store;
 pub mod untrusted;
+pub mod web;
 pub mod xlsx;
 
 use std::sync::Arc;
@@ -24,7 +25,7 @@ use axum::middleware;
 use axum::response::IntoResponse;
 use axum::routing::{any, get};
 use axum::{Json, Router};
-use tower_http::services::{ServeDir, ServeFile};
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
@@ -116,16 +117,15 @@ pub fn app(state: AppState) -> Router {
             HeaderValue::from_static("no-store"),
         ))
         .layer(middleware::from_fn(extract::error_body_everywhere))
+        .layer(api_compression())
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             state.config.request_timeout,
         ));
 
-    let dir = &state.config.static_dir;
-    let spa = ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")));
     Router::new()
         .merge(api)
-        .fallback_service(spa)
+        .merge(web::bundle(&state.config.static_dir))
         .with_state(state)
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
@@ -136,6 +136,21 @@ pub fn app(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
         .layer(TraceLayer::new_for_http())
+}
+
+/// JSON and CSV answers compressed for browsers that ask (a sheet of
+/// 10,000 cells is a tenth of its size in gzip). Brotli at quality 4: close
+/// to gzip -9 in size at a fraction of quality 11's time. Files that are
+/// zip archives already (xlsx) are sent as they are.
+fn api_compression() -> CompressionLayer<impl tower_http::compression::Predicate + Clone> {
+    use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
+    CompressionLayer::new()
+        .quality(CompressionLevel::Precise(4))
+        .compress_when(
+            DefaultPredicate::new()
+                .and(NotForContentType::new("application/vnd.openxmlformats"))
+                .and(NotForContentType::new("application/zip")),
+        )
 }
 
 async fn api_not_found(request: Request) -> impl IntoResponse {

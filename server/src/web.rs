@@ -1,0 +1,94 @@
+//! The browser bundle as the web expects it: content-hashed assets cached for
+//! a year, the page itself revalidated on every visit, brotli or gzip chosen
+//! by the browser's `Accept-Encoding` from files compressed at build time
+//! (`scripts/build-web.sh`).
+
+use std::path::Path;
+
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// Where the hashed files live, under the bundle directory and in the URL.
+pub const ASSETS: &str = "assets";
+
+/// `Cache-Control` of a file whose name changes with its content.
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// `Cache-Control` of the page and of the few unhashed files: kept, but
+/// checked with the server (`Last-Modified`) before each use.
+const REVALIDATE: &str = "no-cache";
+
+/// Routes for the bundle in `dir`: `/assets/…` (hashed, immutable), the
+/// files at the top (`favicon.ico`), and the page for every other path so
+/// that the app's own routes load it.
+pub fn bundle<S: Clone + Send + Sync + 'static>(dir: &Path) -> Router<S> {
+    let assets = ServeDir::new(dir.join(ASSETS))
+        .precompressed_br()
+        .precompressed_gzip();
+    let page = ServeFile::new(dir.join("index.html"))
+        .precompressed_br()
+        .precompressed_gzip();
+    let top = ServeDir::new(dir)
+        .precompressed_br()
+        .precompressed_gzip()
+        .fallback(page);
+    Router::new()
+        .nest_service(
+            &format!("/{ASSETS}"),
+            Router::new()
+                .fallback_service(assets)
+                .layer(middleware::from_fn(immutable_when_found)),
+        )
+        .fallback_service(
+            Router::new()
+                .fallback_service(top)
+                .layer(middleware::from_fn(missing_file_is_404))
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static(REVALIDATE),
+                )),
+        )
+}
+
+/// A year of caching for what was found; a missing asset (an old hash after
+/// a new release) is a plain 404 that no cache keeps.
+async fn immutable_when_found(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let value = if response.status().is_success() || response.status() == StatusCode::NOT_MODIFIED
+    {
+        IMMUTABLE
+    } else {
+        "no-store"
+    };
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
+    response
+}
+
+/// A path that names a file (`/logo.png`, `/pkg/app.js`) and is not in the
+/// bundle gets 404, not the page: a script or image that turns out to be
+/// HTML fails in confusing ways. Paths without an extension are the app's
+/// own routes and get the page.
+async fn missing_file_is_404(request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let names_a_file = path != "/index.html"
+        && path
+        .rsplit('/')
+        .next()
+        .is_some_and(|last| last.contains('.'));
+    let response = next.run(request).await;
+    let is_page = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if names_a_file && is_page {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    response
+}
