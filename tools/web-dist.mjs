@@ -36,19 +36,27 @@ const hashed = (name, content) => {
   const ext = path.extname(name);
   return `${path.basename(name, ext)}.${hash(content)}${ext}`;
 };
-// Replaces every quoted occurrence of `from` in `text`; fails the build when
-// there is none (the tool's output changed shape and the renaming would
-// silently break the page).
-const replaceQuoted = (text, from, to, where) => {
-  const pattern = new RegExp(`(["'\`])${from.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\1`, "g");
+const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+// Replaces every quoted occurrence of `from` in `text` that follows
+// `before` (a regular expression); fails the build when there is none (the
+// tool's output changed shape and the renaming would silently break the page).
+const replaceAfter = (text, before, from, to, where) => {
+  const pattern = new RegExp(`(${before})(["'])${escape(from)}\\2`, "g");
   let count = 0;
-  const out = text.replace(pattern, (_m, q) => {
+  const out = text.replace(pattern, (_m, lead, q) => {
     count += 1;
-    return `${q}${to}${q}`;
+    return `${lead}${q}${to}${q}`;
   });
   if (count === 0) throw new Error(`${where}: no reference to ${from}`);
   return out;
 };
+// A module specifier (`import … from "x"`); the wasm's own import names,
+// keys of the imports object, stay as they are.
+const replaceImport = (text, from, to, where) => replaceAfter(text, "from\\s*", from, to, where);
+// A file fetched relative to the module (`new URL("x", import.meta.url)`).
+const replaceUrl = (text, from, to, where) => replaceAfter(text, "new URL\\(\\s*", from, to, where);
+// An attribute value in the page (`href="x"`, `src="x"`).
+const replaceAttr = (text, from, to, where) => replaceAfter(text, "(?:href|src)=", from, to, where);
 const write = (name, content) => fs.writeFileSync(path.join(assets, name), content);
 
 // 1. The split chunks, referenced only from the loader.
@@ -57,7 +65,7 @@ for (const name of fs.readdirSync(built).filter((n) => n.endsWith(".wasm") && n 
   const content = read(name);
   const renamed = hashed(name, content);
   write(renamed, content);
-  loader = replaceQuoted(loader, `./${name}`, `./${renamed}`, "__wasm_split.js");
+  loader = replaceUrl(loader, `./${name}`, `./${renamed}`, "__wasm_split.js");
 }
 
 // 2. The main wasm.
@@ -66,12 +74,17 @@ const wasmName = hashed("app_bg.wasm", wasm);
 write(wasmName, wasm);
 
 // 3. app.js and the loader import each other: one hash over both names them.
+// Both are first written with a placeholder of the hash's length, the hash
+// is taken over that text, and then put in place of the placeholder.
 let main = read("app.js").toString();
-const pair = hash(main, loader, wasmName);
+const placeholder = "_".repeat(12);
+main = replaceImport(main, "./__wasm_split.js", `./split.${placeholder}.js`, "app.js");
+loader = replaceImport(loader, "./app.js", `./app.${placeholder}.js`, "__wasm_split.js");
+const pair = hash(main, loader);
+main = main.replaceAll(`./split.${placeholder}.js`, `./split.${pair}.js`);
+loader = loader.replaceAll(`./app.${placeholder}.js`, `./app.${pair}.js`);
 const mainName = `app.${pair}.js`;
 const loaderName = `split.${pair}.js`;
-main = replaceQuoted(main, "./__wasm_split.js", `./${loaderName}`, "app.js");
-loader = replaceQuoted(loader, "./app.js", `./${mainName}`, "__wasm_split.js");
 write(mainName, main);
 write(loaderName, loader);
 
@@ -90,8 +103,8 @@ write(cssName, css);
 // The main JS and wasm are preloaded so that they download in parallel
 // with the start script instead of one after the other.
 let page = read("index.html").toString();
-page = replaceQuoted(page, "/app.css", `/assets/${cssName}`, "index.html");
-page = replaceQuoted(page, "/boot.js", `/assets/${bootName}`, "index.html");
+page = replaceAttr(page, "/app.css", `/assets/${cssName}`, "index.html");
+page = replaceAttr(page, "/boot.js", `/assets/${bootName}`, "index.html");
 page = page.replace(
   "</head>",
   `  <link rel="modulepreload" href="/assets/${mainName}">\n` +
@@ -129,9 +142,9 @@ compressAll(dist);
 const kib = (n) => (n / 1024).toFixed(1).padStart(8);
 console.log(`${"file".padEnd(48)}      raw     gzip   brotli  (KiB)`);
 let first = { raw: 0, gz: 0, br: 0 };
-const firstLoad = new Set(["index.html", `assets/${bootName}`, `assets/${mainName}`, `assets/${wasmName}`, `assets/${cssName}`]);
+const firstLoad = new Set(["index.html", `assets/${bootName}`, `assets/${mainName}`, `assets/${loaderName}`, `assets/${wasmName}`, `assets/${cssName}`]);
 for (const [name, s] of [...sizes].sort((a, b) => b[1].raw - a[1].raw)) {
   console.log(`${name.padEnd(48)} ${kib(s.raw)} ${kib(s.gz)} ${kib(s.br)}`);
   if (firstLoad.has(name)) for (const k of ["raw", "gz", "br"]) first[k] += s[k];
 }
-console.log(`${"first load (page, start, main js + wasm, css)".padEnd(48)} ${kib(first.raw)} ${kib(first.gz)} ${kib(first.br)}`);
+console.log(`${"first load (page, start, js, loader, wasm, css)".padEnd(48)} ${kib(first.raw)} ${kib(first.gz)} ${kib(first.br)}`);

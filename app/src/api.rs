@@ -38,6 +38,11 @@ async fn read<T: DeserializeOwned>(response: Response, lang: Lang) -> ApiResult<
         return response.json::<T>().await.map_err(|_| network_error(lang));
     }
     let status = response.status();
+    if status == 401 {
+        // The session ended (idle timeout, signed out elsewhere): every page
+        // goes back to sign-in the same way and returns here afterwards.
+        crate::state::session_ended();
+    }
     Err(response.json::<ErrorBody>().await.unwrap_or_else(|_| {
         ErrorBody::new(
             ErrorCode::Internal,

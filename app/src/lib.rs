@@ -10,55 +10,135 @@ pub mod state;
 
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{lazy_route, path, Lazy, LazyRoute};
+use leptos::lazy;
+use leptos_router::{path, Lazy, LazyRoute};
 use wasm_bindgen::prelude::wasm_bindgen;
 
 use crate::components::layout::Shell;
-use crate::pages::home::HomePage;
 use crate::pages::login::LoginPage;
 use crate::pages::not_found::NotFound;
-use crate::pages::password::PasswordPage;
-use crate::pages::replenishment::ReplenishmentPage;
 
-/// A route whose page is compiled into its own chunk of the bundle and
-/// fetched the first time the route is visited (`scripts/build-web.sh`
-/// splits the wasm at these points). The sign-in, home, password and
-/// online-replenishment pages — all a retailer's phone ever needs — stay in
-/// the main bundle; every staff page is one of these.
-macro_rules! lazy_page {
-    ($($route:ident => $page:path;)*) => {$(
-        struct $route;
+/// The pages, in families. Each family is compiled into a chunk of its own
+/// and fetched the first time one of its pages is visited
+/// (`scripts/build-web.sh` splits the wasm at each family's `#[lazy]`
+/// function). Only the shell and the sign-in page are in the main bundle;
+/// while someone types their password the home family (home, password and
+/// online replenishment: all a retailer's phone needs) is fetched in the
+/// background ([`preload_after_sign_in`]), and a role's home page fetches
+/// the families its links lead to ([`preload_for`]).
+macro_rules! families {
+    ($(
+        $(#[$doc:meta])*
+        $family:ident / $preload:ident / $kind:ident { $($page:ident => $component:path),* $(,)? }
+    )*) => {
+        $(
+            $(#[$doc])*
+            #[derive(Clone, Copy)]
+            enum $kind { $($page),* }
 
-        #[lazy_route]
-        impl LazyRoute for $route {
-            fn data() -> Self {
-                $route
+            #[lazy]
+            fn $family(page: $kind) -> AnyView {
+                match page {
+                    $($kind::$page => $component().into_any()),*
+                }
             }
 
-            fn view(_this: Self) -> AnyView {
-                $page().into_any()
-            }
-        }
-    )*};
+            $(
+                /// A route of this family: the router waits for the
+                /// family's chunk before showing it.
+                struct $page;
+
+                impl LazyRoute for $page {
+                    fn data() -> Self {
+                        $page
+                    }
+
+                    async fn view(_this: Self) -> AnyView {
+                        $family($kind::$page).await
+                    }
+
+                    async fn preload() {
+                        $preload().await;
+                    }
+                }
+            )*
+        )*
+    };
 }
 
-lazy_page! {
-    RetailersRoute => pages::retailers::RetailersPage;
-    PolicyRoute => pages::policy::PolicyPage;
-    ForecastRoute => pages::forecast::ForecastPage;
-    SheetRoute => pages::sheet::SheetPage;
-    DashboardRoute => pages::summary::DashboardPage;
-    AccuracyRoute => pages::summary::AccuracyPage;
-    ReviewInboxRoute => pages::review::ReviewInboxPage;
-    ReviewRoute => pages::review::ReviewPage;
-    AuditRoute => pages::audit::AuditPage;
-    AdminUsersRoute => pages::admin::AdminUsersPage;
-    RetailerAccountsRoute => pages::admin::RetailerAccountsPage;
-    MasterRetailersRoute => pages::masterdata::MasterRetailersPage;
-    MasterSpecsRoute => pages::masterdata::MasterSpecsPage;
-    ClassesRoute => pages::masterdata::ClassesPage;
-    ImportRoute => pages::masterdata::ImportPage;
-    RulesRoute => pages::rules::RulesPage;
+families! {
+    /// Every role's home, the password page and online replenishment.
+    home_pages / __preload_home_pages / HomeFamily {
+        Home => pages::home::HomePage,
+        Password => pages::password::PasswordPage,
+        Replenishment => pages::replenishment::ReplenishmentPage,
+    }
+    /// A customer manager's work: forecast cycles, the entry grid, their retailers.
+    entry_pages / __preload_entry_pages / EntryFamily {
+        Forecast => pages::forecast::ForecastPage,
+        Sheet => pages::sheet::SheetPage,
+        Retailers => pages::retailers::RetailersPage,
+    }
+    /// The review chain.
+    review_pages / __preload_review_pages / ReviewFamily {
+        ReviewInbox => pages::review::ReviewInboxPage,
+        Review => pages::review::ReviewPage,
+    }
+    /// Dashboard and accuracy.
+    report_pages / __preload_report_pages / ReportFamily {
+        Dashboard => pages::summary::DashboardPage,
+        Accuracy => pages::summary::AccuracyPage,
+    }
+    /// Supply policy, master data and administration.
+    admin_pages / __preload_admin_pages / AdminFamily {
+        Policy => pages::policy::PolicyPage,
+        Rules => pages::rules::RulesPage,
+        MasterRetailers => pages::masterdata::MasterRetailersPage,
+        MasterSpecs => pages::masterdata::MasterSpecsPage,
+        Classes => pages::masterdata::ClassesPage,
+        Import => pages::masterdata::ImportPage,
+        Audit => pages::audit::AuditPage,
+        AdminUsers => pages::admin::AdminUsersPage,
+        RetailerAccounts => pages::admin::RetailerAccountsPage,
+    }
+}
+
+/// Fetches the home family while the sign-in form is being filled in.
+pub fn preload_after_sign_in() {
+    leptos::task::spawn_local(__preload_home_pages());
+}
+
+/// Fetches, in the background, the families a role's home page links to,
+/// so that its first click does not wait for code.
+pub fn preload_for(role: domain::Role) {
+    use domain::policy::op;
+    leptos::task::spawn_local(async move {
+        if op::SAVE_CELLS.permits(role)
+            || op::PROGRESS.permits(role)
+            || op::MANAGED_RETAILERS.permits(role)
+        {
+            __preload_entry_pages().await;
+        }
+        if op::REVIEW_INBOX.permits(role) {
+            __preload_review_pages().await;
+        }
+        if op::DASHBOARD.permits(role) {
+            __preload_report_pages().await;
+        }
+        if [
+            op::POLICY_CHANGE,
+            op::USERS,
+            op::RETAILER_ACCOUNTS,
+            op::MASTER_RETAILERS,
+            op::MASTER_SPECS,
+            op::EDIT_CLASSES,
+        ]
+        .iter()
+        .any(|o| o.permits(role))
+        {
+            __preload_admin_pages().await;
+        }
+    });
 }
 
 /// The root component: session and language context, then the routes.
@@ -70,26 +150,26 @@ pub fn App() -> impl IntoView {
             <Shell>
                 <Routes fallback=NotFound>
                     <Route path=path!("/login") view=LoginPage/>
-                    <Route path=path!("/") view=HomePage/>
-                    <Route path=path!("/home/:role") view=HomePage/>
-                    <Route path=path!("/retailers/:id/replenishment") view=ReplenishmentPage/>
-                    <Route path=path!("/password") view=PasswordPage/>
-                    <Route path=path!("/retailers") view={Lazy::<RetailersRoute>::new()}/>
-                    <Route path=path!("/policy") view={Lazy::<PolicyRoute>::new()}/>
-                    <Route path=path!("/forecast") view={Lazy::<ForecastRoute>::new()}/>
-                    <Route path=path!("/forecast/:id") view={Lazy::<SheetRoute>::new()}/>
-                    <Route path=path!("/forecast/:id/dashboard") view={Lazy::<DashboardRoute>::new()}/>
-                    <Route path=path!("/forecast/:id/accuracy") view={Lazy::<AccuracyRoute>::new()}/>
-                    <Route path=path!("/reviews") view={Lazy::<ReviewInboxRoute>::new()}/>
-                    <Route path=path!("/reviews/:id") view={Lazy::<ReviewRoute>::new()}/>
-                    <Route path=path!("/admin/audit") view={Lazy::<AuditRoute>::new()}/>
-                    <Route path=path!("/admin/users") view={Lazy::<AdminUsersRoute>::new()}/>
-                    <Route path=path!("/admin/retailer-accounts") view={Lazy::<RetailerAccountsRoute>::new()}/>
-                    <Route path=path!("/masterdata/retailers") view={Lazy::<MasterRetailersRoute>::new()}/>
-                    <Route path=path!("/masterdata/specs") view={Lazy::<MasterSpecsRoute>::new()}/>
-                    <Route path=path!("/masterdata/classes") view={Lazy::<ClassesRoute>::new()}/>
-                    <Route path=path!("/masterdata/import") view={Lazy::<ImportRoute>::new()}/>
-                    <Route path=path!("/masterdata/rules") view={Lazy::<RulesRoute>::new()}/>
+                    <Route path=path!("/") view={Lazy::<Home>::new()}/>
+                    <Route path=path!("/home/:role") view={Lazy::<Home>::new()}/>
+                    <Route path=path!("/retailers/:id/replenishment") view={Lazy::<Replenishment>::new()}/>
+                    <Route path=path!("/password") view={Lazy::<Password>::new()}/>
+                    <Route path=path!("/retailers") view={Lazy::<Retailers>::new()}/>
+                    <Route path=path!("/policy") view={Lazy::<Policy>::new()}/>
+                    <Route path=path!("/forecast") view={Lazy::<Forecast>::new()}/>
+                    <Route path=path!("/forecast/:id") view={Lazy::<Sheet>::new()}/>
+                    <Route path=path!("/forecast/:id/dashboard") view={Lazy::<Dashboard>::new()}/>
+                    <Route path=path!("/forecast/:id/accuracy") view={Lazy::<Accuracy>::new()}/>
+                    <Route path=path!("/reviews") view={Lazy::<ReviewInbox>::new()}/>
+                    <Route path=path!("/reviews/:id") view={Lazy::<Review>::new()}/>
+                    <Route path=path!("/admin/audit") view={Lazy::<Audit>::new()}/>
+                    <Route path=path!("/admin/users") view={Lazy::<AdminUsers>::new()}/>
+                    <Route path=path!("/admin/retailer-accounts") view={Lazy::<RetailerAccounts>::new()}/>
+                    <Route path=path!("/masterdata/retailers") view={Lazy::<MasterRetailers>::new()}/>
+                    <Route path=path!("/masterdata/specs") view={Lazy::<MasterSpecs>::new()}/>
+                    <Route path=path!("/masterdata/classes") view={Lazy::<Classes>::new()}/>
+                    <Route path=path!("/masterdata/import") view={Lazy::<Import>::new()}/>
+                    <Route path=path!("/masterdata/rules") view={Lazy::<Rules>::new()}/>
                 </Routes>
             </Shell>
         </Router>

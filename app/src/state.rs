@@ -35,12 +35,29 @@ pub fn provide() {
         checked: RwSignal::new(false),
     };
     provide_context(state);
+    SESSION.with(|s| s.set(Some(state)));
     leptos::task::spawn_local(async move {
         if let Ok(info) = crate::api::me(lang.get_untracked()).await {
             state.session.set(Some(info));
         }
         state.checked.set(true);
     });
+}
+
+thread_local! {
+    /// The app's one session state, for the API client, which runs outside
+    /// any component.
+    static SESSION: std::cell::Cell<Option<SessionState>> = const { std::cell::Cell::new(None) };
+}
+
+/// The server answered 401: the session is gone. The shell then sends the
+/// visitor to sign-in, which brings them back to the page they were on.
+pub fn session_ended() {
+    if let Some(state) = SESSION.with(|s| s.get()) {
+        if state.session.with_untracked(Option::is_some) {
+            state.session.set(None);
+        }
+    }
 }
 
 pub fn lang() -> RwSignal<Lang> {

@@ -36,6 +36,12 @@ pub fn bundle<S: Clone + Send + Sync + 'static>(dir: &Path) -> Router<S> {
         .precompressed_br()
         .precompressed_gzip()
         .fallback(page);
+    // The same URL answers in brotli, gzip or plain: shared caches must
+    // keep them apart.
+    let vary = SetResponseHeaderLayer::if_not_present(
+        header::VARY,
+        HeaderValue::from_static("accept-encoding"),
+    );
     Router::new()
         .nest_service(
             &format!("/{ASSETS}"),
@@ -52,6 +58,7 @@ pub fn bundle<S: Clone + Send + Sync + 'static>(dir: &Path) -> Router<S> {
                     HeaderValue::from_static(REVALIDATE),
                 )),
         )
+        .layer(vary)
 }
 
 /// A year of caching for what was found; a missing asset (an old hash after

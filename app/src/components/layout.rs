@@ -46,6 +46,21 @@ pub fn Shell(children: Children) -> impl IntoView {
             }
         });
     }
+    // Signed out, or the session ended under an open page (the API client
+    // clears it on a 401): to sign-in, and back here afterwards.
+    {
+        let navigate = use_navigate();
+        let location = leptos_router::hooks::use_location();
+        Effect::new(move |_| {
+            location.pathname.track();
+            if session.checked.get() && session.session.with(Option::is_none) {
+                let here = current_address();
+                if !here.starts_with(routes::LOGIN) {
+                    navigate(&routes::login_then(&here), Default::default());
+                }
+            }
+        });
+    }
     let toggle = move |_| lang.update(|l| *l = if *l == Lang::Zh { Lang::En } else { Lang::Zh });
     view! {
         <header class="topbar">
@@ -71,18 +86,6 @@ pub fn Shell(children: Children) -> impl IntoView {
         </header>
         <main class="page">{children()}</main>
     }
-}
-
-/// Sends a visitor who is not signed in to the sign-in page, which
-/// brings them back here afterwards (deep links survive signing in).
-pub fn redirect_when_signed_out() {
-    let session = state::session();
-    let navigate = use_navigate();
-    Effect::new(move |_| {
-        if session.checked.get() && session.session.with(Option::is_none) {
-            navigate(&routes::login_then(&current_address()), Default::default());
-        }
-    });
 }
 
 /// The path and query of the page being shown.

@@ -11,7 +11,6 @@ use domain::{ErrorBody, Lang, Role};
 use leptos::prelude::*;
 
 use crate::components::error::{field_error, ErrorNote};
-use crate::components::layout::redirect_when_signed_out;
 use crate::i18n::tr;
 use crate::{api, state};
 
@@ -54,7 +53,6 @@ fn role_options(lang: Lang, roles: &[Role]) -> Vec<(String, String)> {
 
 #[component]
 pub fn AdminUsersPage() -> impl IntoView {
-    redirect_when_signed_out();
     let lang = state::lang();
     let session = state::session();
     let units = RwSignal::new(Vec::<UnitSummary>::new());
@@ -453,7 +451,6 @@ enum ScopeChoice {
 
 #[component]
 pub fn RetailerAccountsPage() -> impl IntoView {
-    redirect_when_signed_out();
     let lang = state::lang();
     let session = state::session();
     let units = RwSignal::new(Vec::<UnitSummary>::new());

@@ -10,7 +10,6 @@ use domain::{ErrorBody, ErrorCode};
 use leptos::prelude::*;
 
 use crate::components::error::{field_error, ErrorNote};
-use crate::components::layout::redirect_when_signed_out;
 use crate::i18n::tr;
 use crate::{api, state};
 
@@ -23,7 +22,6 @@ fn given(signal: RwSignal<String>) -> Option<String> {
 
 #[component]
 pub fn AuditPage() -> impl IntoView {
-    redirect_when_signed_out();
     let lang = state::lang();
     let actor = RwSignal::new(String::new());
     let action = RwSignal::new(String::new());

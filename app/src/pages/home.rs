@@ -104,6 +104,9 @@ fn HomeView(home: HomeSummary) -> impl IntoView {
 /// The role's ways into its work.
 #[component]
 fn HomeLinks(role: Role) -> impl IntoView {
+    // The code of the pages these links lead to, fetched while the home
+    // page is read.
+    crate::preload_for(role);
     let session = state::session();
     let retailer = session.session.get_untracked().and_then(|s| s.retailer_id);
     // What each role may reach comes from the one policy the server

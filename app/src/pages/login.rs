@@ -19,6 +19,10 @@ pub fn LoginPage() -> impl IntoView {
     let password = RwSignal::new(String::new());
     let error = RwSignal::new(Option::<ErrorBody>::None);
 
+    // The home and replenishment pages are chunks of their own: fetch them
+    // while the form is being filled in, so that signing in does not wait.
+    Effect::new(move |_| crate::preload_after_sign_in());
+
     let submit = Action::new_local(move |request: &LoginRequest| {
         let request = request.clone();
         async move { api::login(&request, lang.get_untracked()).await }

@@ -18,7 +18,6 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::components::error::field_error;
-use crate::components::layout::redirect_when_signed_out;
 use crate::i18n::tr;
 use crate::{api, state};
 
@@ -107,7 +106,6 @@ fn role_of_session() -> impl Fn() -> Option<Role> + Copy {
 
 #[component]
 pub fn MasterRetailersPage() -> impl IntoView {
-    redirect_when_signed_out();
     let lang = state::lang();
     let session = state::session();
     let q = RwSignal::new(String::new());
@@ -556,7 +554,6 @@ fn new_spec() -> SpecRecord {
 
 #[component]
 pub fn MasterSpecsPage() -> impl IntoView {
-    redirect_when_signed_out();
     let lang = state::lang();
     let list = RwSignal::new(None::<Vec<SpecRecord>>);
     let error = RwSignal::new(None::<ErrorBody>);
@@ -814,7 +811,6 @@ struct ClassRow {
 
 #[component]
 pub fn ClassesPage() -> impl IntoView {
-    redirect_when_signed_out();
     let lang = state::lang();
     let session = state::session();
     let rows = RwSignal::new(Vec::<ClassRow>::new());
@@ -1024,7 +1020,6 @@ struct Upload {
 
 #[component]
 pub fn ImportPage() -> impl IntoView {
-    redirect_when_signed_out();
     let lang = state::lang();
     let session = state::session();
     let role = role_of_session();

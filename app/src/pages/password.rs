@@ -8,13 +8,11 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::components::error::{field_error, ErrorNote};
-use crate::components::layout::redirect_when_signed_out;
 use crate::i18n::tr;
 use crate::{api, routes, state};
 
 #[component]
 pub fn PasswordPage() -> impl IntoView {
-    redirect_when_signed_out();
     let lang = state::lang();
     let session = state::session();
     let navigate = use_navigate();

@@ -15,7 +15,6 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::components::error::ErrorNote;
-use crate::components::layout::redirect_when_signed_out;
 use crate::i18n::tr;
 use crate::{api, state};
 
@@ -251,7 +250,6 @@ fn focus_cell(key: &str) {
 
 #[component]
 pub fn PolicyPage() -> impl IntoView {
-    redirect_when_signed_out();
     let lang = state::lang();
     let editor = RwSignal::new(None::<Editor>);
     let error = RwSignal::new(None::<ErrorBody>);

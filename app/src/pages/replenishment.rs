@@ -15,7 +15,6 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use crate::components::error::ErrorNote;
-use crate::components::layout::redirect_when_signed_out;
 use crate::i18n::tr;
 use crate::{api, state};
 
@@ -28,7 +27,6 @@ enum Tab {
 
 #[component]
 pub fn ReplenishmentPage() -> impl IntoView {
-    redirect_when_signed_out();
     let lang = state::lang();
     let params = use_params_map();
     let retailer_id = move || params.read().get("id").and_then(|s| s.parse::<i64>().ok());

@@ -8,13 +8,11 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::components::error::ErrorNote;
-use crate::components::layout::redirect_when_signed_out;
 use crate::i18n::tr;
 use crate::{api, routes, state};
 
 #[component]
 pub fn RetailersPage() -> impl IntoView {
-    redirect_when_signed_out();
     let lang = state::lang();
     let session = state::session();
     let list = RwSignal::new(None::<ManagedRetailers>);

@@ -14,7 +14,6 @@ use leptos_router::components::A;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::components::error::ErrorNote;
-use crate::components::layout::redirect_when_signed_out;
 use crate::i18n::tr;
 use crate::{api, routes, state};
 
@@ -37,7 +36,6 @@ fn opt(v: Option<i64>) -> String {
 
 #[component]
 pub fn ReviewInboxPage() -> impl IntoView {
-    redirect_when_signed_out();
     let lang = state::lang();
     let inbox = RwSignal::new(None::<ReviewInbox>);
     let error = RwSignal::new(None::<ErrorBody>);
@@ -78,7 +76,6 @@ pub fn ReviewInboxPage() -> impl IntoView {
 
 #[component]
 pub fn ReviewPage() -> impl IntoView {
-    redirect_when_signed_out();
     let lang = state::lang();
     let session = state::session();
     let params = use_params_map();

@@ -16,7 +16,6 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::components::error::field_error;
-use crate::components::layout::redirect_when_signed_out;
 use crate::i18n::tr;
 use crate::{api, state};
 
@@ -60,7 +59,6 @@ fn ErrorBox(#[prop(into)] error: Signal<Option<ErrorBody>>) -> impl IntoView {
 
 #[component]
 pub fn RulesPage() -> impl IntoView {
-    redirect_when_signed_out();
     let lang = state::lang();
     let session = state::session();
     let loaded = RwSignal::new(None::<Loaded>);

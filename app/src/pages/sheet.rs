@@ -33,7 +33,6 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsCast;
 
 use crate::components::error::ErrorNote;
-use crate::components::layout::redirect_when_signed_out;
 use crate::i18n::tr;
 use crate::{api, routes, state};
 
@@ -538,7 +537,6 @@ impl Grid {
 
 #[component]
 pub fn SheetPage() -> impl IntoView {
-    redirect_when_signed_out();
     let lang = state::lang();
     let session = state::session();
     let params = use_params_map();

@@ -13,7 +13,6 @@ use leptos_router::hooks::use_params_map;
 
 use crate::components::charts::{BarChart, BarRow, LineChart, Point};
 use crate::components::error::ErrorNote;
-use crate::components::layout::redirect_when_signed_out;
 use crate::i18n::tr;
 use crate::{api, routes, state};
 
@@ -57,7 +56,6 @@ enum Group {
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
-    redirect_when_signed_out();
     let lang = state::lang();
     let cycle_id = cycle_param();
     let data = RwSignal::new(None::<Dashboard>);
@@ -226,7 +224,6 @@ fn TotalLine(
 
 #[component]
 pub fn AccuracyPage() -> impl IntoView {
-    redirect_when_signed_out();
     let lang = state::lang();
     let session = state::session();
     let cycle_id = cycle_param();
