@@ -346,8 +346,13 @@ pub async fn dashboard(cycle: i64, lang: Lang) -> ApiResult<Dashboard> {
     get_json(&format!("/api/forecast/cycles/{cycle}/dashboard"), lang).await
 }
 
-pub fn approved_export_url(cycle: i64, query: &str) -> String {
-    format!("/api/forecast/cycles/{cycle}/approved?{query}")
+/// A link to the approved forecast's file; it carries the page's language
+/// (a download sends no `Accept-Language` of the app's choosing).
+pub fn approved_export_url(cycle: i64, query: &str, lang: Lang) -> String {
+    format!(
+        "/api/forecast/cycles/{cycle}/approved?{query}&lang={}",
+        lang.tag()
+    )
 }
 
 pub async fn accuracy(

@@ -191,9 +191,13 @@ pub fn DashboardPage() -> impl IntoView {
                 <section class="card">
                     <h3>{tr("导出审批后的预测", "Export the approved forecast")}</h3>
                     <p class="actions">
-                        <a class="button-link" data-test="export-xlsx" href=api::approved_export_url(id, "format=xlsx")>{tr("Excel（零售户×品规、品规汇总）", "Excel (retailer × spec, spec totals)")}</a>
-                        <a class="button-link secondary" href=api::approved_export_url(id, "format=csv&kind=lines")>{tr("CSV 明细", "CSV lines")}</a>
-                        <a class="button-link secondary" href=api::approved_export_url(id, "format=csv&kind=specs")>{tr("CSV 品规汇总", "CSV spec totals")}</a>
+                        // `download`: a file, not a page of this app (the router leaves it alone).
+                        <a class="button-link" data-test="export-xlsx" download=""
+                            href=move || api::approved_export_url(id, "format=xlsx", lang.get())>{tr("Excel（零售户×品规、品规汇总）", "Excel (retailer × spec, spec totals)")}</a>
+                        <a class="button-link secondary" data-test="export-csv-lines" download=""
+                            href=move || api::approved_export_url(id, "format=csv&kind=lines", lang.get())>{tr("CSV 明细", "CSV lines")}</a>
+                        <a class="button-link secondary" data-test="export-csv-specs" download=""
+                            href=move || api::approved_export_url(id, "format=csv&kind=specs", lang.get())>{tr("CSV 品规汇总", "CSV spec totals")}</a>
                         <A href=routes::accuracy_of(id) attr:class="button-link secondary">{tr("预测准确率", "Accuracy")}</A>
                     </p>
                 </section>

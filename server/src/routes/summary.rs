@@ -162,6 +162,24 @@ pub struct ExportQuery {
     /// (totals per spec). The workbook holds both.
     #[serde(default)]
     pub kind: Option<String>,
+    /// The language of the headers (`zh-CN` or `en`), for a link that
+    /// cannot set `Accept-Language`; that header's otherwise.
+    #[serde(default)]
+    pub lang: Option<String>,
+}
+
+/// A CSV file Excel opens right on a Chinese Windows: UTF-8 with a BOM
+/// (without it Excel reads the file as GBK and garbles it), then a header
+/// row and the rows.
+fn csv_file(header: &[&str], rows: &[Vec<String>]) -> ApiResult<Vec<u8>> {
+    let mut out = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
+    let internal = |e: csv::Error| ApiError::Internal(e.into());
+    out.write_record(header).map_err(internal)?;
+    for row in rows {
+        out.write_record(row).map_err(internal)?;
+    }
+    out.into_inner()
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("csv: {e}")))
 }
 
 /// The approved forecast: an xlsx workbook (retailers × specs, and totals per
@@ -177,7 +195,10 @@ pub async fn export_approved(
     Query(query): Query<ExportQuery>,
 ) -> ApiResult<impl IntoResponse> {
     current.require(op::EXPORT_APPROVED)?;
-    let lang = current.lang;
+    let lang = query
+        .lang
+        .as_deref()
+        .map_or(current.lang, Lang::from_accept_language);
     let pool = &state.db.pool;
     let cycle = cycle_of(&state, id, lang).await?;
     let case_size = settings::get::<CaseSize>(pool, CASE_SIZE_KEY).await?;
@@ -224,48 +245,48 @@ pub async fn export_approved(
             )
         }
         (Some("csv"), None | Some("lines")) => {
-            let mut out = csv::Writer::from_writer(Vec::new());
-            let write = |out: &mut csv::Writer<Vec<u8>>, row: &[&str]| {
-                out.write_record(row)
-                    .map_err(|e| ApiError::Internal(e.into()))
-            };
-            write(
-                &mut out,
-                &[
-                    "licence_no",
-                    "retailer",
-                    "manager",
-                    "department",
-                    "spec_code",
-                    "spec",
-                    "cartons",
+            let header = match lang {
+                Lang::Zh => [
+                    "许可证号",
+                    "零售户",
+                    "客户经理",
+                    "市场部",
+                    "品规编码",
+                    "品规",
+                    "预测量（条）",
                 ],
-            )?;
+                Lang::En => [
+                    "Licence",
+                    "Retailer",
+                    "Customer manager",
+                    "Department",
+                    "Spec code",
+                    "Spec",
+                    "Cartons",
+                ],
+            };
             let specs: HashMap<i64, (&str, &str)> = cycle
                 .specs
                 .iter()
                 .map(|s| (s.spec_id, (s.code.as_str(), s.name.as_str())))
                 .collect();
-            for line in &lines {
-                let (code, spec) = specs.get(&line.spec_id).copied().unwrap_or(("", ""));
-                write(
-                    &mut out,
-                    &[
-                        &line.licence_no,
-                        &line.retailer_name,
-                        &line.manager_name,
-                        &line.unit_name,
-                        code,
-                        spec,
-                        &line.cartons.to_string(),
-                    ],
-                )?;
-            }
-            let bytes = out
-                .into_inner()
-                .map_err(|e| ApiError::Internal(anyhow::anyhow!("csv: {e}")))?;
+            let rows: Vec<Vec<String>> = lines
+                .iter()
+                .map(|line| {
+                    let (code, spec) = specs.get(&line.spec_id).copied().unwrap_or(("", ""));
+                    vec![
+                        line.licence_no.clone(),
+                        line.retailer_name.clone(),
+                        line.manager_name.clone(),
+                        line.unit_name.clone(),
+                        code.to_string(),
+                        spec.to_string(),
+                        line.cartons.to_string(),
+                    ]
+                })
+                .collect();
             (
-                bytes,
+                csv_file(&header, &rows)?,
                 "text/csv; charset=utf-8",
                 format!("approved-{month}-lines.csv"),
             )
@@ -277,30 +298,25 @@ pub async fn export_approved(
                     totals[s] += line.cartons;
                 }
             }
-            let mut out = csv::Writer::from_writer(Vec::new());
-            let mut rows = vec![vec![
-                "spec_code".to_string(),
-                "spec".into(),
-                "cartons".into(),
-                "cases".into(),
-            ]];
-            for (s, spec) in cycle.specs.iter().enumerate() {
-                rows.push(vec![
-                    spec.code.clone(),
-                    spec.name.clone(),
-                    totals[s].to_string(),
-                    format!("{:.2}", case_size.cases(totals[s])),
-                ]);
-            }
-            for row in rows {
-                out.write_record(&row)
-                    .map_err(|e| ApiError::Internal(e.into()))?;
-            }
-            let bytes = out
-                .into_inner()
-                .map_err(|e| ApiError::Internal(anyhow::anyhow!("csv: {e}")))?;
+            let header = match lang {
+                Lang::Zh => ["品规编码", "品规", "预测量（条）", "预测量（箱）"],
+                Lang::En => ["Spec code", "Spec", "Cartons", "Cases"],
+            };
+            let rows: Vec<Vec<String>> = cycle
+                .specs
+                .iter()
+                .zip(&totals)
+                .map(|(spec, &total)| {
+                    vec![
+                        spec.code.clone(),
+                        spec.name.clone(),
+                        total.to_string(),
+                        format!("{:.2}", case_size.cases(total)),
+                    ]
+                })
+                .collect();
             (
-                bytes,
+                csv_file(&header, &rows)?,
                 "text/csv; charset=utf-8",
                 format!("approved-{month}-specs.csv"),
             )
