@@ -23,6 +23,8 @@ pub enum QuantityError {
     NotANumber,
     #[error("quantity too large")]
     TooLarge,
+    #[error("no quantity given")]
+    Missing,
 }
 
 impl QuantityError {
@@ -34,6 +36,7 @@ impl QuantityError {
             QuantityError::NotWhole => lang.pick("请输入整条数", "Enter whole cartons"),
             QuantityError::NotANumber => lang.pick("请输入数字", "Enter a number"),
             QuantityError::TooLarge => lang.pick("数量过大", "The quantity is too large"),
+            QuantityError::Missing => lang.pick("请填写数量", "Enter a quantity"),
         }
     }
 }
@@ -55,15 +58,16 @@ impl Cartons {
         }
     }
 
-    /// Parses what a person typed: surrounding blanks are ignored; an empty
-    /// input is zero; fractions and signs are refused with the reason.
-    pub fn parse(input: &str) -> Result<Cartons, QuantityError> {
-        let s = input.trim();
-        if s.is_empty() {
-            return Ok(Cartons::ZERO);
-        }
+    /// Parses what a person typed where a quantity may be left out (a
+    /// forecast cell): read as [`plain_number`] does, a blank input is
+    /// `None`, never zero; fractions, signs and text are refused with the
+    /// reason.
+    pub fn parse_optional(input: &str) -> Result<Option<Cartons>, QuantityError> {
+        let Some(s) = plain_number(input) else {
+            return Ok(None);
+        };
         if let Ok(v) = s.parse::<i64>() {
-            return Cartons::new(v);
+            return Cartons::new(v).map(Some);
         }
         match s.parse::<f64>() {
             Ok(v) if v.is_finite() && v < 0.0 => Err(QuantityError::Negative),
@@ -73,9 +77,38 @@ impl Cartons {
         }
     }
 
+    /// Parses what a person typed where a quantity is required (stock,
+    /// limits, an order line, a correction): as [`Cartons::parse_optional`],
+    /// and a blank input is [`QuantityError::Missing`].
+    pub fn parse(input: &str) -> Result<Cartons, QuantityError> {
+        Cartons::parse_optional(input)?.ok_or(QuantityError::Missing)
+    }
+
     pub fn get(self) -> i64 {
         self.0
     }
+}
+
+/// A number as a person typed or pasted it, made plain for parsing: the
+/// full-width digits, signs and point a Chinese input method types (`１２`,
+/// `－`, `．`) become ASCII, and blanks around it (ASCII, the full-width
+/// space U+3000, no-break spaces) are dropped. `None` when nothing is left:
+/// a blank field holds no value, it is not zero.
+///
+/// The one reading of typed numbers: every number field of the app goes
+/// through it (directly, or through [`Cartons::parse`]).
+pub fn plain_number(input: &str) -> Option<String> {
+    let plain: String = input
+        .trim()
+        .chars()
+        .map(|c| match c {
+            // The full-width forms U+FF01..=U+FF5E mirror ASCII 0x21..=0x7E.
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(u32::from(c) - 0xFEE0).unwrap_or(c),
+            '\u{3002}' => '.',
+            c => c,
+        })
+        .collect();
+    (!plain.is_empty()).then_some(plain)
 }
 
 impl TryFrom<i64> for Cartons {
@@ -137,7 +170,22 @@ mod tests {
         let cases = [
             ("12", Ok(12), "plain"),
             (" 7 ", Ok(7), "blanks"),
-            ("", Ok(0), "empty is zero"),
+            ("", Err(QuantityError::Missing), "blank is no quantity"),
+            (
+                " \u{3000} ",
+                Err(QuantityError::Missing),
+                "full-width blank",
+            ),
+            ("１２", Ok(12), "full-width digits"),
+            ("\u{3000}１２\u{3000}", Ok(12), "full-width spaces around"),
+            ("\u{a0}7\t", Ok(7), "no-break space and tab"),
+            ("－１", Err(QuantityError::Negative), "full-width minus"),
+            ("２．５", Err(QuantityError::NotWhole), "full-width point"),
+            (
+                "１２条",
+                Err(QuantityError::NotANumber),
+                "a unit is not a number",
+            ),
             ("-1", Err(QuantityError::Negative), "negative"),
             ("2.5", Err(QuantityError::NotWhole), "fraction"),
             ("-0.5", Err(QuantityError::Negative), "negative fraction"),
@@ -174,7 +222,35 @@ mod tests {
         assert_eq!(CaseSize(200).cases(500), 2.5);
     }
 
+    #[test]
+    fn a_blank_input_is_no_value_where_a_value_may_be_left_out() {
+        assert_eq!(Cartons::parse_optional(""), Ok(None));
+        assert_eq!(Cartons::parse_optional("\u{3000}"), Ok(None));
+        assert_eq!(Cartons::parse_optional(" ０ "), Ok(Some(Cartons::ZERO)));
+        assert_eq!(plain_number(" ３．５ "), Some("3.5".to_string()));
+        assert_eq!(plain_number(" \t\u{3000}"), None);
+    }
+
     proptest! {
+        #[test]
+        fn full_width_digits_read_as_their_ascii_twins(v in 0_i64..=Cartons::MAX, pad in 0_usize..3) {
+            let wide: String = v
+                .to_string()
+                .chars()
+                .map(|c| char::from_u32(u32::from(c) + 0xFEE0).unwrap_or(c))
+                .collect();
+            let blanks = "\u{3000}".repeat(pad);
+            prop_assert_eq!(Cartons::parse(&format!("{blanks}{wide}{blanks}")), Ok(Cartons(v)));
+            prop_assert_eq!(Cartons::parse(&format!(" {v} ")), Ok(Cartons(v)));
+        }
+
+        #[test]
+        fn only_a_blank_input_is_no_value(s in "\\PC{0,12}") {
+            let blank = s.trim().is_empty();
+            prop_assert_eq!(Cartons::parse_optional(&s).is_ok_and(|c| c.is_none()), blank);
+            prop_assert_eq!(Cartons::parse(&s) == Err(QuantityError::Missing), blank);
+        }
+
         #[test]
         fn parsed_quantities_are_never_negative(s in "\\PC{0,12}") {
             if let Ok(c) = Cartons::parse(&s) {

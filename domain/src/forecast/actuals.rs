@@ -84,7 +84,8 @@ pub fn check_rows(
         }
         let retailer = licences.get(cell(0)).copied();
         let spec = specs.get(cell(1)).copied();
-        let cartons = Cartons::parse(cell(2)).map(Cartons::get);
+        // A blank quantity in an orders file is no order: zero.
+        let cartons = Cartons::parse_optional(cell(2)).map(|c| c.map_or(0, Cartons::get));
         match (retailer, spec, cartons) {
             (None, _, _) => errors.push((*line, ActualError::UnknownLicence(cell(0).into()))),
             (_, None, _) => errors.push((*line, ActualError::UnknownSpec(cell(1).into()))),

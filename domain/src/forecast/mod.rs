@@ -353,12 +353,11 @@ pub fn check_value(value: i64, bound: i64) -> Result<(), CellError> {
 
 /// Parses what was typed or pasted into a cell: empty is "not entered".
 pub fn parse_cell(text: &str, bound: i64) -> Result<Option<i64>, CellError> {
-    if text.trim().is_empty() {
+    let Some(value) = Cartons::parse_optional(text).map_err(CellError::Quantity)? else {
         return Ok(None);
-    }
-    let value = Cartons::parse(text).map_err(CellError::Quantity)?.get();
-    check_value(value, bound)?;
-    Ok(Some(value))
+    };
+    check_value(value.get(), bound)?;
+    Ok(Some(value.get()))
 }
 
 /// Checks a reason's length; blank counts as absent.
@@ -523,6 +522,8 @@ mod tests {
     fn typed_cells_parse_to_whole_cartons() {
         assert_eq!(parse_cell(" 12 ", 50), Ok(Some(12)));
         assert_eq!(parse_cell("", 50), Ok(None));
+        assert_eq!(parse_cell("\u{3000}", 50), Ok(None));
+        assert_eq!(parse_cell("４２", 50), Ok(Some(42)));
         assert_eq!(
             parse_cell("-1", 50),
             Err(CellError::Quantity(QuantityError::Negative))
