@@ -1,5 +1,6 @@
 //! Shared components.
 
 pub mod charts;
+pub mod confirm;
 pub mod error;
 pub mod layout;

@@ -10,13 +10,10 @@ use domain::org::{UnitKind, UnitSummary};
 use domain::{ErrorBody, Lang, Role};
 use leptos::prelude::*;
 
+use crate::components::confirm::confirm;
 use crate::components::error::{field_error, ErrorNote};
 use crate::i18n::tr;
 use crate::{api, state};
-
-fn confirm(message: &str) -> bool {
-    window().confirm_with_message(message).unwrap_or(false)
-}
 
 /// Brings the top of the page, where a row action's result or error is
 /// shown, into view (the row may be far down a long list).

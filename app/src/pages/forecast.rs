@@ -14,6 +14,7 @@ use domain::{ErrorBody, Lang, Role};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use crate::components::confirm::confirm;
 use crate::components::error::{field_error, ErrorNote};
 use crate::i18n::tr;
 use crate::{api, routes, state};
@@ -96,10 +97,7 @@ fn CycleCard(
             "关闭后，本期预测不能再录入、审核，也不能重新开启。确定关闭吗？",
             "Once closed, the cycle takes no more entry or review and cannot be reopened. Close it?",
         );
-        let confirmed = web_sys::window()
-            .and_then(|w| w.confirm_with_message(question).ok())
-            .unwrap_or(false);
-        if !confirmed {
+        if !confirm(question) {
             return;
         }
         let csrf = session.csrf();
