@@ -494,9 +494,23 @@ pub async fn downloaded(browser: &Browser, ext: &str) -> PathBuf {
     }
 }
 
+/// Clicks `css`, first brought to the middle of the window (out from
+/// under the sticky top bar and save bars), as a person scrolling would.
 pub async fn click(browser: &Browser, css: &str) {
-    element(browser, css)
-        .await
+    let target = element(browser, css).await;
+    let _ = browser
+        .client
+        .execute(
+            // The window only (a scroll box inside, such as the grid, keeps
+            // its place): when near the top or bottom edge.
+            "const r = arguments[0].getBoundingClientRect();
+             if (r.top < 100 || r.bottom > window.innerHeight - 100) {
+               window.scrollBy(0, r.top - window.innerHeight / 2);
+             }",
+            vec![serde_json::to_value(&target).expect("element")],
+        )
+        .await;
+    target
         .click()
         .await
         .unwrap_or_else(|e| panic!("click {css}: {e}"));
@@ -641,6 +655,18 @@ pub async fn wait_for_path(browser: &Browser, path: &str) {
 pub async fn accept(browser: &Browser) {
     let deadline = std::time::Instant::now() + WAIT;
     while browser.client.accept_alert().await.is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a confirmation was asked"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// Dismisses (cancels) the page's confirmation dialog.
+pub async fn dismiss(browser: &Browser) {
+    let deadline = std::time::Instant::now() + WAIT;
+    while browser.client.dismiss_alert().await.is_err() {
         assert!(
             std::time::Instant::now() < deadline,
             "a confirmation was asked"

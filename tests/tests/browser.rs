@@ -2,8 +2,8 @@
 //! the language switch, and the API refusing a retailer from the browser.
 
 use e2e::{
-    click, element, spawn_app, text_of, type_into, wait_for_text, Backend, Browser, TestApp,
-    DEMO_PASSWORD,
+    accept, click, element, spawn_app, text_of, type_into, wait_for_text, Backend, Browser,
+    TestApp, DEMO_PASSWORD,
 };
 use fantoccini::Locator;
 
@@ -253,6 +253,7 @@ async fn a_retailer_sets_limits_fixes_an_error_saves_and_confirms_a_capped_order
     wait_for_text(&browser, &format!("{line} .chip-cut"), "限").await;
     text_of(&browser, "[data-test=order-total]").await;
     click(&browser, "[data-test=confirm]").await;
+    accept(&browser).await;
     wait_for_text(&browser, "[data-test=confirmed]", "订单已确认").await;
     let stored: (i64, i64) = sqlx::query_as(
         "SELECT l.proposed, l.cut_off FROM replenishment_order_lines l JOIN replenishment_orders o ON o.id = l.order_id \

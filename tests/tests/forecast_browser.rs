@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use domain::forecast::{in_scope, Scope};
 use e2e::forecast::{approve_by, move_cycle, open_cycle, submit_every_cell};
 use e2e::{
-    caller, click, element, spawn_app, spawn_app_scaled, text_of, wait_for_text, Backend, Browser,
-    Scale, TestApp, DEMO_PASSWORD,
+    accept, caller, click, element, spawn_app, spawn_app_scaled, text_of, wait_for_text, Backend,
+    Browser, Scale, TestApp, DEMO_PASSWORD,
 };
 use fantoccini::key::Key;
 use fantoccini::Locator;
@@ -150,6 +150,7 @@ async fn a_customer_manager_types_pastes_reloads_gives_a_reason_and_submits() {
         .expect("type reason");
     wait_for_text(&browser, "[data-test=save-status]", "已保存").await;
     click(&browser, "[data-test=submit-sheet]").await;
+    accept(&browser).await;
     wait_for_text(&browser, "[data-test=sheet-status]", "已提交").await;
 
     // Read-only now: typing changes nothing, and the server agrees.
@@ -462,6 +463,7 @@ async fn approve_in_browser(
     switch_to(browser, app, login).await;
     open_review(browser, app, sheet_id).await;
     click(browser, "[data-test=approve]").await;
+    accept(browser).await;
     wait_for_text(browser, "[data-test=review-notice]", next).await;
 }
 
@@ -476,6 +478,7 @@ async fn a_sheet_is_corrected_returned_resubmitted_and_approved_up_the_chain() {
     click(&browser, "[data-test=fill-baseline]").await;
     wait_for_text(&browser, "[data-test=save-status]", "已保存").await;
     click(&browser, "[data-test=submit-sheet]").await;
+    accept(&browser).await;
     wait_for_text(&browser, "[data-test=sheet-status]", "已提交").await;
     let sheet_id: i64 = sqlx::query_scalar(
         "SELECT s.id FROM forecast_sheets s JOIN users u ON u.id = s.manager_id \
@@ -518,6 +521,7 @@ async fn a_sheet_is_corrected_returned_resubmitted_and_approved_up_the_chain() {
     )
     .await;
     click(&browser, "[data-test=approve]").await;
+    accept(&browser).await;
     wait_for_text(&browser, "[data-test=review-notice]", "第2级").await;
 
     // The county approves; the marketing center returns it with a comment.
@@ -531,6 +535,7 @@ async fn a_sheet_is_corrected_returned_resubmitted_and_approved_up_the_chain() {
         .await
         .expect("comment");
     click(&browser, "[data-test=return]").await;
+    accept(&browser).await;
     wait_for_text(&browser, "[data-test=review-notice]", "已退回").await;
 
     // The manager sees the comment and the corrected line, and resubmits.
@@ -552,6 +557,7 @@ async fn a_sheet_is_corrected_returned_resubmitted_and_approved_up_the_chain() {
     )
     .await;
     click(&browser, "[data-test=submit-sheet]").await;
+    accept(&browser).await;
     wait_for_text(&browser, "[data-test=sheet-status]", "已提交").await;
 
     // Both levels below approve again, then the center's approval is final.

@@ -3,8 +3,8 @@
 //! CSV / Excel exports of the filtered log.
 
 use domain::audit::{
-    china_time_text, detail_summary, entity_label, AuditEntry, AuditPage, AuditQuery, ACTIONS,
-    ENTITIES, EXPORT_LIMIT,
+    detail_summary, entity_label, AuditEntry, AuditPage, AuditQuery, ACTIONS, ENTITIES,
+    EXPORT_LIMIT,
 };
 use domain::{ErrorBody, ErrorCode};
 use leptos::prelude::*;
@@ -205,7 +205,7 @@ fn LogRow(entry: AuditEntry) -> impl IntoView {
     let flagged = !entry.flags.is_empty();
     view! {
         <tr data-test="audit-row" data-action=entry.action.clone() class:flagged=flagged>
-            <td class="num">{china_time_text(entry.at)}</td>
+            <td class="num">{crate::format::china_time(entry.at)}</td>
             <td>{person}</td>
             <td>{entry.action_label.clone()}</td>
             <td>{move || format!("{} {id}", entity_label(&kind, lang.get()))}</td>

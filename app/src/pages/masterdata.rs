@@ -12,20 +12,18 @@ use domain::masterdata::{
     check_mapping, missing_fields, ImportJob, ImportKind, ImportState, Mapping, Need,
     RetailerStatus, PROBLEMS_LISTED,
 };
+use domain::quantity::{plain_number, Cartons};
 use domain::{ErrorBody, ErrorCode, Lang, Role};
 use leptos::html::Input;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
+use crate::components::confirm::confirm;
 use crate::components::error::field_error;
 use crate::i18n::tr;
 use crate::{api, state};
 
 // ----- Shared helpers -----
-
-fn confirm(message: &str) -> bool {
-    window().confirm_with_message(message).unwrap_or(false)
-}
 
 fn reveal() {
     window().scroll_to_with_x_and_y(0.0, 0.0);
@@ -711,12 +709,20 @@ fn SpecForm(
         };
         let wholesale_fen = money("wholesale_fen", wholesale.get_untracked());
         let retail_fen = money("retail_fen", retail.get_untracked());
-        let order_multiple = multiple.get_untracked().trim().parse::<i64>().unwrap_or(0);
+        let order_multiple = match Cartons::parse(&multiple.get_untracked()) {
+            Ok(m) => m.get(),
+            Err(e) => {
+                problems.push(("order_multiple", e.message(l).to_string()));
+                0
+            }
+        };
         let record = SpecRecord {
             code: code.get_untracked().trim().to_string(),
             name: name.get_untracked(),
             brand: brand.get_untracked(),
-            price_class: price_class.get_untracked().parse().unwrap_or(0),
+            price_class: plain_number(&price_class.get_untracked())
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(0),
             wholesale_fen,
             retail_fen,
             order_multiple,

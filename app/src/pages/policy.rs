@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use domain::quantity::Cartons;
+use domain::quantity::{plain_number, Cartons};
 use domain::replenishment::{
     check_cap, check_multiple, check_policy, ClassCap, ClassTotalCap, PolicyChanges, PolicyError,
     PolicyView, ReplenishmentPolicy, SpecPolicyChange,
@@ -106,9 +106,10 @@ impl Editor {
                 })
         };
 
-        let lead = self.lead_days.get().trim().parse::<u32>();
-        let norm = self.norm.get().trim().parse::<f64>();
-        let weeks = self.weeks.get().trim().parse::<f64>();
+        let number = |text: String| plain_number(&text).ok_or(());
+        let lead = number(self.lead_days.get()).and_then(|t| t.parse::<u32>().map_err(|_| ()));
+        let norm = number(self.norm.get()).and_then(|t| t.parse::<f64>().map_err(|_| ()));
+        let weeks = number(self.weeks.get()).and_then(|t| t.parse::<f64>().map_err(|_| ()));
         let number = lang.pick("请输入数字", "Enter a number").to_string();
         if lead.is_err() {
             errors.insert("policy-lead_days".into(), number.clone());

@@ -14,7 +14,9 @@ use domain::{ErrorBody, ErrorCode, Lang};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
+use crate::components::confirm::confirm;
 use crate::components::error::ErrorNote;
+use crate::format::china_time;
 use crate::i18n::tr;
 use crate::{api, state};
 
@@ -267,10 +269,15 @@ fn SettingsEditor(
     });
 
     let remove = move |spec_id: i64| rows.update(|r| r.retain(|row| row.spec_id != spec_id));
+    // A new row's signals belong to the editor: made under the search
+    // results' owner (where the click runs), they would be disposed with
+    // the results as soon as the search is cleared, and what is typed
+    // into the new row would be lost.
+    let owner = StoredValue::new(Owner::current().unwrap_or_default());
     let add = move |spec_id: i64| {
         rows.update(|r| {
             if !r.iter().any(|row| row.spec_id == spec_id) {
-                r.push(Row::new(None, spec_id));
+                r.push(owner.with_value(|o| o.with(|| Row::new(None, spec_id))));
             }
         })
     };
@@ -533,6 +540,17 @@ fn ProposalPanel(view: RetailerSettingsView) -> impl IntoView {
         if !errors.is_empty() || total_error.is_some() || busy.get_untracked() {
             return;
         }
+        let cartons: i64 = lines.iter().map(|l| l.quantity.get()).sum();
+        let question = match lang.get_untracked() {
+            Lang::Zh => format!("确认 {} 的订单，共 {cartons} 条？", p.order_date),
+            Lang::En => format!(
+                "Confirm the order of {} for {cartons} cartons?",
+                p.order_date
+            ),
+        };
+        if !confirm(&question) {
+            return;
+        }
         let csrf = session.csrf();
         busy.set(true);
         error.set(None);
@@ -636,13 +654,6 @@ fn field_label(field: &str, lang: Lang) -> &'static str {
     }
 }
 
-/// UNIX seconds as China Standard Time.
-fn cst(at: i64) -> String {
-    chrono::DateTime::from_timestamp(at + 8 * 3600, 0)
-        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_default()
-}
-
 #[component]
 fn HistoryPanel(retailer_id: i64) -> impl IntoView {
     let lang = state::lang();
@@ -666,7 +677,7 @@ fn HistoryPanel(retailer_id: i64) -> impl IntoView {
                 view! { <p class="muted">{tr("暂无变更记录", "No changes yet")}</p> }.into_any()
             } else {
                 view! {
-                    <table class="grid-table">
+                    <table class="grid-table stack-on-phone">
                         <thead><tr>
                             <th>{tr("时间", "When")}</th><th>{tr("操作人", "Who")}</th><th>{tr("品规", "Spec")}</th>
                             <th>{tr("项目", "Field")}</th><th class="num">{tr("原值", "From")}</th><th class="num">{tr("新值", "To")}</th>
@@ -678,12 +689,12 @@ fn HistoryPanel(retailer_id: i64) -> impl IntoView {
                                 let field3 = c.field.clone();
                                 view! {
                                     <tr>
-                                        <td>{cst(c.at)}</td>
-                                        <td>{move || format!("{}（{}）", c.actor, c.actor_role.label(lang.get()))}</td>
-                                        <td>{c.spec_name.clone()}</td>
-                                        <td>{move || field_label(&field, lang.get())}</td>
-                                        <td class="num">{move || value(c.from, &field2)}</td>
-                                        <td class="num">{move || value(c.to, &field3)}</td>
+                                        <td data-label=tr("时间", "When")>{china_time(c.at)}</td>
+                                        <td data-label=tr("操作人", "Who")>{move || format!("{}（{}）", c.actor, c.actor_role.label(lang.get()))}</td>
+                                        <td data-label=tr("品规", "Spec")>{c.spec_name.clone()}</td>
+                                        <td data-label=tr("项目", "Field")>{move || field_label(&field, lang.get())}</td>
+                                        <td class="num" data-label=tr("原值", "From")>{move || value(c.from, &field2)}</td>
+                                        <td class="num" data-label=tr("新值", "To")>{move || value(c.to, &field3)}</td>
                                     </tr>
                                 }
                             }).collect_view()}

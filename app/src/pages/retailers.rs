@@ -7,6 +7,7 @@ use domain::ErrorBody;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use crate::components::confirm::confirm;
 use crate::components::error::ErrorNote;
 use crate::i18n::tr;
 use crate::{api, routes, state};
@@ -32,7 +33,7 @@ pub fn RetailersPage() -> impl IntoView {
             domain::Lang::En if r.online => format!("Take {} off online replenishment?", r.name),
             domain::Lang::En => format!("Join {} to online replenishment?", r.name),
         };
-        if !window().confirm_with_message(&asked).unwrap_or(false) {
+        if !confirm(&asked) {
             return;
         }
         let csrf = session.csrf();
@@ -63,7 +64,7 @@ pub fn RetailersPage() -> impl IntoView {
                 r.name, r.licence_no
             ),
         };
-        if !window().confirm_with_message(&asked).unwrap_or(false) {
+        if !confirm(&asked) {
             return;
         }
         let csrf = session.csrf();
@@ -126,7 +127,7 @@ pub fn RetailersPage() -> impl IntoView {
                     on:change=move |ev| only_online.set(event_target_checked(&ev))/>{tr("只看已开通", "Joined only")}</label>
             </div>
             <div class="table-wrap">
-                <table class="grid-table" data-test="retailers">
+                <table class="grid-table stack-on-phone" data-test="retailers">
                     <thead><tr>
                         <th>{tr("店名", "Shop")}</th><th>{tr("许可证号", "Licence")}</th><th>{tr("档位", "Class")}</th>
                         <th>{tr("市场部", "Department")}</th><th>{tr("网上配货", "Online")}</th>
@@ -141,18 +142,18 @@ pub fn RetailersPage() -> impl IntoView {
                                 let for_reset = r.clone();
                                 view! {
                                     <tr data-retailer=r.id>
-                                        <td><A href=href>{r.name.clone()}</A></td>
-                                        <td>{r.licence_no.clone()}</td>
-                                        <td>{r.class_label.clone()}</td>
-                                        <td>{r.market_unit.clone()}</td>
-                                        <td>
+                                        <td data-label=tr("店名", "Shop")><A href=href>{r.name.clone()}</A></td>
+                                        <td data-label=tr("许可证号", "Licence")>{r.licence_no.clone()}</td>
+                                        <td data-label=tr("档位", "Class")>{r.class_label.clone()}</td>
+                                        <td data-label=tr("市场部", "Department")>{r.market_unit.clone()}</td>
+                                        <td data-label=tr("网上配货", "Online")>
                                             <button class="toggle" class:on=r.online data-test="enrol" on:click=move |_| toggle(row.clone())>
                                                 {move || if r.online { lang.get().pick("已开通 · 取消", "Joined · leave") } else { lang.get().pick("未开通 · 开通", "Not joined · join") }}
                                             </button>
                                         </td>
-                                        <td class="num">{r.specs}</td>
-                                        <td>{r.last_order_date.map(|d| d.to_string()).unwrap_or_else(|| "—".into())}</td>
-                                        <td><button class="link-button" data-test="reset-retailer-password" on:click=move |_| reset(for_reset.clone())>{tr("重置密码", "Reset password")}</button></td>
+                                        <td class="num" data-label=tr("设置品规", "Specs set")>{r.specs}</td>
+                                        <td data-label=tr("最近订单", "Last order")>{r.last_order_date.map(|d| d.to_string()).unwrap_or_else(|| "—".into())}</td>
+                                        <td data-label=tr("登录", "Sign-in")><button class="link-button" data-test="reset-retailer-password" on:click=move |_| reset(for_reset.clone())>{tr("重置密码", "Reset password")}</button></td>
                                     </tr>
                                 }
                             }

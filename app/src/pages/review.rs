@@ -13,22 +13,11 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
+use crate::components::confirm::confirm;
 use crate::components::error::ErrorNote;
+use crate::format::china_time;
 use crate::i18n::tr;
 use crate::{api, routes, state};
-
-/// When a UNIX time happened, in local time.
-pub fn when(at: i64) -> String {
-    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at as f64 * 1000.0));
-    format!(
-        "{}-{:02}-{:02} {:02}:{:02}",
-        date.get_full_year(),
-        date.get_month() + 1,
-        date.get_date(),
-        date.get_hours(),
-        date.get_minutes()
-    )
-}
 
 fn opt(v: Option<i64>) -> String {
     v.map_or_else(|| "—".into(), |v| v.to_string())
@@ -130,6 +119,14 @@ pub fn ReviewPage() -> impl IntoView {
             ));
             return;
         }
+        let question = if approve {
+            lang_now.pick("确定审核通过这张预测表吗？", "Approve this sheet?")
+        } else {
+            lang_now.pick("确定退回这张预测表吗？", "Return this sheet?")
+        };
+        if !confirm(question) {
+            return;
+        }
         let csrf = session.csrf();
         let id = sheet_id();
         let level = to_level.get_untracked();
@@ -212,7 +209,7 @@ pub fn ReviewPage() -> impl IntoView {
                             let who = if a.level == 0 { lang.get().pick("客户经理", "Manager").to_string() } else { format!("{} {}", lang.get().pick("第", "level "), a.level) + lang.get().pick("级", "") };
                             view! {
                                 <li class=format!("action-{}", a.action.as_str())>
-                                    {format!("{} · {} {} · {}", when(a.at), who, a.actor_name, a.action.label(lang.get()))}
+                                    {format!("{} · {} {} · {}", china_time(a.at), who, a.actor_name, a.action.label(lang.get()))}
                                     {a.comment.clone().map(|c| view! { <q>{c}</q> })}
                                 </li>
                             }
@@ -354,14 +351,14 @@ fn LineRow(
         </tr>
         {move || editing.get().then(|| view! {
             <tr class="correct-row">
-                <td colspan="8">
+                <td colspan="8"><div class="correct-form">
                     <label>{tr("修正为（条）", "Correct to (cartons)")}
                         <input type="text" inputmode="numeric" data-test="correct-value" prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev))/></label>
                     <label>{tr("修正原因（必填）", "Reason (needed)")}
                         <input type="text" maxlength="100" data-test="correct-reason" prop:value=move || reason.get() on:input=move |ev| reason.set(event_target_value(&ev))/></label>
                     <button type="button" class="primary" data-test="correct-save" on:click=move |_| save()>{tr("保存修正", "Save correction")}</button>
                     {move || error.get().map(|e| view! { <span class="field-error" data-test="correct-error">{e}</span> })}
-                </td>
+                </div></td>
             </tr>
         })}
     }
@@ -386,8 +383,8 @@ pub fn HistoryPanel(history: LineHistory, on_close: Callback<()>) -> impl IntoVi
                     let c = c.clone();
                     view! {
                         <li data-test="history-correction">{move || match lang.get() {
-                            Lang::Zh => format!("{} 第{}级 {} {}：{} → {} 条", when(c.at), c.level, c.unit_name, c.actor_name, opt(c.from), c.to),
-                            Lang::En => format!("{} level {} {} {}: {} → {} cartons", when(c.at), c.level, c.unit_name, c.actor_name, opt(c.from), c.to),
+                            Lang::Zh => format!("{} 第{}级 {} {}：{} → {} 条", china_time(c.at), c.level, c.unit_name, c.actor_name, opt(c.from), c.to),
+                            Lang::En => format!("{} level {} {} {}: {} → {} cartons", china_time(c.at), c.level, c.unit_name, c.actor_name, opt(c.from), c.to),
                         }}<q>{c.reason.clone()}</q></li>
                     }
                 }).collect_view()}

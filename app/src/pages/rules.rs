@@ -10,11 +10,12 @@ use domain::forecast::view::ForecastBound;
 use domain::forecast::ForecastRules;
 use domain::masterdata::records::ClassRecord;
 use domain::policy::op;
-use domain::quantity::Cartons;
+use domain::quantity::{plain_number, Cartons};
 use domain::{ErrorBody, Lang};
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
+use crate::components::confirm::confirm;
 use crate::components::error::field_error;
 use crate::i18n::tr;
 use crate::{api, state};
@@ -41,10 +42,6 @@ async fn load(lang: Lang) -> Result<Loaded, ErrorBody> {
         specs,
         classes,
     })
-}
-
-fn confirm(message: &str) -> bool {
-    window().confirm_with_message(message).unwrap_or(false)
 }
 
 /// An error's message, in an element of class `error`.
@@ -111,9 +108,9 @@ fn check_rules(
     let mut errors = HashMap::new();
     let mut values = [0_i64; 3];
     for (i, text) in texts.iter().enumerate() {
-        match text.trim().parse::<i64>() {
-            Ok(v) => values[i] = v,
-            Err(_) => {
+        match plain_number(text).and_then(|t| t.parse::<i64>().ok()) {
+            Some(v) => values[i] = v,
+            None => {
                 errors.insert(
                     RULE_FIELDS[i],
                     lang.pick("请输入整数", "Enter a whole number").to_string(),

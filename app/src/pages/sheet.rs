@@ -32,6 +32,7 @@ use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsCast;
 
+use crate::components::confirm::confirm;
 use crate::components::error::ErrorNote;
 use crate::i18n::tr;
 use crate::{api, routes, state};
@@ -338,12 +339,10 @@ impl Grid {
         });
         let lang = self.lang.get_untracked();
         if dirty.is_empty() {
-            if self.dirty.with_untracked(BTreeSet::is_empty) {
-                self.save_state.set(SaveState::Saved);
-                return true;
-            }
-            self.report_unsaved_bad(lang);
-            return false;
+            // Only invalid cells are left: they wait for a correction (the
+            // status names them).
+            self.save_state.set(SaveState::Saved);
+            return self.dirty.with_untracked(BTreeSet::is_empty);
         }
         let snapshot: Vec<(usize, Option<i64>, Option<String>)> = self.values.with_untracked(|v| {
             self.reasons
@@ -427,19 +426,47 @@ impl Grid {
         }
     }
 
-    /// Unsaved cells that hold invalid input wait for a correction; the
-    /// status says so instead of "waiting".
-    fn report_unsaved_bad(&self, lang: Lang) {
-        let n = self.dirty.with_untracked(|d| {
-            self.bad
-                .with_untracked(|b| d.iter().filter(|i| b.contains_key(i)).count())
-        });
-        if n > 0 {
-            self.save_state.set(SaveState::Failed(match lang {
-                Lang::Zh => format!("{n} 格输入有误，改正后自动保存"),
-                Lang::En => format!("{n} cells hold invalid input; they are saved once corrected"),
-            }));
+    /// What the status says while cells hold invalid input (typed or
+    /// pasted): they were not saved, and which they are. `None` when every
+    /// cell is valid.
+    fn unsaved_bad(&self, lang: Lang) -> Option<String> {
+        const NAMED: usize = 3;
+        let mut cells: Vec<(usize, String)> = self
+            .bad
+            .with(|b| b.iter().map(|(&i, (text, _))| (i, text.clone())).collect());
+        if cells.is_empty() {
+            return None;
         }
+        cells.sort_unstable_by_key(|(i, _)| *i);
+        let n = cells.len();
+        let named: Vec<String> = self.sheet.with_value(|s| {
+            cells
+                .iter()
+                .take(NAMED)
+                .map(|(i, text)| {
+                    let (r, c) = (i / self.cols, i % self.cols);
+                    format!(
+                        "{} · {}「{}」",
+                        s.rows[r].name,
+                        s.specs[c].name,
+                        text.trim()
+                    )
+                })
+                .collect()
+        });
+        let more = n > NAMED;
+        Some(match lang {
+            Lang::Zh => format!(
+                "{n} 格输入有误，未保存：{}{}",
+                named.join("、"),
+                if more { " 等" } else { "" }
+            ),
+            Lang::En => format!(
+                "{n} cells not saved (invalid input): {}{}",
+                named.join("; "),
+                if more { " …" } else { "" }
+            ),
+        })
     }
 
     /// After a 409: reads the server's sheet and marks the unsaved cells
@@ -497,6 +524,34 @@ impl Grid {
         self.save_state.set(SaveState::Pending);
         self.persist_draft();
         self.schedule_save();
+    }
+
+    /// The cells far from the baseline that still lack a reason (their own,
+    /// or a reviewer's correction still in effect), in sheet order.
+    fn needing_reason(&self) -> Vec<usize> {
+        let rules = self.sheet.with_value(|s| s.rules);
+        self.sheet.with_value(|s| {
+            self.values.with(|values| {
+                self.reasons.with(|reasons| {
+                    values
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, v)| Some((i, (*v)?)))
+                        .filter(|&(i, v)| {
+                            let correction = self.corrected.with_value(|k| {
+                                k.get(&i).filter(|c| c.value == v).map(|c| c.reason.clone())
+                            });
+                            deviates(v, s.baseline[i], &rules)
+                                && !has_reason(submit_reason(
+                                    reasons[i].as_deref(),
+                                    correction.as_deref(),
+                                ))
+                        })
+                        .map(|(i, _)| i)
+                        .collect()
+                })
+            })
+        })
     }
 
     /// Checks every cell as the server will at submission.
@@ -566,6 +621,28 @@ pub fn SheetPage() -> impl IntoView {
             }}
         </div>
     }
+}
+
+/// The cells an import refused, as (cell, message), in the workbook's
+/// order: row by row, column by column (`E3`, `F3`, `E10`).
+fn cell_errors(error: &ErrorBody) -> Vec<(String, String)> {
+    let mut cells: Vec<(String, String)> = error
+        .fields
+        .iter()
+        .flat_map(|(cell, messages)| messages.iter().map(move |m| (cell.clone(), m.clone())))
+        .collect();
+    cells.sort_by_key(|(cell, _)| {
+        let digits = cell
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(cell.len());
+        let (column, row) = cell.split_at(digits);
+        (
+            row.parse::<u32>().unwrap_or(0),
+            column.len(),
+            column.to_string(),
+        )
+    });
+    cells
 }
 
 fn cases(cartons: i64) -> String {
@@ -801,6 +878,35 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
         grid.apply(changes);
     };
 
+    // Every cell still needing a reason, marked at once; 下一个 / F8 goes
+    // from one to the next (in sheet order, from the selected cell).
+    let needing_reason = Memo::new(move |_| grid.needing_reason());
+    let next_reason = move || {
+        let cells = needing_reason.get_untracked();
+        if cells.is_empty() {
+            return;
+        }
+        if cells
+            .iter()
+            .any(|&i| !rows.with_untracked(|rows| rows.contains(&(i / cols))))
+        {
+            market.set(String::new());
+            tier.set(String::new());
+            name.set(String::new());
+        }
+        let here = selected_index().unwrap_or(0);
+        let next = cells
+            .iter()
+            .copied()
+            .find(|&i| i > here)
+            .unwrap_or(cells[0]);
+        if let Some(p) = rows.with_untracked(|rows| rows.iter().position(|&r| r == next / cols)) {
+            commit();
+            move_to(p as i64, (next % cols) as i64, false);
+            focus_editor();
+        }
+    };
+
     let on_keydown = move |ev: KeyboardEvent| {
         let key = ev.key();
         let (p, c) = cursor.get_untracked();
@@ -835,6 +941,10 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
             "Escape" => {
                 editing.set(false);
                 edit_text.set(String::new());
+            }
+            "F8" => {
+                ev.prevent_default();
+                next_reason();
             }
             "F2" if grid.editable.get_untracked() => {
                 ev.prevent_default();
@@ -1074,6 +1184,13 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
             }
             return;
         }
+        // After submission the sheet is the reviewers' until it comes back.
+        if !confirm(lang.get_untracked().pick(
+            "提交后不能再修改，除非上级退回。确定提交吗？",
+            "Once submitted, the sheet cannot be changed unless a reviewer returns it. Submit?",
+        )) {
+            return;
+        }
         submitting.set(true);
         grid.error.set(None);
         leptos::task::spawn_local(async move {
@@ -1118,6 +1235,8 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
 
     let import_input = NodeRef::<html::Input>::new();
     let importing = RwSignal::new(false);
+    // The cells a refused file got wrong, as the server named them.
+    let import_errors = RwSignal::new(Vec::<(String, String)>::new());
     let on_import = move |_| {
         let Some(input) = import_input.get_untracked() else {
             return;
@@ -1128,6 +1247,7 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
         input.set_value("");
         importing.set(true);
         grid.error.set(None);
+        import_errors.set(Vec::new());
         leptos::task::spawn_local(async move {
             let lang = lang.get_untracked();
             let bytes = match wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await {
@@ -1156,7 +1276,10 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
                     }
                     Err(e) => grid.error.set(Some(e)),
                 },
-                Err(e) => grid.error.set(Some(e)),
+                Err(e) => {
+                    import_errors.set(cell_errors(&e));
+                    grid.error.set(Some(e));
+                }
             }
             importing.set(false);
         });
@@ -1175,11 +1298,11 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
         let total_x = (left + w - tw).min(lw + cols as f64 * COL_W);
         let foot_y = (top + h - FOOT_H).min(HEAD_H + n_rows as f64 * ROW_H);
         let lang_now = lang.get();
+        let needing = needing_reason.get();
         let mut out: Vec<AnyView> = Vec::with_capacity((p1 - p0 + 2) * (c1 - c0 + 3));
         grid.sheet.with_value(|s| {
             rows.with(|rows| {
                 grid.values.with(|values| {
-                    grid.reasons.with(|reasons| {
                         grid.bad.with(|bad| {
                             grid.problems.with(|problems| {
                                 grid.conflicts.with(|conflicts| {
@@ -1200,7 +1323,7 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
                                                 }
                                                 (None, Some(v)) => {
                                                     if deviates(v, s.baseline[i], &rules) {
-                                                        class.push_str(if has_reason(reasons[i].as_deref()) { " deviates" } else { " needs-reason" });
+                                                        class.push_str(if needing.binary_search(&i).is_ok() { " needs-reason" } else { " deviates" });
                                                     }
                                                     v.to_string()
                                                 }
@@ -1249,7 +1372,6 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
                                 });
                             });
                         });
-                    });
                 });
             });
         });
@@ -1360,7 +1482,9 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
     let status_text = move || {
         let lang = lang.get();
         match grid.save_state.get() {
-            SaveState::Saved => lang.pick("已保存", "Saved").to_string(),
+            SaveState::Saved => grid
+                .unsaved_bad(lang)
+                .unwrap_or_else(|| lang.pick("已保存", "Saved").to_string()),
             SaveState::Pending => lang.pick("有修改待保存…", "Changes waiting…").to_string(),
             SaveState::Saving => lang.pick("正在保存…", "Saving…").to_string(),
             SaveState::Offline => format!(
@@ -1379,6 +1503,7 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
         }
     };
     let status_class = move || match grid.save_state.get() {
+        SaveState::Saved if grid.bad.with(|b| !b.is_empty()) => "save-status warn",
         SaveState::Saved => "save-status ok",
         SaveState::Offline | SaveState::Conflict(_) | SaveState::Failed(_) => "save-status warn",
         _ => "save-status",
@@ -1423,6 +1548,17 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
                 <input type="file" node_ref=import_input data-test="import-file" accept=".xlsx" disabled=move || !grid.editable.get()
                     on:change=on_import/>
             </label>
+            <span class="chip reason-count" class:pending=move || needing_reason.with(|n| !n.is_empty()) data-test="needs-reason-count">
+                {move || match (lang.get(), needing_reason.with(Vec::len)) {
+                    (Lang::Zh, 0) => "没有需说明原因的格".to_string(),
+                    (Lang::Zh, n) => format!("{n} 格需说明原因"),
+                    (Lang::En, 0) => "No cell needs a reason".to_string(),
+                    (Lang::En, n) => format!("{n} cells need a reason"),
+                }}
+            </span>
+            <button type="button" data-test="next-reason" disabled=move || needing_reason.with(Vec::is_empty)
+                title=move || lang.get().pick("跳到下一个需说明原因的格（F8）", "Go to the next cell that needs a reason (F8)")
+                on:click=move |_| next_reason()>{tr("下一个 F8", "Next F8")}</button>
             <span class="spacer"></span>
             <span class=status_class data-test="save-status" role="status">{status_text}</span>
             <button type="button" class="primary" data-test="submit-sheet" disabled=move || { !grid.editable.get() || submitting.get() }
@@ -1432,7 +1568,7 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
             let corrected = grid.corrected.with_value(HashMap::len);
             view! {
                 <div class="return-note" role="alert" data-test="return-comment">
-                    <strong>{move || format!("{}（{} · {}）", lang.get().pick("退回意见", "Returned with a comment"), a.actor_name, crate::pages::review::when(a.at))}</strong>
+                    <strong>{move || format!("{}（{} · {}）", lang.get().pick("退回意见", "Returned with a comment"), a.actor_name, crate::format::china_time(a.at))}</strong>
                     <q>{a.comment.clone().unwrap_or_default()}</q>
                     {(corrected > 0).then(|| view! { <p data-test="corrected-count">{move || match lang.get() {
                         Lang::Zh => format!("上级修正了 {corrected} 行，已用蓝色标出；点选单元格可看修正原因。修改后请重新提交。"),
@@ -1443,6 +1579,13 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
         })}
         {move || grid.note.get().map(|n| view! { <p class="note" data-test="sheet-note">{n}</p> })}
         <div data-test="sheet-error"><ErrorNote error=grid.error/></div>
+        {move || import_errors.with(|e| !e.is_empty()).then(|| view! {
+            <ul class="import-errors" data-test="import-errors">
+                {import_errors.get().into_iter().map(|(cell, message)| view! {
+                    <li><strong>{cell}</strong>{format!("：{message}")}</li>
+                }).collect_view()}
+            </ul>
+        })}
         {move || grid.save_state.with(|s| matches!(s, SaveState::Conflict(_))).then(|| view! {
             <div class="conflict-bar" role="alert">
                 <span>{status_text}</span>
@@ -1454,6 +1597,13 @@ fn SheetEditor(grid: Grid) -> impl IntoView {
             "方向键/Tab/Enter 移动 · 直接输入即替换 · F2 修改 · Delete 清除 · Shift+方向键 选区 · Ctrl+C/Ctrl+V 复制粘贴 Excel 区块 · Ctrl+D 向下填充",
             "Arrows/Tab/Enter move · type to replace · F2 edits · Delete clears · Shift+arrows select · Ctrl+C/Ctrl+V copy and paste Excel blocks · Ctrl+D fills down",
         )}</p>
+        <p class="grid-legend" data-test="reason-legend">
+            <span><i class="swatch needs-reason"></i>{tr("需说明原因（与基线偏差大，尚无原因）", "Needs a reason (far from the baseline, none given)")}</span>
+            <span><i class="swatch deviates"></i>{tr("偏差大，已说明原因", "Far from the baseline, reason given")}</span>
+            <span><i class="swatch bad"></i>{tr("输入有误，未保存", "Invalid, not saved")}</span>
+            <span><i class="swatch problem"></i>{tr("提交前须处理", "To fix before submitting")}</span>
+            <span><i class="swatch corrected"></i>{tr("上级已修正", "Corrected by a reviewer")}</span>
+        </p>
         <div class="sheet-main">
             <div class="grid-viewport" node_ref=viewport data-test="grid" on:scroll=move |_| measure()
                 on:mousedown=on_mousedown on:dblclick=move |_| {
