@@ -20,19 +20,14 @@ pub fn HomePage() -> impl IntoView {
     let params = use_params_map();
     let navigate = use_navigate();
 
-    // Send the visitor to the sign-in page, or to their own role's home.
+    // Send the visitor to their own role's home (the shell sends those
+    // who are not signed in to sign-in).
     Effect::new(move |_| {
-        if !session.checked.get() {
-            return;
-        }
-        match session.session.get() {
-            None => navigate(routes::LOGIN, Default::default()),
-            Some(info) => {
-                let own = routes::home_of(info.role);
-                let here = params.get().get("role").map(|r| format!("/home/{r}"));
-                if here.as_deref() != Some(own.as_str()) {
-                    navigate(&own, Default::default());
-                }
+        if let Some(info) = session.session.get() {
+            let own = routes::home_of(info.role);
+            let here = params.get().get("role").map(|r| format!("/home/{r}"));
+            if here.as_deref() != Some(own.as_str()) {
+                navigate(&own, Default::default());
             }
         }
     });
