@@ -145,9 +145,12 @@ pub fn demo_end() -> YearMonth {
     YearMonth::new(2026, 10).expect("valid month")
 }
 
-/// The workspace's built browser bundle.
+/// The workspace's built browser bundle, or the one `E2E_DIST` names (to
+/// run the browser tests against another build, e.g. an older commit's).
 pub fn dist_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dist")
+    std::env::var_os("E2E_DIST")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dist"))
 }
 
 /// Starts the real server on port 0 over a fresh database with tiny demo data.

@@ -674,7 +674,7 @@ async fn on_screen(browser: &Browser, css: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pages_fit_a_phone_and_the_grid_uses_a_wide_screen() {
+async fn the_retailer_list_history_and_correction_form_fit_a_phone() {
     let app = spawn_app(Backend::Sqlite).await;
     let cycle = open_cycle(&app, Scope::All, 24).await;
     let view = submit_every_cell(&app, cycle.id, "cm01", 10).await;
@@ -728,8 +728,12 @@ async fn pages_fit_a_phone_and_the_grid_uses_a_wide_screen() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     on_screen(&browser, ".correct-form").await;
     browser.close().await;
+}
 
-    // A desktop: the grid takes most of the width.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_entry_grid_uses_the_width_of_a_desktop() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let cycle = open_cycle(&app, Scope::All, 24).await;
     let browser = signed_in_at(&app, "cm01", 1280).await;
     open_sheet(&browser, &app, cycle.id).await;
     let widths = browser
