@@ -38,6 +38,11 @@ trap 'rm -f "$log"' EXIT
 set +e
 cargo test --workspace --exclude app 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+# The app's component tests run in headless Chromium (wasm-bindgen-test;
+# the runner comes with wasm-bindgen-cli, installed by build-web.sh).
+echo "==> component tests in headless Chromium"
+cargo test -p app --target wasm32-unknown-unknown --no-default-features 2>&1 | tee -a "$log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 set -e
 passed=$(awk '/^test result:/ { p += $4 } END { print p + 0 }' "$log")
 failed=$(awk '/^test result:/ { f += $6 } END { print f + 0 }' "$log")

@@ -8,9 +8,10 @@ pub mod pages;
 pub mod routes;
 pub mod state;
 
+#[cfg(feature = "split")]
+use leptos::lazy;
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
-use leptos::lazy;
 use leptos_router::{path, Lazy, LazyRoute};
 use wasm_bindgen::prelude::wasm_bindgen;
 
@@ -36,7 +37,7 @@ macro_rules! families {
             #[derive(Clone, Copy)]
             enum $kind { $($page),* }
 
-            #[lazy]
+            #[cfg_attr(feature = "split", lazy)]
             fn $family(page: $kind) -> AnyView {
                 match page {
                     $($kind::$page => $component().into_any()),*
@@ -53,12 +54,19 @@ macro_rules! families {
                         $page
                     }
 
+                    #[cfg(feature = "split")]
                     async fn view(_this: Self) -> AnyView {
                         $family($kind::$page).await
                     }
 
+                    #[cfg(feature = "split")]
                     async fn preload() {
                         $preload().await;
+                    }
+
+                    #[cfg(not(feature = "split"))]
+                    async fn view(_this: Self) -> AnyView {
+                        $family($kind::$page)
                     }
                 }
             )*
@@ -105,12 +113,20 @@ families! {
 
 /// Fetches the home family while the sign-in form is being filled in.
 pub fn preload_after_sign_in() {
+    #[cfg(feature = "split")]
     leptos::task::spawn_local(__preload_home_pages());
 }
 
 /// Fetches, in the background, the families a role's home page links to,
 /// so that its first click does not wait for code.
+#[cfg_attr(not(feature = "split"), allow(unused_variables))]
 pub fn preload_for(role: domain::Role) {
+    #[cfg(feature = "split")]
+    preload_families_for(role);
+}
+
+#[cfg(feature = "split")]
+fn preload_families_for(role: domain::Role) {
     use domain::policy::op;
     leptos::task::spawn_local(async move {
         if op::SAVE_CELLS.permits(role)
