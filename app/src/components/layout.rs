@@ -10,7 +10,7 @@ use crate::i18n::T;
 use crate::{api, routes, state};
 
 #[component]
-pub fn Shell(children: Children) -> impl IntoView {
+pub fn Shell(children: ChildrenFn) -> impl IntoView {
     let lang = state::lang();
     let session = state::session();
     let navigate = use_navigate();
@@ -61,6 +61,16 @@ pub fn Shell(children: Children) -> impl IntoView {
             }
         });
     }
+    // Pages other than sign-in appear only to a signed-in visitor: a deep
+    // link or an ended session goes to sign-in before any page (or its
+    // chunk) starts loading, so that no half-loaded page races the redirect.
+    let page_may_show = {
+        let location = leptos_router::hooks::use_location();
+        move || {
+            location.pathname.with(|p| p.starts_with(routes::LOGIN))
+                || session.session.with(Option::is_some)
+        }
+    };
     let toggle = move |_| lang.update(|l| *l = if *l == Lang::Zh { Lang::En } else { Lang::Zh });
     view! {
         <header class="topbar">
@@ -84,7 +94,11 @@ pub fn Shell(children: Children) -> impl IntoView {
                 </Show>
             </nav>
         </header>
-        <main class="page">{children()}</main>
+        <main class="page">
+            <Show when=page_may_show fallback=move || view! { <p class="muted">{T::Loading.text(lang.get_untracked())}</p> }>
+                {children()}
+            </Show>
+        </main>
     }
 }
 
