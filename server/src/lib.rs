@@ -24,7 +24,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware;
 use axum::response::IntoResponse;
 use axum::routing::{any, get};
-use axum::{Json, Router};
+use axum::Router;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
@@ -87,7 +87,11 @@ pub fn app(state: AppState) -> Router {
         state.clone(),
         extract::require_role,
     ));
-    let openapi = Arc::new(openapi);
+    // Serialized once: the document is public and 100 KB, so it is sent
+    // as it is, never built or compressed again per request.
+    let openapi = axum::body::Bytes::from(
+        serde_json::to_vec(&openapi).expect("the OpenAPI document serializes"),
+    );
     let store = DbSessionStore::new(state.db.clone());
     let sessions = SessionManagerLayer::new(store)
         .with_name("tobacco_session")
@@ -101,8 +105,16 @@ pub fn app(state: AppState) -> Router {
     let api = api
         .route(
             "/api/openapi.json",
-            get(move || async move { Json(openapi.as_ref().clone()) }),
+            get(move || async move {
+                (
+                    [(header::CONTENT_TYPE, "application/json")],
+                    axum::Extension(Uncompressed),
+                    openapi.clone(),
+                )
+            }),
         )
+        .route("/api", any(api_not_found))
+        .route("/api/", any(api_not_found))
         .route("/api/{*rest}", any(api_not_found))
         .layer(middleware::from_fn(csrf::guard))
         .layer(middleware::from_fn(extract::refuse_nul_in_uri))
@@ -144,14 +156,27 @@ pub fn app(state: AppState) -> Router {
 /// zip archives already (xlsx) are sent as they are.
 fn api_compression() -> CompressionLayer<impl tower_http::compression::Predicate + Clone> {
     use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
+    let not_marked = |_: StatusCode,
+                      _: axum::http::Version,
+                      _: &axum::http::HeaderMap,
+                      extensions: &axum::http::Extensions| {
+        extensions.get::<Uncompressed>().is_none()
+    };
     CompressionLayer::new()
         .quality(CompressionLevel::Precise(4))
         .compress_when(
             DefaultPredicate::new()
                 .and(NotForContentType::new("application/vnd.openxmlformats"))
-                .and(NotForContentType::new("application/zip")),
+                .and(NotForContentType::new("application/zip"))
+                .and(not_marked),
         )
 }
+
+/// Marks an answer that is sent as it is (the public OpenAPI document: an
+/// anonymous client could otherwise make the server compress 100 KB on
+/// every request).
+#[derive(Clone, Copy)]
+struct Uncompressed;
 
 async fn api_not_found(request: Request) -> impl IntoResponse {
     let parts = request.into_parts().0;

@@ -91,7 +91,9 @@ async fn the_page_names_hashed_files_that_are_cached_for_a_year_in_brotli_or_gzi
             "public, max-age=31536000, immutable",
             "{asset}"
         );
-        assert!(header(&br, VARY).to_ascii_lowercase().contains("accept-encoding"));
+        assert!(header(&br, VARY)
+            .to_ascii_lowercase()
+            .contains("accept-encoding"));
         let body = br.bytes().await.expect("body");
         assert!(body.len() < raw.len(), "{asset}: brotli is smaller");
         assert_eq!(
@@ -225,7 +227,10 @@ async fn a_missing_file_is_404_the_favicon_an_icon_and_app_paths_the_page() {
     for path in ["/forecast/3", "/masterdata/import", "/home/retailer"] {
         let page = plain().get(app.url(path)).send().await.expect("page");
         assert_eq!(page.status(), 200, "{path}");
-        assert!(header(&page, CONTENT_TYPE).starts_with("text/html"), "{path}");
+        assert!(
+            header(&page, CONTENT_TYPE).starts_with("text/html"),
+            "{path}"
+        );
     }
 }
 
@@ -262,4 +267,76 @@ async fn json_answers_are_compressed_for_clients_that_ask() {
         .await
         .expect("specs");
     assert_eq!(header(&br, CONTENT_ENCODING), "br");
+}
+
+#[tokio::test]
+async fn a_missing_file_stays_404_under_conditional_and_odd_requests() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let modified = header(
+        &plain().get(app.url("/")).send().await.expect("page"),
+        LAST_MODIFIED,
+    );
+    // Not the page's 304 or 412: the file does not exist.
+    let conditional = plain()
+        .get(app.url("/missing.js"))
+        .header(IF_MODIFIED_SINCE, &modified)
+        .send()
+        .await
+        .expect("file");
+    assert_eq!(conditional.status(), 404);
+    let unmodified = plain()
+        .get(app.url("/manifest.json"))
+        .header("If-Unmodified-Since", "Mon, 01 Jan 2001 00:00:00 GMT")
+        .send()
+        .await
+        .expect("file");
+    assert_eq!(unmodified.status(), 404);
+    // Paths too long for any file: 404, not a 500 from the file system.
+    let long = "a".repeat(300);
+    for path in [
+        format!("/{long}"),
+        format!("/assets/{long}.js"),
+        "/a".repeat(2100),
+    ] {
+        let response = plain().get(app.url(&path)).send().await.expect("long");
+        assert_eq!(response.status(), 404, "{} characters", path.len());
+    }
+    // No redirect to a directory (`//assets` would send the browser to the host `assets`).
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    for path in ["//assets", "/assets", "/assets/."] {
+        let response = no_redirects.get(app.url(path)).send().await.expect("dir");
+        assert!(
+            !response.status().is_redirection(),
+            "{path}: {} {:?}",
+            response.status(),
+            response.headers().get("location")
+        );
+    }
+    // The API's own paths answer with the error body, never the page.
+    for path in ["/api", "/api/"] {
+        let response = plain().get(app.url(path)).send().await.expect("api");
+        assert_eq!(response.status(), 404, "{path}");
+        assert!(
+            header(&response, CONTENT_TYPE).starts_with("application/json"),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_public_openapi_document_is_not_compressed_per_request() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let response = plain()
+        .get(app.url("/api/openapi.json"))
+        .header(ACCEPT_ENCODING, "br, gzip")
+        .send()
+        .await
+        .expect("document");
+    assert_eq!(response.status(), 200);
+    assert_eq!(header(&response, CONTENT_ENCODING), "");
+    let document: serde_json::Value = response.json().await.expect("json");
+    assert!(document["paths"].as_object().is_some_and(|p| p.len() > 40));
 }
