@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use domain::catalogue::Spec;
-use domain::forecast::view::{CycleList, CycleProgress, CycleStatus, CycleView, ReopenRequest};
+use domain::forecast::view::{CycleProgress, CycleStatus, CycleView, ReopenRequest};
 use domain::forecast::{check_cycle, default_deadlines, CycleInput, Scope};
 use domain::month::YearMonth;
 use domain::{ErrorBody, Lang, Role};
@@ -23,17 +23,10 @@ use crate::{api, routes, state};
 pub fn ForecastPage() -> impl IntoView {
     let lang = state::lang();
     let session = state::session();
-    let list = RwSignal::new(None::<CycleList>);
-    let error = RwSignal::new(None::<ErrorBody>);
-    let reload = move || {
-        leptos::task::spawn_local(async move {
-            match api::forecast_cycles(lang.get_untracked()).await {
-                Ok(l) => list.set(Some(l)),
-                Err(e) => error.set(Some(e)),
-            }
-        });
-    };
-    reload();
+    let cycles = LocalResource::new(move || api::forecast_cycles(lang.get_untracked()));
+    let list = Signal::derive(move || cycles.get().and_then(Result::ok));
+    let error = Signal::derive(move || cycles.get().and_then(Result::err));
+    let reload = move || cycles.refetch();
     let role = move || session.session.with(|s| s.as_ref().map(|s| s.role));
     let is_center = move || role() == Some(Role::MarketingCenter);
     // The form stays (with its message) when the list reloads.
@@ -83,14 +76,37 @@ fn CycleCard(
     let error = RwSignal::new(None::<ErrorBody>);
     let id = cycle.id;
     let open = cycle.status == CycleStatus::Open;
+    let load_progress =
+        Action::new_local(move |_: &()| api::cycle_progress(id, lang.get_untracked()));
+    Effect::new(move |_| match load_progress.value().get() {
+        Some(Ok(p)) => progress.set(Some(p)),
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
     let show_progress = move || {
-        leptos::task::spawn_local(async move {
-            match api::cycle_progress(id, lang.get_untracked()).await {
-                Ok(p) => progress.set(Some(p)),
-                Err(e) => error.set(Some(e)),
-            }
-        });
+        load_progress.dispatch(());
     };
+    let close_action = Action::new_local(move |csrf: &String| {
+        let csrf = csrf.clone();
+        async move { api::close_cycle(id, &csrf, lang.get_untracked()).await }
+    });
+    Effect::new(move |_| match close_action.value().get() {
+        Some(Ok(_)) => on_change.run(()),
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
+    let reopen_action = Action::new_local(move |request: &(ReopenRequest, String)| {
+        let (request, csrf) = request.clone();
+        async move { api::reopen_sheet(id, &request, &csrf, lang.get_untracked()).await }
+    });
+    Effect::new(move |_| match reopen_action.value().get() {
+        Some(Ok(p)) => {
+            error.set(None);
+            progress.set(Some(p));
+        }
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
     let close = move || {
         // Closing cannot be undone: no more entry, review or reopening.
         let question = lang.get_untracked().pick(
@@ -100,35 +116,13 @@ fn CycleCard(
         if !confirm(question) {
             return;
         }
-        let csrf = session.csrf();
-        leptos::task::spawn_local(async move {
-            match api::close_cycle(id, &csrf, lang.get_untracked()).await {
-                Ok(_) => on_change.run(()),
-                Err(e) => error.set(Some(e)),
-            }
-        });
+        close_action.dispatch(session.csrf());
     };
     let reopen = move |manager_id: i64, until: String| {
         let Ok(until) = until.parse::<NaiveDate>() else {
             return;
         };
-        let csrf = session.csrf();
-        leptos::task::spawn_local(async move {
-            match api::reopen_sheet(
-                id,
-                &ReopenRequest { manager_id, until },
-                &csrf,
-                lang.get_untracked(),
-            )
-            .await
-            {
-                Ok(p) => {
-                    error.set(None);
-                    progress.set(Some(p));
-                }
-                Err(e) => error.set(Some(e)),
-            }
-        });
+        reopen_action.dispatch((ReopenRequest { manager_id, until }, session.csrf()));
     };
     let editable = center && open && !cycle.has_entries;
     let to_edit = cycle.clone();
@@ -213,7 +207,6 @@ fn OpenCycleForm(
 ) -> impl IntoView {
     let lang = state::lang();
     let session = state::session();
-    let specs = RwSignal::new(Vec::<Spec>::new());
     let chosen = RwSignal::new(std::collections::BTreeSet::<i64>::new());
     let start_month = editing.as_ref().map_or(default_month, |c| c.month);
     let month = RwSignal::new(start_month.to_string());
@@ -229,18 +222,16 @@ fn OpenCycleForm(
     let submit_deadline = RwSignal::new(submit0.to_string());
     let review_deadline = RwSignal::new(review0.to_string());
     let error = RwSignal::new(None::<ErrorBody>);
-    let busy = RwSignal::new(false);
-    leptos::task::spawn_local(async move {
-        match api::specs(lang.get_untracked()).await {
-            Ok(list) => {
-                chosen.set(match &kept_specs {
-                    Some(ids) => ids.iter().copied().collect(),
-                    None => list.iter().filter(|s| s.orderable).map(|s| s.id).collect(),
-                });
-                specs.set(list);
-            }
-            Err(e) => error.set(Some(e)),
-        }
+    let loaded_specs = LocalResource::new(move || api::specs(lang.get_untracked()));
+    let specs = Signal::derive(move || loaded_specs.get().and_then(Result::ok).unwrap_or_default());
+    // Once the specs are in: the cycle's own, or every orderable one.
+    Effect::new(move |_| match loaded_specs.get() {
+        Some(Ok(list)) => chosen.set(match &kept_specs {
+            Some(ids) => ids.iter().copied().collect(),
+            None => list.iter().filter(|s| s.orderable).map(|s| s.id).collect(),
+        }),
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
     });
     // Changing the month moves the default deadlines with it.
     let on_month = move |value: String| {
@@ -304,6 +295,28 @@ fn OpenCycleForm(
             }
         }
     };
+    let save = Action::new_local(move |(request, csrf): &(CycleInput, String)| {
+        let (request, csrf) = (request.clone(), csrf.clone());
+        async move {
+            match editing_id {
+                Some(id) => api::edit_cycle(id, &request, &csrf, lang.get_untracked()).await,
+                None => api::open_cycle(&request, &csrf, lang.get_untracked()).await,
+            }
+        }
+    });
+    Effect::new(move |_| match save.value().get() {
+        Some(Ok(c)) => {
+            error.set(None);
+            on_done.run(match (lang.get_untracked(), editing_id.is_some()) {
+                (Lang::Zh, false) => format!("已开启 {} 的预测，{} 户", c.month, c.retailers),
+                (Lang::Zh, true) => format!("已修改 {} 的预测，{} 户", c.month, c.retailers),
+                (Lang::En, false) => format!("Opened {} with {} retailers", c.month, c.retailers),
+                (Lang::En, true) => format!("Changed {}: {} retailers", c.month, c.retailers),
+            });
+        }
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
     let shown_error = move || error.get().or_else(problems);
     let field = move |name: &'static str| move || field_error(&shown_error(), name);
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -312,35 +325,7 @@ fn OpenCycleForm(
         if problems().is_some() {
             return;
         }
-        busy.set(true);
-        let csrf = session.csrf();
-        leptos::task::spawn_local(async move {
-            let result = match editing_id {
-                Some(id) => api::edit_cycle(id, &request, &csrf, lang.get_untracked()).await,
-                None => api::open_cycle(&request, &csrf, lang.get_untracked()).await,
-            };
-            match result {
-                Ok(c) => {
-                    error.set(None);
-                    on_done.run(match (lang.get_untracked(), editing_id.is_some()) {
-                        (Lang::Zh, false) => {
-                            format!("已开启 {} 的预测，{} 户", c.month, c.retailers)
-                        }
-                        (Lang::Zh, true) => {
-                            format!("已修改 {} 的预测，{} 户", c.month, c.retailers)
-                        }
-                        (Lang::En, false) => {
-                            format!("Opened {} with {} retailers", c.month, c.retailers)
-                        }
-                        (Lang::En, true) => {
-                            format!("Changed {}: {} retailers", c.month, c.retailers)
-                        }
-                    });
-                }
-                Err(e) => error.set(Some(e)),
-            }
-            busy.set(false);
-        });
+        save.dispatch((request, session.csrf()));
     };
     let by_brand = move || {
         let mut groups: BTreeMap<String, Vec<Spec>> = BTreeMap::new();
@@ -399,7 +384,7 @@ fn OpenCycleForm(
                 </div>
             </fieldset>
             <ErrorNote error=error/>
-            <button type="submit" class="primary" data-test="open-cycle-submit" disabled=move || { busy.get() || problems().is_some() }>
+            <button type="submit" class="primary" data-test="open-cycle-submit" disabled=move || { save.pending().get() || problems().is_some() }>
                 {move || if editing_id.is_some() { tr("保存修改", "Save changes")() } else { tr("开启预测", "Open")() }}</button>
             {editing_id.map(|_| view! { <button type="button" class="secondary" on:click=move |_| on_cancel.run(())>{tr("取消", "Cancel")}</button> })}
         </form>

@@ -254,20 +254,32 @@ pub fn PolicyPage() -> impl IntoView {
     let lang = state::lang();
     let editor = RwSignal::new(None::<Editor>);
     let error = RwSignal::new(None::<ErrorBody>);
-    leptos::task::spawn_local(async move {
-        match api::policy(lang.get_untracked()).await {
-            Ok(v) => editor.set(Some(Editor::new(v))),
-            Err(e) => error.set(Some(e)),
-        }
+    // The editor's cells are signals: made under the page, not under the
+    // effect that takes the policy in, nor under the editor that a save
+    // replaces (either would dispose them).
+    let owner = StoredValue::new(Owner::current().unwrap_or_default());
+    let take = move |v: PolicyView| {
+        editor.set(Some(owner.with_value(|o| o.with(|| Editor::new(v)))));
+    };
+    let loaded = LocalResource::new(move || api::policy(lang.get_untracked()));
+    Effect::new(move |_| match loaded.get() {
+        Some(Ok(v)) => take(v),
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
     });
+    let reset = Callback::new(take);
     view! {
         <ErrorNote error=error/>
-        {move || editor.get().map(|e| view! { <PolicyEditor editor=e reset=editor/> })}
+        {move || editor.get().map(|e| view! { <PolicyEditor editor=e reset=reset/> })}
     }
 }
 
 #[component]
-fn PolicyEditor(editor: Editor, reset: RwSignal<Option<Editor>>) -> impl IntoView {
+fn PolicyEditor(
+    editor: Editor,
+    /// Starts over from the policy as saved.
+    reset: Callback<PolicyView>,
+) -> impl IntoView {
     let lang = state::lang();
     let session = state::session();
     let ed = StoredValue::new(editor.clone());
@@ -279,27 +291,28 @@ fn PolicyEditor(editor: Editor, reset: RwSignal<Option<Editor>>) -> impl IntoVie
         })
     });
     let cell_error = move |key: String| move || checked.with(|c| c.1.get(&key).cloned());
-    let saving = RwSignal::new(false);
     let save_error = RwSignal::new(None::<ErrorBody>);
     let saved = RwSignal::new(false);
+    let save_action = Action::new_local(move |(changes, csrf): &(PolicyChanges, String)| {
+        let (changes, csrf) = (changes.clone(), csrf.clone());
+        async move { api::change_policy(&changes, &csrf, lang.get_untracked()).await }
+    });
+    Effect::new(move |_| match save_action.value().get() {
+        Some(Ok(view)) => {
+            save_error.set(None);
+            reset.run(view);
+            saved.set(true);
+        }
+        Some(Err(e)) => save_error.set(Some(e)),
+        None => {}
+    });
+    let saving = save_action.pending();
     let save = move |_| {
         let (changes, errors) = ed.with_value(|e| e.changes(lang.get_untracked()));
         if !errors.is_empty() || change_count(&changes) == 0 || saving.get_untracked() {
             return;
         }
-        let csrf = session.csrf();
-        saving.set(true);
-        leptos::task::spawn_local(async move {
-            match api::change_policy(&changes, &csrf, lang.get_untracked()).await {
-                Ok(view) => {
-                    save_error.set(None);
-                    reset.set(Some(Editor::new(view)));
-                    saved.set(true);
-                }
-                Err(e) => save_error.set(Some(e)),
-            }
-            saving.set(false);
-        });
+        save_action.dispatch((changes, session.csrf()));
     };
 
     let classes = editor.original.classes.clone();

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use domain::quantity::{Cartons, Fen};
 use domain::replenishment::{
     check_order, check_settings, days_of_cover, order_value, warnings, ConfirmOrderRequest,
-    OrderLineInput, ProposalView, Reason, RetailerSettingsView, SaveSettingsRequest,
-    SettingsChange, SpecSettings, SpecTerms,
+    OrderLineInput, ProposalView, Reason, RetailerSettingsView, SaveSettingsRequest, SpecSettings,
+    SpecTerms,
 };
 use domain::{ErrorBody, ErrorCode, Lang};
 use leptos::prelude::*;
@@ -38,18 +38,25 @@ pub fn ReplenishmentPage() -> impl IntoView {
     let tab = RwSignal::new(Tab::Settings);
     // Outlives the editor, which is rebuilt from the saved data after a save.
     let just_saved = RwSignal::new(false);
-    Effect::new(move |_| {
+    let loaded = LocalResource::new(move || {
         reloads.track();
-        let Some(id) = retailer_id() else { return };
-        leptos::task::spawn_local(async move {
-            match api::retailer_settings(id, lang.get_untracked()).await {
-                Ok(view) => {
-                    load_error.set(None);
-                    data.set(Some(view));
-                }
-                Err(e) => load_error.set(Some(e)),
+        let id = retailer_id();
+        async move {
+            match id {
+                Some(id) => Some(api::retailer_settings(id, lang.get_untracked()).await),
+                None => None,
             }
-        });
+        }
+    });
+    // Into a signal of its own: a save hands back the saved settings, and a
+    // failed reload leaves the last ones on screen.
+    Effect::new(move |_| match loaded.get().flatten() {
+        Some(Ok(view)) => {
+            load_error.set(None);
+            data.set(Some(view));
+        }
+        Some(Err(e)) => load_error.set(Some(e)),
+        None => {}
     });
     let tab_button = move |which: Tab, zh: &'static str, en: &'static str, test: &'static str| {
         view! {
@@ -229,11 +236,26 @@ fn SettingsEditor(
             now.len() != s.len() || now.iter().zip(s.iter()).any(|(n, s)| n.as_ref() != Some(s))
         })
     });
-    let saving = RwSignal::new(false);
     let save_error = RwSignal::new(None::<ErrorBody>);
     let conflict = RwSignal::new(false);
     let version = view.version;
     let retailer_id = view.retailer.id;
+    let save_action = Action::new_local(move |(request, csrf): &(SaveSettingsRequest, String)| {
+        let (request, csrf) = (request.clone(), csrf.clone());
+        async move { api::save_settings(retailer_id, &request, &csrf, lang.get_untracked()).await }
+    });
+    Effect::new(move |_| match save_action.value().get() {
+        Some(Ok(view)) => {
+            data.set(Some(view));
+            just_saved.set(true);
+        }
+        Some(Err(e)) => {
+            conflict.set(e.code == ErrorCode::Conflict);
+            save_error.set(Some(e));
+        }
+        None => {}
+    });
+    let saving = save_action.pending();
 
     let save = move |_| {
         if error_count.get_untracked() > 0 || saving.get_untracked() {
@@ -244,23 +266,8 @@ fn SettingsEditor(
             .iter()
             .filter_map(|c| c.settings)
             .collect();
-        let csrf = session.csrf();
-        saving.set(true);
         save_error.set(None);
-        leptos::task::spawn_local(async move {
-            let request = SaveSettingsRequest { version, settings };
-            match api::save_settings(retailer_id, &request, &csrf, lang.get_untracked()).await {
-                Ok(view) => {
-                    data.set(Some(view));
-                    just_saved.set(true);
-                }
-                Err(e) => {
-                    conflict.set(e.code == ErrorCode::Conflict);
-                    save_error.set(Some(e));
-                }
-            }
-            saving.set(false);
-        });
+        save_action.dispatch((SaveSettingsRequest { version, settings }, session.csrf()));
     };
     Effect::new(move |_| {
         if dirty.get() {
@@ -461,23 +468,40 @@ fn ProposalPanel(view: RetailerSettingsView) -> impl IntoView {
     let proposal = RwSignal::new(None::<ProposalView>);
     let error = RwSignal::new(None::<ErrorBody>);
     let quantities: RwSignal<Vec<(i64, RwSignal<String>)>> = RwSignal::new(Vec::new());
-    let busy = RwSignal::new(false);
+    // The quantities' signals belong to the panel, not to the effect that
+    // takes a proposal in (which would dispose them when it runs again).
+    let owner = StoredValue::new(Owner::current().unwrap_or_default());
     let take = move |p: ProposalView| {
-        quantities.set(
-            p.lines
-                .iter()
-                .filter(|l| l.wanted > 0)
-                .map(|l| (l.spec_id, RwSignal::new(l.quantity.to_string())))
-                .collect(),
-        );
+        quantities.set(owner.with_value(|o| {
+            o.with(|| {
+                p.lines
+                    .iter()
+                    .filter(|l| l.wanted > 0)
+                    .map(|l| (l.spec_id, RwSignal::new(l.quantity.to_string())))
+                    .collect()
+            })
+        }));
         proposal.set(Some(p));
     };
-    leptos::task::spawn_local(async move {
-        match api::proposal(retailer_id, lang.get_untracked()).await {
-            Ok(p) => take(p),
-            Err(e) => error.set(Some(e)),
-        }
+    let loaded = LocalResource::new(move || api::proposal(retailer_id, lang.get_untracked()));
+    Effect::new(move |_| match loaded.get() {
+        Some(Ok(p)) => take(p),
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
     });
+    let confirm_order = Action::new_local(
+        move |(request, csrf): &(ConfirmOrderRequest, String)| {
+            let (request, csrf) = (request.clone(), csrf.clone());
+            async move { api::confirm_order(retailer_id, &request, &csrf, lang.get_untracked()).await }
+        },
+    );
+    // The confirmed order comes back as the proposal, now locked.
+    Effect::new(move |_| match confirm_order.value().get() {
+        Some(Ok(p)) => take(p),
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
+    let busy = confirm_order.pending();
     let term =
         move |spec_id: i64| terms.with_value(|t| t.iter().find(|t| t.spec_id == spec_id).cloned());
     // Each quantity as typed, checked with the same rules the server applies.
@@ -551,20 +575,14 @@ fn ProposalPanel(view: RetailerSettingsView) -> impl IntoView {
         if !confirm(&question) {
             return;
         }
-        let csrf = session.csrf();
-        busy.set(true);
         error.set(None);
-        leptos::task::spawn_local(async move {
-            let request = ConfirmOrderRequest {
+        confirm_order.dispatch((
+            ConfirmOrderRequest {
                 order_date: p.order_date,
                 lines,
-            };
-            match api::confirm_order(retailer_id, &request, &csrf, lang.get_untracked()).await {
-                Ok(p) => take(p),
-                Err(e) => error.set(Some(e)),
-            }
-            busy.set(false);
-        });
+            },
+            session.csrf(),
+        ));
     };
 
     view! {
@@ -657,14 +675,10 @@ fn field_label(field: &str, lang: Lang) -> &'static str {
 #[component]
 fn HistoryPanel(retailer_id: i64) -> impl IntoView {
     let lang = state::lang();
-    let changes = RwSignal::new(None::<Vec<SettingsChange>>);
-    let error = RwSignal::new(None::<ErrorBody>);
-    leptos::task::spawn_local(async move {
-        match api::settings_history(retailer_id, lang.get_untracked()).await {
-            Ok(c) => changes.set(Some(c)),
-            Err(e) => error.set(Some(e)),
-        }
-    });
+    let loaded =
+        LocalResource::new(move || api::settings_history(retailer_id, lang.get_untracked()));
+    let changes = Signal::derive(move || loaded.get().and_then(Result::ok));
+    let error = Signal::derive(move || loaded.get().and_then(Result::err));
     let value = move |v: Option<i64>, field: &str| match (v, field) {
         (None, _) => "—".to_string(),
         (Some(_), "spec") => lang.get().pick("在列", "listed").to_string(),

@@ -20,11 +20,28 @@ pub fn RetailersPage() -> impl IntoView {
     let error = RwSignal::new(None::<ErrorBody>);
     let query = RwSignal::new(String::new());
     let only_online = RwSignal::new(false);
-    leptos::task::spawn_local(async move {
-        match api::managed_retailers(lang.get_untracked()).await {
-            Ok(l) => list.set(Some(l)),
-            Err(e) => error.set(Some(e)),
-        }
+    let loaded = LocalResource::new(move || api::managed_retailers(lang.get_untracked()));
+    // Into a signal of its own: joining or leaving changes one row in place.
+    Effect::new(move |_| match loaded.get() {
+        Some(Ok(l)) => list.set(Some(l)),
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
+    let enrol = Action::new_local(move |(id, online, csrf): &(i64, bool, String)| {
+        let (id, online, csrf) = (*id, *online, csrf.clone());
+        async move { api::enrol(id, online, &csrf, lang.get_untracked()).await }
+    });
+    Effect::new(move |_| match enrol.value().get() {
+        Some(Ok(header)) => list.update(|l| {
+            if let Some(l) = l {
+                if let Some(row) = l.retailers.iter_mut().find(|x| x.id == header.id) {
+                    row.online = header.online;
+                }
+                l.online = l.retailers.iter().filter(|x| x.online).count() as i64;
+            }
+        }),
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
     });
     let toggle = move |r: ManagedRetailer| {
         let asked = match lang.get_untracked() {
@@ -36,22 +53,25 @@ pub fn RetailersPage() -> impl IntoView {
         if !confirm(&asked) {
             return;
         }
-        let csrf = session.csrf();
-        leptos::task::spawn_local(async move {
-            match api::enrol(r.id, !r.online, &csrf, lang.get_untracked()).await {
-                Ok(header) => list.update(|l| {
-                    if let Some(l) = l {
-                        if let Some(row) = l.retailers.iter_mut().find(|x| x.id == header.id) {
-                            row.online = header.online;
-                        }
-                        l.online = l.retailers.iter().filter(|x| x.online).count() as i64;
-                    }
-                }),
-                Err(e) => error.set(Some(e)),
-            }
-        });
+        enrol.dispatch((r.id, !r.online, session.csrf()));
     };
     let otp = RwSignal::new(None::<domain::accounts::OneTimePassword>);
+    let reset_password = Action::new_local(move |(id, csrf): &(i64, String)| {
+        let (id, csrf) = (*id, csrf.clone());
+        async move { api::reset_retailer_password(id, &csrf, lang.get_untracked()).await }
+    });
+    Effect::new(move |_| match reset_password.value().get() {
+        Some(Ok(made)) => {
+            error.set(None);
+            otp.set(Some(made));
+            crate::pages::admin::reveal();
+        }
+        Some(Err(e)) => {
+            error.set(Some(e));
+            crate::pages::admin::reveal();
+        }
+        None => {}
+    });
     let reset = move |r: ManagedRetailer| {
         let l = lang.get_untracked();
         let asked = match l {
@@ -67,20 +87,7 @@ pub fn RetailersPage() -> impl IntoView {
         if !confirm(&asked) {
             return;
         }
-        let csrf = session.csrf();
-        leptos::task::spawn_local(async move {
-            match api::reset_retailer_password(r.id, &csrf, l).await {
-                Ok(made) => {
-                    error.set(None);
-                    otp.set(Some(made));
-                    crate::pages::admin::reveal();
-                }
-                Err(e) => {
-                    error.set(Some(e));
-                    crate::pages::admin::reveal();
-                }
-            }
-        });
+        reset_password.dispatch((r.id, session.csrf()));
     };
     let shown = move || {
         let q = query.get().trim().to_lowercase();

@@ -5,8 +5,8 @@
 
 use domain::forecast::review::{check_comment, check_correction};
 use domain::forecast::view::{
-    ApproveRequest, CorrectRequest, Correction, LineHistory, ReturnRequest, ReviewInbox,
-    ReviewLine, ReviewView, SheetStatus,
+    ApproveRequest, CorrectRequest, Correction, LineHistory, ReturnRequest, ReviewLine, ReviewView,
+    SheetStatus,
 };
 use domain::{ErrorBody, ErrorCode, Lang};
 use leptos::prelude::*;
@@ -26,14 +26,9 @@ fn opt(v: Option<i64>) -> String {
 #[component]
 pub fn ReviewInboxPage() -> impl IntoView {
     let lang = state::lang();
-    let inbox = RwSignal::new(None::<ReviewInbox>);
-    let error = RwSignal::new(None::<ErrorBody>);
-    leptos::task::spawn_local(async move {
-        match api::review_inbox(lang.get_untracked()).await {
-            Ok(i) => inbox.set(Some(i)),
-            Err(e) => error.set(Some(e)),
-        }
-    });
+    let loaded = LocalResource::new(move || api::review_inbox(lang.get_untracked()));
+    let inbox = Signal::derive(move || loaded.get().and_then(Result::ok));
+    let error = Signal::derive(move || loaded.get().and_then(Result::err));
     view! {
         <h2>{tr("预测审核", "Forecast review")}</h2>
         <ErrorNote error=error/>
@@ -81,34 +76,73 @@ pub fn ReviewPage() -> impl IntoView {
     let filter = RwSignal::new("all".to_string());
     let offset = RwSignal::new(0_i64);
     let history = RwSignal::new(None::<LineHistory>);
-    let load = move || {
-        let (id, q, f, o) = (
-            sheet_id(),
-            search.get_untracked(),
-            filter.get_untracked(),
-            offset.get_untracked(),
-        );
-        leptos::task::spawn_local(async move {
-            match api::review(id, &q, &f, o, lang.get_untracked()).await {
-                Ok(v) => view_data.set(Some(v)),
-                Err(e) => error.set(Some(e)),
-            }
-        });
-    };
-    load();
-    let show_history = move |retailer: i64, spec: i64| {
+    // Fetched again when the search, filter or page changes, and after
+    // every write.
+    let loaded = LocalResource::new(move || {
+        let (id, q, f, o) = (sheet_id(), search.get(), filter.get(), offset.get());
+        async move { api::review(id, &q, &f, o, lang.get_untracked()).await }
+    });
+    // Kept in a signal of its own so that a failed reload leaves the sheet
+    // on screen beside the error.
+    Effect::new(move |_| match loaded.get() {
+        Some(Ok(v)) => view_data.set(Some(v)),
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
+    let load = move || loaded.refetch();
+    let fetch_history = Action::new_local(move |&(retailer, spec): &(i64, i64)| {
         let id = sheet_id();
-        leptos::task::spawn_local(async move {
-            match api::line_history(id, retailer, spec, lang.get_untracked()).await {
-                Ok(h) => history.set(Some(h)),
-                Err(e) => error.set(Some(e)),
-            }
-        });
+        async move { api::line_history(id, retailer, spec, lang.get_untracked()).await }
+    });
+    Effect::new(move |_| match fetch_history.value().get() {
+        Some(Ok(h)) => history.set(Some(h)),
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
+    let show_history = move |retailer: i64, spec: i64| {
+        fetch_history.dispatch((retailer, spec));
     };
 
     let comment = RwSignal::new(String::new());
     let to_level = RwSignal::new(0_u8);
-    let busy = RwSignal::new(false);
+    let decide = Action::new_local(move |decision: &Decision| {
+        let Decision {
+            approve,
+            id,
+            comment,
+            to_level,
+            at_level,
+            csrf,
+        } = decision.clone();
+        let lang_now = lang.get_untracked();
+        async move {
+            if approve {
+                let request = ApproveRequest {
+                    comment: Some(comment).filter(|c| !c.trim().is_empty()),
+                    at_level,
+                };
+                api::approve(id, &request, &csrf, lang_now).await
+            } else {
+                let request = ReturnRequest {
+                    comment,
+                    to_level,
+                    at_level,
+                };
+                api::return_sheet(id, &request, &csrf, lang_now).await
+            }
+        }
+    });
+    Effect::new(move |_| match decide.value().get() {
+        Some(Ok(sheet)) => {
+            error.set(None);
+            comment.set(String::new());
+            notice.set(Some(sheet.stage.clone()));
+            load();
+        }
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
+    let busy = decide.pending();
     let act = move |approve: bool| {
         let lang_now = lang.get_untracked();
         let text = comment.get_untracked();
@@ -127,46 +161,14 @@ pub fn ReviewPage() -> impl IntoView {
         if !confirm(question) {
             return;
         }
-        let csrf = session.csrf();
-        let id = sheet_id();
-        let level = to_level.get_untracked();
         let at_level = view_data.with_untracked(|v| v.as_ref().and_then(|v| v.sheet.level));
-        busy.set(true);
-        leptos::task::spawn_local(async move {
-            let result = if approve {
-                api::approve(
-                    id,
-                    &ApproveRequest {
-                        comment: Some(text).filter(|c| !c.trim().is_empty()),
-                        at_level,
-                    },
-                    &csrf,
-                    lang_now,
-                )
-                .await
-            } else {
-                api::return_sheet(
-                    id,
-                    &ReturnRequest {
-                        comment: text,
-                        to_level: level,
-                        at_level,
-                    },
-                    &csrf,
-                    lang_now,
-                )
-                .await
-            };
-            match result {
-                Ok(sheet) => {
-                    error.set(None);
-                    comment.set(String::new());
-                    notice.set(Some(sheet.stage.clone()));
-                    load();
-                }
-                Err(e) => error.set(Some(e)),
-            }
-            busy.set(false);
+        decide.dispatch(Decision {
+            approve,
+            id: sheet_id(),
+            comment: text,
+            to_level: to_level.get_untracked(),
+            at_level,
+            csrf: session.csrf(),
         });
     };
 
@@ -236,9 +238,9 @@ pub fn ReviewPage() -> impl IntoView {
                     <div class="form-row">
                         <label>{tr("搜索零售户或品规", "Search retailer or spec")}
                             <input type="search" data-test="review-search" prop:value=move || search.get()
-                                on:change=move |ev| { search.set(event_target_value(&ev)); offset.set(0); load(); }/></label>
+                                on:change=move |ev| { search.set(event_target_value(&ev)); offset.set(0); }/></label>
                         <label>{tr("显示", "Show")}
-                            <select data-test="review-filter" on:change=move |ev| { filter.set(event_target_value(&ev)); offset.set(0); load(); }>
+                            <select data-test="review-filter" on:change=move |ev| { filter.set(event_target_value(&ev)); offset.set(0); }>
                                 <option value="all">{tr("全部（偏差大的在前）", "All (largest deviation first)")}</option>
                                 <option value="corrected">{tr("已修正的行", "Corrected lines")}</option>
                                 <option value="with_reason">{tr("有原因说明的行", "Lines with a reason")}</option>
@@ -261,15 +263,26 @@ pub fn ReviewPage() -> impl IntoView {
                         </table>
                     </div>
                     <p class="pager">
-                        <button type="button" class="secondary" disabled=!has_prev on:click=move |_| { offset.update(|o| *o = (*o - 50).max(0)); load(); }>{tr("上一页", "Previous")}</button>
+                        <button type="button" class="secondary" disabled=!has_prev on:click=move |_| { offset.update(|o| *o = (*o - 50).max(0)); }>{tr("上一页", "Previous")}</button>
                         <span>{format!("{}–{} / {}", v.offset + 1, v.offset + v.lines.len() as i64, v.matching)}</span>
-                        <button type="button" class="secondary" disabled=!has_next on:click=move |_| { offset.update(|o| *o += 50); load(); }>{tr("下一页", "Next")}</button>
+                        <button type="button" class="secondary" disabled=!has_next on:click=move |_| { offset.update(|o| *o += 50); }>{tr("下一页", "Next")}</button>
                     </p>
                 </section>
             }
         })}
         {move || history.get().map(|h| view! { <HistoryPanel history=h on_close=Callback::new(move |_| history.set(None))/> })}
     }
+}
+
+/// An approval or a return, as the reviewer asked for it.
+#[derive(Clone)]
+struct Decision {
+    approve: bool,
+    id: i64,
+    comment: String,
+    to_level: u8,
+    at_level: Option<u8>,
+    csrf: String,
 }
 
 #[component]
@@ -289,6 +302,26 @@ fn LineRow(
     let error = RwSignal::new(None::<String>);
     let (retailer, spec, revision, bound) =
         (line.retailer_id, line.spec_id, line.revision, line.bound);
+    let correct = Action::new_local(move |(request, csrf): &(CorrectRequest, String)| {
+        let (request, csrf) = (request.clone(), csrf.clone());
+        async move { api::correct(sheet_id, &request, &csrf, lang.get_untracked()).await }
+    });
+    Effect::new(move |_| match correct.value().get() {
+        Some(Ok(_)) => {
+            error.set(None);
+            editing.set(false);
+            on_saved.run(());
+        }
+        Some(Err(e)) => error.set(Some(
+            e.fields
+                .values()
+                .flatten()
+                .next()
+                .map(|m| format!("{}：{m}", e.message))
+                .unwrap_or(e.message),
+        )),
+        None => {}
+    });
     let save = move || {
         let lang_now = lang.get_untracked();
         let parsed = domain::quantity::Cartons::parse(&value.get_untracked());
@@ -304,9 +337,8 @@ fn LineRow(
             error.set(Some(e.message(lang_now)));
             return;
         }
-        let csrf = session.csrf();
-        leptos::task::spawn_local(async move {
-            let request = CorrectRequest {
+        correct.dispatch((
+            CorrectRequest {
                 corrections: vec![Correction {
                     retailer_id: retailer,
                     spec_id: spec,
@@ -314,23 +346,9 @@ fn LineRow(
                     reason: why,
                     base_revision: revision,
                 }],
-            };
-            match api::correct(sheet_id, &request, &csrf, lang_now).await {
-                Ok(_) => {
-                    error.set(None);
-                    editing.set(false);
-                    on_saved.run(());
-                }
-                Err(e) => error.set(Some(
-                    e.fields
-                        .values()
-                        .flatten()
-                        .next()
-                        .map(|m| format!("{}：{m}", e.message))
-                        .unwrap_or(e.message),
-                )),
-            }
-        });
+            },
+            session.csrf(),
+        ));
     };
     let corrected = line.value != line.entered;
     view! {

@@ -58,18 +58,9 @@ fn ErrorBox(#[prop(into)] error: Signal<Option<ErrorBody>>) -> impl IntoView {
 pub fn RulesPage() -> impl IntoView {
     let lang = state::lang();
     let session = state::session();
-    let loaded = RwSignal::new(None::<Loaded>);
-    let error = RwSignal::new(None::<ErrorBody>);
-    leptos::task::spawn_local(async move {
-        match load(lang.get_untracked()).await {
-            Ok(l) => {
-                let _ = loaded.try_set(Some(l));
-            }
-            Err(e) => {
-                let _ = error.try_set(Some(e));
-            }
-        }
-    });
+    let fetched = LocalResource::new(move || load(lang.get_untracked()));
+    let loaded = Signal::derive(move || fetched.get().and_then(Result::ok));
+    let error = Signal::derive(move || fetched.get().and_then(Result::err));
     let can_edit = Signal::derive(move || {
         session.session.with(|s| {
             s.as_ref().is_some_and(|s| {
@@ -144,7 +135,23 @@ fn RulesForm(
     let bound = RwSignal::new(rules.default_bound.to_string());
     let server = RwSignal::new(None::<ErrorBody>);
     let saved = RwSignal::new(false);
-    let pending = RwSignal::new(false);
+    let save_rules = Action::new_local(move |(rules, csrf): &(ForecastRules, String)| {
+        let (rules, csrf) = (rules.clone(), csrf.clone());
+        async move { api::save_forecast_rules(&rules, &csrf, lang.get_untracked()).await }
+    });
+    Effect::new(move |_| match save_rules.value().get() {
+        Some(Ok(r)) => {
+            percent.set(r.deviation_percent.to_string());
+            cartons.set(r.deviation_cartons.to_string());
+            bound.set(r.default_bound.to_string());
+            default_bound.set(r.default_bound);
+            server.set(None);
+            saved.set(true);
+        }
+        Some(Err(e)) => server.set(Some(e)),
+        None => {}
+    });
+    let pending = save_rules.pending();
     let checked =
         Memo::new(move |_| check_rules([percent.get(), cartons.get(), bound.get()], lang.get()));
     let save = move |_| {
@@ -154,24 +161,8 @@ fn RulesForm(
         let Some(rules) = checked.get_untracked().0 else {
             return;
         };
-        let l = lang.get_untracked();
-        let csrf = session.csrf();
-        pending.set(true);
         saved.set(false);
-        leptos::task::spawn_local(async move {
-            match api::save_forecast_rules(&rules, &csrf, l).await {
-                Ok(r) => {
-                    percent.set(r.deviation_percent.to_string());
-                    cartons.set(r.deviation_cartons.to_string());
-                    bound.set(r.default_bound.to_string());
-                    default_bound.set(r.default_bound);
-                    server.set(None);
-                    saved.set(true);
-                }
-                Err(e) => server.set(Some(e)),
-            }
-            let _ = pending.try_set(false);
-        });
+        save_rules.dispatch((rules, session.csrf()));
     };
     let field = move |id: &'static str,
                       name: &'static str,
@@ -368,8 +359,46 @@ fn BoundsGrid(
     let server_cells = RwSignal::new(HashMap::<(usize, usize), String>::new());
     let server = RwSignal::new(None::<ErrorBody>);
     let saved = RwSignal::new(None::<usize>);
-    let pending = RwSignal::new(false);
     let notice = RwSignal::new(None::<String>);
+    // The answer comes back with the cells the bounds were sent from, so
+    // that a refusal of the i-th bound marks its cell.
+    let save_bounds = Action::new_local(
+        move |(body, cells, csrf): &(Vec<ForecastBound>, Vec<(usize, usize)>, String)| {
+            let (body, cells, csrf) = (body.clone(), cells.clone(), csrf.clone());
+            async move {
+                let result = api::save_forecast_bounds(&body, &csrf, lang.get_untracked()).await;
+                (result, cells)
+            }
+        },
+    );
+    Effect::new(move |_| match save_bounds.value().get() {
+        Some((Ok(now), cells)) => {
+            grid.reset(&now);
+            server.set(None);
+            server_cells.set(HashMap::new());
+            saved.set(Some(cells.len()));
+        }
+        Some((Err(e), cells)) => {
+            // `bounds.{i}.{field}` names the i-th bound sent.
+            let at: HashMap<(usize, usize), String> = e
+                .fields
+                .iter()
+                .filter_map(|(field, messages)| {
+                    let i: usize = field
+                        .strip_prefix("bounds.")?
+                        .split('.')
+                        .next()?
+                        .parse()
+                        .ok()?;
+                    Some((*cells.get(i)?, messages.first()?.clone()))
+                })
+                .collect();
+            server_cells.set(at);
+            server.set(Some(e));
+        }
+        None => {}
+    });
+    let pending = save_bounds.pending();
 
     let cell_error = move |r: usize, c: usize| {
         checked
@@ -414,39 +443,9 @@ fn BoundsGrid(
             return;
         }
         let (cells, body): (Vec<(usize, usize)>, Vec<ForecastBound>) = changes.into_iter().unzip();
-        let csrf = session.csrf();
         notice.set(None);
         saved.set(None);
-        pending.set(true);
-        leptos::task::spawn_local(async move {
-            match api::save_forecast_bounds(&body, &csrf, l).await {
-                Ok(now) => {
-                    grid.reset(&now);
-                    server.set(None);
-                    server_cells.set(HashMap::new());
-                    saved.set(Some(cells.len()));
-                }
-                Err(e) => {
-                    // `bounds.{i}.{field}` names the i-th bound sent.
-                    let at: HashMap<(usize, usize), String> = e
-                        .fields
-                        .iter()
-                        .filter_map(|(field, messages)| {
-                            let i: usize = field
-                                .strip_prefix("bounds.")?
-                                .split('.')
-                                .next()?
-                                .parse()
-                                .ok()?;
-                            Some((*cells.get(i)?, messages.first()?.clone()))
-                        })
-                        .collect();
-                    server_cells.set(at);
-                    server.set(Some(e));
-                }
-            }
-            let _ = pending.try_set(false);
-        });
+        save_bounds.dispatch((body, cells, session.csrf()));
     };
 
     // Pastes a tab-separated block (Excel, WPS) from the cell at (r, c).

@@ -3,7 +3,7 @@
 //! per spec, department, manager, retailer and line, and over months).
 
 use domain::forecast::review::{AccuracySums, Compared};
-use domain::forecast::view::{AccuracyReport, AccuracyRow, Dashboard, SheetStatus, TotalRow};
+use domain::forecast::view::{AccuracyReport, AccuracyRow, SheetStatus, TotalRow};
 use domain::forecast::Scope;
 use domain::{ErrorBody, Lang};
 use leptos::html;
@@ -58,16 +58,14 @@ enum Group {
 pub fn DashboardPage() -> impl IntoView {
     let lang = state::lang();
     let cycle_id = cycle_param();
-    let data = RwSignal::new(None::<Dashboard>);
-    let error = RwSignal::new(None::<ErrorBody>);
     let group = RwSignal::new(Group::Spec);
     let scaled = RwSignal::new(true);
-    leptos::task::spawn_local(async move {
-        match api::dashboard(cycle_id(), lang.get_untracked()).await {
-            Ok(d) => data.set(Some(d)),
-            Err(e) => error.set(Some(e)),
-        }
+    let loaded = LocalResource::new(move || {
+        let id = cycle_id();
+        async move { api::dashboard(id, lang.get_untracked()).await }
     });
+    let data = Signal::derive(move || loaded.get().and_then(Result::ok));
+    let error = Signal::derive(move || loaded.get().and_then(Result::err));
     view! {
         <p><A href=routes::FORECAST>{tr("← 需求预测", "← Forecasts")}</A></p>
         <ErrorNote error=error/>
@@ -236,24 +234,52 @@ pub fn AccuracyPage() -> impl IntoView {
     let notice = RwSignal::new(None::<String>);
     let manager = RwSignal::new(None::<i64>);
     let retailer = RwSignal::new(None::<i64>);
-    let load = move || {
-        leptos::task::spawn_local(async move {
-            match api::accuracy(
-                cycle_id(),
-                manager.get_untracked(),
-                retailer.get_untracked(),
-                lang.get_untracked(),
-            )
-            .await
-            {
-                Ok(r) => report.set(Some(r)),
-                Err(e) => error.set(Some(e)),
+    // Fetched again when a manager or retailer is picked, and after an import.
+    let loaded = LocalResource::new(move || {
+        let (id, manager, retailer) = (cycle_id(), manager.get(), retailer.get());
+        async move { api::accuracy(id, manager, retailer, lang.get_untracked()).await }
+    });
+    // Kept in a signal of its own so that a failed reload leaves the report
+    // on screen beside the error.
+    Effect::new(move |_| match loaded.get() {
+        Some(Ok(r)) => report.set(Some(r)),
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
+    // A `File` is not `Send`: the import is an action local to this thread.
+    let import = Action::new_unsync_local(
+        move |(file, month, csrf): &(web_sys::File, String, String)| {
+            let (file, month, csrf) = (file.clone(), month.clone(), csrf.clone());
+            async move {
+                let lang = lang.get_untracked();
+                // A file the browser cannot read is dropped without a word.
+                let buffer = wasm_bindgen_futures::JsFuture::from(file.array_buffer())
+                    .await
+                    .ok()?;
+                let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
+                Some((api::import_actuals(&month, bytes, &csrf, lang).await, lang))
             }
-        });
-    };
-    load();
+        },
+    );
+    Effect::new(move |_| match import.value().get() {
+        Some(Some((Ok(r), lang))) => {
+            notice.set(Some(match lang {
+                Lang::Zh => format!(
+                    "已导入 {} 的实际订货 {} 行，共 {} 条",
+                    r.month, r.rows, r.cartons
+                ),
+                Lang::En => format!(
+                    "Loaded {} rows of {} ({} cartons)",
+                    r.rows, r.month, r.cartons
+                ),
+            }));
+            loaded.refetch();
+        }
+        Some(Some((Err(e), _))) => error.set(Some(e)),
+        Some(None) | None => {}
+    });
+    let loading = import.pending();
     let file_input = NodeRef::<html::Input>::new();
-    let loading = RwSignal::new(false);
     let upload = move |_| {
         let Some(input) = file_input.get_untracked() else {
             return;
@@ -266,36 +292,8 @@ pub fn AccuracyPage() -> impl IntoView {
             return;
         };
         input.set_value("");
-        loading.set(true);
         error.set(None);
-        let csrf = session.csrf();
-        leptos::task::spawn_local(async move {
-            let lang = lang.get_untracked();
-            let bytes = match wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await {
-                Ok(buffer) => js_sys::Uint8Array::new(&buffer).to_vec(),
-                Err(_) => {
-                    loading.set(false);
-                    return;
-                }
-            };
-            match api::import_actuals(&month, bytes, &csrf, lang).await {
-                Ok(r) => {
-                    notice.set(Some(match lang {
-                        Lang::Zh => format!(
-                            "已导入 {} 的实际订货 {} 行，共 {} 条",
-                            r.month, r.rows, r.cartons
-                        ),
-                        Lang::En => format!(
-                            "Loaded {} rows of {} ({} cartons)",
-                            r.rows, r.month, r.cartons
-                        ),
-                    }));
-                    load();
-                }
-                Err(e) => error.set(Some(e)),
-            }
-            loading.set(false);
-        });
+        import.dispatch_local((file, month, session.csrf()));
     };
     view! {
         <p><A href=routes::FORECAST>{tr("← 需求预测", "← Forecasts")}</A></p>
@@ -364,7 +362,7 @@ pub fn AccuracyPage() -> impl IntoView {
                             view! {
                                 <tr><td>{i + 1}</td><td>{m.label.clone()}</td><td>{percent(m.sums.accuracy(Compared::Approved))}</td>
                                     <td>{percent(m.sums.accuracy(Compared::Entered))}</td><td>{percent(m.sums.accuracy(Compared::Baseline))}</td>
-                                    <td><button type="button" class="link" on:click=move |_| { manager.set(Some(id)); retailer.set(None); load(); }>{tr("零售户", "Retailers")}</button></td></tr>
+                                    <td><button type="button" class="link" on:click=move |_| { manager.set(Some(id)); retailer.set(None); }>{tr("零售户", "Retailers")}</button></td></tr>
                             }
                         }).collect_view()}</tbody>
                     </table>
@@ -377,7 +375,7 @@ pub fn AccuracyPage() -> impl IntoView {
                             let id = row.id;
                             view! {
                                 <tr><td>{row.label.clone()}</td><td>{row.sums.approved}</td><td>{row.sums.actual}</td><td>{percent(row.sums.accuracy(Compared::Approved))}</td>
-                                    <td><button type="button" class="link" on:click=move |_| { retailer.set(Some(id)); load(); }>{tr("明细", "Lines")}</button></td></tr>
+                                    <td><button type="button" class="link" on:click=move |_| { retailer.set(Some(id)); }>{tr("明细", "Lines")}</button></td></tr>
                             }
                         }).collect_view()}</tbody>
                     </table>
