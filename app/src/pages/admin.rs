@@ -48,11 +48,18 @@ fn role_options(lang: Lang, roles: &[Role]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The units, for the unit pickers; empty until they are in (or if they
+/// cannot be had: the server still checks the unit).
+fn units_signal(lang: RwSignal<Lang>) -> Signal<Vec<UnitSummary>> {
+    let units = LocalResource::new(move || api::units(lang.get_untracked()));
+    Signal::derive(move || units.get().and_then(Result::ok).unwrap_or_default())
+}
+
 #[component]
 pub fn AdminUsersPage() -> impl IntoView {
     let lang = state::lang();
     let session = state::session();
-    let units = RwSignal::new(Vec::<UnitSummary>::new());
+    let units = units_signal(lang);
     let list = RwSignal::new(None::<UserList>);
     let error = RwSignal::new(None::<ErrorBody>);
     let otp = RwSignal::new(None::<OneTimePassword>);
@@ -61,32 +68,30 @@ pub fn AdminUsersPage() -> impl IntoView {
     let active_filter = RwSignal::new(String::new());
     let page = RwSignal::new(1_i64);
 
-    let load = move || {
+    // The filters are read when the form is sent (or the page turned), not
+    // as they are typed: fetched again by `load`.
+    let users = LocalResource::new(move || {
         let params = vec![
             ("q", q.get_untracked()),
             ("role", role_filter.get_untracked()),
             ("active", active_filter.get_untracked()),
             ("page", page.get_untracked().to_string()),
         ];
-        leptos::task::spawn_local(async move {
-            match api::users(&params, lang.get_untracked()).await {
-                Ok(l) => {
-                    list.set(Some(l));
-                    error.set(None);
-                }
-                Err(e) => {
-                    error.set(Some(e));
-                    reveal();
-                }
-            }
-        });
-    };
-    leptos::task::spawn_local(async move {
-        if let Ok(u) = api::units(lang.get_untracked()).await {
-            units.set(u);
-        }
+        async move { api::users(&params, lang.get_untracked()).await }
     });
-    load();
+    // Into a signal of its own: a row's change replaces that row in place.
+    Effect::new(move |_| match users.get() {
+        Some(Ok(l)) => {
+            list.set(Some(l));
+            error.set(None);
+        }
+        Some(Err(e)) => {
+            error.set(Some(e));
+            reveal();
+        }
+        None => {}
+    });
+    let load = move || users.refetch();
 
     let replace_row = move |user: UserView| {
         list.update(|l| {
@@ -100,6 +105,49 @@ pub fn AdminUsersPage() -> impl IntoView {
     let me = session
         .session
         .with_untracked(|s| s.as_ref().map(|s| s.user_id));
+    let change_active = Action::new_local(move |(id, change, csrf): &(i64, UserChange, String)| {
+        let (id, change, csrf) = (*id, change.clone(), csrf.clone());
+        async move { api::change_user(id, &change, &csrf, lang.get_untracked()).await }
+    });
+    Effect::new(move |_| match change_active.value().get() {
+        Some(Ok(u)) => {
+            replace_row(u);
+            error.set(None);
+        }
+        Some(Err(e)) => {
+            error.set(Some(e));
+            reveal();
+        }
+        None => {}
+    });
+    let unlock_user = Action::new_local(move |(id, csrf): &(i64, String)| {
+        let (id, csrf) = (*id, csrf.clone());
+        async move { api::unlock_user(id, &csrf, lang.get_untracked()).await }
+    });
+    Effect::new(move |_| match unlock_user.value().get() {
+        Some(Ok(u)) => replace_row(u),
+        Some(Err(e)) => {
+            error.set(Some(e));
+            reveal();
+        }
+        None => {}
+    });
+    let reset_password = Action::new_local(move |(id, csrf): &(i64, String)| {
+        let (id, csrf) = (*id, csrf.clone());
+        async move { api::reset_password(id, &csrf, lang.get_untracked()).await }
+    });
+    Effect::new(move |_| match reset_password.value().get() {
+        Some(Ok(made)) => {
+            replace_row(made.user.clone());
+            otp.set(Some(made));
+            reveal();
+        }
+        Some(Err(e)) => {
+            error.set(Some(e));
+            reveal();
+        }
+        None => {}
+    });
     let set_active = move |user: UserView, active: bool| {
         let l = lang.get_untracked();
         if !active
@@ -120,38 +168,17 @@ pub fn AdminUsersPage() -> impl IntoView {
         {
             return;
         }
-        let csrf = session.csrf();
-        leptos::task::spawn_local(async move {
-            let change = UserChange {
-                version: user.version,
-                role: None,
-                unit_id: None,
-                display_name: None,
-                active: Some(active),
-            };
-            match api::change_user(user.id, &change, &csrf, l).await {
-                Ok(u) => {
-                    replace_row(u);
-                    error.set(None);
-                }
-                Err(e) => {
-                    error.set(Some(e));
-                    reveal();
-                }
-            }
-        });
+        let change = UserChange {
+            version: user.version,
+            role: None,
+            unit_id: None,
+            display_name: None,
+            active: Some(active),
+        };
+        change_active.dispatch((user.id, change, session.csrf()));
     };
     let unlock = move |user: UserView| {
-        let csrf = session.csrf();
-        leptos::task::spawn_local(async move {
-            match api::unlock_user(user.id, &csrf, lang.get_untracked()).await {
-                Ok(u) => replace_row(u),
-                Err(e) => {
-                    error.set(Some(e));
-                    reveal();
-                }
-            }
-        });
+        unlock_user.dispatch((user.id, session.csrf()));
     };
     let reset = move |user: UserView| {
         let l = lang.get_untracked();
@@ -175,20 +202,7 @@ pub fn AdminUsersPage() -> impl IntoView {
         }) {
             return;
         }
-        let csrf = session.csrf();
-        leptos::task::spawn_local(async move {
-            match api::reset_password(user.id, &csrf, l).await {
-                Ok(made) => {
-                    replace_row(made.user.clone());
-                    otp.set(Some(made));
-                    reveal();
-                }
-                Err(e) => {
-                    error.set(Some(e));
-                    reveal();
-                }
-            }
-        });
+        reset_password.dispatch((user.id, session.csrf()));
     };
     let editing = RwSignal::new(None::<UserView>);
 
@@ -278,7 +292,7 @@ fn units_for(units: &[UnitSummary], kind: UnitKind) -> Vec<(i64, String)> {
 
 #[component]
 fn NewStaffForm(
-    units: RwSignal<Vec<UnitSummary>>,
+    units: Signal<Vec<UnitSummary>>,
     otp: RwSignal<Option<OneTimePassword>>,
     on_made: Callback<()>,
 ) -> impl IntoView {
@@ -289,7 +303,26 @@ fn NewStaffForm(
     let role = RwSignal::new(Role::CustomerManager);
     let unit = RwSignal::new(String::new());
     let error = RwSignal::new(None::<ErrorBody>);
-    let pending = RwSignal::new(false);
+    let create = Action::new_local(move |(staff, csrf): &(NewStaff, String)| {
+        let (staff, csrf) = (staff.clone(), csrf.clone());
+        async move { api::create_user(&staff, &csrf, lang.get_untracked()).await }
+    });
+    Effect::new(move |_| match create.value().get() {
+        Some(Ok(made)) => {
+            error.set(None);
+            login.set(String::new());
+            name.set(String::new());
+            otp.set(Some(made));
+            reveal();
+            on_made.run(());
+        }
+        Some(Err(e)) => {
+            error.set(Some(e));
+            reveal();
+        }
+        None => {}
+    });
+    let pending = create.pending();
     let staff = move || NewStaff {
         login: login.get().trim().to_string(),
         display_name: name.get(),
@@ -308,25 +341,7 @@ fn NewStaffForm(
             };
             return;
         }
-        let csrf = session.csrf();
-        pending.set(true);
-        leptos::task::spawn_local(async move {
-            match api::create_user(&staff, &csrf, l).await {
-                Ok(made) => {
-                    error.set(None);
-                    login.set(String::new());
-                    name.set(String::new());
-                    otp.set(Some(made));
-                    reveal();
-                    on_made.run(());
-                }
-                Err(e) => {
-                    error.set(Some(e));
-                    reveal();
-                }
-            }
-            pending.set(false);
-        });
+        create.dispatch((staff, session.csrf()));
     };
     let at = move |field: &'static str| {
         move || {
@@ -365,7 +380,7 @@ fn NewStaffForm(
 #[component]
 fn EditUser(
     user: UserView,
-    units: RwSignal<Vec<UnitSummary>>,
+    units: Signal<Vec<UnitSummary>>,
     editing: RwSignal<Option<UserView>>,
     on_saved: Callback<UserView>,
 ) -> impl IntoView {
@@ -376,6 +391,21 @@ fn EditUser(
     let unit = RwSignal::new(user.unit_id.to_string());
     let error = RwSignal::new(None::<ErrorBody>);
     let is_retailer = user.role == Role::Retailer;
+    let change_user = Action::new_local(move |(id, change, csrf): &(i64, UserChange, String)| {
+        let (id, change, csrf) = (*id, change.clone(), csrf.clone());
+        async move { api::change_user(id, &change, &csrf, lang.get_untracked()).await }
+    });
+    Effect::new(move |_| match change_user.value().get() {
+        Some(Ok(u)) => {
+            on_saved.run(u);
+            editing.set(None);
+        }
+        Some(Err(e)) => {
+            error.set(Some(e));
+            reveal();
+        }
+        None => {}
+    });
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let change = UserChange {
@@ -385,20 +415,7 @@ fn EditUser(
             display_name: Some(name.get_untracked()),
             active: None,
         };
-        let csrf = session.csrf();
-        let id = user.id;
-        leptos::task::spawn_local(async move {
-            match api::change_user(id, &change, &csrf, lang.get_untracked()).await {
-                Ok(u) => {
-                    on_saved.run(u);
-                    editing.set(None);
-                }
-                Err(e) => {
-                    error.set(Some(e));
-                    reveal();
-                }
-            }
-        });
+        change_user.dispatch((user.id, change, session.csrf()));
     };
     let at = move |field: &'static str| {
         move || {
@@ -450,19 +467,15 @@ enum ScopeChoice {
 pub fn RetailerAccountsPage() -> impl IntoView {
     let lang = state::lang();
     let session = state::session();
-    let units = RwSignal::new(Vec::<UnitSummary>::new());
+    let units = units_signal(lang);
     let choice = RwSignal::new(ScopeChoice::Unit);
     let unit = RwSignal::new(String::new());
     let pasted = RwSignal::new(String::new());
     let error = RwSignal::new(None::<ErrorBody>);
     let job = RwSignal::new(None::<AccountJob>);
     let downloaded = RwSignal::new(false);
-    leptos::task::spawn_local(async move {
-        if let Ok(u) = api::units(lang.get_untracked()).await {
-            units.set(u);
-        }
-    });
-    // Polls a running job until it ends.
+    // Polls a running job until it ends. A task of its own, not an action:
+    // it shows every state of the job as it comes, not one outcome.
     let poll = move |id: i64| {
         leptos::task::spawn_local(async move {
             loop {
@@ -486,6 +499,24 @@ pub fn RetailerAccountsPage() -> impl IntoView {
             }
         });
     };
+    let start_job =
+        Action::new_local(move |(request, csrf): &(RetailerAccountsRequest, String)| {
+            let (request, csrf) = (request.clone(), csrf.clone());
+            async move { api::start_retailer_accounts(&request, &csrf, lang.get_untracked()).await }
+        });
+    Effect::new(move |_| match start_job.value().get() {
+        Some(Ok(j)) => {
+            error.set(None);
+            let id = j.id;
+            job.set(Some(j));
+            poll(id);
+        }
+        Some(Err(e)) => {
+            error.set(Some(e));
+            reveal();
+        }
+        None => {}
+    });
     let start = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let l = lang.get_untracked();
@@ -517,22 +548,8 @@ pub fn RetailerAccountsPage() -> impl IntoView {
         )) {
             return;
         }
-        let csrf = session.csrf();
         downloaded.set(false);
-        leptos::task::spawn_local(async move {
-            match api::start_retailer_accounts(&RetailerAccountsRequest { scope }, &csrf, l).await {
-                Ok(j) => {
-                    error.set(None);
-                    let id = j.id;
-                    job.set(Some(j));
-                    poll(id);
-                }
-                Err(e) => {
-                    error.set(Some(e));
-                    reveal();
-                }
-            }
-        });
+        start_job.dispatch((RetailerAccountsRequest { scope }, session.csrf()));
     };
     let at = move |field: &'static str| {
         move || {
