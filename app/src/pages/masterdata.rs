@@ -824,18 +824,22 @@ pub fn ClassesPage() -> impl IntoView {
     let next_key = StoredValue::new(0_u64);
     let error = RwSignal::new(None::<ErrorBody>);
     let notice = RwSignal::new(None::<String>);
-    let pending = RwSignal::new(false);
+    // The rows' signals belong to the page, not to the effect that takes a
+    // list in (which would dispose them when it runs again).
+    let owner = StoredValue::new(Owner::current().unwrap_or_default());
 
     let make_row = move |c: &ClassRecord| {
         let key = next_key.get_value();
         next_key.set_value(key + 1);
-        ClassRow {
-            key,
-            code: RwSignal::new(c.code.clone()),
-            label: RwSignal::new(c.label.clone()),
-            retailers: c.retailers,
-            saved_code: StoredValue::new(c.code.clone()),
-        }
+        owner.with_value(|o| {
+            o.with(|| ClassRow {
+                key,
+                code: RwSignal::new(c.code.clone()),
+                label: RwSignal::new(c.label.clone()),
+                retailers: c.retailers,
+                saved_code: StoredValue::new(c.code.clone()),
+            })
+        })
     };
     let show = move |list: ClassList| {
         let mut classes = list.classes;
@@ -843,14 +847,30 @@ pub fn ClassesPage() -> impl IntoView {
         saved.set(classes.iter().map(|c| c.code.clone()).collect());
         rows.set(classes.iter().map(make_row).collect());
     };
-    leptos::task::spawn_local(async move {
-        match api::master_classes(lang.get_untracked()).await {
-            Ok(list) => show(list),
-            Err(e) => {
-                let _ = error.try_set(Some(e));
-            }
-        }
+    let loaded = LocalResource::new(move || api::master_classes(lang.get_untracked()));
+    Effect::new(move |_| match loaded.get() {
+        Some(Ok(list)) => show(list),
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
     });
+    let save_classes = Action::new_local(move |(list, csrf): &(ClassList, String)| {
+        let (list, csrf) = (list.clone(), csrf.clone());
+        async move { api::save_master_classes(&list, &csrf, lang.get_untracked()).await }
+    });
+    Effect::new(move |_| match save_classes.value().get() {
+        Some(Ok(list)) => {
+            show(list);
+            error.set(None);
+            notice.set(Some(
+                lang.get_untracked()
+                    .pick("已保存客户档位", "The classes are saved")
+                    .into(),
+            ));
+        }
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
+    let pending = save_classes.pending();
     let collect = move || {
         rows.with_untracked(|r| {
             r.iter()
@@ -919,23 +939,7 @@ pub fn ClassesPage() -> impl IntoView {
         {
             return;
         }
-        let csrf = session.csrf();
-        pending.set(true);
-        leptos::task::spawn_local(async move {
-            match api::save_master_classes(&ClassList { classes }, &csrf, l).await {
-                Ok(list) => {
-                    show(list);
-                    let _ = error.try_set(None);
-                    let _ = notice.try_set(Some(
-                        l.pick("已保存客户档位", "The classes are saved").into(),
-                    ));
-                }
-                Err(e) => {
-                    let _ = error.try_set(Some(e));
-                }
-            }
-            let _ = pending.try_set(false);
-        });
+        save_classes.dispatch((ClassList { classes }, session.csrf()));
     };
     let at = move |key: u64, field: &'static str| {
         move || {
