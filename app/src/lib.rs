@@ -8,8 +8,6 @@ pub mod pages;
 pub mod routes;
 pub mod state;
 
-#[cfg(feature = "split")]
-use leptos::lazy;
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, Lazy, LazyRoute};
@@ -37,11 +35,19 @@ macro_rules! families {
             #[derive(Clone, Copy)]
             enum $kind { $($page),* }
 
-            #[cfg_attr(feature = "split", lazy)]
-            fn $family(page: $kind) -> AnyView {
-                match page {
+            // A load failure (the network dropped the chunk) is an `Err`,
+            // not a panic: with `panic = "abort"` a panic would stop the
+            // whole app, even for a chunk fetched in the background.
+            #[cfg_attr(feature = "split", leptos::wasm_split::wasm_split(
+                $family,
+                wasm_split_path = ::leptos::wasm_split,
+                fallible,
+                preload($preload)
+            ))]
+            fn $family(page: $kind) -> Result<AnyView, SplitLoaderError> {
+                Ok(match page {
                     $($kind::$page => $component().into_any()),*
-                }
+                })
             }
 
             $(
@@ -56,22 +62,70 @@ macro_rules! families {
 
                     #[cfg(feature = "split")]
                     async fn view(_this: Self) -> AnyView {
-                        $family($kind::$page).await
+                        $family($kind::$page).await.unwrap_or_else(|_| chunk_failed())
                     }
 
                     #[cfg(feature = "split")]
                     async fn preload() {
-                        $preload().await;
+                        if $preload().await.is_err() {
+                            chunk_lost();
+                        }
                     }
 
                     #[cfg(not(feature = "split"))]
                     async fn view(_this: Self) -> AnyView {
-                        $family($kind::$page)
+                        $family($kind::$page).unwrap_or_else(|_| chunk_failed())
                     }
                 }
             )*
         )*
     };
+}
+
+#[cfg(feature = "split")]
+use leptos::wasm_split::SplitLoaderError;
+/// Never made without the split: the families are in the one module.
+#[cfg(not(feature = "split"))]
+#[derive(Debug)]
+pub enum SplitLoaderError {}
+
+thread_local! {
+    static CHUNK_LOST: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// A family's code could not be downloaded. The splitter's loader does not
+/// recover within the page (a second attempt waits for ever), so the next
+/// navigation is a full page load instead, which fetches what is missing
+/// (everything else comes from the cache). See `components::layout::Shell`.
+fn chunk_lost() {
+    CHUNK_LOST.with(|lost| lost.set(true));
+}
+
+/// Whether a download failed since the page was loaded.
+pub fn chunk_was_lost() -> bool {
+    CHUNK_LOST.with(|lost| lost.get())
+}
+
+/// What a page shows when its code could not be downloaded: a clear note
+/// and a way to try again (a reload fetches only what is missing).
+fn chunk_failed() -> AnyView {
+    chunk_lost();
+    let lang = state::lang();
+    view! {
+        <section class="card" role="alert" data-test="chunk-failed">
+            <p class="error-note">
+                {move || lang.get().pick(
+                    "页面加载失败，请检查网络后重试。",
+                    "The page could not be loaded; check the connection and try again.",
+                )}
+            </p>
+            <button type="button" class="primary" data-test="chunk-retry"
+                on:click=|_| { let _ = window().location().reload(); }>
+                {move || lang.get().pick("重试", "Try again")}
+            </button>
+        </section>
+    }
+    .into_any()
 }
 
 families! {
@@ -114,7 +168,12 @@ families! {
 /// Fetches the home family while the sign-in form is being filled in.
 pub fn preload_after_sign_in() {
     #[cfg(feature = "split")]
-    leptos::task::spawn_local(__preload_home_pages());
+    leptos::task::spawn_local(async {
+        // A failure is retried when a page of the family is visited.
+        if __preload_home_pages().await.is_err() {
+            chunk_lost();
+        }
+    });
 }
 
 /// Fetches, in the background, the families a role's home page links to,
@@ -133,13 +192,19 @@ fn preload_families_for(role: domain::Role) {
             || op::PROGRESS.permits(role)
             || op::MANAGED_RETAILERS.permits(role)
         {
-            __preload_entry_pages().await;
+            if __preload_entry_pages().await.is_err() {
+                chunk_lost();
+            }
         }
         if op::REVIEW_INBOX.permits(role) {
-            __preload_review_pages().await;
+            if __preload_review_pages().await.is_err() {
+                chunk_lost();
+            }
         }
         if op::DASHBOARD.permits(role) {
-            __preload_report_pages().await;
+            if __preload_report_pages().await.is_err() {
+                chunk_lost();
+            }
         }
         if [
             op::POLICY_CHANGE,
@@ -152,17 +217,26 @@ fn preload_families_for(role: domain::Role) {
         .iter()
         .any(|o| o.permits(role))
         {
-            __preload_admin_pages().await;
+            if __preload_admin_pages().await.is_err() {
+                chunk_lost();
+            }
         }
     });
 }
 
 /// The root component: session and language context, then the routes.
+/// Whether the router is fetching the next page's code (shown as a bar at
+/// the top of the shell).
+#[derive(Clone, Copy)]
+pub struct Routing(pub ReadSignal<bool>);
+
 #[component]
 pub fn App() -> impl IntoView {
     state::provide();
+    let (routing, set_routing) = signal(false);
+    provide_context(Routing(routing));
     view! {
-        <Router>
+        <Router set_is_routing=set_routing>
             <Shell>
                 <Routes fallback=NotFound>
                     <Route path=path!("/login") view=LoginPage/>
@@ -195,5 +269,9 @@ pub fn App() -> impl IntoView {
 #[wasm_bindgen(start)]
 pub fn start() {
     console_error_panic_hook::set_once();
+    // The page's own "loading" note, shown until the app is running.
+    if let Some(note) = document().get_element_by_id("boot") {
+        note.remove();
+    }
     leptos::mount::mount_to_body(App);
 }

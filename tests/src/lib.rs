@@ -150,7 +150,12 @@ pub fn demo_end() -> YearMonth {
 pub fn dist_dir() -> PathBuf {
     std::env::var_os("E2E_DIST")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dist"))
+        .unwrap_or_else(dist_dir_default)
+}
+
+/// The workspace's built browser bundle (`dist/`).
+pub fn dist_dir_default() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dist")
 }
 
 /// Starts the real server on port 0 over a fresh database with tiny demo data.
@@ -430,8 +435,20 @@ pub async fn element(browser: &Browser, css: &str) -> fantoccini::elements::Elem
         .unwrap_or_else(|e| panic!("{css}: {e}"))
 }
 
+/// The text of the element `css`, found again if the page re-rendered it
+/// between finding and reading (a reactive page may replace an element
+/// when its data arrives).
 pub async fn text_of(browser: &Browser, css: &str) -> String {
-    element(browser, css).await.text().await.expect("text")
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        match element(browser, css).await.text().await {
+            Ok(text) => return text,
+            Err(e) if std::time::Instant::now() < deadline && e.to_string().contains("stale") => {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("{css}: text: {e}"),
+        }
+    }
 }
 
 /// Waits until the element `css` shows `expected` in its text.

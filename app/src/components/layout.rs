@@ -56,7 +56,13 @@ pub fn Shell(children: ChildrenFn) -> impl IntoView {
             if session.checked.get() && session.session.with(Option::is_none) {
                 let here = current_address();
                 if !here.starts_with(routes::LOGIN) {
-                    navigate(&routes::login_then(&here), Default::default());
+                    navigate(
+                        &routes::login_then(&here),
+                        leptos_router::NavigateOptions {
+                            replace: true,
+                            ..Default::default()
+                        },
+                    );
                 }
             }
         });
@@ -71,8 +77,31 @@ pub fn Shell(children: ChildrenFn) -> impl IntoView {
                 || session.session.with(Option::is_some)
         }
     };
+    let routing = use_context::<crate::Routing>();
+    // After a page family failed to download, moving to another page is a
+    // full page load (see `crate::chunk_lost`), so nothing waits for ever.
+    {
+        let location = leptos_router::hooks::use_location();
+        Effect::new(move |previous: Option<String>| {
+            let path = location.pathname.get();
+            if previous.is_some_and(|p| p != path) && crate::chunk_was_lost() {
+                // The router's address: the window's is updated only once
+                // the page has loaded.
+                let search = location.search.get_untracked();
+                let target = if search.is_empty() {
+                    path.clone()
+                } else {
+                    format!("{path}?{}", search.trim_start_matches('?'))
+                };
+                let _ = window().location().assign(&target);
+            }
+            path
+        });
+    }
     let toggle = move |_| lang.update(|l| *l = if *l == Lang::Zh { Lang::En } else { Lang::Zh });
     view! {
+        <div class="routing-bar" role="progressbar" aria-label=move || lang.get().pick("页面加载中", "Loading the page")
+            class:active=move || routing.is_some_and(|r| r.0.get())></div>
         <header class="topbar">
             <A href=routes::ROOT attr:class="brand">{move || T::AppName.text(lang.get())}</A>
             <nav class="topbar-actions">

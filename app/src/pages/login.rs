@@ -18,6 +18,7 @@ pub fn LoginPage() -> impl IntoView {
     let login = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let error = RwSignal::new(Option::<ErrorBody>::None);
+    let entering = RwSignal::new(false);
 
     // The home and replenishment pages are chunks of their own: fetch them
     // while the form is being filled in, so that signing in does not wait.
@@ -41,8 +42,17 @@ pub fn LoginPage() -> impl IntoView {
             };
             session.session.set(Some(info));
             error.set(None);
-            password.set(String::new());
-            navigate(&home, Default::default());
+            // The form stays, saying so, until the next page's code and data
+            // have arrived; sign-in leaves no entry in the history for the
+            // back button to return to.
+            entering.set(true);
+            navigate(
+                &home,
+                leptos_router::NavigateOptions {
+                    replace: true,
+                    ..Default::default()
+                },
+            );
         }
         Some(Err(e)) => error.set(Some(e)),
         None => {}
@@ -75,8 +85,14 @@ pub fn LoginPage() -> impl IntoView {
                     {move || password_error().map(|m| view! { <span class="field-error">{m}</span> })}
                 </label>
                 <ErrorNote error=error/>
-                <button type="submit" class="primary" data-test="submit" disabled=move || submit.pending().get()>
-                    {move || if submit.pending().get() { T::Signing.text(lang.get()) } else { T::SignIn.text(lang.get()) }}
+                <button type="submit" class="primary" data-test="submit" disabled=move || submit.pending().get() || entering.get()>
+                    {move || if entering.get() {
+                        lang.get().pick("登录成功，正在进入…", "Signed in; opening…")
+                    } else if submit.pending().get() {
+                        T::Signing.text(lang.get())
+                    } else {
+                        T::SignIn.text(lang.get())
+                    }}
                 </button>
             </form>
         </section>
