@@ -18,7 +18,22 @@ use crate::components::confirm::confirm;
 pub(super) fn submit_action(grid: Grid) -> Action<(), ()> {
     let (lang, cols) = (grid.lang, grid.cols);
     Action::new_local(move |_: &()| async move {
+        // A save already on its way (a reason typed, then 提交 at once)
+        // finishes first; then what is left is saved with the submission.
+        for _ in 0..100 {
+            if !grid.saving.get_value() {
+                break;
+            }
+            pause(100).await;
+        }
         if !grid.flush().await && grid.dirty.with_untracked(|d| !d.is_empty()) {
+            grid.error.set(Some(ErrorBody::new(
+                ErrorCode::Conflict,
+                lang.get_untracked().pick(
+                    "还有修改未能保存（见保存状态），未提交；请处理后再提交",
+                    "Some changes could not be saved (see the save status); not submitted",
+                ),
+            )));
             return;
         }
         let csrf = grid.session.csrf();
@@ -53,6 +68,14 @@ pub(super) fn submit_action(grid: Grid) -> Action<(), ()> {
             }
         }
     })
+}
+
+/// Waits `ms` milliseconds.
+async fn pause(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
 impl Ui {
