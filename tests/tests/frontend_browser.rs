@@ -37,7 +37,14 @@ async fn wasm_fetched(browser: &Browser) -> Vec<String> {
         .as_array()
         .expect("a list")
         .iter()
-        .map(|n| n.as_str().unwrap_or_default().rsplit('/').next().unwrap_or_default().to_string())
+        .map(|n| {
+            n.as_str()
+                .unwrap_or_default()
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        })
         .collect()
 }
 
@@ -55,7 +62,12 @@ async fn a_retailer_downloads_no_staff_page_and_a_manager_gets_the_grid_family()
         fetched.iter().any(|f| f.starts_with("split_home_pages")),
         "the home family arrived: {fetched:?}"
     );
-    for staff in ["split_entry_pages", "split_review_pages", "split_report_pages", "split_admin_pages"] {
+    for staff in [
+        "split_entry_pages",
+        "split_review_pages",
+        "split_report_pages",
+        "split_admin_pages",
+    ] {
         assert!(
             !fetched.iter().any(|f| f.starts_with(staff)),
             "a retailer does not download {staff}: {fetched:?}"
