@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use domain::masterdata::clean::yuan_to_fen;
 use domain::masterdata::records::{
     check_classes, check_retailer_edit, check_spec, reassign_effect, ClassList, ClassRecord,
-    ManagerChoice, Reassign, Reassigned, RetailerEdit, RetailerPage, RetailerRecord, SpecRecord,
+    Reassign, Reassigned, RetailerEdit, RetailerPage, RetailerRecord, SpecRecord,
 };
 use domain::masterdata::{
     check_mapping, missing_fields, ImportJob, ImportKind, ImportState, Mapping, Need,
@@ -114,49 +114,74 @@ pub fn MasterRetailersPage() -> impl IntoView {
     let notice = RwSignal::new(None::<String>);
     let editing = RwSignal::new(None::<RetailerRecord>);
     let form_error = RwSignal::new(None::<ErrorBody>);
-    let classes = RwSignal::new(Vec::<ClassRecord>::new());
-    let managers = RwSignal::new(Vec::<ManagerChoice>::new());
     let picked = RwSignal::new(Vec::<i64>::new());
     let manager = RwSignal::new(String::new());
     let confirming = RwSignal::new(false);
     let reassign_error = RwSignal::new(None::<ErrorBody>);
     let reassigned = RwSignal::new(None::<Reassigned>);
-    let pending = RwSignal::new(false);
     let searches = RwSignal::new(0_u32);
 
-    // Loads the page; `refresh` re-opens that retailer's form with its
-    // stored values (after someone else changed it).
-    let load = move |refresh: Option<i64>| {
+    // Loads the page (the filters are read when it is fetched, not as they
+    // are typed); `refresh` re-opens that retailer's form with its stored
+    // values (after someone else changed it). Each fetch carries its number,
+    // so that a result is taken in once.
+    let refresh = StoredValue::new(None::<i64>);
+    let fetches = StoredValue::new(0_u64);
+    let taken = StoredValue::new(0_u64);
+    let retailers = LocalResource::new(move || {
         let (text, st, p) = (
             q.get_untracked(),
             status.get_untracked(),
             page.get_untracked(),
         );
-        leptos::task::spawn_local(async move {
-            match api::master_retailers(&text, &st, p, lang.get_untracked()).await {
-                Ok(l) => {
-                    if let Some(id) = refresh {
-                        let fresh = l.rows.iter().find(|r| r.id == id).cloned();
-                        let _ = editing.try_set(fresh);
-                    }
-                    let _ = list.try_set(Some(l));
-                    let _ = error.try_set(None);
+        let reopen = refresh.get_value();
+        refresh.set_value(None);
+        let n = fetches.get_value() + 1;
+        fetches.set_value(n);
+        async move {
+            let result = api::master_retailers(&text, &st, p, lang.get_untracked()).await;
+            (n, reopen, result)
+        }
+    });
+    Effect::new(move |_| {
+        let Some((n, reopen, result)) = retailers.get() else {
+            return;
+        };
+        if taken.get_value() == n {
+            return;
+        }
+        taken.set_value(n);
+        match result {
+            Ok(l) => {
+                if let Some(id) = reopen {
+                    let fresh = l.rows.iter().find(|r| r.id == id).cloned();
+                    editing.set(fresh);
                 }
-                Err(e) => {
-                    let _ = error.try_set(Some(e));
-                }
+                list.set(Some(l));
+                error.set(None);
             }
-        });
+            Err(e) => error.set(Some(e)),
+        }
+    });
+    let load = move |reopen: Option<i64>| {
+        refresh.set_value(reopen);
+        retailers.refetch();
     };
-    load(None);
-    leptos::task::spawn_local(async move {
-        let l = lang.get_untracked();
-        if let Ok(c) = api::master_classes(l).await {
-            let _ = classes.try_set(c.classes);
-        }
-        if let Ok(m) = api::manager_choices(l).await {
-            let _ = managers.try_set(m);
-        }
+    // Empty until they are in (or if they cannot be had).
+    let classes_loaded = LocalResource::new(move || api::master_classes(lang.get_untracked()));
+    let classes = Signal::derive(move || {
+        classes_loaded
+            .get()
+            .and_then(Result::ok)
+            .map(|c| c.classes)
+            .unwrap_or_default()
+    });
+    let managers_loaded = LocalResource::new(move || api::manager_choices(lang.get_untracked()));
+    let managers = Signal::derive(move || {
+        managers_loaded
+            .get()
+            .and_then(Result::ok)
+            .unwrap_or_default()
     });
 
     let search_now = move || {
@@ -167,6 +192,7 @@ pub fn MasterRetailersPage() -> impl IntoView {
         q.set(event_target_value(&ev));
         let n = searches.get_untracked().wrapping_add(1);
         searches.set(n);
+        // A debounce timer, not a load: stays a task of its own.
         leptos::task::spawn_local(async move {
             sleep(350).await;
             if searches.try_get_untracked() == Some(n) {
@@ -243,28 +269,28 @@ pub fn MasterRetailersPage() -> impl IntoView {
         }
         confirming.set(true);
     };
+    let reassign = Action::new_local(move |(request, csrf): &(Reassign, String)| {
+        let (request, csrf) = (request.clone(), csrf.clone());
+        async move { api::reassign_retailers(&request, &csrf, lang.get_untracked()).await }
+    });
+    Effect::new(move |_| match reassign.value().get() {
+        Some(Ok(done)) => {
+            reassigned.set(Some(done));
+            picked.set(Vec::new());
+            confirming.set(false);
+            reassign_error.set(None);
+            load(None);
+        }
+        Some(Err(e)) => reassign_error.set(Some(e)),
+        None => {}
+    });
+    let pending = reassign.pending();
     let do_reassign = move |_| {
         let request = Reassign {
             retailer_ids: picked.get_untracked(),
             manager_id: manager.get_untracked().parse().unwrap_or(0),
         };
-        let csrf = session.csrf();
-        pending.set(true);
-        leptos::task::spawn_local(async move {
-            match api::reassign_retailers(&request, &csrf, lang.get_untracked()).await {
-                Ok(done) => {
-                    let _ = reassigned.try_set(Some(done));
-                    let _ = picked.try_set(Vec::new());
-                    let _ = confirming.try_set(false);
-                    let _ = reassign_error.try_set(None);
-                    load(None);
-                }
-                Err(e) => {
-                    let _ = reassign_error.try_set(Some(e));
-                }
-            }
-            let _ = pending.try_set(false);
-        });
+        reassign.dispatch((request, session.csrf()));
     };
 
     view! {
@@ -392,7 +418,7 @@ pub fn MasterRetailersPage() -> impl IntoView {
 #[component]
 fn RetailerForm(
     record: RetailerRecord,
-    classes: RwSignal<Vec<ClassRecord>>,
+    classes: Signal<Vec<ClassRecord>>,
     editing: RwSignal<Option<RetailerRecord>>,
     error: RwSignal<Option<ErrorBody>>,
     on_saved: Callback<RetailerRecord>,
@@ -408,7 +434,28 @@ fn RetailerForm(
     let weekday = RwSignal::new(record.order_weekday.to_string());
     let status = RwSignal::new(record.status.as_str().to_string());
     let closed_on = RwSignal::new(record.closed_on.clone().unwrap_or_default());
-    let pending = RwSignal::new(false);
+    let edit_retailer = Action::new_local(move |(id, edit, csrf): &(i64, RetailerEdit, String)| {
+        let (id, edit, csrf) = (*id, edit.clone(), csrf.clone());
+        async move {
+            (
+                id,
+                api::edit_master_retailer(id, &edit, &csrf, lang.get_untracked()).await,
+            )
+        }
+    });
+    Effect::new(move |_| match edit_retailer.value().get() {
+        Some((_, Ok(saved))) => on_saved.run(saved),
+        Some((id, Err(e))) => {
+            // A stale version (not a taken key, which names its field).
+            let conflict = e.code == ErrorCode::Conflict && e.fields.is_empty();
+            error.set(Some(e));
+            if conflict {
+                on_conflict.run(id);
+            }
+        }
+        None => {}
+    });
+    let pending = edit_retailer.pending();
 
     let build = move || {
         let r = r.get_value();
@@ -455,23 +502,7 @@ fn RetailerForm(
             error.set(Some(local_errors(problems, l)));
             return;
         }
-        let csrf = session.csrf();
-        let id = r.get_value().id;
-        pending.set(true);
-        leptos::task::spawn_local(async move {
-            match api::edit_master_retailer(id, &edit, &csrf, l).await {
-                Ok(saved) => on_saved.run(saved),
-                Err(e) => {
-                    // A stale version (not a taken key, which names its field).
-                    let conflict = e.code == ErrorCode::Conflict && e.fields.is_empty();
-                    let _ = error.try_set(Some(e));
-                    if conflict {
-                        on_conflict.run(id);
-                    }
-                }
-            }
-            let _ = pending.try_set(false);
-        });
+        edit_retailer.dispatch((r.get_value().id, edit, session.csrf()));
     };
     let at = move |keys: &'static [&'static str]| {
         move || {
@@ -560,24 +591,43 @@ pub fn MasterSpecsPage() -> impl IntoView {
     let form_error = RwSignal::new(None::<ErrorBody>);
     let filter = RwSignal::new(String::new());
 
-    let load = move |refresh: Option<i64>| {
-        leptos::task::spawn_local(async move {
-            match api::master_specs(lang.get_untracked()).await {
-                Ok(specs) => {
-                    if let Some(id) = refresh {
-                        let fresh = specs.iter().find(|s| s.id == id).cloned();
-                        let _ = form.try_set(fresh);
-                    }
-                    let _ = list.try_set(Some(specs));
-                    let _ = error.try_set(None);
+    // `refresh` re-opens that spec's form with its stored values (after
+    // someone else changed it). Each fetch carries its number, so that a
+    // result is taken in once.
+    let refresh = StoredValue::new(None::<i64>);
+    let fetches = StoredValue::new(0_u64);
+    let taken = StoredValue::new(0_u64);
+    let specs = LocalResource::new(move || {
+        let reopen = refresh.get_value();
+        refresh.set_value(None);
+        let n = fetches.get_value() + 1;
+        fetches.set_value(n);
+        async move { (n, reopen, api::master_specs(lang.get_untracked()).await) }
+    });
+    Effect::new(move |_| {
+        let Some((n, reopen, result)) = specs.get() else {
+            return;
+        };
+        if taken.get_value() == n {
+            return;
+        }
+        taken.set_value(n);
+        match result {
+            Ok(specs) => {
+                if let Some(id) = reopen {
+                    let fresh = specs.iter().find(|s| s.id == id).cloned();
+                    form.set(fresh);
                 }
-                Err(e) => {
-                    let _ = error.try_set(Some(e));
-                }
+                list.set(Some(specs));
+                error.set(None);
             }
-        });
+            Err(e) => error.set(Some(e)),
+        }
+    });
+    let load = move |reopen: Option<i64>| {
+        refresh.set_value(reopen);
+        specs.refetch();
     };
-    load(None);
     let on_saved = Callback::new(move |s: SpecRecord| {
         list.update(|l| {
             if let Some(l) = l {
@@ -694,7 +744,28 @@ fn SpecForm(
     let orderable = RwSignal::new(spec.orderable);
     let scarce = RwSignal::new(spec.scarce);
     let new_product = RwSignal::new(spec.new_product);
-    let pending = RwSignal::new(false);
+    let save_spec = Action::new_local(move |(record, csrf): &(SpecRecord, String)| {
+        let (record, csrf) = (record.clone(), csrf.clone());
+        async move {
+            let id = record.id;
+            (
+                id,
+                api::save_master_spec(&record, &csrf, lang.get_untracked()).await,
+            )
+        }
+    });
+    Effect::new(move |_| match save_spec.value().get() {
+        Some((_, Ok(saved))) => on_saved.run(saved),
+        Some((id, Err(e))) => {
+            let conflict = e.code == ErrorCode::Conflict && e.fields.is_empty() && id != 0;
+            error.set(Some(e));
+            if conflict {
+                on_conflict.run(id);
+            }
+        }
+        None => {}
+    });
+    let pending = save_spec.pending();
 
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -740,22 +811,7 @@ fn SpecForm(
             error.set(Some(local_errors(problems, l)));
             return;
         }
-        let csrf = session.csrf();
-        let id = record.id;
-        pending.set(true);
-        leptos::task::spawn_local(async move {
-            match api::save_master_spec(&record, &csrf, l).await {
-                Ok(saved) => on_saved.run(saved),
-                Err(e) => {
-                    let conflict = e.code == ErrorCode::Conflict && e.fields.is_empty() && id != 0;
-                    let _ = error.try_set(Some(e));
-                    if conflict {
-                        on_conflict.run(id);
-                    }
-                }
-            }
-            let _ = pending.try_set(false);
-        });
+        save_spec.dispatch((record, session.csrf()));
     };
     let at = move |keys: &'static [&'static str]| {
         move || {
