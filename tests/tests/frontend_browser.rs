@@ -134,3 +134,31 @@ async fn an_ended_session_leads_to_sign_in_and_back_to_the_page() {
     wait_for_path(&browser, &next).await;
     element(&browser, "[data-test=link-forecast]").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_signing_in_the_back_button_does_not_return_to_the_sign_in_form() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let browser = Browser::start().await;
+    browser
+        .client
+        .goto(&app.url("/forecast"))
+        .await
+        .expect("deep link");
+    wait_for_path(&browser, "/login").await;
+    element(&browser, "[data-test=login]")
+        .await
+        .send_keys("cm01")
+        .await
+        .expect("type account");
+    element(&browser, "[data-test=password]")
+        .await
+        .send_keys(DEMO_PASSWORD)
+        .await
+        .expect("type password");
+    click(&browser, "[data-test=submit]").await;
+    wait_for_path(&browser, "/forecast").await;
+    browser.client.back().await.expect("back");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let url = browser.client.current_url().await.expect("url");
+    assert_ne!(url.path(), "/login", "back went to the sign-in form: {url}");
+}
