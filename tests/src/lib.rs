@@ -650,6 +650,33 @@ pub async fn sign_in_with(
         .expect("login request")
 }
 
+/// Types `login` and the demo password into the sign-in form already on
+/// screen and presses 登录, as a person would.
+pub async fn fill_sign_in(browser: &Browser, login: &str) {
+    element(browser, "[data-test=login]")
+        .await
+        .send_keys(login)
+        .await
+        .expect("type account");
+    element(browser, "[data-test=password]")
+        .await
+        .send_keys(DEMO_PASSWORD)
+        .await
+        .expect("type password");
+    click(browser, "[data-test=submit]").await;
+}
+
+/// Opens `path` (the sign-in page, or a page that leads to it) and signs
+/// in as `login` with the demo password.
+pub async fn sign_in_at(browser: &Browser, app: &TestApp, path: &str, login: &str) {
+    browser
+        .client
+        .goto(&app.url(path))
+        .await
+        .expect("open sign-in page");
+    fill_sign_in(browser, login).await;
+}
+
 /// The status codes of answers, in order.
 pub async fn statuses(responses: Vec<reqwest::Response>) -> Vec<u16> {
     responses.iter().map(|r| r.status().as_u16()).collect()

@@ -3,26 +3,7 @@
 //! again, and other pages still open. Its own test binary: it serves a copy
 //! of the bundle with the review family's chunk missing (`E2E_DIST`).
 
-use e2e::{click, element, spawn_app, text_of, Backend, Browser, TestApp, DEMO_PASSWORD};
-
-async fn sign_in(browser: &Browser, app: &TestApp, login: &str) {
-    browser
-        .client
-        .goto(&app.url("/login"))
-        .await
-        .expect("open sign-in page");
-    element(browser, "[data-test=login]")
-        .await
-        .send_keys(login)
-        .await
-        .expect("type account");
-    element(browser, "[data-test=password]")
-        .await
-        .send_keys(DEMO_PASSWORD)
-        .await
-        .expect("type password");
-    click(browser, "[data-test=submit]").await;
-}
+use e2e::{click, element, sign_in_at, spawn_app, text_of, Backend, Browser};
 
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
     std::fs::create_dir_all(to).expect("dir");
@@ -58,7 +39,7 @@ async fn a_family_that_cannot_be_downloaded_says_so_and_the_rest_of_the_app_work
     // The market manager's home page fetches the review family in the
     // background; that failure must not stop the app.
     let browser = Browser::start().await;
-    sign_in(&browser, &app, "mm01").await;
+    sign_in_at(&browser, &app, "/login", "mm01").await;
     element(&browser, "[data-test=link-reviews]").await;
     click(&browser, "[data-test=link-reviews]").await;
     element(&browser, "[data-test=chunk-failed]").await;
@@ -75,8 +56,10 @@ async fn a_family_that_cannot_be_downloaded_says_so_and_the_rest_of_the_app_work
     element(&browser, "[data-test=home]").await;
     element(&browser, "[data-test=link-reviews]").await;
 
-    // Once the file can be downloaded again, the next visit brings the page
-    // (a failed download is not remembered).
+    // Back on the page that failed, once the file can be downloaded again,
+    // 重试 brings it.
+    click(&browser, "[data-test=link-reviews]").await;
+    element(&browser, "[data-test=chunk-failed]").await;
     for entry in std::fs::read_dir(e2e::dist_dir_default().join("assets")).expect("assets") {
         let path = entry.expect("entry").path();
         let name = path.file_name().unwrap().to_string_lossy().to_string();
@@ -84,7 +67,7 @@ async fn a_family_that_cannot_be_downloaded_says_so_and_the_rest_of_the_app_work
             std::fs::copy(&path, broken.path().join("assets").join(&name)).expect("restore");
         }
     }
-    click(&browser, "[data-test=link-reviews]").await;
+    click(&browser, "[data-test=chunk-retry]").await;
     e2e::wait_for_text(&browser, "main h2", "预测审核").await;
     assert!(
         browser

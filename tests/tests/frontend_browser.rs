@@ -2,26 +2,7 @@
 //! chunks by family (a retailer never downloads a staff page), and a
 //! session that ends under an open page leads to sign-in and back.
 
-use e2e::{click, element, spawn_app, wait_for_path, Backend, Browser, TestApp, DEMO_PASSWORD};
-
-async fn sign_in(browser: &Browser, app: &TestApp, login: &str, path: &str) {
-    browser
-        .client
-        .goto(&app.url(path))
-        .await
-        .expect("open sign-in page");
-    element(browser, "[data-test=login]")
-        .await
-        .send_keys(login)
-        .await
-        .expect("type account");
-    element(browser, "[data-test=password]")
-        .await
-        .send_keys(DEMO_PASSWORD)
-        .await
-        .expect("type password");
-    click(browser, "[data-test=submit]").await;
-}
+use e2e::{click, element, fill_sign_in, sign_in_at, spawn_app, wait_for_path, Backend, Browser};
 
 /// The names of the wasm files the page has fetched so far.
 async fn wasm_fetched(browser: &Browser) -> Vec<String> {
@@ -54,7 +35,7 @@ async fn a_retailer_downloads_no_staff_page_and_a_manager_gets_the_grid_family()
     let retailer = app.retailer_login(0).await;
 
     let browser = Browser::start().await;
-    sign_in(&browser, &app, &retailer, "/login").await;
+    sign_in_at(&browser, &app, "/login", &retailer).await;
     click(&browser, "[data-test=link-replenishment]").await;
     element(&browser, "[data-test=settings]").await;
     let fetched = wasm_fetched(&browser).await;
@@ -75,7 +56,7 @@ async fn a_retailer_downloads_no_staff_page_and_a_manager_gets_the_grid_family()
     }
 
     let browser = Browser::start().await;
-    sign_in(&browser, &app, "cm01", "/login").await;
+    sign_in_at(&browser, &app, "/login", "cm01").await;
     click(&browser, "[data-test=link-forecast]").await;
     element(&browser, "[data-test=cycle-scope], .card").await;
     let fetched = wasm_fetched(&browser).await;
@@ -93,7 +74,7 @@ async fn a_retailer_downloads_no_staff_page_and_a_manager_gets_the_grid_family()
 async fn an_ended_session_leads_to_sign_in_and_back_to_the_page() {
     let app = spawn_app(Backend::Sqlite).await;
     let browser = Browser::start().await;
-    sign_in(&browser, &app, "cm01", "/login").await;
+    sign_in_at(&browser, &app, "/login", "cm01").await;
     click(&browser, "[data-test=link-forecast]").await;
     wait_for_path(&browser, "/forecast").await;
 
@@ -120,17 +101,7 @@ async fn an_ended_session_leads_to_sign_in_and_back_to_the_page() {
         .expect("the page to return to");
     assert!(next.starts_with("/home/"), "{next}");
 
-    element(&browser, "[data-test=login]")
-        .await
-        .send_keys("cm01")
-        .await
-        .expect("type account");
-    element(&browser, "[data-test=password]")
-        .await
-        .send_keys(DEMO_PASSWORD)
-        .await
-        .expect("type password");
-    click(&browser, "[data-test=submit]").await;
+    fill_sign_in(&browser, "cm01").await;
     wait_for_path(&browser, &next).await;
     element(&browser, "[data-test=link-forecast]").await;
 }
@@ -145,17 +116,7 @@ async fn after_signing_in_the_back_button_does_not_return_to_the_sign_in_form() 
         .await
         .expect("deep link");
     wait_for_path(&browser, "/login").await;
-    element(&browser, "[data-test=login]")
-        .await
-        .send_keys("cm01")
-        .await
-        .expect("type account");
-    element(&browser, "[data-test=password]")
-        .await
-        .send_keys(DEMO_PASSWORD)
-        .await
-        .expect("type password");
-    click(&browser, "[data-test=submit]").await;
+    fill_sign_in(&browser, "cm01").await;
     wait_for_path(&browser, "/forecast").await;
     browser.client.back().await.expect("back");
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;

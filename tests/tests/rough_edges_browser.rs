@@ -12,26 +12,14 @@ use domain::forecast::{deviates, Scope};
 use e2e::forecast::{approve_by, fill_with_baseline, open_cycle, save, sheet, submit_every_cell};
 use e2e::{
     accept, caller, click, dismiss, downloaded, element, spawn_app, text_of, type_into,
-    wait_for_text, Backend, Browser, TestApp, DEMO_PASSWORD,
+    wait_for_text, Backend, Browser, TestApp,
 };
 use fantoccini::key::Key;
 use fantoccini::Locator;
 use serde_json::json;
 
 async fn sign_in(browser: &Browser, app: &TestApp, login: &str) {
-    let c = &browser.client;
-    c.goto(&app.url("/login")).await.expect("open sign-in page");
-    element(browser, "[data-test=login]")
-        .await
-        .send_keys(login)
-        .await
-        .expect("type account");
-    element(browser, "[data-test=password]")
-        .await
-        .send_keys(DEMO_PASSWORD)
-        .await
-        .expect("type password");
-    click(browser, "[data-test=submit]").await;
+    e2e::sign_in_at(browser, app, "/login", login).await;
     element(browser, "[data-test=home]").await;
 }
 
