@@ -24,18 +24,29 @@ pub fn Shell(children: ChildrenFn) -> impl IntoView {
             navigate(routes::LOGIN, Default::default());
         });
     };
+    // The address the router is showing or going to (the window's own is
+    // updated only once a lazily loaded page has arrived).
+    let location = leptos_router::hooks::use_location();
+    let here = move || {
+        let search = location.search.get_untracked();
+        let path = location.pathname.get_untracked();
+        if search.is_empty() {
+            path
+        } else {
+            format!("{path}?{}", search.trim_start_matches('?'))
+        }
+    };
     // An account holding a one-time password goes nowhere but the password
     // page until it has chosen its own (the server refuses everything else).
     {
         let navigate = use_navigate();
-        let location = leptos_router::hooks::use_location();
         Effect::new(move |_| {
             location.pathname.track();
             let forced = session
                 .session
                 .with(|s| s.as_ref().is_some_and(|s| s.must_change_password));
             if forced {
-                let here = current_address();
+                let here = here();
                 if !here.starts_with(routes::PASSWORD) {
                     let encoded: String = js_sys::encode_uri_component(&here).into();
                     navigate(
@@ -50,11 +61,10 @@ pub fn Shell(children: ChildrenFn) -> impl IntoView {
     // clears it on a 401): to sign-in, and back here afterwards.
     {
         let navigate = use_navigate();
-        let location = leptos_router::hooks::use_location();
         Effect::new(move |_| {
             location.pathname.track();
             if session.checked.get() && session.session.with(Option::is_none) {
-                let here = current_address();
+                let here = here();
                 if !here.starts_with(routes::LOGIN) {
                     navigate(
                         &routes::login_then(&here),
@@ -71,7 +81,6 @@ pub fn Shell(children: ChildrenFn) -> impl IntoView {
     // link or an ended session goes to sign-in before any page (or its
     // chunk) starts loading, so that no half-loaded page races the redirect.
     let page_may_show = {
-        let location = leptos_router::hooks::use_location();
         move || {
             location.pathname.with(|p| p.starts_with(routes::LOGIN))
                 || session.session.with(Option::is_some)
@@ -80,24 +89,13 @@ pub fn Shell(children: ChildrenFn) -> impl IntoView {
     let routing = use_context::<crate::Routing>();
     // After a page family failed to download, moving to another page is a
     // full page load (see `crate::chunk_lost`), so nothing waits for ever.
-    {
-        let location = leptos_router::hooks::use_location();
-        Effect::new(move |previous: Option<String>| {
-            let path = location.pathname.get();
-            if previous.is_some_and(|p| p != path) && crate::chunk_was_lost() {
-                // The router's address: the window's is updated only once
-                // the page has loaded.
-                let search = location.search.get_untracked();
-                let target = if search.is_empty() {
-                    path.clone()
-                } else {
-                    format!("{path}?{}", search.trim_start_matches('?'))
-                };
-                let _ = window().location().assign(&target);
-            }
-            path
-        });
-    }
+    Effect::new(move |previous: Option<String>| {
+        let path = location.pathname.get();
+        if previous.is_some_and(|p| p != path) && crate::chunk_was_lost() {
+            let _ = window().location().assign(&here());
+        }
+        path
+    });
     let toggle = move |_| lang.update(|l| *l = if *l == Lang::Zh { Lang::En } else { Lang::Zh });
     view! {
         <div class="routing-bar" role="progressbar" aria-label=move || lang.get().pick("页面加载中", "Loading the page")
@@ -129,14 +127,4 @@ pub fn Shell(children: ChildrenFn) -> impl IntoView {
             </Show>
         </main>
     }
-}
-
-/// The path and query of the page being shown.
-pub fn current_address() -> String {
-    let location = window().location();
-    format!(
-        "{}{}",
-        location.pathname().unwrap_or_default(),
-        location.search().unwrap_or_default()
-    )
 }
