@@ -130,6 +130,27 @@ pub fn roll_up(units: &[OrgUnit], counts: &[UnitCounts], root: i64) -> Vec<UnitS
     out
 }
 
+/// The ids of `root` and every unit below it. Empty when `root` is not in
+/// `units`; a cycle in the data ends the walk instead of hanging it.
+pub fn subtree(units: &[OrgUnit], root: i64) -> Vec<i64> {
+    let mut out = Vec::new();
+    if !units.iter().any(|u| u.id == root) {
+        return out;
+    }
+    out.push(root);
+    let mut at = 0;
+    while at < out.len() && out.len() <= units.len() {
+        let parent = out[at];
+        for child in units.iter().filter(|u| u.parent_id == Some(parent)) {
+            if !out.contains(&child.id) {
+                out.push(child.id);
+            }
+        }
+        at += 1;
+    }
+    out
+}
+
 /// Share of retailers on online replenishment (网上配货户占比), 0..=1.
 pub fn online_share(online: i64, total: i64) -> f64 {
     if total <= 0 {
@@ -195,6 +216,27 @@ mod tests {
             "a leaf is its own subtree"
         );
         assert!(roll_up(&units, &counts, 99).is_empty(), "unknown root");
+    }
+
+    #[test]
+    fn a_subtree_holds_its_root_and_everything_below_and_survives_a_cycle() {
+        let units = vec![
+            unit(1, None, UnitKind::MarketingCenter),
+            unit(2, Some(1), UnitKind::CountyDepartment),
+            unit(3, Some(2), UnitKind::MarketDepartment),
+            unit(4, Some(2), UnitKind::MarketDepartment),
+            unit(5, Some(1), UnitKind::CountyDepartment),
+            unit(6, Some(5), UnitKind::MarketDepartment),
+        ];
+        assert_eq!(subtree(&units, 2), vec![2, 3, 4]);
+        assert_eq!(subtree(&units, 6), vec![6]);
+        assert_eq!(subtree(&units, 1).len(), 6);
+        assert!(subtree(&units, 99).is_empty());
+        let looped = vec![
+            unit(1, Some(2), UnitKind::CountyDepartment),
+            unit(2, Some(1), UnitKind::MarketDepartment),
+        ];
+        assert_eq!(subtree(&looped, 1), vec![1, 2]);
     }
 
     #[test]

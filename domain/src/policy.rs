@@ -34,6 +34,12 @@ pub enum Access {
     /// A sheet under review: the reviewers on its chain, the center and
     /// administrators (with `manager`, also the sheet's own customer manager).
     Review { manager: bool },
+    /// Reports and analyses: every staff level reads its own subtree (a
+    /// county department its county, a market manager their department, a
+    /// customer manager their own retailers); the center and
+    /// administrators read everything. A report narrowed to a unit or
+    /// manager outside the caller's subtree is refused.
+    Report,
 }
 
 pub const STAFF: &[Role] = &[
@@ -88,6 +94,7 @@ impl Access {
             Access::Subtree => KEEPERS,
             Access::Review { manager: false } => REVIEWERS,
             Access::Review { manager: true } => LINE_READERS,
+            Access::Report => STAFF,
         }
     }
 
@@ -121,6 +128,11 @@ impl Access {
                 Role::Retailer => false,
                 Role::MarketingCenter | Role::Admin => true,
             },
+            Access::Report => match role {
+                Role::CustomerManager | Role::MarketManager | Role::CountyManager => own,
+                Role::Retailer => false,
+                Role::MarketingCenter | Role::Admin => true,
+            },
         }
     }
 }
@@ -137,10 +149,10 @@ pub mod op {
     pub const HOME: Access = Access::SignedIn;
     pub const ORG_UNITS: Access = Access::Roles(READERS);
     pub const SPECS: Access = Access::SignedIn;
-    pub const DASHBOARD: Access = Access::Roles(READERS);
+    pub const DASHBOARD: Access = Access::Report;
     pub const EXPORT_APPROVED: Access = Access::Roles(READERS);
     pub const IMPORT_ACTUALS: Access = Access::Roles(CENTER);
-    pub const ACCURACY: Access = Access::Roles(READERS);
+    pub const ACCURACY: Access = Access::Report;
     pub const MANAGED_RETAILERS: Access = Access::Roles(MANAGERS);
     pub const RETAILER_SETTINGS: Access = Access::Retailer { write: false };
     pub const SAVE_SETTINGS: Access = Access::Retailer { write: true };
@@ -162,7 +174,7 @@ pub mod op {
     pub const OPEN_CYCLE: Access = Access::Roles(CENTER);
     pub const EDIT_CYCLE: Access = Access::Roles(CENTER);
     pub const CLOSE_CYCLE: Access = Access::Roles(CENTER);
-    pub const PROGRESS: Access = Access::Roles(READERS);
+    pub const PROGRESS: Access = Access::Report;
     pub const REOPEN: Access = Access::Roles(CENTER);
     pub const SHEET: Access = Access::OwnSheet;
     pub const SAVE_CELLS: Access = Access::Roles(MANAGERS);
@@ -199,6 +211,12 @@ pub mod op {
     pub const IMPORT: Access = Access::Roles(IMPORTERS);
     pub const IMPORT_JOB: Access = Access::Roles(IMPORTERS);
     pub const APPLY_IMPORT: Access = Access::Roles(IMPORTERS);
+    /// Sales and stock analysis (经营分析), each level its own subtree.
+    pub const ANALYSIS_SALES: Access = Access::Report;
+    pub const ANALYSIS_STOCK: Access = Access::Report;
+    /// Sales plans: read with the analysis, set by the marketing center.
+    pub const PLANS_READ: Access = Access::Report;
+    pub const PLANS_CHANGE: Access = Access::Roles(CENTER);
 }
 
 /// One route of the API with its rule.
@@ -348,6 +366,10 @@ pub const ROUTES: &[Route] = &[
         "/api/masterdata/imports/{id}/apply",
         op::APPLY_IMPORT,
     ),
+    r("GET", "/api/analysis/sales", op::ANALYSIS_SALES),
+    r("GET", "/api/analysis/stock", op::ANALYSIS_STOCK),
+    r("GET", "/api/analysis/plans", op::PLANS_READ),
+    r("PUT", "/api/analysis/plans", op::PLANS_CHANGE),
 ];
 
 /// Routes a signed-in account that must change its one-time password may

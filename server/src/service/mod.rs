@@ -8,5 +8,6 @@ pub mod auth;
 pub mod forecast;
 pub mod imports;
 pub mod masterdata;
+pub mod reach;
 pub mod replenishment;
 pub mod review;
