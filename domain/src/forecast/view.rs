@@ -601,11 +601,15 @@ pub struct DeviationLine {
     pub baseline: i64,
 }
 
-/// The marketing center's view of a cycle.
+/// A cycle's progress, totals and deviations over the part of the company
+/// the reader reaches (the whole company for the marketing center).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Dashboard {
     pub cycle: CycleView,
+    /// Whose part of the company the figures cover: 全公司, 城关市场部,
+    /// 张三（客户经理）.
+    pub scope_label: String,
     pub today: NaiveDate,
     pub case_size: CaseSize,
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
@@ -616,8 +620,8 @@ pub struct Dashboard {
     pub by_department: Vec<TotalRow>,
     pub by_manager: Vec<TotalRow>,
     pub by_tier: Vec<TotalRow>,
-    /// Company-wide orders of the cycle's specs over the 12 months up to
-    /// `last_month_of`.
+    /// Orders of the cycle's specs within the scope over the 12 months up
+    /// to `last_month_of`.
     pub trend: Vec<TrendPoint>,
     /// The lines furthest from their baseline.
     pub deviations: Vec<DeviationLine>,
@@ -630,6 +634,11 @@ pub struct AccuracyRow {
     pub id: i64,
     pub label: String,
     pub sums: AccuracySums,
+    /// A customer manager's place among every manager of the company in
+    /// the cycle (1 = most accurate), whoever reads it; `None` for other
+    /// groups and for managers without actual orders to compare.
+    #[serde(default)]
+    pub rank: Option<i64>,
 }
 
 /// One approved line against what was ordered.
@@ -666,18 +675,23 @@ pub struct AccuracyPoint {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccuracyReport {
     pub cycle: CycleView,
+    /// Whose part of the company the figures cover (as in the dashboard).
+    pub scope_label: String,
+    /// How many customer managers the company-wide ranking holds.
+    pub ranked: i64,
     /// Whether actual orders of the month are loaded.
     pub has_actuals: bool,
     pub total: AccuracySums,
     pub by_spec: Vec<AccuracyRow>,
     pub by_department: Vec<AccuracyRow>,
-    /// Customer managers, most accurate first (the ranking).
+    /// The customer managers within the scope, most accurate first, each
+    /// with their company-wide `rank`.
     pub by_manager: Vec<AccuracyRow>,
     /// Retailers with the largest error first (or one manager's, all).
     pub retailers: Vec<AccuracyRow>,
     /// Lines with the largest error first (or one retailer's, all).
     pub lines: Vec<AccuracyLine>,
-    /// Every cycle with actuals, by month.
+    /// Every cycle with actuals, by month, within the scope.
     pub trend: Vec<AccuracyPoint>,
 }
 

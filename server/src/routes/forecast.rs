@@ -35,6 +35,8 @@ use crate::clock::today;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, CurrentUser};
 use crate::service::forecast::{self as service, closed};
+use crate::service::reach::Narrow;
+use crate::service::reports;
 use crate::store::forecast::{self as store, Sheet};
 use crate::store::{audit, specs};
 use crate::xlsx;
@@ -149,40 +151,21 @@ pub async fn close_cycle(
     Ok(Json(cycle_or_404(&state, id, current.lang).await?))
 }
 
-/// Every customer manager's sheet in a cycle and how far it is.
+/// Each customer manager's sheet in a cycle and how far it is, over the
+/// reader's part of the company (narrowed to a unit or manager inside it
+/// if asked).
 #[utoipa::path(get, path = "/api/forecast/cycles/{id}/progress", tag = TAG,
-    params(("id" = i64, Path, description = "Cycle id")),
+    params(("id" = i64, Path, description = "Cycle id"), Narrow),
     responses((status = 200, body = CycleProgress), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn progress(
     State(state): State<AppState>,
     current: CurrentUser,
     Path(id): Path<i64>,
+    Query(narrow): Query<Narrow>,
 ) -> ApiResult<Json<CycleProgress>> {
     current.require(op::PROGRESS)?;
-    let cycle = cycle_or_404(&state, id, current.lang).await?;
-    let sheets = sheet_progress(&state, &cycle, current.lang).await?;
-    Ok(Json(CycleProgress { cycle, sheets }))
-}
-
-/// Every sheet of a cycle with its stage in the review chain and lateness.
-pub async fn sheet_progress(
-    state: &AppState,
-    cycle: &CycleView,
-    lang: Lang,
-) -> ApiResult<Vec<domain::forecast::view::SheetProgress>> {
-    let pool = &state.db.pool;
-    let mut sheets = store::progress(pool, cycle.id, cycle.specs.len() as i64).await?;
-    let units = crate::store::org::units(pool).await?;
-    let today = today();
-    for p in &mut sheets {
-        let chain = review::chain(&units, p.unit_id);
-        p.stage = review::stage_label(p.status, p.level, &chain, lang);
-        let entry_deadline = p
-            .reopened_until
-            .map_or(cycle.submit_deadline, |d| d.max(cycle.submit_deadline));
-        p.late = review::is_late(p.status, today, entry_deadline, cycle.review_deadline);
-    }
-    Ok(sheets)
+    let report = reports::progress(&state, &current.user, id, narrow, current.lang).await?;
+    Ok(Json(report))
 }
 
 /// Lets one customer manager enter after the deadline, until a date
@@ -235,7 +218,7 @@ pub async fn reopen(
         request.until,
     )
     .await?;
-    let sheets = sheet_progress(&state, &cycle, lang).await?;
+    let sheets = reports::sheet_progress(&state, &cycle, lang).await?;
     Ok(Json(CycleProgress { cycle, sheets }))
 }
 

@@ -1,11 +1,12 @@
-//! The marketing center's dashboard of a cycle, the export of the approved
-//! forecast, the loading of actual orders and forecast accuracy.
+//! The dashboard of a cycle, the export of the approved forecast, the
+//! loading of actual orders and forecast accuracy.
 //!
-//! Scope: the marketing center and admins read all of it; only the
-//! marketing center loads actual orders.
+//! Scope: every staff level reads the dashboard and accuracy of its own
+//! part of the company (`service::reports`); the marketing center and
+//! admins export; only the marketing center loads actual orders.
 
 use domain::policy::op;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -13,30 +14,23 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::Json;
 use domain::forecast::actuals::check_rows;
-use domain::forecast::review::{AccuracySums, Compared};
-use domain::forecast::view::{
-    AccuracyPoint, AccuracyReport, AccuracyRow, ActualsReport, CycleView, Dashboard, SheetProgress,
-    TotalRow,
-};
+use domain::forecast::view::{AccuracyReport, ActualsReport, CycleView, Dashboard};
 use domain::month::YearMonth;
 use domain::quantity::CaseSize;
 use domain::{ErrorBody, ErrorCode, Lang};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::forecast::sheet_progress;
 use crate::clock::today;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::CurrentUser;
+use crate::service::reach::Narrow;
+use crate::service::reports;
 use crate::store::{audit, forecast as forecast_store, settings, summary};
 use crate::xlsx;
 use crate::AppState;
 
 const TAG: &str = "forecast summary";
-/// Lines listed as the largest deviations.
-const DEVIATIONS: i64 = 20;
-/// Retailers and lines listed when no manager or retailer is chosen.
-const WORST: i64 = 50;
 const CASE_SIZE_KEY: &str = "case_size";
 
 async fn cycle_of(state: &AppState, id: i64, lang: Lang) -> ApiResult<CycleView> {
@@ -45,111 +39,24 @@ async fn cycle_of(state: &AppState, id: i64, lang: Lang) -> ApiResult<CycleView>
         .ok_or_else(|| ApiError::not_found(lang))
 }
 
-/// Rolls rows keyed by (sheet, spec) up to specs, managers and departments.
-struct RollUp<T> {
-    total: T,
-    by_spec: BTreeMap<i64, T>,
-    by_sheet: BTreeMap<i64, T>,
-    by_unit: BTreeMap<i64, T>,
-}
-
-fn roll_up<T: Default + Clone>(
-    rows: &[(i64, i64, T)],
-    sheets: &HashMap<i64, &SheetProgress>,
-    add: impl Fn(&mut T, &T),
-) -> RollUp<T> {
-    let mut out = RollUp {
-        total: T::default(),
-        by_spec: BTreeMap::new(),
-        by_sheet: BTreeMap::new(),
-        by_unit: BTreeMap::new(),
-    };
-    for (sheet, spec, row) in rows {
-        add(&mut out.total, row);
-        add(out.by_spec.entry(*spec).or_default(), row);
-        add(out.by_sheet.entry(*sheet).or_default(), row);
-        if let Some(p) = sheets.get(sheet) {
-            add(out.by_unit.entry(p.unit_id).or_default(), row);
-        }
-    }
-    out
-}
-
 /// Progress, totals by spec, department, manager and class against last
 /// month, last year and the baseline, the largest deviations and the trend
-/// of the last 12 months. Totals count lines submitted at least once; for a
-/// sample cycle the client scales them by `cycle.scale_factor`.
+/// of the last 12 months, over the reader's part of the company (narrowed
+/// to a unit or manager inside it if asked). Totals count lines submitted
+/// at least once; for a sample cycle the client scales them by
+/// `cycle.scale_factor`.
 #[utoipa::path(get, path = "/api/forecast/cycles/{id}/dashboard", tag = TAG,
-    params(("id" = i64, Path, description = "Cycle id")),
+    params(("id" = i64, Path, description = "Cycle id"), Narrow),
     responses((status = 200, body = Dashboard), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn dashboard(
     State(state): State<AppState>,
     current: CurrentUser,
     Path(id): Path<i64>,
+    Query(narrow): Query<Narrow>,
 ) -> ApiResult<Json<Dashboard>> {
     current.require(op::DASHBOARD)?;
-    Ok(Json(build_dashboard(&state, id, current.lang).await?))
-}
-
-async fn build_dashboard(state: &AppState, id: i64, lang: Lang) -> ApiResult<Dashboard> {
-    let pool = &state.db.pool;
-    let cycle = cycle_of(state, id, lang).await?;
-    let progress = sheet_progress(state, &cycle, lang).await?;
-    let sheets: HashMap<i64, &SheetProgress> = progress.iter().map(|p| (p.sheet_id, p)).collect();
-    let rows = summary::totals_by_sheet_spec(pool, id).await?;
-    let rolled = roll_up(&rows, &sheets, TotalRow::add);
-    let by_spec = cycle
-        .specs
-        .iter()
-        .map(|s| TotalRow {
-            id: s.spec_id,
-            label: s.name.clone(),
-            ..rolled.by_spec.get(&s.spec_id).cloned().unwrap_or_default()
-        })
-        .collect();
-    let by_manager = progress
-        .iter()
-        .map(|p| TotalRow {
-            id: p.manager_id,
-            label: p.manager_name.clone(),
-            ..rolled
-                .by_sheet
-                .get(&p.sheet_id)
-                .cloned()
-                .unwrap_or_default()
-        })
-        .collect();
-    let mut units: Vec<(i64, String)> = progress
-        .iter()
-        .map(|p| (p.unit_id, p.unit_name.clone()))
-        .collect();
-    units.sort();
-    units.dedup();
-    let by_department = units
-        .into_iter()
-        .map(|(unit, name)| TotalRow {
-            id: unit,
-            label: name,
-            ..rolled.by_unit.get(&unit).cloned().unwrap_or_default()
-        })
-        .collect();
-    let last_month_of = forecast_store::last_history_month(pool, cycle.month)
-        .await?
-        .unwrap_or(cycle.month.plus(-1));
-    Ok(Dashboard {
-        today: today(),
-        case_size: settings::get::<CaseSize>(pool, CASE_SIZE_KEY).await?,
-        last_month_of,
-        total: rolled.total,
-        by_spec,
-        by_department,
-        by_manager,
-        by_tier: summary::totals_by_class(pool, id).await?,
-        trend: summary::trend(pool, id, last_month_of.plus(-11), last_month_of).await?,
-        deviations: summary::deviations(pool, id, DEVIATIONS).await?,
-        progress,
-        cycle,
-    })
+    let report = reports::dashboard(&state, &current.user, id, narrow, current.lang).await?;
+    Ok(Json(report))
 }
 
 /// What to export.
@@ -450,12 +357,9 @@ pub async fn import_actuals(
     }))
 }
 
-/// Whose accuracy to list in detail.
+/// Which retailer's lines to list.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct AccuracyQuery {
-    /// List all of this customer manager's retailers.
-    #[serde(default)]
-    pub manager_id: Option<i64>,
     /// List all of this retailer's lines.
     #[serde(default)]
     pub retailer_id: Option<i64>,
@@ -463,95 +367,29 @@ pub struct AccuracyQuery {
 
 /// Forecast accuracy of a cycle's approved lines against the actual orders
 /// of its month: max(0, 1 − Σ|F − A| / ΣA) per spec, department, customer
-/// manager (ranked) and retailer, the per-line relative error |F − A| / A,
-/// the trend over months, and the same figures for the managers' own values
-/// and the baseline.
+/// manager (with each one's rank in the company) and retailer, the per-line
+/// relative error |F − A| / A, the trend over months, and the same figures
+/// for the managers' own values and the baseline; over the reader's part of
+/// the company (narrowed to a unit or manager inside it if asked).
 #[utoipa::path(get, path = "/api/forecast/cycles/{id}/accuracy", tag = TAG,
-    params(("id" = i64, Path, description = "Cycle id"), AccuracyQuery),
+    params(("id" = i64, Path, description = "Cycle id"), Narrow, AccuracyQuery),
     responses((status = 200, body = AccuracyReport), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn accuracy(
     State(state): State<AppState>,
     current: CurrentUser,
     Path(id): Path<i64>,
+    Query(narrow): Query<Narrow>,
     Query(query): Query<AccuracyQuery>,
 ) -> ApiResult<Json<AccuracyReport>> {
     current.require(op::ACCURACY)?;
-    let lang = current.lang;
-    let pool = &state.db.pool;
-    let cycle = cycle_of(&state, id, lang).await?;
-    let progress = sheet_progress(&state, &cycle, lang).await?;
-    let sheets: HashMap<i64, &SheetProgress> = progress.iter().map(|p| (p.sheet_id, p)).collect();
-    let month = cycle.month;
-    let rows = summary::accuracy_by_sheet_spec(pool, id, month).await?;
-    let rolled = roll_up(&rows, &sheets, AccuracySums::merge);
-    let row = |id: i64, label: &str, sums: Option<&AccuracySums>| AccuracyRow {
+    let report = reports::accuracy(
+        &state,
+        &current.user,
         id,
-        label: label.to_string(),
-        sums: sums.copied().unwrap_or_default(),
-    };
-    let by_spec = cycle
-        .specs
-        .iter()
-        .map(|s| row(s.spec_id, &s.name, rolled.by_spec.get(&s.spec_id)))
-        .collect();
-    let mut by_manager: Vec<AccuracyRow> = progress
-        .iter()
-        .filter_map(|p| {
-            rolled
-                .by_sheet
-                .get(&p.sheet_id)
-                .map(|s| row(p.manager_id, &p.manager_name, Some(s)))
-        })
-        .collect();
-    // The ranking: most accurate first; managers without orders last.
-    by_manager.sort_by(|a, b| {
-        let key = |r: &AccuracyRow| r.sums.accuracy(Compared::Approved).unwrap_or(-1.0);
-        key(b).total_cmp(&key(a))
-    });
-    let mut units: Vec<(i64, String)> = progress
-        .iter()
-        .map(|p| (p.unit_id, p.unit_name.clone()))
-        .collect();
-    units.sort();
-    units.dedup();
-    let by_department = units
-        .iter()
-        .filter_map(|(unit, name)| rolled.by_unit.get(unit).map(|s| row(*unit, name, Some(s))))
-        .collect();
-    let sheet_filter = query.manager_id.and_then(|m| {
-        progress
-            .iter()
-            .find(|p| p.manager_id == m)
-            .map(|p| p.sheet_id)
-    });
-    let retailers = summary::accuracy_by_retailer(pool, id, month, sheet_filter, WORST)
-        .await?
-        .into_iter()
-        .map(|(id, name, sums)| AccuracyRow {
-            id,
-            label: name,
-            sums,
-        })
-        .collect();
-    let lines = summary::accuracy_lines(pool, id, month, query.retailer_id, WORST).await?;
-    let trend = summary::accuracy_trend(pool)
-        .await?
-        .into_iter()
-        .map(|(cycle_id, month, sums)| AccuracyPoint {
-            cycle_id,
-            month,
-            sums,
-        })
-        .collect();
-    Ok(Json(AccuracyReport {
-        has_actuals: summary::has_orders(pool, month).await?,
-        total: rolled.total,
-        by_spec,
-        by_department,
-        by_manager,
-        retailers,
-        lines,
-        trend,
-        cycle,
-    }))
+        narrow,
+        query.retailer_id,
+        current.lang,
+    )
+    .await?;
+    Ok(Json(report))
 }

@@ -10,4 +10,5 @@ pub mod imports;
 pub mod masterdata;
 pub mod reach;
 pub mod replenishment;
+pub mod reports;
 pub mod review;

@@ -1,9 +1,10 @@
-//! The marketing center's summaries of a cycle: totals, deviations, trend,
-//! accuracy against actual orders, and the loading of actual orders.
+//! The summaries of a cycle: totals, deviations, trend, accuracy against
+//! actual orders, and the loading of actual orders.
 //!
 //! Every grouped query groups by (sheet, spec) or by class, so the rows sent
 //! back stay small (managers × specs) however many lines a cycle has; the
-//! caller rolls them up to specs, departments and managers.
+//! caller rolls them up to specs, departments and managers. The reports'
+//! queries keep only the sheets inside the reader's reach.
 
 use domain::forecast::review::AccuracySums;
 use domain::forecast::view::{AccuracyLine, DeviationLine, TotalRow, TrendPoint};
@@ -11,6 +12,27 @@ use domain::month::YearMonth;
 use sqlx::{AnyConnection, AnyPool, Row};
 
 use crate::db::{insert_rows, Value};
+use crate::service::reach::Reach;
+
+/// A condition on `s`, a `forecast_sheets` row, keeping the sheets of the
+/// customer managers inside `reach`. The ids are integers written into the
+/// statement by this function (no text from outside), and a subtree has a
+/// handful of units, so no array parameter is needed.
+fn sheets_within(reach: &Reach) -> String {
+    match reach {
+        Reach::Everything => "1 = 1".into(),
+        Reach::Manager { id, .. } => format!("s.manager_id = {id}"),
+        Reach::Units(units) if units.is_empty() => "1 = 0".into(),
+        Reach::Units(units) => format!(
+            "s.manager_id IN (SELECT id FROM users WHERE org_unit_id IN ({}))",
+            units
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
 
 fn decode_error(e: impl std::error::Error + Send + Sync + 'static) -> sqlx::Error {
     sqlx::Error::Decode(Box::new(e))
@@ -85,14 +107,16 @@ fn stored_sums() -> String {
 }
 
 /// Totals per (sheet, spec) of a cycle's lines submitted at least once
-/// (their baseline and history are recorded at submission).
+/// (their baseline and history are recorded at submission), within `reach`.
 pub async fn totals_by_sheet_spec(
     pool: &AnyPool,
     cycle_id: i64,
+    reach: &Reach,
 ) -> sqlx::Result<Vec<(i64, i64, TotalRow)>> {
     sqlx::query(&format!(
         "SELECT t.sheet_id, CAST(t.key AS BIGINT), {TOTAL_COLUMNS} FROM forecast_sheet_totals t \
-         JOIN forecast_sheets s ON s.id = t.sheet_id WHERE s.cycle_id = $1 AND t.kind = 'spec'"
+         JOIN forecast_sheets s ON s.id = t.sheet_id WHERE s.cycle_id = $1 AND t.kind = 'spec' AND {}",
+        sheets_within(reach)
     ))
     .bind(cycle_id)
     .fetch_all(pool)
@@ -102,13 +126,19 @@ pub async fn totals_by_sheet_spec(
     .collect()
 }
 
-/// Totals per customer class (档位), highest first.
-pub async fn totals_by_class(pool: &AnyPool, cycle_id: i64) -> sqlx::Result<Vec<TotalRow>> {
+/// Totals per customer class (档位) within `reach`, highest first.
+pub async fn totals_by_class(
+    pool: &AnyPool,
+    cycle_id: i64,
+    reach: &Reach,
+) -> sqlx::Result<Vec<TotalRow>> {
     sqlx::query(&format!(
         "SELECT c.rank, c.label, {} FROM forecast_sheet_totals t \
          JOIN forecast_sheets s ON s.id = t.sheet_id JOIN customer_classes c ON c.code = t.key \
-         WHERE s.cycle_id = $1 AND t.kind = 'class' GROUP BY c.rank, c.label ORDER BY c.rank DESC",
-        stored_sums()
+         WHERE s.cycle_id = $1 AND t.kind = 'class' AND {} \
+         GROUP BY c.rank, c.label ORDER BY c.rank DESC",
+        stored_sums(),
+        sheets_within(reach)
     ))
     .bind(cycle_id)
     .fetch_all(pool)
@@ -124,21 +154,23 @@ pub async fn totals_by_class(pool: &AnyPool, cycle_id: i64) -> sqlx::Result<Vec<
     .collect()
 }
 
-/// The submitted lines furthest from their baseline.
+/// The submitted lines within `reach` furthest from their baseline.
 pub async fn deviations(
     pool: &AnyPool,
     cycle_id: i64,
+    reach: &Reach,
     limit: i64,
 ) -> sqlx::Result<Vec<DeviationLine>> {
-    sqlx::query(
+    sqlx::query(&format!(
         "SELECT d.sheet_id, u.display_name, d.retailer_id, r.licence_no, r.name, d.spec_id, p.name, \
                 d.value, d.baseline \
          FROM forecast_sheet_deviations d JOIN forecast_sheets s ON s.id = d.sheet_id \
          JOIN retailers r ON r.id = d.retailer_id JOIN specs p ON p.id = d.spec_id \
          JOIN users u ON u.id = s.manager_id \
-         WHERE s.cycle_id = $1 \
+         WHERE s.cycle_id = $1 AND {} \
          ORDER BY ABS(d.value - d.baseline) DESC, d.sheet_id, d.retailer_id, d.spec_id LIMIT $2",
-    )
+        sheets_within(reach)
+    ))
     .bind(cycle_id)
     .bind(limit)
     .fetch_all(pool)
@@ -266,12 +298,14 @@ pub async fn has_orders(pool: &AnyPool, month: YearMonth) -> sqlx::Result<bool> 
 const ORDERS_OF: &str = "LEFT JOIN monthly_orders m ON m.retailer_id = l.retailer_id \
      AND m.spec_id = l.spec_id AND m.month =";
 
-/// The approved lines of cycle `$1` with `joins`, joined to the orders of
-/// month `$2`.
-fn accuracy_from(joins: &str) -> String {
+/// The approved lines of cycle `$1` within `reach` with `joins`, joined to
+/// the orders of month `$2`.
+fn accuracy_from(joins: &str, reach: &Reach) -> String {
     format!(
         "FROM forecast_lines l {joins} {ORDERS_OF} $2 \
-         WHERE l.sheet_id IN (SELECT id FROM forecast_sheets WHERE cycle_id = $1) AND l.final_value IS NOT NULL"
+         WHERE l.sheet_id IN (SELECT s.id FROM forecast_sheets s WHERE s.cycle_id = $1 AND {}) \
+           AND l.final_value IS NOT NULL",
+        sheets_within(reach)
     )
 }
 
@@ -295,7 +329,8 @@ fn sums_of(r: &sqlx::any::AnyRow, at: usize) -> sqlx::Result<AccuracySums> {
     })
 }
 
-/// Accuracy sums per (sheet, spec).
+/// Accuracy sums per (sheet, spec) of the whole company (the ranking of
+/// managers needs every sheet).
 pub async fn accuracy_by_sheet_spec(
     pool: &AnyPool,
     cycle_id: i64,
@@ -303,7 +338,7 @@ pub async fn accuracy_by_sheet_spec(
 ) -> sqlx::Result<Vec<(i64, i64, AccuracySums)>> {
     sqlx::query(&format!(
         "SELECT l.sheet_id, l.spec_id, {ACCURACY_SUMS} {} GROUP BY l.sheet_id, l.spec_id",
-        accuracy_from("")
+        accuracy_from("", &Reach::Everything)
     ))
     .bind(cycle_id)
     .bind(month.to_string())
@@ -314,24 +349,22 @@ pub async fn accuracy_by_sheet_spec(
     .collect()
 }
 
-/// Accuracy per retailer: one manager's retailers, or the `limit` with the
-/// largest error.
+/// Accuracy per retailer within `reach`, the `limit` with the largest
+/// error first.
 pub async fn accuracy_by_retailer(
     pool: &AnyPool,
     cycle_id: i64,
     month: YearMonth,
-    sheet: Option<i64>,
+    reach: &Reach,
     limit: i64,
 ) -> sqlx::Result<Vec<(i64, String, AccuracySums)>> {
-    let from = accuracy_from("JOIN retailers r ON r.id = l.retailer_id");
+    let from = accuracy_from("JOIN retailers r ON r.id = l.retailer_id", reach);
     sqlx::query(&format!(
         "SELECT l.retailer_id, MIN(r.name), {ACCURACY_SUMS} {from} \
-           AND ($3 = 0 OR l.sheet_id = $3) \
-         GROUP BY l.retailer_id ORDER BY 8 DESC, l.retailer_id LIMIT $4"
+         GROUP BY l.retailer_id ORDER BY 8 DESC, l.retailer_id LIMIT $3"
     ))
     .bind(cycle_id)
     .bind(month.to_string())
-    .bind(sheet.unwrap_or(0))
     .bind(limit)
     .fetch_all(pool)
     .await?
@@ -340,12 +373,13 @@ pub async fn accuracy_by_retailer(
     .collect()
 }
 
-/// Approved lines against orders: one retailer's, or the `limit` with the
-/// largest error.
+/// Approved lines within `reach` against orders: one retailer's, or the
+/// `limit` with the largest error.
 pub async fn accuracy_lines(
     pool: &AnyPool,
     cycle_id: i64,
     month: YearMonth,
+    reach: &Reach,
     retailer: Option<i64>,
     limit: i64,
 ) -> sqlx::Result<Vec<AccuracyLine>> {
@@ -356,7 +390,8 @@ pub async fn accuracy_lines(
          ORDER BY ABS(l.final_value - COALESCE(m.cartons, 0)) DESC, l.retailer_id, l.spec_id LIMIT $4",
         accuracy_from(
             "JOIN retailers r ON r.id = l.retailer_id JOIN specs p ON p.id = l.spec_id \
-             JOIN forecast_sheets s ON s.id = l.sheet_id JOIN users u ON u.id = s.manager_id"
+             JOIN forecast_sheets s ON s.id = l.sheet_id JOIN users u ON u.id = s.manager_id",
+            reach
         )
     ))
     .bind(cycle_id)
@@ -386,15 +421,20 @@ pub async fn accuracy_lines(
     .collect()
 }
 
-/// Accuracy of every cycle whose month has orders, by month, in one query
-/// (cycles are filtered first, so months without orders cost nothing).
-pub async fn accuracy_trend(pool: &AnyPool) -> sqlx::Result<Vec<(i64, YearMonth, AccuracySums)>> {
+/// Accuracy within `reach` of every cycle whose month has orders, by
+/// month, in one query (cycles are filtered first, so months without orders
+/// cost nothing).
+pub async fn accuracy_trend(
+    pool: &AnyPool,
+    reach: &Reach,
+) -> sqlx::Result<Vec<(i64, YearMonth, AccuracySums)>> {
     sqlx::query(&format!(
         "SELECT c.id, c.month, {ACCURACY_SUMS} FROM forecast_cycles c \
          JOIN forecast_sheets s ON s.cycle_id = c.id JOIN forecast_lines l ON l.sheet_id = s.id \
          {ORDERS_OF} c.month \
-         WHERE c.month IN (SELECT month FROM monthly_spec_totals) AND l.final_value IS NOT NULL \
-         GROUP BY c.id, c.month ORDER BY c.month"
+         WHERE c.month IN (SELECT month FROM monthly_spec_totals) AND l.final_value IS NOT NULL AND {} \
+         GROUP BY c.id, c.month ORDER BY c.month",
+        sheets_within(reach)
     ))
     .fetch_all(pool)
     .await?
