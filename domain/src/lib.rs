@@ -2,6 +2,7 @@
 //! API server. No I/O lives here: everything is a value in, a value out.
 
 pub mod accounts;
+pub mod analysis;
 pub mod audit;
 pub mod auth;
 pub mod catalogue;

@@ -509,3 +509,66 @@ mod tests {
         assert_eq!(cell_ref(9, 63), "BL10");
     }
 }
+
+/// One cell of a report table.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Text(String),
+    Number(f64),
+    /// A fraction shown as a percentage.
+    Percent(f64),
+    Empty,
+}
+
+/// A report table: one worksheet with a bold header row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    pub name: String,
+    pub headers: Vec<String>,
+    pub rows: Vec<Vec<Cell>>,
+}
+
+/// Report tables as a workbook, one worksheet each, numbers as numbers
+/// (two decimals) and fractions as percentages, so they can be summed
+/// and charted in Excel.
+pub fn write_tables(tables: &[Table]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    let mut workbook = Workbook::new();
+    let bold = Format::new().set_bold();
+    let number = Format::new().set_num_format("#,##0.00");
+    let percent = Format::new().set_num_format("0.0%");
+    for table in tables {
+        let sheet = workbook.add_worksheet();
+        // Worksheet names are at most 31 characters and a few are forbidden.
+        let name: String = table
+            .name
+            .chars()
+            .filter(|c| !"[]:*?/\\".contains(*c))
+            .take(31)
+            .collect();
+        sheet.set_name(&name)?;
+        for (c, h) in table.headers.iter().enumerate() {
+            sheet.write_string_with_format(0, c as u16, h, &bold)?;
+        }
+        for (r, row) in table.rows.iter().enumerate() {
+            let r = r as u32 + 1;
+            for (c, cell) in row.iter().enumerate() {
+                let c = c as u16;
+                match cell {
+                    Cell::Text(t) => {
+                        sheet.write_string(r, c, t)?;
+                    }
+                    Cell::Number(n) if n.is_finite() => {
+                        sheet.write_number_with_format(r, c, *n, &number)?;
+                    }
+                    Cell::Percent(p) if p.is_finite() => {
+                        sheet.write_number_with_format(r, c, *p, &percent)?;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        sheet.set_column_width(0, 22)?;
+        sheet.set_freeze_panes(1, 0)?;
+    }
+    workbook.save_to_buffer()
+}

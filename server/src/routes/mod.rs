@@ -1,6 +1,7 @@
 //! The HTTP API: every route, its OpenAPI description, and the router.
 
 pub mod admin;
+pub mod analysis;
 pub mod audit_log;
 pub mod auth;
 pub mod catalogue;
@@ -78,6 +79,9 @@ pub fn api() -> OpenApiRouter<AppState> {
                 .layer(DefaultBodyLimit::max(crate::untrusted::ACTUALS_BODY_LIMIT)),
         )
         .routes(routes!(summary::accuracy))
+        .routes(routes!(analysis::sales))
+        .routes(routes!(analysis::stock))
+        .routes(routes!(analysis::get_plans, analysis::set_plans))
         .routes(routes!(audit_log::audit_log))
         .routes(routes!(admin::users, admin::create_user))
         .routes(routes!(admin::change_user))

@@ -1654,7 +1654,24 @@ async fn write(
             let now = now_unix();
             // Additions with the same columns go in multi-row inserts.
             let mut adds: BTreeMap<Vec<String>, Vec<Vec<DbValue>>> = BTreeMap::new();
+            // Managers whose retailers move: the analysis summaries follow.
+            let mut moved: Vec<i64> = Vec::new();
             for row in rows {
+                match (kind, row.id) {
+                    (ImportKind::Retailers | ImportKind::Assignment, Some(id))
+                        if row.ids.contains_key("manager") || row.ids.contains_key("market_unit") =>
+                    {
+                        let before: i64 =
+                            sqlx::query_scalar("SELECT manager_id FROM retailers WHERE id = $1")
+                                .bind(id)
+                                .fetch_one(&mut *tx)
+                                .await?;
+                        moved.push(before);
+                        moved.extend(row.ids.get("manager").copied());
+                    }
+                    (ImportKind::Staff, Some(id)) if row.ids.contains_key("unit") => moved.push(id),
+                    _ => {}
+                }
                 if let Some((columns, values)) = write_record(tx, kind, row, now).await? {
                     adds.entry(columns).or_default().push(values);
                 }
@@ -1699,6 +1716,9 @@ async fn write(
                 let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
                 insert_rows(tx, table, &columns, &values).await?;
             }
+            moved.sort_unstable();
+            moved.dedup();
+            crate::store::analysis::refresh_managers(tx, &moved).await?;
         }
     }
     Ok(audit)

@@ -417,6 +417,11 @@ pub async fn reassign(
         .bind(manager_unit)
         .execute(&mut *tx)
         .await?;
+        let mut managers: Vec<i64> = moving.iter().map(|r| r.3).collect();
+        managers.push(manager_id);
+        managers.sort_unstable();
+        managers.dedup();
+        crate::store::analysis::refresh_managers(&mut tx, &managers).await?;
         in_open_cycle = sqlx::query_scalar(&format!(
             "SELECT COUNT(DISTINCT cr.retailer_id) FROM forecast_cycle_retailers cr \
              JOIN forecast_cycles c ON c.id = cr.cycle_id WHERE c.status = 'open' AND cr.retailer_id IN ({moved_list})"

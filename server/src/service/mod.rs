@@ -3,6 +3,7 @@
 //! function and answer.
 
 pub mod accounts;
+pub mod analysis;
 pub mod audit_log;
 pub mod auth;
 pub mod forecast;

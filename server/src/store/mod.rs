@@ -2,6 +2,7 @@
 //! caller can run several in one transaction.
 
 pub mod accounts;
+pub mod analysis;
 pub mod audit;
 pub mod forecast;
 pub mod imports;

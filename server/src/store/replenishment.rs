@@ -334,6 +334,7 @@ pub async fn save_settings(
         &changes,
     )
     .await?;
+    super::analysis::refresh_retailer_stock(conn, retailer_id).await?;
     Ok(Ok(version + 1))
 }
 
@@ -493,6 +494,8 @@ pub async fn insert_order(
         &rows,
     )
     .await?;
+    let week: Vec<(i64, i64)> = lines.iter().map(|l| (l.spec_id, l.quantity)).collect();
+    super::analysis::add_order_week(conn, retailer_id, order_date, &week).await?;
     Ok(Ok(id))
 }
 

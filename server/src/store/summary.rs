@@ -232,9 +232,9 @@ pub async fn refresh_month_totals(conn: &mut AnyConnection, month: YearMonth) ->
          WHERE month = $1 GROUP BY month, spec_id",
     )
     .bind(&month)
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
-    Ok(())
+    super::analysis::refresh_month(conn, month.parse().map_err(decode_error)?).await
 }
 
 /// Rebuilds every month's totals (after generating demo data).
@@ -247,9 +247,9 @@ pub async fn refresh_all_totals(conn: &mut AnyConnection) -> sqlx::Result<()> {
          SELECT month, spec_id, CAST(SUM(cartons) AS BIGINT), COUNT(*) FROM monthly_orders \
          GROUP BY month, spec_id",
     )
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
-    Ok(())
+    super::analysis::refresh_all(conn).await
 }
 
 /// Replaces a month's actual orders (checked by the caller) and its totals,
