@@ -342,8 +342,36 @@ pub async fn line_history(
     .await
 }
 
-pub async fn dashboard(cycle: i64, lang: Lang) -> ApiResult<Dashboard> {
-    get_json(&format!("/api/forecast/cycles/{cycle}/dashboard"), lang).await
+/// Narrows a report to part of the reader's reach: a unit (and the units
+/// below it) or one customer manager; `Whole` is the reader's whole reach.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Narrow {
+    #[default]
+    Whole,
+    Unit(i64),
+    Manager(i64),
+}
+
+impl Narrow {
+    /// The report's query parameters.
+    fn params(self) -> Vec<String> {
+        match self {
+            Narrow::Whole => Vec::new(),
+            Narrow::Unit(id) => vec![format!("unit_id={id}")],
+            Narrow::Manager(id) => vec![format!("manager_id={id}")],
+        }
+    }
+}
+
+pub async fn dashboard(cycle: i64, narrow: Narrow, lang: Lang) -> ApiResult<Dashboard> {
+    get_json(
+        &format!(
+            "/api/forecast/cycles/{cycle}/dashboard?{}",
+            narrow.params().join("&")
+        ),
+        lang,
+    )
+    .await
 }
 
 /// A link to the approved forecast's file; it carries the page's language
@@ -357,14 +385,11 @@ pub fn approved_export_url(cycle: i64, query: &str, lang: Lang) -> String {
 
 pub async fn accuracy(
     cycle: i64,
-    manager: Option<i64>,
+    narrow: Narrow,
     retailer: Option<i64>,
     lang: Lang,
 ) -> ApiResult<AccuracyReport> {
-    let mut query = Vec::new();
-    if let Some(m) = manager {
-        query.push(format!("manager_id={m}"));
-    }
+    let mut query = narrow.params();
     if let Some(r) = retailer {
         query.push(format!("retailer_id={r}"));
     }

@@ -10,6 +10,7 @@ use domain::catalogue::Spec;
 use domain::forecast::view::{CycleProgress, CycleStatus, CycleView, ReopenRequest};
 use domain::forecast::{check_cycle, default_deadlines, CycleInput, Scope};
 use domain::month::YearMonth;
+use domain::policy::op;
 use domain::{ErrorBody, Lang, Role};
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -50,7 +51,7 @@ pub fn ForecastPage() -> impl IntoView {
             } else {
                 view! {
                     <div class="cycle-list">
-                        {l.cycles.into_iter().map(|c| view! { <CycleCard cycle=c center=is_center() on_change=Callback::new(move |_| reload())
+                        {l.cycles.into_iter().map(|c| view! { <CycleCard cycle=c center=is_center() role=role() on_change=Callback::new(move |_| reload())
                             on_edit=Callback::new(move |c: CycleView| {
                                 editing.set(Some(c));
                                 // The form sits at the top of the page.
@@ -67,6 +68,8 @@ pub fn ForecastPage() -> impl IntoView {
 fn CycleCard(
     cycle: CycleView,
     center: bool,
+    /// The reader's role: which of the cycle's pages it may open.
+    role: Option<Role>,
     on_change: Callback<()>,
     on_edit: Callback<CycleView>,
 ) -> impl IntoView {
@@ -125,6 +128,16 @@ fn CycleCard(
         reopen_action.dispatch((ReopenRequest { manager_id, until }, session.csrf()));
     };
     let editable = center && open && !cycle.has_entries;
+    let may = |access: domain::policy::Access| role.is_some_and(|r| access.permits(r));
+    // Every staff level follows its own part of the company; only the
+    // marketing center reopens entry.
+    let (enters, follows, reports) = (may(op::SAVE_CELLS), may(op::PROGRESS), may(op::DASHBOARD));
+    let reopens = may(op::REOPEN) && open;
+    let dashboard_class = if enters {
+        "button-link secondary"
+    } else {
+        "button-link"
+    };
     let to_edit = cycle.clone();
     let month = cycle.month;
     let scope = cycle.scope;
@@ -148,12 +161,14 @@ fn CycleCard(
                 if scope == Scope::Sample { format!(" · {} ×{factor:.2}", lang.get().pick("放大系数", "scale factor")) } else { String::new() },
             )}</p>
             <div class="actions">
-                {(!center).then(|| view! {
+                {enters.then(|| view! {
                     <A href=routes::sheet_of(id) attr:class="button-link" attr:data-test="open-sheet">{tr("录入预测", "Enter forecasts")}</A>
                 })}
-                {center.then(|| view! {
+                {(follows && !enters).then(|| view! {
                     <button type="button" data-test="show-progress" on:click=move |_| show_progress()>{tr("查看进度", "Progress")}</button>
-                    <A href=routes::dashboard_of(id) attr:class="button-link" attr:data-test="open-dashboard">{tr("预测看板", "Dashboard")}</A>
+                })}
+                {reports.then(|| view! {
+                    <A href=routes::dashboard_of(id) attr:class=dashboard_class attr:data-test="open-dashboard">{tr("预测看板", "Dashboard")}</A>
                     <A href=routes::accuracy_of(id) attr:class="button-link secondary" attr:data-test="open-accuracy">{tr("准确率", "Accuracy")}</A>
                 })}
                 {editable.then(|| view! {
@@ -181,7 +196,7 @@ fn CycleCard(
                                     <td>{format!("{}/{}", s.filled, s.cells)}</td>
                                     <td class="reopen">
                                         {s.reopened_until.map(|d| d.to_string())}
-                                        {open.then(|| view! {
+                                        {reopens.then(|| view! {
                                             <input type="date" prop:value=move || until.get() on:input=move |ev| until.set(event_target_value(&ev))/>
                                             <button type="button" class="secondary" on:click=move |_| reopen(manager, until.get_untracked())>{tr("允许补录", "Reopen")}</button>
                                         })}

@@ -1,16 +1,20 @@
-//! The marketing center's dashboard of a cycle (progress, totals, charts,
-//! deviations, export) and forecast accuracy (actual orders loaded, accuracy
-//! per spec, department, manager, retailer and line, and over months).
+//! The dashboard of a cycle (progress, totals, charts, deviations, export)
+//! and forecast accuracy (actual orders loaded, accuracy per spec,
+//! department, manager, retailer and line, and over months). Every staff
+//! level reads them over its own part of the company, named in the header,
+//! and may narrow them to one of its departments or customer managers.
 
 use domain::forecast::review::{AccuracySums, Compared};
 use domain::forecast::view::{AccuracyReport, AccuracyRow, SheetStatus, TotalRow};
 use domain::forecast::Scope;
-use domain::{ErrorBody, Lang};
+use domain::policy::{op, Access};
+use domain::{ErrorBody, Lang, Role};
 use leptos::html;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
+use crate::api::Narrow;
 use crate::components::charts::{BarChart, BarRow, LineChart, Point};
 use crate::components::error::ErrorNote;
 use crate::i18n::tr;
@@ -46,6 +50,93 @@ fn change(now: i64, before: i64) -> String {
     }
 }
 
+/// Whether the signed-in user's role may call `access`.
+fn may(access: Access) -> bool {
+    state::session()
+        .session
+        .with_untracked(|s| s.as_ref().is_some_and(|s| access.permits(s.role)))
+}
+
+/// What a report may be narrowed to: the departments and customer managers
+/// of the reader's whole reach, kept from the report before any narrowing.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Choices {
+    departments: Vec<(i64, String)>,
+    managers: Vec<(i64, String)>,
+}
+
+impl Choices {
+    fn of(departments: &[(i64, String)], managers: &[(i64, String)]) -> Choices {
+        Choices {
+            departments: departments.to_vec(),
+            managers: managers.to_vec(),
+        }
+    }
+
+    /// Worth a select: more than one manager to choose from.
+    fn any(&self) -> bool {
+        self.managers.len() > 1
+    }
+}
+
+/// The value of a narrowing in the select.
+fn narrow_value(narrow: Narrow) -> String {
+    match narrow {
+        Narrow::Whole => String::new(),
+        Narrow::Unit(id) => format!("u{id}"),
+        Narrow::Manager(id) => format!("m{id}"),
+    }
+}
+
+fn narrow_of(value: &str) -> Narrow {
+    let id = |v: &str| v.parse::<i64>().ok();
+    match value.split_at_checked(1) {
+        Some(("u", v)) => id(v).map_or(Narrow::Whole, Narrow::Unit),
+        Some(("m", v)) => id(v).map_or(Narrow::Whole, Narrow::Manager),
+        _ => Narrow::Whole,
+    }
+}
+
+/// Whose figures a report shows, and a select to narrow them to one of the
+/// departments or customer managers in view.
+#[component]
+fn ScopeBar(
+    /// 城关市场部, 张三（客户经理）, 全公司: from the report.
+    label: Signal<Option<String>>,
+    narrow: RwSignal<Narrow>,
+    choices: Signal<Choices>,
+) -> impl IntoView {
+    let lang = state::lang();
+    view! {
+        <p class="scope-bar">
+            <span class="muted">{tr("范围", "Scope")}</span>
+            <strong data-test="scope-label">{move || label.get().unwrap_or_default()}</strong>
+            {move || choices.get().any().then(|| {
+                let c = choices.get();
+                view! {
+                    <select data-test="narrow" aria-label=move || lang.get().pick("缩小范围", "Narrow down")
+                        prop:value=move || narrow_value(narrow.get())
+                        on:change=move |ev| narrow.set(narrow_of(&event_target_value(&ev)))>
+                        <option value="">{tr("全部", "All")}</option>
+                        {(c.departments.len() > 1).then(|| view! {
+                            <optgroup label=move || lang.get().pick("市场部", "Departments")>
+                                {c.departments.iter().map(|(id, name)| view! {
+                                    <option value=format!("u{id}")>{name.clone()}</option>
+                                }).collect_view()}
+                            </optgroup>
+                        })}
+                        <optgroup label=move || lang.get().pick("客户经理", "Customer managers")>
+                            {c.managers.iter().map(|(id, name)| view! {
+                                <option value=format!("m{id}")>{name.clone()}</option>
+                            }).collect_view()}
+                        </optgroup>
+                    </select>
+                }
+            })}
+        </p>
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Group {
     Spec,
@@ -60,12 +151,28 @@ pub fn DashboardPage() -> impl IntoView {
     let cycle_id = cycle_param();
     let group = RwSignal::new(Group::Spec);
     let scaled = RwSignal::new(true);
+    let narrow = RwSignal::new(Narrow::Whole);
     let loaded = LocalResource::new(move || {
-        let id = cycle_id();
-        async move { api::dashboard(id, lang.get_untracked()).await }
+        let (id, narrow) = (cycle_id(), narrow.get());
+        async move { api::dashboard(id, narrow, lang.get_untracked()).await }
     });
     let data = Signal::derive(move || loaded.get().and_then(Result::ok));
     let error = Signal::derive(move || loaded.get().and_then(Result::err));
+    let choices = RwSignal::new(Choices::default());
+    Effect::new(move |_| {
+        if narrow.get_untracked() == Narrow::Whole {
+            if let Some(d) = data.get() {
+                let pairs = |rows: &[TotalRow]| -> Vec<(i64, String)> {
+                    rows.iter().map(|r| (r.id, r.label.clone())).collect()
+                };
+                choices.set(Choices::of(&pairs(&d.by_department), &pairs(&d.by_manager)));
+            }
+        }
+    });
+    let label = Signal::derive(move || data.with(|d| d.as_ref().map(|d| d.scope_label.clone())));
+    // Reviews and the export are for those who may open them.
+    let reviewer = may(op::REVIEW_SHEET);
+    let exporter = may(op::EXPORT_APPROVED);
     view! {
         <p><A href=routes::FORECAST>{tr("← 需求预测", "← Forecasts")}</A></p>
         <ErrorNote error=error/>
@@ -107,6 +214,7 @@ pub fn DashboardPage() -> impl IntoView {
             };
             view! {
                 <h2>{move || format!("{} {month}", lang.get().pick("预测看板", "Forecast dashboard"))}</h2>
+                <ScopeBar label=label narrow=narrow choices=choices.into()/>
                 {sample.then(|| view! {
                     <p class="note" data-test="scale-note">
                         {move || format!("{} ×{factor:.2}（{} {} / {} {}）", lang.get().pick("1/3样本，汇总按放大系数推算全体", "One-third sample; totals scaled to all retailers by"),
@@ -135,7 +243,7 @@ pub fn DashboardPage() -> impl IntoView {
                                         <td>{p.unit_name.clone()}</td><td>{p.manager_name.clone()}</td>
                                         <td>{p.stage.clone()}{p.late.then(|| view! { <span class="chip late">{tr("逾期", "Late")}</span> })}</td>
                                         <td>{format!("{}/{}", p.filled, p.cells)}</td>
-                                        <td>{(p.status != SheetStatus::NotStarted && p.status != SheetStatus::Draft).then(|| view! {
+                                        <td>{(reviewer && p.status != SheetStatus::NotStarted && p.status != SheetStatus::Draft).then(|| view! {
                                             <A href=routes::review_of(p.sheet_id)>{tr("查看", "Open")}</A> })}</td>
                                     </tr>
                                 }).collect_view()}
@@ -179,14 +287,18 @@ pub fn DashboardPage() -> impl IntoView {
                                 let name = l.retailer_name.clone();
                                 view! {
                                 <tr>
-                                    <td><A href=format!("{}?q={}", routes::review_of(l.sheet_id), l.licence_no)>{name}</A></td>
+                                    <td>{if reviewer {
+                                        view! { <A href=format!("{}?q={}", routes::review_of(l.sheet_id), l.licence_no)>{name}</A> }.into_any()
+                                    } else {
+                                        name.into_any()
+                                    }}</td>
                                     <td>{l.spec_name.clone()}</td><td>{l.manager_name.clone()}</td><td>{l.value}</td><td>{l.baseline}</td>
                                 </tr>
                             }}).collect_view()}
                         </tbody>
                     </table>
                 </section>
-                <section class="card">
+                {exporter.then(|| view! { <section class="card">
                     <h3>{tr("导出审批后的预测", "Export the approved forecast")}</h3>
                     <p class="actions">
                         // `download`: a file, not a page of this app (the router leaves it alone).
@@ -196,9 +308,9 @@ pub fn DashboardPage() -> impl IntoView {
                             href=move || api::approved_export_url(id, "format=csv&kind=lines", lang.get())>{tr("CSV 明细", "CSV lines")}</a>
                         <a class="button-link secondary" data-test="export-csv-specs" download=""
                             href=move || api::approved_export_url(id, "format=csv&kind=specs", lang.get())>{tr("CSV 品规汇总", "CSV spec totals")}</a>
-                        <A href=routes::accuracy_of(id) attr:class="button-link secondary">{tr("预测准确率", "Accuracy")}</A>
                     </p>
-                </section>
+                </section> })}
+                <p class="actions"><A href=routes::accuracy_of(id) attr:class="button-link secondary" attr:data-test="dashboard-accuracy">{tr("预测准确率", "Accuracy")}</A></p>
             }
         })}
     }
@@ -232,20 +344,35 @@ pub fn AccuracyPage() -> impl IntoView {
     let report = RwSignal::new(None::<AccuracyReport>);
     let error = RwSignal::new(None::<ErrorBody>);
     let notice = RwSignal::new(None::<String>);
-    let manager = RwSignal::new(None::<i64>);
+    let narrow = RwSignal::new(Narrow::Whole);
     let retailer = RwSignal::new(None::<i64>);
-    // Fetched again when a manager or retailer is picked, and after an import.
+    // Fetched again when the report is narrowed or a retailer is picked,
+    // and after an import.
     let loaded = LocalResource::new(move || {
-        let (id, manager, retailer) = (cycle_id(), manager.get(), retailer.get());
-        async move { api::accuracy(id, manager, retailer, lang.get_untracked()).await }
+        let (id, narrow, retailer) = (cycle_id(), narrow.get(), retailer.get());
+        async move { api::accuracy(id, narrow, retailer, lang.get_untracked()).await }
     });
+    let choices = RwSignal::new(Choices::default());
     // Kept in a signal of its own so that a failed reload leaves the report
     // on screen beside the error.
     Effect::new(move |_| match loaded.get() {
-        Some(Ok(r)) => report.set(Some(r)),
+        Some(Ok(r)) => {
+            if narrow.get_untracked() == Narrow::Whole {
+                let pairs = |rows: &[AccuracyRow]| -> Vec<(i64, String)> {
+                    rows.iter().map(|r| (r.id, r.label.clone())).collect()
+                };
+                choices.set(Choices::of(&pairs(&r.by_department), &pairs(&r.by_manager)));
+            }
+            report.set(Some(r));
+        }
         Some(Err(e)) => error.set(Some(e)),
         None => {}
     });
+    let label = Signal::derive(move || report.with(|r| r.as_ref().map(|r| r.scope_label.clone())));
+    let me = session
+        .session
+        .with_untracked(|s| s.as_ref().map(|s| (s.user_id, s.role)));
+    let importer = may(op::IMPORT_ACTUALS);
     // A `File` is not `Send`: the import is an action local to this thread.
     let import = Action::new_unsync_local(
         move |(file, month, csrf): &(web_sys::File, String, String)| {
@@ -299,10 +426,11 @@ pub fn AccuracyPage() -> impl IntoView {
         <p><A href=routes::FORECAST>{tr("← 需求预测", "← Forecasts")}</A></p>
         <h2>{move || format!("{} {}", lang.get().pick("预测准确率", "Forecast accuracy"),
             report.with(|r| r.as_ref().map(|r| r.cycle.month.to_string()).unwrap_or_default()))}</h2>
+        <ScopeBar label=label narrow=narrow choices=choices.into()/>
         <p class="formula" data-test="formula">{tr(
             "准确率 = max(0, 1 − Σ|F − A| / ΣA)，F 为预测量，A 为实际订货量（条）；单行相对误差 = |F − A| / A。",
             "Accuracy = max(0, 1 − Σ|F − A| / ΣA), F the forecast and A the actual orders (cartons); per-line relative error = |F − A| / A.")}</p>
-        <section class="card">
+        {importer.then(|| view! { <section class="card">
             <h3>{tr("导入实际订货", "Load actual orders")}</h3>
             <p class="muted">{tr("CSV 或 Excel，三列：许可证号、品规编码、条数；可有标题行。有错误时不导入任何数据。",
                 "CSV or Excel with three columns: licence number, spec code, cartons; a header row is allowed. With any error nothing is loaded.")}</p>
@@ -317,7 +445,9 @@ pub fn AccuracyPage() -> impl IntoView {
                     }).collect_view()}
                 </ul>
             })}
-        </section>
+        </section> })}
+        // The import's errors show beside it; others here.
+        {(!importer).then(|| view! { <ErrorNote error=error/> })}
         {move || report.get().map(|r| if !r.has_actuals || r.total.lines == 0 {
             view! { <p class="muted" data-test="no-actuals">{tr("尚无可计算的数据：需要营销中心审批后的预测和该月的实际订货。",
                 "Nothing to measure yet: this needs approved forecasts and the month's actual orders.")}</p> }.into_any()
@@ -326,7 +456,29 @@ pub fn AccuracyPage() -> impl IntoView {
             let closest = total.closest();
             let trend: Vec<Point> = r.trend.iter().map(|p| Point { label: p.month.to_string(), value: p.sums.accuracy(Compared::Approved).unwrap_or(0.0), marked: false }).collect();
             let managers = r.by_manager.clone();
+            let ranked = r.ranked;
+            // One manager in view (a customer manager's own report, or one
+            // narrowed to a manager): their place in the company, up front.
+            let single = (r.by_manager.len() == 1).then(|| r.by_manager[0].clone());
+            let mine = single.as_ref().is_some_and(|m| me == Some((m.id, Role::CustomerManager)));
             view! {
+                {single.map(|m| {
+                    let (name, place, accuracy) = (m.label, m.rank, m.sums.accuracy(Compared::Approved));
+                    view! {
+                    <section class="kpis rank-card">
+                        <div class="kpi best">
+                            <span>{move || if mine { lang.get().pick("我的准确率排名", "My accuracy rank").to_string() } else {
+                                format!("{name} {}", lang.get().pick("的准确率排名", "— accuracy rank"))
+                            }}</span>
+                            <strong data-test="my-rank">{move || match (place, lang.get()) {
+                                (Some(place), Lang::Zh) => format!("第 {place} 名 / 共 {ranked} 名"),
+                                (Some(place), Lang::En) => format!("No. {place} of {ranked}"),
+                                (None, l) => l.pick("未排名（无实际订货）", "Not ranked (no actual orders)").to_string(),
+                            }}</strong>
+                            <small>{move || format!("{} {}", lang.get().pick("准确率", "Accuracy"), percent(accuracy))}</small>
+                        </div>
+                    </section>
+                }})}
                 <section class="kpis">
                     {[Compared::Approved, Compared::Entered, Compared::Baseline].into_iter().map(|c| view! {
                         <div class="kpi" class:best={closest == c}>
@@ -356,19 +508,19 @@ pub fn AccuracyPage() -> impl IntoView {
                 <section class="card">
                     <h3>{tr("客户经理排名", "Customer manager ranking")}</h3>
                     <table class="totals" data-test="accuracy-managers">
-                        <thead><tr><th>#</th><th>{tr("客户经理", "Manager")}</th><th>{tr("准确率", "Accuracy")}</th><th>{tr("原值准确率", "Own value")}</th><th>{tr("基线准确率", "Baseline")}</th><th></th></tr></thead>
-                        <tbody>{r.by_manager.iter().enumerate().map(|(i, m)| {
+                        <thead><tr><th title=move || lang.get().pick("全公司排名", "Rank in the company")>{move || format!("# / {ranked}")}</th><th>{tr("客户经理", "Manager")}</th><th>{tr("准确率", "Accuracy")}</th><th>{tr("原值准确率", "Own value")}</th><th>{tr("基线准确率", "Baseline")}</th><th></th></tr></thead>
+                        <tbody>{r.by_manager.iter().map(|m| {
                             let id = m.id;
                             view! {
-                                <tr><td>{i + 1}</td><td>{m.label.clone()}</td><td>{percent(m.sums.accuracy(Compared::Approved))}</td>
+                                <tr><td>{m.rank.map_or_else(|| "—".to_string(), |r| r.to_string())}</td><td>{m.label.clone()}</td><td>{percent(m.sums.accuracy(Compared::Approved))}</td>
                                     <td>{percent(m.sums.accuracy(Compared::Entered))}</td><td>{percent(m.sums.accuracy(Compared::Baseline))}</td>
-                                    <td><button type="button" class="link" on:click=move |_| { manager.set(Some(id)); retailer.set(None); }>{tr("零售户", "Retailers")}</button></td></tr>
+                                    <td><button type="button" class="link" on:click=move |_| { narrow.set(Narrow::Manager(id)); retailer.set(None); }>{tr("零售户", "Retailers")}</button></td></tr>
                             }
                         }).collect_view()}</tbody>
                     </table>
                 </section>
                 <section class="card">
-                    <h3>{move || if manager.get().is_some() { tr("该客户经理的零售户", "This manager's retailers")() } else { tr("误差最大的零售户", "Retailers with the largest error")() }}</h3>
+                    <h3>{move || if matches!(narrow.get(), Narrow::Manager(_)) { tr("该客户经理的零售户", "This manager's retailers")() } else { tr("误差最大的零售户", "Retailers with the largest error")() }}</h3>
                     <table class="totals" data-test="accuracy-retailers">
                         <thead><tr><th>{tr("零售户", "Retailer")}</th><th>{tr("预测", "Forecast")}</th><th>{tr("实际", "Actual")}</th><th>{tr("准确率", "Accuracy")}</th><th></th></tr></thead>
                         <tbody>{r.retailers.iter().map(|row| {
