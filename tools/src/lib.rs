@@ -3,6 +3,7 @@
 //! the benchmarks and the baseline evaluation.
 
 pub mod bench;
+pub mod bench_analysis;
 pub mod demo;
 pub mod export;
 pub mod load;
