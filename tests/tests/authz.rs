@@ -87,6 +87,12 @@ fn probe_of(method: &Method, path: &str, f: &Fixture, side: Side) -> Option<Prob
         raw: None,
     };
     let get = |path: String| probe(Method::GET, path, None);
+    // A report over the caller's own reach, or narrowed to the foreign
+    // side's customer manager (refused below the center).
+    let report = |path: String| match side {
+        Side::Own => get(path),
+        Side::Foreign => get(format!("{path}?manager_id={}", t.manager)),
+    };
     let bad_cycle = json!({ "month": "2000-01", "spec_ids": [], "scope": "all" });
     let long_comment = "意".repeat(501);
     let m = method.clone();
@@ -109,7 +115,7 @@ fn probe_of(method: &Method, path: &str, f: &Fixture, side: Side) -> Option<Prob
         ("GET", "/api/org/units") => get(path.into()),
         ("GET", "/api/specs") => get(path.into()),
         ("GET", "/api/forecast/cycles/{id}/dashboard") => {
-            get(format!("/api/forecast/cycles/{cycle}/dashboard"))
+            report(format!("/api/forecast/cycles/{cycle}/dashboard"))
         }
         ("GET", "/api/forecast/cycles/{id}/approved") => {
             get(format!("/api/forecast/cycles/{cycle}/approved?format=csv"))
@@ -121,7 +127,7 @@ fn probe_of(method: &Method, path: &str, f: &Fixture, side: Side) -> Option<Prob
             raw: Some(b"not,a,file"),
         },
         ("GET", "/api/forecast/cycles/{id}/accuracy") => {
-            get(format!("/api/forecast/cycles/{cycle}/accuracy"))
+            report(format!("/api/forecast/cycles/{cycle}/accuracy"))
         }
         ("GET", "/api/replenishment/retailers") => get(path.into()),
         ("GET", "/api/replenishment/retailers/{id}") => {
@@ -194,7 +200,7 @@ fn probe_of(method: &Method, path: &str, f: &Fixture, side: Side) -> Option<Prob
             Some(json!({})),
         ),
         ("GET", "/api/forecast/cycles/{id}/progress") => {
-            get(format!("/api/forecast/cycles/{cycle}/progress"))
+            report(format!("/api/forecast/cycles/{cycle}/progress"))
         }
         ("POST", "/api/forecast/cycles/{id}/reopen") => probe(
             m,
@@ -317,6 +323,15 @@ fn probe_of(method: &Method, path: &str, f: &Fixture, side: Side) -> Option<Prob
             body: None,
             raw: Some(b"x"),
         },
+        ("GET", "/api/analysis/sales" | "/api/analysis/stock" | "/api/analysis/plans") => {
+            report(path.into())
+        }
+        // Month 13 and negative cartons: refused after the role check.
+        ("PUT", "/api/analysis/plans") => probe(
+            m,
+            path.into(),
+            Some(json!({ "year": 1999, "plans": [{ "unit_id": 0, "month": 13, "cartons": -1 }] })),
+        ),
         _ => return None,
     })
 }
@@ -621,10 +636,11 @@ async fn every_route_answers_every_role_as_the_matrix_says(backend: Backend) {
                         "{label} → {status}, expected {expected}: {body:.200}"
                     ));
                 }
-                // A foreign object's data never reaches one who may not see it.
+                // A foreign object's data never reaches one who may not see
+                // it, nor does a report over the caller's own reach carry it.
                 let foreign = f.target(Side::Foreign);
                 if (200..300).contains(&status)
-                    && side == Side::Foreign
+                    && (side == Side::Foreign || rule == Rule::Report)
                     && !matches!(role, Role::MarketingCenter | Role::Admin)
                     && (body.contains(&foreign.licence) || body.contains(&foreign.manager_name))
                 {

@@ -20,7 +20,7 @@ use crate::clock::today;
 use crate::error::{ApiError, ApiResult};
 use crate::service::reach::{self, Narrow, Reach};
 use crate::store::users::UserRow;
-use crate::store::{forecast as forecast_store, org, settings, summary};
+use crate::store::{analysis, forecast as forecast_store, org, settings, summary};
 use crate::AppState;
 
 /// Lines listed as the largest deviations.
@@ -203,12 +203,12 @@ pub async fn dashboard(
         .await?
         .unwrap_or(cycle.month.plus(-1));
     let (from, to) = (last_month_of.plus(-11), last_month_of);
+    // A subtree's orders come from the analysis summaries (per month ×
+    // unit × manager × spec); the company's from the smaller per-spec ones.
     let trend = if reach.is_everything() {
         summary::trend(pool, cycle_id, from, to).await?
     } else {
-        // TODO(analysis::trend): the orders of a subtree come from the
-        // analysis summaries (`store::analysis::trend`) once they land.
-        Vec::new()
+        analysis::trend(pool, &reach, cycle_id, from, to).await?
     };
     Ok(Dashboard {
         scope_label: scope_label(state, user, narrow, &reach, lang).await?,

@@ -1,0 +1,390 @@
+//! The reports of a cycle (progress, dashboard, accuracy) as each staff
+//! level reads them: a market manager their department, a county department
+//! its county, a customer manager their own sheet, the marketing center the
+//! company; narrowing inside the reach narrows, outside it is refused.
+//!
+//! The tiny demo: 城关 (mm01: cm01, cm02), 钟山 (mm02: cm03, cm04) and 重新
+//! (mm03: cm05, cm06) under one county (`county`).
+
+use std::collections::BTreeSet;
+
+use domain::forecast::review::Compared;
+use domain::forecast::view::{AccuracyReport, CycleProgress, Dashboard};
+use domain::forecast::Scope;
+use e2e::forecast::{approve_by, move_cycle, open_cycle, submit_every_cell};
+use e2e::{caller, on_both_databases, spawn_app, Backend, Caller, TestApp};
+
+on_both_databases!(
+    each_level_reads_the_dashboard_and_progress_of_its_own_subtree,
+    accuracy_ranks_managers_company_wide_and_each_reader_sees_only_their_own,
+    narrowing_inside_the_reach_narrows_and_outside_it_is_refused,
+);
+
+/// A person of the demo: id, display name and unit.
+struct Person {
+    id: i64,
+    name: String,
+    unit: i64,
+}
+
+async fn person(app: &TestApp, login: &str) -> Person {
+    let (id, name, unit): (i64, String, i64) =
+        sqlx::query_as("SELECT id, display_name, org_unit_id FROM users WHERE login = $1")
+            .bind(login)
+            .fetch_one(&app.db().pool)
+            .await
+            .unwrap_or_else(|e| panic!("{login}: {e}"));
+    Person { id, name, unit }
+}
+
+async fn people(app: &TestApp, logins: &[&str]) -> BTreeSet<i64> {
+    let mut out = BTreeSet::new();
+    for login in logins {
+        out.insert(person(app, login).await.id);
+    }
+    out
+}
+
+async fn unit_name(app: &TestApp, unit: i64) -> String {
+    sqlx::query_scalar("SELECT name FROM org_units WHERE id = $1")
+        .bind(unit)
+        .fetch_one(&app.db().pool)
+        .await
+        .expect("unit name")
+}
+
+/// 重新市场部 (mm03's) moves under a second county, so the county
+/// department's reach is not the whole company.
+async fn second_county(app: &TestApp) {
+    let pool = &app.db().pool;
+    let root: i64 = sqlx::query_scalar("SELECT id FROM org_units WHERE parent_id IS NULL")
+        .fetch_one(pool)
+        .await
+        .expect("root unit");
+    let next: i64 = sqlx::query_scalar("SELECT MAX(id) + 1 FROM org_units")
+        .fetch_one(pool)
+        .await
+        .expect("next unit id");
+    sqlx::query(
+        "INSERT INTO org_units (id, parent_id, kind, name) VALUES ($1, $2, 'county_department', '另一县营销部')",
+    )
+    .bind(next)
+    .bind(root)
+    .execute(pool)
+    .await
+    .expect("second county");
+    let moved = person(app, "mm03").await.unit;
+    sqlx::query("UPDATE org_units SET parent_id = $1 WHERE id = $2")
+        .bind(next)
+        .bind(moved)
+        .execute(pool)
+        .await
+        .expect("move the department");
+}
+
+async fn report<T: serde::de::DeserializeOwned>(
+    who: &Caller,
+    app: &TestApp,
+    cycle: i64,
+    report: &str,
+    query: &str,
+) -> (T, String) {
+    let path = format!("/api/forecast/cycles/{cycle}/{report}{query}");
+    let response = who.get(app, &path).await;
+    assert_eq!(response.status(), 200, "GET {path}");
+    let body = response.text().await.expect("body");
+    (
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}")),
+        body,
+    )
+}
+
+async fn status(who: &Caller, app: &TestApp, path: &str) -> u16 {
+    who.get(app, path).await.status().as_u16()
+}
+
+fn ids<'a>(rows: impl IntoIterator<Item = &'a i64>) -> BTreeSet<i64> {
+    rows.into_iter().copied().collect()
+}
+
+async fn each_level_reads_the_dashboard_and_progress_of_its_own_subtree(backend: Backend) {
+    let app = spawn_app(backend).await;
+    second_county(&app).await;
+    let cycle = open_cycle(&app, Scope::All, 2).await;
+    let mut cells = std::collections::HashMap::new();
+    for login in ["cm01", "cm03", "cm05"] {
+        let view = submit_every_cell(&app, cycle.id, login, 10).await;
+        cells.insert(login, view.value.len() as i64);
+    }
+    let (cm01, cm03, cm05) = (
+        person(&app, "cm01").await,
+        person(&app, "cm03").await,
+        person(&app, "cm05").await,
+    );
+
+    // The market manager: their department's two managers, nothing else.
+    let mm01 = caller(&app, "mm01").await;
+    let (d, body): (Dashboard, String) = report(&mm01, &app, cycle.id, "dashboard", "").await;
+    let city = people(&app, &["cm01", "cm02"]).await;
+    assert_eq!(d.scope_label, unit_name(&app, cm01.unit).await);
+    assert_eq!(ids(d.progress.iter().map(|p| &p.manager_id)), city);
+    assert_eq!(ids(d.by_manager.iter().map(|r| &r.id)), city);
+    assert_eq!(
+        d.by_department.iter().map(|r| r.id).collect::<Vec<_>>(),
+        [cm01.unit]
+    );
+    assert_eq!(d.total.lines, cells["cm01"], "only cm01's submitted lines");
+    assert_eq!(
+        d.by_tier.iter().map(|r| r.lines).sum::<i64>(),
+        d.total.lines,
+        "classes of the department's lines"
+    );
+    assert!(!d.deviations.is_empty());
+    assert!(d.deviations.iter().all(|l| l.manager_name == cm01.name));
+    for other in [&cm03, &cm05] {
+        assert!(!body.contains(&other.name), "{} leaks", other.name);
+    }
+    let center = caller(&app, "center").await;
+    let (whole, _): (Dashboard, String) = report(&center, &app, cycle.id, "dashboard", "").await;
+    assert_eq!(whole.scope_label, "全公司");
+    assert_eq!(whole.progress.len(), 6, "every manager's sheet");
+    assert_eq!(
+        whole.total.lines,
+        cells["cm01"] + cells["cm03"] + cells["cm05"]
+    );
+    // The department's orders over the year: part of the company's.
+    let sum = |d: &Dashboard| d.trend.iter().map(|t| t.cartons).sum::<i64>();
+    assert!(
+        sum(&d) > 0 && sum(&d) < sum(&whole),
+        "{} of {}",
+        sum(&d),
+        sum(&whole)
+    );
+    let (p, _): (CycleProgress, String) = report(&mm01, &app, cycle.id, "progress", "").await;
+    assert_eq!(ids(p.sheets.iter().map(|s| &s.manager_id)), city);
+
+    // The county department: its county's two departments, not the one
+    // moved under the other county.
+    let county = caller(&app, "county").await;
+    let (d, body): (Dashboard, String) = report(&county, &app, cycle.id, "dashboard", "").await;
+    assert_eq!(d.scope_label, "县级营销部");
+    assert_eq!(
+        ids(d.by_manager.iter().map(|r| &r.id)),
+        people(&app, &["cm01", "cm02", "cm03", "cm04"]).await
+    );
+    assert_eq!(d.by_department.len(), 2);
+    assert_eq!(d.total.lines, cells["cm01"] + cells["cm03"]);
+    assert!(!body.contains(&cm05.name), "the other county leaks");
+
+    // The customer manager: their own sheet.
+    let cm = caller(&app, "cm01").await;
+    let (d, body): (Dashboard, String) = report(&cm, &app, cycle.id, "dashboard", "").await;
+    assert_eq!(d.scope_label, format!("{}（客户经理）", cm01.name));
+    assert_eq!(
+        d.progress.iter().map(|p| p.manager_id).collect::<Vec<_>>(),
+        [cm01.id]
+    );
+    assert_eq!(
+        d.by_manager.iter().map(|r| r.id).collect::<Vec<_>>(),
+        [cm01.id]
+    );
+    assert_eq!(d.total.lines, cells["cm01"]);
+    let cm02 = person(&app, "cm02").await;
+    for other in [&cm02, &cm03, &cm05] {
+        assert!(!body.contains(&other.name), "{} leaks", other.name);
+    }
+    let (p, _): (CycleProgress, String) = report(&cm, &app, cycle.id, "progress", "").await;
+    assert_eq!(p.sheets.len(), 1);
+    assert_eq!(p.sheets[0].manager_id, cm01.id);
+}
+
+/// cm01 (城关) and cm03 (钟山) forecast 10 cartons of both specs for each
+/// retailer; the chain approves both; the month ends and its orders are
+/// 8 and 12 for cm01's retailers (accuracy 80%), 10 and 10 for cm03's
+/// (100%). Returns the cycle.
+async fn measured_cycle(app: &TestApp) -> i64 {
+    let cycle = open_cycle(app, Scope::All, 2).await;
+    let first = submit_every_cell(app, cycle.id, "cm01", 10).await;
+    let second = submit_every_cell(app, cycle.id, "cm03", 10).await;
+    approve_by(app, first.sheet_id, &["mm01", "county", "center"]).await;
+    approve_by(app, second.sheet_id, &["mm02", "county", "center"]).await;
+    let month = e2e::demo_end();
+    move_cycle(app, cycle.id, month).await;
+    let (a, b) = (&first.specs[0].code, &first.specs[1].code);
+    let mut csv = String::from("licence_no,spec_code,cartons\n");
+    for row in &first.rows {
+        csv += &format!("{0},{a},8\n{0},{b},12\n", row.licence_no);
+    }
+    for row in &second.rows {
+        csv += &format!("{0},{a},10\n{0},{b},10\n", row.licence_no);
+    }
+    let center = caller(app, "center").await;
+    let response = center
+        .client
+        .post(app.url(&format!("/api/forecast/actuals?month={month}")))
+        .header("X-CSRF-Token", &center.csrf)
+        .body(csv)
+        .send()
+        .await
+        .expect("import");
+    assert_eq!(response.status(), 200, "the actual orders load");
+    cycle.id
+}
+
+async fn accuracy_ranks_managers_company_wide_and_each_reader_sees_only_their_own(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let cycle = measured_cycle(&app).await;
+    let (cm01, cm03) = (person(&app, "cm01").await, person(&app, "cm03").await);
+    let near = |a: Option<f64>, b: f64| a.is_some_and(|a| (a - b).abs() < 1e-9);
+
+    // The center: both managers ranked, cm03 first.
+    let center = caller(&app, "center").await;
+    let (r, _): (AccuracyReport, String) = report(&center, &app, cycle, "accuracy", "").await;
+    assert_eq!(r.scope_label, "全公司");
+    assert_eq!(r.ranked, 2);
+    let ranking: Vec<(i64, Option<i64>)> = r.by_manager.iter().map(|m| (m.id, m.rank)).collect();
+    assert_eq!(ranking, [(cm03.id, Some(1)), (cm01.id, Some(2))]);
+    assert!(r.by_spec.iter().all(|s| s.rank.is_none()));
+
+    // The customer manager: their own row with their company-wide rank, no
+    // peer's name anywhere.
+    let cm = caller(&app, "cm01").await;
+    let (r, body): (AccuracyReport, String) = report(&cm, &app, cycle, "accuracy", "").await;
+    assert_eq!(r.scope_label, format!("{}（客户经理）", cm01.name));
+    assert_eq!(r.ranked, 2, "ranked among every manager");
+    let ranking: Vec<(i64, Option<i64>)> = r.by_manager.iter().map(|m| (m.id, m.rank)).collect();
+    assert_eq!(ranking, [(cm01.id, Some(2))]);
+    assert!(
+        near(r.total.accuracy(Compared::Approved), 0.8),
+        "{:?}",
+        r.total
+    );
+    assert_eq!(r.trend.len(), 1);
+    assert!(near(r.trend[0].sums.accuracy(Compared::Approved), 0.8));
+    assert!(r.lines.iter().all(|l| l.manager_name == cm01.name));
+    let own: BTreeSet<String> =
+        sqlx::query_scalar("SELECT licence_no FROM retailers WHERE manager_id = $1")
+            .bind(cm01.id)
+            .fetch_all(&app.db().pool)
+            .await
+            .expect("licences")
+            .into_iter()
+            .collect();
+    assert!(r.lines.iter().all(|l| own.contains(&l.licence_no)));
+    assert!(!body.contains(&cm03.name), "a peer's name leaks");
+
+    // The market manager of 钟山: cm03 alone, first in the company.
+    let mm02 = caller(&app, "mm02").await;
+    let (r, body): (AccuracyReport, String) = report(&mm02, &app, cycle, "accuracy", "").await;
+    assert_eq!(r.scope_label, unit_name(&app, cm03.unit).await);
+    let ranking: Vec<(i64, Option<i64>)> = r.by_manager.iter().map(|m| (m.id, m.rank)).collect();
+    assert_eq!(ranking, [(cm03.id, Some(1))]);
+    assert_eq!(
+        r.by_department.iter().map(|d| d.id).collect::<Vec<_>>(),
+        [cm03.unit]
+    );
+    assert!(near(r.total.accuracy(Compared::Approved), 1.0));
+    assert!(!body.contains(&cm01.name));
+    // A retailer of another department lists no lines.
+    let foreign: i64 = sqlx::query_scalar("SELECT MIN(id) FROM retailers WHERE manager_id = $1")
+        .bind(cm01.id)
+        .fetch_one(&app.db().pool)
+        .await
+        .expect("a retailer");
+    let (r, _): (AccuracyReport, String) = report(
+        &mm02,
+        &app,
+        cycle,
+        "accuracy",
+        &format!("?retailer_id={foreign}"),
+    )
+    .await;
+    assert!(r.lines.is_empty(), "{:?}", r.lines);
+}
+
+async fn narrowing_inside_the_reach_narrows_and_outside_it_is_refused(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let cycle = measured_cycle(&app).await;
+    let (cm01, cm02, cm03) = (
+        person(&app, "cm01").await,
+        person(&app, "cm02").await,
+        person(&app, "cm03").await,
+    );
+    let (mm01, cm, center) = (
+        caller(&app, "mm01").await,
+        caller(&app, "cm01").await,
+        caller(&app, "center").await,
+    );
+    for name in ["dashboard", "progress", "accuracy"] {
+        let path = |query: String| format!("/api/forecast/cycles/{cycle}/{name}?{query}");
+        // Outside: another department's manager or the department itself,
+        // another manager's sheet.
+        let cases = [
+            (&mm01, format!("manager_id={}", cm03.id), 403),
+            (&mm01, format!("unit_id={}", cm03.unit), 403),
+            (&cm, format!("manager_id={}", cm02.id), 403),
+            (&cm, format!("unit_id={}", cm01.unit), 403),
+            // Inside.
+            (&mm01, format!("manager_id={}", cm02.id), 200),
+            (&mm01, format!("unit_id={}", cm01.unit), 200),
+            (&cm, format!("manager_id={}", cm01.id), 200),
+            // The center everywhere; no such manager is 404.
+            (&center, format!("manager_id={}", cm03.id), 200),
+            (&center, "manager_id=999999".to_string(), 404),
+            (&center, "unit_id=999999".to_string(), 404),
+        ];
+        for (i, (who, query, expected)) in cases.iter().enumerate() {
+            assert_eq!(
+                status(who, &app, &path(query.clone())).await,
+                *expected,
+                "case {i}: {name}?{query}"
+            );
+        }
+    }
+
+    // The center narrowed to one manager: that manager only.
+    let query = format!("?manager_id={}", cm03.id);
+    let (d, body): (Dashboard, String) = report(&center, &app, cycle, "dashboard", &query).await;
+    assert_eq!(d.scope_label, format!("{}（客户经理）", cm03.name));
+    assert_eq!(
+        d.progress.iter().map(|p| p.manager_id).collect::<Vec<_>>(),
+        [cm03.id]
+    );
+    assert_eq!(
+        d.by_manager.iter().map(|r| r.id).collect::<Vec<_>>(),
+        [cm03.id]
+    );
+    assert!(!body.contains(&cm01.name));
+    let (r, _): (AccuracyReport, String) = report(&center, &app, cycle, "accuracy", &query).await;
+    let ranking: Vec<(i64, Option<i64>)> = r.by_manager.iter().map(|m| (m.id, m.rank)).collect();
+    assert_eq!(ranking, [(cm03.id, Some(1))]);
+    assert_eq!(r.ranked, 2);
+    // To a department: its managers.
+    let query = format!("?unit_id={}", cm03.unit);
+    let (p, _): (CycleProgress, String) = report(&center, &app, cycle, "progress", &query).await;
+    assert_eq!(
+        ids(p.sheets.iter().map(|s| &s.manager_id)),
+        people(&app, &["cm03", "cm04"]).await
+    );
+    // The market manager narrowed to one of theirs.
+    let query = format!("?manager_id={}", cm02.id);
+    let (d, _): (Dashboard, String) = report(&mm01, &app, cycle, "dashboard", &query).await;
+    assert_eq!(
+        d.by_manager.iter().map(|r| r.id).collect::<Vec<_>>(),
+        [cm02.id]
+    );
+    assert_eq!(d.total.lines, 0, "cm02 submitted nothing");
+    // A retailer's account has no report at all.
+    let shop = caller(&app, &app.retailer_login(0).await).await;
+    assert_eq!(
+        status(
+            &shop,
+            &app,
+            &format!("/api/forecast/cycles/{cycle}/dashboard")
+        )
+        .await,
+        403
+    );
+}
