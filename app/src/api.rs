@@ -747,3 +747,66 @@ pub async fn save_forecast_bounds(
     )
     .await
 }
+
+/// The analysis's period and narrowing as URL parameters.
+fn analysis_query(end: Option<&str>, months: u32, narrow: Narrow) -> String {
+    let mut query = narrow.params();
+    if let Some(end) = end.filter(|e| !e.is_empty()) {
+        query.push(format!("end={}", js_sys::encode_uri_component(end)));
+    }
+    query.push(format!("months={months}"));
+    query.join("&")
+}
+
+pub async fn sales_analysis(
+    end: Option<String>,
+    months: u32,
+    narrow: Narrow,
+    lang: Lang,
+) -> ApiResult<domain::analysis::SalesAnalysis> {
+    let query = analysis_query(end.as_deref(), months, narrow);
+    get_json(&format!("/api/analysis/sales?{query}"), lang).await
+}
+
+pub async fn stock_analysis(
+    narrow: Narrow,
+    lang: Lang,
+) -> ApiResult<domain::analysis::StockAnalysis> {
+    get_json(
+        &format!("/api/analysis/stock?{}", narrow.params().join("&")),
+        lang,
+    )
+    .await
+}
+
+/// A link to an analysis's workbook, in the page's language.
+pub fn analysis_export_url(
+    page: &str,
+    end: Option<&str>,
+    months: u32,
+    narrow: Narrow,
+    lang: Lang,
+) -> String {
+    format!(
+        "/api/analysis/{page}?{}&format=xlsx&lang={}",
+        analysis_query(end, months, narrow),
+        lang.tag()
+    )
+}
+
+pub async fn plans(year: i32, lang: Lang) -> ApiResult<domain::analysis::PlansView> {
+    get_json(&format!("/api/analysis/plans?year={year}"), lang).await
+}
+
+pub async fn set_plans(
+    update: &domain::analysis::PlanUpdate,
+    csrf: &str,
+    lang: Lang,
+) -> ApiResult<domain::analysis::PlansView> {
+    send_json(
+        write(Request::put("/api/analysis/plans"), lang, csrf),
+        update,
+        lang,
+    )
+    .await
+}

@@ -150,6 +150,7 @@ families! {
     report_pages / __preload_report_pages / ReportFamily {
         Dashboard => pages::summary::DashboardPage,
         Accuracy => pages::summary::AccuracyPage,
+        Analysis => pages::analysis::AnalysisPage,
     }
     /// Supply policy, master data and administration.
     admin_pages / __preload_admin_pages / AdminFamily {
@@ -250,6 +251,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/forecast/:id") view={Lazy::<Sheet>::new()}/>
                     <Route path=path!("/forecast/:id/dashboard") view={Lazy::<Dashboard>::new()}/>
                     <Route path=path!("/forecast/:id/accuracy") view={Lazy::<Accuracy>::new()}/>
+                    <Route path=path!("/analysis") view={Lazy::<Analysis>::new()}/>
                     <Route path=path!("/reviews") view={Lazy::<ReviewInbox>::new()}/>
                     <Route path=path!("/reviews/:id") view={Lazy::<Review>::new()}/>
                     <Route path=path!("/admin/audit") view={Lazy::<Audit>::new()}/>

@@ -185,6 +185,17 @@ impl SalesRow {
     }
 }
 
+/// What the per-group tables of an analysis list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Breakdown {
+    /// Market departments (a reach over several).
+    Departments,
+    /// Customer managers (a reach over one department).
+    Managers,
+}
+
 /// Sales of one month with the same month a year before and the plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -236,6 +247,8 @@ pub struct SalesAnalysis {
     pub by_price_band: Vec<SalesRow>,
     /// Departments (or, in one department, its customer managers).
     pub by_unit: Vec<SalesRow>,
+    /// What `by_unit` lists; none for one customer manager.
+    pub breakdown: Option<Breakdown>,
     /// Brands and specs, fastest growing first.
     pub brands: Vec<SalesRow>,
     pub specs: Vec<SalesRow>,
@@ -306,6 +319,8 @@ pub struct StockAnalysis {
     /// Specs, highest ratio first.
     pub specs: Vec<SpecStock>,
     pub units: Vec<UnitStock>,
+    /// What `units` lists; none for one customer manager.
+    pub breakdown: Option<Breakdown>,
     /// Retailers by total stock in cartons.
     pub by_stock_size: Vec<Bucket>,
     /// Retailers by the number of specs they hold.

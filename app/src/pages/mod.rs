@@ -1,6 +1,7 @@
 //! One module per page.
 
 pub mod admin;
+pub mod analysis;
 pub mod audit;
 pub mod forecast;
 pub mod home;

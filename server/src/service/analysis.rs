@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::Duration;
 use domain::analysis::{
-    bucket_label, check_plan_update, period_allowed, period_months, share, Bucket, MonthSales,
+    bucket_label, Breakdown, check_plan_update, period_allowed, period_months, share, Bucket, MonthSales,
     PlanCell, PlanUnit, PlanUpdate, PlansView, PriceBand, SalesAnalysis, SalesRow, SpecStock,
     StockAnalysis, UnitStock, BREADTH_EDGES, CHART_MONTHS, CHART_WEEKS, DEFAULT_PERIOD,
     STOCK_SIZE_EDGES,
@@ -115,6 +115,13 @@ async fn breakdown(pool: &AnyPool, reach: &Reach) -> ApiResult<Option<Group>> {
             })
         }
     })
+}
+
+fn kind_of(group: Group) -> Breakdown {
+    match group {
+        Group::Unit => Breakdown::Departments,
+        Group::Manager => Breakdown::Managers,
+    }
 }
 
 fn bad_query(lang: Lang, field: &str, zh: &'static str, en: &'static str) -> ApiError {
@@ -335,7 +342,8 @@ pub async fn sales(
         }
     };
 
-    let by_unit = match breakdown(pool, &reach).await? {
+    let group = breakdown(pool, &reach).await?;
+    let by_unit = match group {
         None => Vec::new(),
         Some(group) => {
             let mut months_both = in_period.clone();
@@ -383,6 +391,7 @@ pub async fn sales(
         by_price_class: by_class.into_values().collect(),
         by_price_band: by_band.into_values().collect(),
         by_unit,
+        breakdown: group.map(kind_of),
         brands,
         specs: spec_rows,
     })
@@ -512,6 +521,7 @@ pub async fn stock(
         above_norm: domain::analysis::above_norm(stock_total, sales_total, norm),
         specs: spec_rows,
         units,
+        breakdown: group.map(kind_of),
         by_stock_size: buckets(&STOCK_SIZE_EDGES, size),
         by_breadth: buckets(&BREADTH_EDGES, breadth),
     })
