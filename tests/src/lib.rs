@@ -164,29 +164,55 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_on(db, Config::local(String::new()), true).await
 }
 
-/// Starts a server on a fresh database filled with the demo at `scale`.
+/// The closed forecast cycles of [`spawn_app_with_history`]: a year.
+pub const HISTORY_CYCLES: usize = 12;
+
+/// Starts the real server on port 0 over a fresh database with the tiny demo
+/// and its past: the [`HISTORY_CYCLES`] months up to [`demo_end`] as closed
+/// cycles over every retailer and spec, each manager's sheet approved up the
+/// chain (market manager, county, center) with corrections, so accuracy,
+/// its trend and each manager's ranking show against the demo's orders
+/// (cycle ids 1 to 12, oldest first; the latest is `demo_end()`).
+pub async fn spawn_app_with_history(backend: Backend) -> TestApp {
+    let db = std::sync::Arc::new(TestDb::new(backend).await);
+    spawn_with(
+        db,
+        Config::local(String::new()),
+        Some((Scale::Tiny, HISTORY_CYCLES)),
+    )
+    .await
+}
+
+/// Starts a server on a fresh database filled with the demo at `scale`
+/// (without past cycles).
 pub async fn spawn_app_scaled(backend: Backend, scale: Scale) -> TestApp {
     let db = std::sync::Arc::new(TestDb::new(backend).await);
-    spawn_with(db, Config::local(String::new()), Some(scale)).await
+    spawn_with(db, Config::local(String::new()), Some((scale, 0))).await
 }
 
 /// Starts a server on an existing test database (e.g. a second process on the same one).
 pub async fn spawn_app_on(db: std::sync::Arc<TestDb>, config: Config, seed: bool) -> TestApp {
-    spawn_with(db, config, seed.then_some(Scale::Tiny)).await
+    spawn_with(db, config, seed.then_some((Scale::Tiny, 0))).await
 }
 
-async fn spawn_with(db: std::sync::Arc<TestDb>, config: Config, seed: Option<Scale>) -> TestApp {
+/// `seed`: the demo's scale and its past cycles, for an empty database.
+async fn spawn_with(
+    db: std::sync::Arc<TestDb>,
+    config: Config,
+    seed: Option<(Scale, usize)>,
+) -> TestApp {
     let config = Config {
         database_url: db.url.clone(),
         static_dir: dist_dir(),
         max_connections: 5,
         ..config
     };
-    let demo = seed.map(|scale| DemoOptions {
+    let demo = seed.map(|(scale, history_cycles)| DemoOptions {
         scale,
         end_month: demo_end(),
         seed: 7,
         sign_ins: true,
+        history_cycles,
     });
     let state = server::prepare(config).await.expect("server prepares");
     let report = match demo {

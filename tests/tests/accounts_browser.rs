@@ -58,6 +58,7 @@ async fn a_company_goes_live_from_an_empty_database() {
                 end_month: e2e::demo_end(),
                 seed: 7,
                 sign_ins: false,
+                history_cycles: 0,
             },
         )
         .await

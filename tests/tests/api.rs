@@ -608,6 +608,7 @@ async fn the_county_demo_sells_about_180_to_200_cases_a_week() {
         end_month: e2e::demo_end(),
         seed: 20_260_101,
         sign_ins: true,
+        history_cycles: 0,
     };
     let report = tools::demo::seed(&db, &options).await.expect("seed");
     assert!(

@@ -36,6 +36,10 @@ enum Command {
         /// installation starts (then `server create-admin`).
         #[arg(long)]
         no_sign_ins: bool,
+        /// Closed forecast cycles for the last months of history, with
+        /// approved sheets, corrections and accuracy (default 12; 0 for none).
+        #[arg(long)]
+        history_cycles: Option<usize>,
     },
     /// Benchmark: give every retailer of the demo at --scale (generated
     /// without sign-ins if the database is empty) a sign-in with a one-time
@@ -142,6 +146,17 @@ enum Command {
         #[arg(long, value_enum, default_value = "city")]
         scale: Scale,
     },
+    /// Benchmark: the sales and stock analysis pages as the marketing
+    /// center, a county department, a market manager and a customer
+    /// manager read them (API, from the kept summaries), beside the raw SQL
+    /// computing the same figures from the order lines and recorded stock
+    /// (generating the demo at --scale first if the database is empty).
+    BenchAnalysis {
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+        #[arg(long, value_enum, default_value = "city")]
+        scale: Scale,
+    },
 }
 
 #[tokio::main]
@@ -155,13 +170,19 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let today = server::clock::today();
     match cli.command {
-        Command::Demo { scale, no_sign_ins } => {
+        Command::Demo {
+            scale,
+            no_sign_ins,
+            history_cycles,
+        } => {
             let started = Instant::now();
             let db = Db::connect(&cli.database_url, 4).await?;
             db.migrate().await?;
+            let defaults = DemoOptions::ending_before(scale, today);
             let options = DemoOptions {
                 sign_ins: !no_sign_ins,
-                ..DemoOptions::ending_before(scale, today)
+                history_cycles: history_cycles.unwrap_or(defaults.history_cycles),
+                ..defaults
             };
             match demo::seed_if_empty(&db, &options).await? {
                 Some(report) => {
@@ -178,6 +199,7 @@ async fn main() -> anyhow::Result<()> {
             let started = Instant::now();
             let options = DemoOptions {
                 sign_ins: false,
+                history_cycles: 0,
                 ..DemoOptions::ending_before(scale, today)
             };
             if let Some(report) = demo::seed_if_empty(&db, &options).await? {
@@ -297,17 +319,25 @@ async fn main() -> anyhow::Result<()> {
             let db = seeded(&cli.database_url, scale, today).await?;
             tools::bench::bench_dashboard(&db, rounds.max(1)).await
         }
+        Command::BenchAnalysis { rounds, scale } => {
+            let db = seeded(&cli.database_url, scale, today).await?;
+            tools::bench_analysis::bench_analysis(&db, rounds.max(1)).await
+        }
     }
 }
 
-/// Connects, migrates and generates the demo at `scale` if the database is empty.
+/// Connects, migrates and generates the demo at `scale` if the database is
+/// empty, without past forecast cycles: the benchmarks measure the same data
+/// as before the demo had them (`tools demo` makes them).
 async fn seeded(url: &str, scale: Scale, today: chrono::NaiveDate) -> anyhow::Result<Db> {
     let db = Db::connect(url, 4).await?;
     db.migrate().await?;
     let started = Instant::now();
-    if let Some(report) =
-        demo::seed_if_empty(&db, &DemoOptions::ending_before(scale, today)).await?
-    {
+    let options = DemoOptions {
+        history_cycles: 0,
+        ..DemoOptions::ending_before(scale, today)
+    };
+    if let Some(report) = demo::seed_if_empty(&db, &options).await? {
         print_report(&report);
         println!("generated in {:.1} s", started.elapsed().as_secs_f64());
     }
@@ -360,6 +390,22 @@ fn print_report(report: &demo::DemoReport) {
         "演示数据 / demo data: {} retailers, {} specs, {} monthly order rows, {:.1} cases (箱) a week",
         report.retailers, report.specs, report.order_rows, report.weekly_cases
     );
+    let history = &report.history;
+    if history.cycles > 0 {
+        print!(
+            "预测历史 / past forecasts: {} closed cycles, {} sheets, {} lines, {} corrections",
+            history.cycles, history.sheets, history.lines, history.corrections
+        );
+        match history.latest {
+            Some((approved, entered, baseline)) => println!(
+                "; latest accuracy: approved {:.1}%, managers {:.1}%, baseline {:.1}%",
+                approved * 100.0,
+                entered * 100.0,
+                baseline * 100.0
+            ),
+            None => println!(),
+        }
+    }
     if report.accounts.is_empty() {
         println!("无登录账号 / no sign-ins: run `server create-admin` for the first administrator");
         return;

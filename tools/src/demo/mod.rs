@@ -1,11 +1,15 @@
 //! The deterministic demo data generator: one city marketing center with one
 //! county (or a whole city at benchmark scale), people, retailers in 30 tiers,
 //! a real-brand catalogue and two years of monthly orders with a Spring
-//! Festival peak, intermittent small retailers and trends. A fixed seed gives
+//! Festival peak, intermittent small retailers and trends, and the last
+//! months of it as closed forecast cycles (`history`). A fixed seed gives
 //! the same data on every machine.
 
 mod catalogue;
+mod history;
 mod names;
+
+pub use history::HistoryReport;
 
 use domain::month::YearMonth;
 use domain::quantity::CaseSize;
@@ -41,6 +45,11 @@ pub struct DemoOptions {
     /// real installation starts (`server create-admin` makes the first
     /// administrator).
     pub sign_ins: bool,
+    /// Closed forecast cycles for the last months of order history (up to
+    /// `end_month`), each with every customer manager's sheet approved up
+    /// the review chain, so accuracy has a past. At most one fewer than the
+    /// months of history; 0 for none.
+    pub history_cycles: usize,
 }
 
 impl DemoOptions {
@@ -51,6 +60,22 @@ impl DemoOptions {
             end_month: YearMonth::of_date(today).plus(-1),
             seed: 20_260_101,
             sign_ins: true,
+            history_cycles: Self::default_history_cycles(scale),
+        }
+    }
+
+    /// A year of past cycles at every scale.
+    pub fn default_history_cycles(_scale: Scale) -> usize {
+        12
+    }
+
+    /// The retailers in the past cycles' scope: every retailer of the tiny
+    /// demo (so every manager has a sheet each month), the rotating
+    /// one-third sample (1/3样本客户) of a county or city.
+    fn history_scope(&self) -> domain::forecast::Scope {
+        match self.scale {
+            Scale::Tiny => domain::forecast::Scope::All,
+            Scale::County | Scale::City => domain::forecast::Scope::Sample,
         }
     }
 
@@ -81,6 +106,8 @@ pub struct DemoReport {
     /// Cases (箱) per week over the last 12 months of history.
     pub weekly_cases: f64,
     pub accounts: Vec<DemoAccount>,
+    /// The past forecast cycles made.
+    pub history: HistoryReport,
 }
 
 const COUNTY_NAMES: [&str; 15] = [
@@ -94,6 +121,8 @@ struct Plan {
     accounts: Vec<DemoAccount>,
     /// (manager user id, market unit id)
     managers: Vec<(i64, i64)>,
+    /// Who reviews forecasts at each unit, and each unit's parent.
+    reviewers: history::Reviewers,
 }
 
 /// Fills an empty database; does nothing (returns `None`) if it holds data.
@@ -245,6 +274,21 @@ pub async fn seed(db: &Db, options: &DemoOptions) -> anyhow::Result<DemoReport> 
         .rev()
         .map(|k| options.end_month.plus(-k))
         .collect();
+    let mut history = (options.history_cycles > 0).then(|| {
+        history::History::new(
+            options.history_cycles,
+            options.history_scope(),
+            catalogue::SPECS.len(),
+            &months,
+            plan.reviewers,
+            options.seed,
+        )
+    });
+    if let Some(history) = &history {
+        let population = (plan.managers.len() * retailers_per_manager) as i64;
+        history.write_cycles(&mut tx, population).await?;
+    }
+    let mut next_sheet = 1_i64;
     let mut accounts = if options.sign_ins {
         plan.accounts
     } else {
@@ -259,6 +303,7 @@ pub async fn seed(db: &Db, options: &DemoOptions) -> anyhow::Result<DemoReport> 
     let mut settings_rng = ChaCha8Rng::seed_from_u64(options.seed ^ 0x5e77_1165);
     for (m, &(manager_id, unit_id)) in plan.managers.iter().enumerate() {
         let mut retailers = Vec::with_capacity(retailers_per_manager);
+        let mut past = Vec::new();
         let mut orders = Vec::new();
         let mut settings = Vec::new();
         for k in 0..retailers_per_manager {
@@ -292,6 +337,8 @@ pub async fn seed(db: &Db, options: &DemoOptions) -> anyhow::Result<DemoReport> 
                     ]);
                 },
             );
+            // The same orders by spec and month, for the past cycles.
+            let mut by_spec = vec![0_i64; catalogue::SPECS.len() * months.len()];
             shop.orders(&mut rng, &months, |spec_id, month, cartons| {
                 orders.push(vec![
                     retailer_id.into(),
@@ -299,7 +346,18 @@ pub async fn seed(db: &Db, options: &DemoOptions) -> anyhow::Result<DemoReport> 
                     month.to_string().into(),
                     cartons.into(),
                 ]);
+                let t = months[0].months_until(month) as usize;
+                if let Some(cell) = by_spec.get_mut((spec_id - 1) as usize * months.len() + t) {
+                    *cell = cartons;
+                }
             });
+            if history.is_some() {
+                past.push(history::RetailerHistory {
+                    id: retailer_id,
+                    licence: licence.clone(),
+                    orders: by_spec,
+                });
+            }
             if k == 0 && options.sign_ins {
                 // The first retailer of every manager gets a demo sign-in.
                 retailer_users.push(vec![
@@ -353,9 +411,17 @@ pub async fn seed(db: &Db, options: &DemoOptions) -> anyhow::Result<DemoReport> 
             &orders,
         )
         .await?;
+        if let Some(history) = &mut history {
+            next_sheet = history
+                .write_manager(&mut tx, manager_id, unit_id, &past, next_sheet)
+                .await?;
+        }
     }
     insert_rows(&mut tx, "users", &user_columns, &retailer_users).await?;
     server::store::summary::refresh_all_totals(&mut tx).await?;
+    if let Some(history) = &history {
+        history.refresh_summaries(&mut tx).await?;
+    }
     // Forecast sanity bounds: three times the largest month a retailer of the
     // class ordered of the spec, plus 10 cartons.
     sqlx::query(
@@ -367,8 +433,16 @@ pub async fn seed(db: &Db, options: &DemoOptions) -> anyhow::Result<DemoReport> 
     .await?;
 
     if db.backend == Backend::Postgres {
-        for table in ["org_units", "users", "retailers", "specs"] {
-            sqlx::query(&format!("SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"))
+        for table in [
+            "org_units",
+            "users",
+            "retailers",
+            "specs",
+            "forecast_cycles",
+            "forecast_sheets",
+        ] {
+            // A table left empty (no past cycles) keeps its sequence.
+            sqlx::query(&format!("SELECT setval(pg_get_serial_sequence('{table}', 'id'), MAX(id)) FROM {table} HAVING COUNT(*) > 0"))
                 .execute(&mut *tx)
                 .await?;
         }
@@ -384,6 +458,7 @@ pub async fn seed(db: &Db, options: &DemoOptions) -> anyhow::Result<DemoReport> 
         order_rows,
         weekly_cases,
         accounts,
+        history: history.map(|h| h.report()).unwrap_or_default(),
     })
 }
 
@@ -425,6 +500,12 @@ fn plan_org(
     let mut users: Vec<Vec<Value>> = Vec::new();
     let mut accounts = Vec::new();
     let mut managers = Vec::new();
+    let mut reviewers = history::Reviewers {
+        center: 0,
+        root_unit: 1,
+        by_unit: Default::default(),
+        parent: Default::default(),
+    };
     let mut unit_id = 1_i64;
     let user = |users: &mut Vec<Vec<Value>>,
                 login: String,
@@ -464,7 +545,7 @@ fn plan_org(
             login: "admin".into(),
         });
     }
-    user(
+    reviewers.center = user(
         &mut users,
         "center".into(),
         format!("{}（营销中心）", names::person(rng)),
@@ -496,13 +577,14 @@ fn plan_org(
         } else {
             format!("county{:02}", c + 1)
         };
-        user(
+        let reviewer = user(
             &mut users,
             login.clone(),
             format!("{}（县级营销部）", names::person(rng)),
             domain::Role::CountyManager,
             county,
         );
+        reviewers.by_unit.insert(county, reviewer);
         if c == 0 {
             accounts.push(DemoAccount {
                 role: domain::Role::CountyManager,
@@ -528,13 +610,15 @@ fn plan_org(
             ]);
             mm += 1;
             let login = format!("mm{mm:02}");
-            user(
+            let reviewer = user(
                 &mut users,
                 login.clone(),
                 format!("{}（市场经理）", names::person(rng)),
                 domain::Role::MarketManager,
                 unit_id,
             );
+            reviewers.by_unit.insert(unit_id, reviewer);
+            reviewers.parent.insert(unit_id, county);
             if mm == 1 {
                 accounts.push(DemoAccount {
                     role: domain::Role::MarketManager,
@@ -566,6 +650,7 @@ fn plan_org(
         users,
         accounts,
         managers,
+        reviewers,
     }
 }
 
