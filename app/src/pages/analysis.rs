@@ -569,7 +569,9 @@ fn BucketTable(buckets: Vec<domain::analysis::Bucket>, retailers: i64) -> impl I
 #[component]
 fn PlansTab() -> impl IntoView {
     let lang = state::lang();
-    let this_year = chrono::Datelike::year(&chrono::Utc::now().date_naive());
+    // China time: the browser's clock, at UTC+8.
+    let now = js_sys::Date::new_0();
+    let this_year = js_sys::Date::new(&(now.get_time() + 8.0 * 3_600_000.0).into()).get_utc_full_year() as i32;
     let year = RwSignal::new(this_year);
     let editable = may(op::PLANS_CHANGE);
     let view_of = LocalResource::new(move || {
