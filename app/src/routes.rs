@@ -45,6 +45,9 @@ pub fn accuracy_of(cycle_id: i64) -> String {
     format!("/forecast/{cycle_id}/accuracy")
 }
 
+/// Sales and stock analysis (经营分析), each level its own subtree.
+pub const ANALYSIS: &str = "/analysis";
+
 /// Changing one's own password (forced after a one-time password).
 pub const PASSWORD: &str = "/password";
 /// 系统管理 → 用户.

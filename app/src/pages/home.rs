@@ -1,9 +1,11 @@
-//! Each role's landing page: who the user is and their scope.
+//! Each role's landing page: what is due, who the user is and their scope.
 
-use domain::home::{HomeSummary, Scope};
+use chrono::{Datelike, NaiveDate};
+use domain::home::{HomeSummary, ManagerRef, Reminder, ReportLinks, Scope};
+use domain::month::YearMonth;
 use domain::org::{online_share, UnitKind, UnitSummary};
 use domain::policy::op;
-use domain::Role;
+use domain::{Lang, Role};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map};
@@ -62,14 +64,16 @@ fn HomeView(home: HomeSummary) -> impl IntoView {
     let lang = state::lang();
     let role = home.role;
     let scope = home.scope.clone();
+    let reports = home.reports.clone();
     view! {
+        <Reminders reminders=home.reminders.clone()/>
         <section class="card" data-test="home" data-role=role.as_str()>
             <h1>{move || format!("{}，{}", T::Welcome.text(lang.get()), home.display_name)}</h1>
             <dl class="facts">
                 <dt>{move || T::Role.text(lang.get())}</dt><dd data-test="role">{move || role.label(lang.get())}</dd>
                 <dt>{move || T::Unit.text(lang.get())}</dt><dd data-test="unit">{home.unit_name.clone()}</dd>
             </dl>
-            <HomeLinks role=role/>
+            <HomeLinks role=role reports=reports/>
         </section>
         {match scope {
             Scope::Retailer { licence_no, shop_name, class_label, online_replenishment, customer_manager } => view! {
@@ -96,9 +100,219 @@ fn HomeView(home: HomeSummary) -> impl IntoView {
     }
 }
 
+/// What is due, each with a link to where it is done; nothing when
+/// nothing is due.
+#[component]
+fn Reminders(
+    /// From the server, most urgent cycle first.
+    reminders: Vec<Reminder>,
+) -> impl IntoView {
+    let lang = state::lang();
+    (!reminders.is_empty()).then(|| {
+        view! {
+            <section class="card reminders" data-test="reminders" aria-live="polite">
+                <h2>{tr("待办提醒", "Reminders")}</h2>
+                <ul>
+                    {reminders.into_iter().map(|r| {
+                        let href = reminder_link(&r);
+                        let kind = reminder_kind(&r);
+                        let urgent = matches!(r, Reminder::Late { .. } | Reminder::Returned { .. } | Reminder::LateManagers { .. })
+                            || matches!(r, Reminder::ToReview { overdue, .. } if overdue > 0);
+                        view! {
+                            <li data-test="reminder" data-kind=kind class:urgent=urgent>
+                                <A href=href>{move || reminder_text(&r, lang.get())}</A>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            </section>
+        }
+    })
+}
+
+/// Where a reminder leads: the manager's sheet, the review inbox, or the
+/// cycle's dashboard (progress of every manager).
+fn reminder_link(r: &Reminder) -> String {
+    match r {
+        Reminder::DueSoon { cycle_id, .. }
+        | Reminder::Returned { cycle_id, .. }
+        | Reminder::Reopened { cycle_id, .. }
+        | Reminder::Late { cycle_id, .. } => routes::sheet_of(*cycle_id),
+        Reminder::ToReview { .. } => routes::REVIEWS.to_string(),
+        Reminder::NotStarted { cycle_id, .. } | Reminder::LateManagers { cycle_id, .. } => {
+            routes::dashboard_of(*cycle_id)
+        }
+    }
+}
+
+fn reminder_kind(r: &Reminder) -> &'static str {
+    match r {
+        Reminder::DueSoon { .. } => "due_soon",
+        Reminder::Returned { .. } => "returned",
+        Reminder::Reopened { .. } => "reopened",
+        Reminder::Late { .. } => "late",
+        Reminder::ToReview { .. } => "to_review",
+        Reminder::NotStarted { .. } => "not_started",
+        Reminder::LateManagers { .. } => "late_managers",
+    }
+}
+
+fn month_text(month: YearMonth, lang: Lang) -> String {
+    match lang {
+        Lang::Zh => format!("{}年{}月", month.year(), month.month()),
+        Lang::En => month.to_string(),
+    }
+}
+
+fn date_text(date: NaiveDate, lang: Lang) -> String {
+    match lang {
+        Lang::Zh => format!("{}月{}日", date.month(), date.day()),
+        Lang::En => date.format("%-d %b").to_string(),
+    }
+}
+
+/// Managers by name and department, the first few, then how many more.
+fn managers_text(managers: &[ManagerRef], lang: Lang) -> String {
+    const SHOWN: usize = 5;
+    let names: Vec<String> = managers
+        .iter()
+        .take(SHOWN)
+        .map(|m| match lang {
+            Lang::Zh => format!("{}（{}）", m.name, m.unit_name),
+            Lang::En => format!("{} ({})", m.name, m.unit_name),
+        })
+        .collect();
+    let more = managers.len().saturating_sub(SHOWN);
+    match (lang, more) {
+        (Lang::Zh, 0) => names.join("、"),
+        (Lang::Zh, n) => format!("{} 等 {} 人", names.join("、"), n + SHOWN),
+        (Lang::En, 0) => names.join(", "),
+        (Lang::En, n) => format!("{} and {n} more", names.join(", ")),
+    }
+}
+
+fn reminder_text(r: &Reminder, lang: Lang) -> String {
+    let zh = lang == Lang::Zh;
+    match r {
+        Reminder::DueSoon {
+            month,
+            deadline,
+            days_left,
+            filled,
+            cells,
+            ..
+        } => {
+            let (m, d) = (month_text(*month, lang), date_text(*deadline, lang));
+            match (zh, *days_left) {
+                (true, 0) => format!("{m}预测今天（{d}）截止提交，已填 {filled} / {cells} 格"),
+                (true, n) => {
+                    format!("{m}预测 {d} 截止提交（还有 {n} 天），已填 {filled} / {cells} 格")
+                }
+                (false, 0) => {
+                    format!("{m} forecast due today ({d}): {filled} / {cells} cells entered")
+                }
+                (false, 1) => {
+                    format!("{m} forecast due {d} (tomorrow): {filled} / {cells} cells entered")
+                }
+                (false, n) => {
+                    format!("{m} forecast due {d} (in {n} days): {filled} / {cells} cells entered")
+                }
+            }
+        }
+        Reminder::Returned {
+            month, comment, by, ..
+        } => {
+            let m = month_text(*month, lang);
+            let by = by.as_deref().map_or_else(String::new, |b| {
+                if zh {
+                    format!("（{b}）")
+                } else {
+                    format!(" by {b}")
+                }
+            });
+            let comment = comment.as_deref().unwrap_or("");
+            if zh {
+                format!("{m}预测表已被退回{by}：{comment}")
+            } else {
+                format!("{m} sheet returned{by}: {comment}")
+            }
+        }
+        Reminder::Reopened {
+            month,
+            until,
+            filled,
+            cells,
+            ..
+        } => {
+            let (m, d) = (month_text(*month, lang), date_text(*until, lang));
+            if zh {
+                format!("{m}预测已重新开放录入，至 {d}，已填 {filled} / {cells} 格")
+            } else {
+                format!("{m} entry reopened for you until {d}: {filled} / {cells} cells entered")
+            }
+        }
+        Reminder::Late {
+            month,
+            deadline,
+            filled,
+            cells,
+            ..
+        } => {
+            let (m, d) = (month_text(*month, lang), date_text(*deadline, lang));
+            if zh {
+                format!(
+                    "{m}预测已逾期（{d} 截止）未提交，已填 {filled} / {cells} 格；请联系营销中心"
+                )
+            } else {
+                format!("{m} forecast is late (due {d}): {filled} / {cells} cells entered; ask the marketing center")
+            }
+        }
+        Reminder::ToReview { waiting, overdue } => match (zh, *overdue) {
+            (true, 0) => format!("{waiting} 张预测表待您审核"),
+            (true, o) => format!("{waiting} 张预测表待您审核，其中 {o} 张已过审核截止日期"),
+            (false, 0) => format!("{waiting} sheets wait for your review"),
+            (false, o) => {
+                format!("{waiting} sheets wait for your review; {o} past the review deadline")
+            }
+        },
+        Reminder::NotStarted {
+            month, managers, ..
+        } => {
+            let (m, n, who) = (
+                month_text(*month, lang),
+                managers.len(),
+                managers_text(managers, lang),
+            );
+            if zh {
+                format!("{m}：{n} 位客户经理尚未开始录入：{who}")
+            } else {
+                format!("{m}: {n} customer managers have not opened their sheet: {who}")
+            }
+        }
+        Reminder::LateManagers {
+            month, managers, ..
+        } => {
+            let (m, n, who) = (
+                month_text(*month, lang),
+                managers.len(),
+                managers_text(managers, lang),
+            );
+            if zh {
+                format!("{m}：{n} 位客户经理逾期未提交：{who}")
+            } else {
+                format!("{m}: {n} customer managers are late: {who}")
+            }
+        }
+    }
+}
+
 /// The role's ways into its work.
 #[component]
-fn HomeLinks(role: Role) -> impl IntoView {
+fn HomeLinks(
+    role: Role,
+    /// The cycles the report links open.
+    reports: ReportLinks,
+) -> impl IntoView {
     // The code of the pages these links lead to, fetched while the home
     // page is read.
     crate::preload_for(role);
@@ -139,6 +353,35 @@ fn HomeLinks(role: Role) -> impl IntoView {
             "预测审核",
             "Forecast review",
             "link-reviews",
+        ));
+    }
+    // Reports: every staff level reads its own subtree.
+    if op::DASHBOARD.permits(role) {
+        if let Some(cycle) = reports.dashboard_cycle {
+            links.push((
+                routes::dashboard_of(cycle),
+                "预测看板",
+                "Forecast dashboard",
+                "link-dashboard",
+            ));
+        }
+    }
+    if op::ACCURACY.permits(role) {
+        if let Some(cycle) = reports.accuracy_cycle {
+            links.push((
+                routes::accuracy_of(cycle),
+                "预测准确率",
+                "Forecast accuracy",
+                "link-accuracy",
+            ));
+        }
+    }
+    if op::ANALYSIS_SALES.permits(role) {
+        links.push((
+            routes::ANALYSIS.to_string(),
+            "经营分析",
+            "Analysis",
+            "link-analysis",
         ));
     }
     if op::POLICY_CHANGE.permits(role) {

@@ -1,13 +1,21 @@
-//! Each role's landing page: who they are and the size of their scope.
+//! Each role's landing page: who they are, the size of their scope, what is
+//! due (reminders from the open forecast cycles) and the reports to open.
 
 use axum::extract::State;
 use axum::Json;
-use domain::home::{HomeSummary, Scope};
+use domain::forecast::review::{acting_step, chain};
+use domain::forecast::view::{ReviewActionKind, SheetStatus};
+use domain::home::{
+    reminders, HomeSummary, Reminder, ReportLinks, Scope, SheetFact, DUE_SOON_DAYS,
+};
+use domain::policy::op;
 use domain::Role;
 
+use crate::clock::today;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::CurrentUser;
 use crate::routes::org::unit_tree;
+use crate::service::review::{actor, state_of};
 use crate::store;
 use crate::AppState;
 
@@ -61,10 +69,102 @@ pub async fn home(
             )
         }
     };
+    let reports = if op::DASHBOARD.permits(user.role) || op::ACCURACY.permits(user.role) {
+        store::home::report_links(pool).await?
+    } else {
+        ReportLinks::default()
+    };
     Ok(Json(HomeSummary {
         role: user.role,
         display_name: user.display_name.clone(),
         unit_name,
         scope,
+        reminders: due(&state, &current).await?,
+        reports,
     }))
+}
+
+/// The caller's reminders: the facts of the open cycles' sheets they may
+/// see, and the rules of `domain::home::reminders` on today's China date.
+async fn due(state: &AppState, current: &CurrentUser) -> ApiResult<Vec<Reminder>> {
+    let role = current.role();
+    let reviewer = matches!(
+        role,
+        Role::MarketManager | Role::CountyManager | Role::MarketingCenter
+    );
+    if role != Role::CustomerManager && !reviewer {
+        return Ok(Vec::new());
+    }
+    let pool = &state.db.pool;
+    let cycles = store::home::open_cycles(pool).await?;
+    if cycles.is_empty() {
+        return Ok(Vec::new());
+    }
+    let units = if reviewer {
+        store::org::units(pool).await?
+    } else {
+        Vec::new()
+    };
+    let mut facts = Vec::new();
+    for sheet in store::review::open_sheets(pool).await? {
+        let Some(cycle) = cycles.iter().find(|c| c.id == sheet.cycle_id) else {
+            continue;
+        };
+        let own = sheet.manager_id == current.user.id;
+        if role == Role::CustomerManager && !own {
+            continue;
+        }
+        let awaits_viewer = reviewer
+            && sheet.status == SheetStatus::Submitted
+            && acting_step(
+                &chain(&units, sheet.manager_unit),
+                state_of(&sheet),
+                actor(current),
+            )
+            .is_ok();
+        // Only the center follows every manager; other reviewers count
+        // what waits for them.
+        if reviewer && role != Role::MarketingCenter && !awaits_viewer {
+            continue;
+        }
+        let (filled, returned) = if own && sheet.status.editable() {
+            let returned = if sheet.status == SheetStatus::Returned {
+                store::review::actions(pool, sheet.id)
+                    .await?
+                    .into_iter()
+                    .rev()
+                    .find(|a| a.action == ReviewActionKind::Return)
+            } else {
+                None
+            };
+            (store::home::filled(pool, sheet.id).await?, returned)
+        } else {
+            (0, None)
+        };
+        facts.push(SheetFact {
+            cycle_id: sheet.cycle_id,
+            month: sheet.month,
+            manager_id: sheet.manager_id,
+            manager_name: sheet.manager_name.clone(),
+            unit_name: sheet.unit_name.clone(),
+            status: sheet.status,
+            submit_deadline: cycle.submit_deadline,
+            review_deadline: cycle.review_deadline,
+            reopened_until: sheet.reopened_until,
+            filled,
+            cells: sheet.retailers * cycle.specs,
+            returned_comment: returned.as_ref().and_then(|a| a.comment.clone()),
+            returned_by: returned.map(|a| a.actor_name),
+            awaits_viewer,
+        });
+    }
+    // Oldest cycle first: its deadline comes first.
+    facts.sort_by_key(|f| f.month);
+    Ok(reminders(
+        role,
+        current.user.id,
+        &facts,
+        today(),
+        DUE_SOON_DAYS,
+    ))
 }

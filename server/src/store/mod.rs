@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod analysis;
 pub mod audit;
 pub mod forecast;
+pub mod home;
 pub mod imports;
 pub mod login_attempts;
 pub mod org;
