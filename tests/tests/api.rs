@@ -444,6 +444,10 @@ async fn the_openapi_document_describes_every_route(backend: Backend) {
         ("/api/masterdata/imports", "post"),
         ("/api/masterdata/imports/{id}", "get"),
         ("/api/masterdata/imports/{id}/apply", "post"),
+        ("/api/analysis/sales", "get"),
+        ("/api/analysis/stock", "get"),
+        ("/api/analysis/plans", "get"),
+        ("/api/analysis/plans", "put"),
     ];
     for (path, method) in expected {
         assert!(
