@@ -57,9 +57,9 @@ impl PriceBand {
     /// The band of a wholesale price per carton, in fen.
     pub fn of_fen(wholesale_fen: i64) -> PriceBand {
         match wholesale_fen {
-            f if f < 100_00 => PriceBand::Low,
-            f if f < 400_00 => PriceBand::Middle,
-            f if f < 800_00 => PriceBand::Premium,
+            f if f < 10_000 => PriceBand::Low,
+            f if f < 40_000 => PriceBand::Middle,
+            f if f < 80_000 => PriceBand::Premium,
             _ => PriceBand::High,
         }
     }
@@ -68,9 +68,9 @@ impl PriceBand {
     pub fn from_fen(self) -> i64 {
         match self {
             PriceBand::Low => 0,
-            PriceBand::Middle => 100_00,
-            PriceBand::Premium => 400_00,
-            PriceBand::High => 800_00,
+            PriceBand::Middle => 10_000,
+            PriceBand::Premium => 40_000,
+            PriceBand::High => 80_000,
         }
     }
 
@@ -458,10 +458,10 @@ mod tests {
 
     #[test]
     fn bands_follow_the_wholesale_price_per_carton() {
-        assert_eq!(PriceBand::of_fen(99_99), PriceBand::Low);
-        assert_eq!(PriceBand::of_fen(100_00), PriceBand::Middle);
-        assert_eq!(PriceBand::of_fen(400_00), PriceBand::Premium);
-        assert_eq!(PriceBand::of_fen(800_00), PriceBand::High);
+        assert_eq!(PriceBand::of_fen(9_999), PriceBand::Low);
+        assert_eq!(PriceBand::of_fen(10_000), PriceBand::Middle);
+        assert_eq!(PriceBand::of_fen(40_000), PriceBand::Premium);
+        assert_eq!(PriceBand::of_fen(80_000), PriceBand::High);
         for band in PriceBand::ALL {
             assert_eq!(PriceBand::of_fen(band.from_fen()), band);
         }
@@ -508,7 +508,7 @@ mod tests {
 
     #[test]
     fn a_period_ends_with_its_month() {
-        let end: YearMonth = "2026-02".parse().unwrap();
+        let end: YearMonth = "2026-02".parse().expect("a month");
         let months = period_months(end, 3);
         assert_eq!(
             months.iter().map(|m| m.to_string()).collect::<Vec<_>>(),
@@ -574,7 +574,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn every_value_falls_in_exactly_one_bucket(v in 0_i64..100_000) {
+        fn every_value_falls_in_exactly_one_bucket(v in 0_i64..10_0000) {
             let i = bucket_of(&STOCK_SIZE_EDGES, v);
             prop_assert!(i <= STOCK_SIZE_EDGES.len());
             if i > 0 { prop_assert!(v >= STOCK_SIZE_EDGES[i - 1]); }
@@ -583,7 +583,7 @@ mod tests {
 
         #[test]
         fn the_ratio_flag_agrees_with_the_ratio(stock in 0_i64..10_000, sales in 1_i64..10_000) {
-            let ratio = stock_to_sales(stock, sales).unwrap();
+            let ratio = stock_to_sales(stock, sales).expect("sales");
             prop_assert_eq!(above_norm(stock, sales, 0.5), ratio > 0.5);
         }
     }
