@@ -438,7 +438,11 @@ pub fn check_plan_update(update: &PlanUpdate, units: &[i64], lang: Lang) -> Vec<
             );
         }
         if !seen.insert((cell.unit_id, cell.month)) {
-            bad("month", "同一市场部同一月份重复", "The same department and month twice");
+            bad(
+                "month",
+                "同一市场部同一月份重复",
+                "The same department and month twice",
+            );
         }
     }
     errors
@@ -473,7 +477,10 @@ mod tests {
         assert_eq!(stock_to_sales(246, 100), Some(2.46));
         assert!(above_norm(246, 100, 0.5));
         assert!(!above_norm(50, 100, 0.5), "0.5 is inside the norm");
-        assert!(above_norm(1, 0, 0.5), "stock without sales is above any norm");
+        assert!(
+            above_norm(1, 0, 0.5),
+            "stock without sales is above any norm"
+        );
         assert!(!above_norm(0, 0, 0.5));
         assert_eq!(stock_to_sales(10, 0), None);
     }

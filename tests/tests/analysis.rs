@@ -94,7 +94,10 @@ async fn each_level_gets_its_own_figures_equal_to_the_lines(backend: e2e::Backen
         let report = sales(&app, &who, "").await;
         let expected = ordered(&app, scope, &period()).await;
         assert!(expected > 0, "the demo has orders for {login}");
-        assert_eq!(report.total.cartons, expected, "{login}: the period's total");
+        assert_eq!(
+            report.total.cartons, expected,
+            "{login}: the period's total"
+        );
         assert_eq!(
             report.total.last_year_cartons,
             ordered(&app, scope, &last_year()).await,
@@ -145,12 +148,13 @@ async fn each_level_gets_its_own_figures_equal_to_the_lines(backend: e2e::Backen
     // A market manager sees their own managers only, by name.
     let mm = caller(&app, "mm01").await;
     let mine = sales(&app, &mm, "").await;
-    let managers: Vec<String> =
-        sqlx::query_scalar("SELECT display_name FROM users WHERE org_unit_id = $1 AND role = 'customer_manager'")
-            .bind(department)
-            .fetch_all(&app.db().pool)
-            .await
-            .unwrap();
+    let managers: Vec<String> = sqlx::query_scalar(
+        "SELECT display_name FROM users WHERE org_unit_id = $1 AND role = 'customer_manager'",
+    )
+    .bind(department)
+    .fetch_all(&app.db().pool)
+    .await
+    .unwrap();
     assert!(!mine.by_unit.is_empty());
     for row in &mine.by_unit {
         assert!(managers.contains(&row.label), "{} is not mm01's", row.label);
@@ -158,17 +162,17 @@ async fn each_level_gets_its_own_figures_equal_to_the_lines(backend: e2e::Backen
     // Narrowing outside the reach is refused; inside it answers.
     let (other_cm, _) = user(&app, "cm06").await;
     let outside = mm
-        .get(
-            &app,
-            &format!("/api/analysis/sales?manager_id={other_cm}"),
-        )
+        .get(&app, &format!("/api/analysis/sales?manager_id={other_cm}"))
         .await;
     assert_eq!(outside.status(), 403);
     let (own_cm, _) = user(&app, "cm02").await;
     let inside: SalesAnalysis = mm
         .get_json(
             &app,
-            &format!("/api/analysis/sales?end={}&months=3&manager_id={own_cm}", demo_end()),
+            &format!(
+                "/api/analysis/sales?end={}&months=3&manager_id={own_cm}",
+                demo_end()
+            ),
         )
         .await;
     assert_eq!(
@@ -181,7 +185,10 @@ async fn each_level_gets_its_own_figures_equal_to_the_lines(backend: e2e::Backen
         .await;
     assert_eq!(not_mine.status(), 403);
     let retailer = caller(&app, &app.retailer_login(0).await).await;
-    assert_eq!(retailer.get(&app, "/api/analysis/sales").await.status(), 403);
+    assert_eq!(
+        retailer.get(&app, "/api/analysis/sales").await.status(),
+        403
+    );
 }
 
 async fn the_summaries_follow_orders_stock_and_handovers(backend: e2e::Backend) {
@@ -221,7 +228,11 @@ async fn the_summaries_follow_orders_stock_and_handovers(backend: e2e::Backend) 
         .await;
     assert_eq!(saved.status(), 200, "{}", saved.text().await.unwrap());
     let stock: StockAnalysis = manager.get_json(&app, "/api/analysis/stock").await;
-    assert_eq!(stock.stock, held(&app, &scope).await, "stock follows a save");
+    assert_eq!(
+        stock.stock,
+        held(&app, &scope).await,
+        "stock follows a save"
+    );
 
     // A month's actual orders, loaded from a file.
     let month = demo_end();
@@ -286,13 +297,20 @@ async fn plans_are_the_centers_and_checked_cell_by_cell(backend: e2e::Backend) {
     let cells: Vec<serde_json::Value> = view
         .units
         .iter()
-        .flat_map(|u| (1..=12).map(move |m| json!({ "unit_id": u.unit_id, "month": m, "cartons": 1000 })))
+        .flat_map(|u| {
+            (1..=12).map(move |m| json!({ "unit_id": u.unit_id, "month": m, "cartons": 1000 }))
+        })
         .collect();
     // One bad cell: nothing is stored, and the cell is named.
     let mut bad = cells.clone();
     bad[5] = json!({ "unit_id": view.units[0].unit_id, "month": 13, "cartons": -4 });
     let refused = center
-        .send(&app, Method::PUT, "/api/analysis/plans", json!({ "year": year, "plans": bad }))
+        .send(
+            &app,
+            Method::PUT,
+            "/api/analysis/plans",
+            json!({ "year": year, "plans": bad }),
+        )
         .await;
     assert_eq!(refused.status(), 422);
     let body: serde_json::Value = refused.json().await.unwrap();
@@ -309,13 +327,23 @@ async fn plans_are_the_centers_and_checked_cell_by_cell(backend: e2e::Backend) {
         .await;
     assert_eq!(theirs.units.len(), 1, "their own department only");
     assert_eq!(
-        mm.send(&app, Method::PUT, "/api/analysis/plans", json!({ "year": year, "plans": cells.clone() }))
-            .await
-            .status(),
+        mm.send(
+            &app,
+            Method::PUT,
+            "/api/analysis/plans",
+            json!({ "year": year, "plans": cells.clone() })
+        )
+        .await
+        .status(),
         403
     );
     let stored = center
-        .send(&app, Method::PUT, "/api/analysis/plans", json!({ "year": year, "plans": cells }))
+        .send(
+            &app,
+            Method::PUT,
+            "/api/analysis/plans",
+            json!({ "year": year, "plans": cells }),
+        )
         .await;
     assert_eq!(stored.status(), 200);
     let report = sales(&app, &center, "").await;
@@ -323,11 +351,16 @@ async fn plans_are_the_centers_and_checked_cell_by_cell(backend: e2e::Backend) {
     assert_eq!(report.plan_cartons, Some(9_000));
     assert_eq!(report.monthly.last().unwrap().plan_cartons, Some(3_000));
     let theirs = sales(&app, &mm, "").await;
-    assert_eq!(theirs.year_plan_cartons, Some(12_000), "one department's plan");
-    let audited: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'analysis.plans.set'")
-        .fetch_one(&app.db().pool)
-        .await
-        .unwrap();
+    assert_eq!(
+        theirs.year_plan_cartons,
+        Some(12_000),
+        "one department's plan"
+    );
+    let audited: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'analysis.plans.set'")
+            .fetch_one(&app.db().pool)
+            .await
+            .unwrap();
     assert_eq!(audited, 1);
 }
 
@@ -347,7 +380,11 @@ async fn the_tables_download_as_a_workbook_and_bad_queries_are_refused(backend: 
             .contains(".xlsx"));
         let bytes = response.bytes().await.unwrap();
         let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes.to_vec())).expect("xlsx");
-        assert!(book.sheet_names().contains(&sheet.to_string()), "{:?}", book.sheet_names());
+        assert!(
+            book.sheet_names().contains(&sheet.to_string()),
+            "{:?}",
+            book.sheet_names()
+        );
         let range = book.worksheet_range(sheet).expect("sheet");
         assert!(range.height() > 1, "{sheet} has rows");
     }
@@ -361,7 +398,10 @@ async fn the_tables_download_as_a_workbook_and_bad_queries_are_refused(backend: 
         let response = county.get(&app, bad).await;
         assert_eq!(response.status(), 422, "{bad}");
         let body: serde_json::Value = response.json().await.unwrap();
-        assert!(body["message"].is_string(), "{bad}: the project's error body");
+        assert!(
+            body["message"].is_string(),
+            "{bad}: the project's error body"
+        );
     }
     let nonsense = county.get(&app, "/api/analysis/sales?unit_id=abc").await;
     assert!(nonsense.status().is_client_error());

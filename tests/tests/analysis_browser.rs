@@ -6,8 +6,8 @@
 
 use calamine::Reader;
 use e2e::{
-    caller, click, downloaded, element, sign_in_at, spawn_app, text_of, type_into,
-    wait_for_text, Backend, Browser,
+    caller, click, downloaded, element, sign_in_at, spawn_app, text_of, type_into, wait_for_text,
+    Backend, Browser,
 };
 use reqwest::Method;
 use serde_json::json;
@@ -47,7 +47,11 @@ async fn the_county_department_sees_the_specs_above_the_norm_flagged() {
         .settings
         .iter()
         .map(|s| {
-            let stock = if s.spec_id == spec { sold + 500 } else { s.stock.get() };
+            let stock = if s.spec_id == spec {
+                sold + 500
+            } else {
+                s.stock.get()
+            };
             json!({ "spec_id": s.spec_id, "stock": stock, "lower": s.lower.get(),
                     "upper": s.upper.get(), "weekly_turnover": s.weekly_turnover.get() })
         })
@@ -75,10 +79,7 @@ async fn the_county_department_sees_the_specs_above_the_norm_flagged() {
     let mut flagged = Vec::new();
     for row in rows {
         let test = row.attr("data-test").await.unwrap().unwrap_or_default();
-        let cells = row
-            .find_all(fantoccini::Locator::Css("td"))
-            .await
-            .unwrap();
+        let cells = row.find_all(fantoccini::Locator::Css("td")).await.unwrap();
         let spec = cells[0].text().await.unwrap();
         let ratio = cells[3].text().await.unwrap();
         let above = test == "above-norm";

@@ -4,8 +4,8 @@
 //! plans (set by the marketing center).
 
 use domain::analysis::{
-    cartons_of_cases, share, Breakdown, PlanCell, PlanUpdate, PlansView, SalesAnalysis,
-    SalesRow, StockAnalysis, PERIODS,
+    cartons_of_cases, share, Breakdown, PlanCell, PlanUpdate, PlansView, SalesAnalysis, SalesRow,
+    StockAnalysis, PERIODS,
 };
 use domain::policy::op;
 use domain::quantity::CaseSize;
@@ -114,7 +114,13 @@ fn SalesTab(narrow: RwSignal<Narrow>) -> impl IntoView {
         async move { api::sales_analysis(Some(end), months, narrow, lang).await }
     });
     let export = move || {
-        api::analysis_export_url("sales", Some(&end.get()), months.get(), narrow.get(), lang.get())
+        api::analysis_export_url(
+            "sales",
+            Some(&end.get()),
+            months.get(),
+            narrow.get(),
+            lang.get(),
+        )
     };
     view! {
         <form class="filters" on:submit=|ev| ev.prevent_default()>
@@ -226,7 +232,10 @@ fn SalesView(report: SalesAnalysis, narrow: RwSignal<Narrow>) -> impl IntoView {
     let cases = cases_text(size);
     let total = report.total.clone();
     let per_case = if total.cartons > 0 {
-        format!("{:.0}", total.value_fen as f64 / 100.0 / size.cases(total.cartons))
+        format!(
+            "{:.0}",
+            total.value_fen as f64 / 100.0 / size.cases(total.cartons)
+        )
     } else {
         "—".into()
     };
@@ -571,7 +580,8 @@ fn PlansTab() -> impl IntoView {
     let lang = state::lang();
     // China time: the browser's clock, at UTC+8.
     let now = js_sys::Date::new_0();
-    let this_year = js_sys::Date::new(&(now.get_time() + 8.0 * 3_600_000.0).into()).get_utc_full_year() as i32;
+    let this_year =
+        js_sys::Date::new(&(now.get_time() + 8.0 * 3_600_000.0).into()).get_utc_full_year() as i32;
     let year = RwSignal::new(this_year);
     let editable = may(op::PLANS_CHANGE);
     let view_of = LocalResource::new(move || {
@@ -670,10 +680,16 @@ fn PlansGrid(plans: PlansView, editable: bool) -> impl IntoView {
             let lang = lang.get_untracked();
             let mut body = ErrorBody::new(
                 domain::ErrorCode::Validation,
-                lang.pick("有计划量无法识别，未保存", "Some plans are not numbers; nothing was saved"),
+                lang.pick(
+                    "有计划量无法识别，未保存",
+                    "Some plans are not numbers; nothing was saved",
+                ),
             );
             for key in bad {
-                body = body.with_field(key, lang.pick("请输入不小于 0 的箱数", "Enter cases, 0 or more"));
+                body = body.with_field(
+                    key,
+                    lang.pick("请输入不小于 0 的箱数", "Enter cases, 0 or more"),
+                );
             }
             error.set(Some(body));
             return;
@@ -682,7 +698,10 @@ fn PlansGrid(plans: PlansView, editable: bool) -> impl IntoView {
     };
     // A block pasted from a spreadsheet fills from the cell rightwards and down.
     let paste = move |r: usize, m: usize, ev: web_sys::ClipboardEvent| {
-        let Some(text) = ev.clipboard_data().and_then(|d| d.get_data("text/plain").ok()) else {
+        let Some(text) = ev
+            .clipboard_data()
+            .and_then(|d| d.get_data("text/plain").ok())
+        else {
             return;
         };
         if !text.contains('\t') && !text.trim_end().contains('\n') {

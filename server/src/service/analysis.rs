@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::Duration;
 use domain::analysis::{
-    bucket_label, Breakdown, check_plan_update, period_allowed, period_months, share, Bucket, MonthSales,
-    PlanCell, PlanUnit, PlanUpdate, PlansView, PriceBand, SalesAnalysis, SalesRow, SpecStock,
-    StockAnalysis, UnitStock, BREADTH_EDGES, CHART_MONTHS, CHART_WEEKS, DEFAULT_PERIOD,
+    bucket_label, check_plan_update, period_allowed, period_months, share, Breakdown, Bucket,
+    MonthSales, PlanCell, PlanUnit, PlanUpdate, PlansView, PriceBand, SalesAnalysis, SalesRow,
+    SpecStock, StockAnalysis, UnitStock, BREADTH_EDGES, CHART_MONTHS, CHART_WEEKS, DEFAULT_PERIOD,
     STOCK_SIZE_EDGES,
 };
 use domain::month::YearMonth;
@@ -214,7 +214,10 @@ pub async fn sales(
         };
         for m in &in_period {
             let now = month_spec.get(&(*m, spec.id)).copied().unwrap_or(0);
-            let before = month_spec.get(&(m.plus(-12), spec.id)).copied().unwrap_or(0);
+            let before = month_spec
+                .get(&(m.plus(-12), spec.id))
+                .copied()
+                .unwrap_or(0);
             row.cartons += now;
             row.value_fen += now * spec.wholesale_fen;
             row.last_year_cartons += before;
@@ -262,7 +265,10 @@ pub async fn sales(
     let mut brands: Vec<SalesRow> = by_brand
         .into_values()
         .enumerate()
-        .map(|(i, r)| SalesRow { id: i as i64 + 1, ..r })
+        .map(|(i, r)| SalesRow {
+            id: i as i64 + 1,
+            ..r
+        })
         .collect();
     let mut spec_rows: Vec<SalesRow> = per_spec.into_values().collect();
     for rows in [&mut brands, &mut spec_rows] {
@@ -300,10 +306,7 @@ pub async fn sales(
     };
     let plan_cartons = sum_plans(&mut in_period.iter().copied());
     let year_plan_cartons = sum_plans(&mut (0..12).map(|k| year_start.plus(k)));
-    let year_to_date_cartons = month_total
-        .range(year_start..=end)
-        .map(|(_, t)| t.0)
-        .sum();
+    let year_to_date_cartons = month_total.range(year_start..=end).map(|(_, t)| t.0).sum();
     let monthly = (0..i64::from(CHART_MONTHS))
         .map(|k| {
             let m = chart_from.plus(k);
@@ -449,7 +452,10 @@ pub async fn stock(
         .collect();
     // Highest ratio first; stock without sales before everything.
     spec_rows.sort_by(|a, b| {
-        let key = |s: &SpecStock| s.ratio.unwrap_or(if s.stock > 0 { f64::INFINITY } else { -1.0 });
+        let key = |s: &SpecStock| {
+            s.ratio
+                .unwrap_or(if s.stock > 0 { f64::INFINITY } else { -1.0 })
+        };
         key(b).total_cmp(&key(a)).then(a.spec_id.cmp(&b.spec_id))
     });
     let stock_total: i64 = spec_rows.iter().map(|s| s.stock).sum();
@@ -601,7 +607,10 @@ pub async fn set_plans(
     let errors = check_plan_update(&update, &units, lang);
     if !errors.is_empty() {
         return Err(ApiError::invalid_fields(
-            lang.pick("计划有误，未保存", "The plans are not valid; nothing was saved"),
+            lang.pick(
+                "计划有误，未保存",
+                "The plans are not valid; nothing was saved",
+            ),
             errors,
         ));
     }
@@ -689,7 +698,11 @@ pub fn sales_tables(a: &SalesAnalysis, lang: Lang) -> Vec<Table> {
                     yuan(m.value_fen),
                     cases(m.last_year_cartons, size),
                     m.plan_cartons.map_or(Cell::Empty, |p| cases(p, size)),
-                    ratio(m.plan_cartons.filter(|p| *p > 0).map(|p| share(m.cartons, p))),
+                    ratio(
+                        m.plan_cartons
+                            .filter(|p| *p > 0)
+                            .map(|p| share(m.cartons, p)),
+                    ),
                 ]
             })
             .collect(),
@@ -719,9 +732,21 @@ pub fn sales_tables(a: &SalesAnalysis, lang: Lang) -> Vec<Table> {
         });
     }
     for (name, first, rows) in [
-        (("价类结构", "By price class"), ("价类", "Price class"), &a.by_price_class),
-        (("价位段结构", "By price band"), ("价位段", "Price band"), &a.by_price_band),
-        (("部门", "Departments"), ("部门 / 客户经理", "Department / manager"), &a.by_unit),
+        (
+            ("价类结构", "By price class"),
+            ("价类", "Price class"),
+            &a.by_price_class,
+        ),
+        (
+            ("价位段结构", "By price band"),
+            ("价位段", "Price band"),
+            &a.by_price_band,
+        ),
+        (
+            ("部门", "Departments"),
+            ("部门 / 客户经理", "Department / manager"),
+            &a.by_unit,
+        ),
         (("品牌", "Brands"), ("品牌", "Brand"), &a.brands),
         (("品规", "Specs"), ("品规", "Spec"), &a.specs),
     ] {

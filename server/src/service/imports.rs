@@ -1659,7 +1659,8 @@ async fn write(
             for row in rows {
                 match (kind, row.id) {
                     (ImportKind::Retailers | ImportKind::Assignment, Some(id))
-                        if row.ids.contains_key("manager") || row.ids.contains_key("market_unit") =>
+                        if row.ids.contains_key("manager")
+                            || row.ids.contains_key("market_unit") =>
                     {
                         let before: i64 =
                             sqlx::query_scalar("SELECT manager_id FROM retailers WHERE id = $1")

@@ -63,7 +63,8 @@ const MANAGER_ROWS: &str =
      SELECT m.month, r.manager_id, r.market_unit_id, m.spec_id, CAST(SUM(m.cartons) AS BIGINT), COUNT(*) \
      FROM monthly_orders m JOIN retailers r ON r.id = m.retailer_id";
 const MANAGER_GROUP: &str = "GROUP BY m.month, r.manager_id, r.market_unit_id, m.spec_id";
-const UNIT_ROWS: &str = "INSERT INTO sales_unit_month (month, unit_id, spec_id, cartons, retailers) \
+const UNIT_ROWS: &str =
+    "INSERT INTO sales_unit_month (month, unit_id, spec_id, cartons, retailers) \
      SELECT month, unit_id, spec_id, CAST(SUM(cartons) AS BIGINT), CAST(SUM(retailers) AS BIGINT) \
      FROM sales_manager_month";
 const UNIT_GROUP: &str = "GROUP BY month, unit_id, spec_id";
@@ -127,7 +128,10 @@ async fn rebuild_weeks(conn: &mut AnyConnection, managers: Option<&[i64]>) -> sq
         format!("WHERE r.manager_id IN ({})", id_list(m))
     });
     let delete = managers.map_or("DELETE FROM sales_week".to_string(), |m| {
-        format!("DELETE FROM sales_week WHERE manager_id IN ({})", id_list(m))
+        format!(
+            "DELETE FROM sales_week WHERE manager_id IN ({})",
+            id_list(m)
+        )
     });
     sqlx::query(&delete).execute(&mut *conn).await?;
     let rows = sqlx::query(&format!(
@@ -199,7 +203,10 @@ pub async fn add_order_week(
 
 /// Rebuilds one retailer's stock summaries after its settings were saved:
 /// its own row and its manager's rows per spec.
-pub async fn refresh_retailer_stock(conn: &mut AnyConnection, retailer_id: i64) -> sqlx::Result<()> {
+pub async fn refresh_retailer_stock(
+    conn: &mut AnyConnection,
+    retailer_id: i64,
+) -> sqlx::Result<()> {
     let manager: i64 = sqlx::query_scalar("SELECT manager_id FROM retailers WHERE id = $1")
         .bind(retailer_id)
         .fetch_one(&mut *conn)
@@ -388,7 +395,9 @@ pub async fn plans_by_month(
     from: YearMonth,
     to: YearMonth,
 ) -> sqlx::Result<Vec<(YearMonth, i64)>> {
-    let filter = units.map_or(String::new(), |u| format!("AND unit_id IN ({})", id_list(u)));
+    let filter = units.map_or(String::new(), |u| {
+        format!("AND unit_id IN ({})", id_list(u))
+    });
     sqlx::query(&format!(
         "SELECT month, CAST(SUM(cartons) AS BIGINT) FROM sales_plans \
          WHERE month >= $1 AND month <= $2 {filter} GROUP BY month"
