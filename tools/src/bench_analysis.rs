@@ -84,12 +84,12 @@ fn raw_sales(reader: &Reader, end: YearMonth) -> Vec<String> {
         // 24 months per spec (chart, last year, year to date, structure,
         // brands and specs are derived from these rows).
         format!(
-            "SELECT m.month, m.spec_id, SUM(m.cartons) FROM monthly_orders m JOIN retailers r ON r.id = m.retailer_id \
+            "SELECT m.month, m.spec_id, CAST(SUM(m.cartons) AS BIGINT) FROM monthly_orders m JOIN retailers r ON r.id = m.retailer_id \
              WHERE m.month >= '{from}' AND m.month <= '{end}' AND {scope} GROUP BY m.month, m.spec_id"
         ),
         // The period and last year's by department and manager.
         format!(
-            "SELECT r.market_unit_id, r.manager_id, m.month, m.spec_id, SUM(m.cartons) FROM monthly_orders m \
+            "SELECT r.market_unit_id, r.manager_id, m.month, m.spec_id, CAST(SUM(m.cartons) AS BIGINT) FROM monthly_orders m \
              JOIN retailers r ON r.id = m.retailer_id \
              WHERE m.month IN ('{end}', '{}', '{}', '{}', '{}', '{}') AND {scope} \
              GROUP BY r.market_unit_id, r.manager_id, m.month, m.spec_id",
@@ -101,7 +101,7 @@ fn raw_sales(reader: &Reader, end: YearMonth) -> Vec<String> {
         ),
         // Weeks of confirmed online orders.
         format!(
-            "SELECT o.order_date, l.spec_id, SUM(l.quantity) FROM replenishment_order_lines l \
+            "SELECT o.order_date, l.spec_id, CAST(SUM(l.quantity) AS BIGINT) FROM replenishment_order_lines l \
              JOIN replenishment_orders o ON o.id = l.order_id JOIN retailers r ON r.id = o.retailer_id \
              WHERE {scope} GROUP BY o.order_date, l.spec_id"
         ),
@@ -112,17 +112,17 @@ fn raw_stock(reader: &Reader, end: YearMonth) -> Vec<String> {
     let scope = &reader.retailers;
     vec![
         format!(
-            "SELECT s.spec_id, SUM(s.stock), SUM(CASE WHEN s.stock > 0 THEN 1 ELSE 0 END) FROM retailer_specs s \
+            "SELECT s.spec_id, CAST(SUM(s.stock) AS BIGINT), CAST(SUM(CASE WHEN s.stock > 0 THEN 1 ELSE 0 END) AS BIGINT) FROM retailer_specs s \
              JOIN retailers r ON r.id = s.retailer_id WHERE {scope} GROUP BY s.spec_id"
         ),
         format!(
-            "SELECT m.spec_id, r.market_unit_id, r.manager_id, SUM(m.cartons) FROM monthly_orders m \
+            "SELECT m.spec_id, r.market_unit_id, r.manager_id, CAST(SUM(m.cartons) AS BIGINT) FROM monthly_orders m \
              JOIN retailers r ON r.id = m.retailer_id WHERE m.month = '{end}' AND {scope} \
              GROUP BY m.spec_id, r.market_unit_id, r.manager_id"
         ),
         format!(
-            "SELECT {}, {}, COUNT(*) FROM (SELECT s.retailer_id, SUM(s.stock) AS stock, \
-             SUM(CASE WHEN s.stock > 0 THEN 1 ELSE 0 END) AS specs FROM retailer_specs s \
+            "SELECT {}, {}, COUNT(*) FROM (SELECT s.retailer_id, CAST(SUM(s.stock) AS BIGINT) AS stock, \
+             CAST(SUM(CASE WHEN s.stock > 0 THEN 1 ELSE 0 END) AS BIGINT) AS specs FROM retailer_specs s \
              JOIN retailers r ON r.id = s.retailer_id WHERE {scope} GROUP BY s.retailer_id) t GROUP BY 1, 2",
             case("stock", &STOCK_SIZE_EDGES),
             case("specs", &BREADTH_EDGES)
