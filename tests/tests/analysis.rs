@@ -356,12 +356,45 @@ async fn plans_are_the_centers_and_checked_cell_by_cell(backend: e2e::Backend) {
         Some(12_000),
         "one department's plan"
     );
+    // Many saves at once (more than the pool's connections) all answer,
+    // and the plans stored are one save's, whole.
+    let saves = (0..40).map(|k| {
+        let cells: Vec<serde_json::Value> = view
+            .units
+            .iter()
+            .flat_map(|u| {
+                (1..=12)
+                    .map(move |m| json!({ "unit_id": u.unit_id, "month": m, "cartons": 2000 + k }))
+            })
+            .collect();
+        let center = &center;
+        let app = &app;
+        async move {
+            center
+                .send(
+                    app,
+                    Method::PUT,
+                    "/api/analysis/plans",
+                    json!({ "year": year, "plans": cells }),
+                )
+                .await
+                .status()
+                .as_u16()
+        }
+    });
+    let statuses = futures::future::join_all(saves).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let distinct: Vec<i64> = sqlx::query_scalar("SELECT DISTINCT cartons FROM sales_plans")
+        .fetch_all(&app.db().pool)
+        .await
+        .unwrap();
+    assert_eq!(distinct.len(), 1, "one save's plans, whole: {distinct:?}");
     let audited: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'analysis.plans.set'")
             .fetch_one(&app.db().pool)
             .await
             .unwrap();
-    assert_eq!(audited, 1);
+    assert_eq!(audited, 41, "every save is audited once");
 }
 
 async fn the_tables_download_as_a_workbook_and_bad_queries_are_refused(backend: e2e::Backend) {
@@ -394,6 +427,7 @@ async fn the_tables_download_as_a_workbook_and_bad_queries_are_refused(backend: 
         "/api/analysis/sales?end=2999-01",
         "/api/analysis/sales?format=pdf",
         "/api/analysis/plans?year=1800",
+        "/api/analysis/sales?unit_id=1&manager_id=1",
     ] {
         let response = county.get(&app, bad).await;
         assert_eq!(response.status(), 422, "{bad}");

@@ -90,20 +90,38 @@ pub async fn sales(
 /// recorded stock: per spec the monthly stock-to-sales ratio against the
 /// norm (flagged above it), stock presence rate and stock per retailer; per
 /// department or manager; and retailers by stock size and by breadth.
-#[utoipa::path(get, path = "/api/analysis/stock", tag = TAG, params(AnalysisQuery, Narrow),
+#[utoipa::path(get, path = "/api/analysis/stock", tag = TAG, params(StockQuery, Narrow),
     responses((status = 200, body = StockAnalysis, description = "JSON, or an xlsx workbook with format=xlsx"),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn stock(
     State(state): State<AppState>,
     current: CurrentUser,
-    Query(query): Query<AnalysisQuery>,
+    Query(query): Query<StockQuery>,
     Query(narrow): Query<Narrow>,
 ) -> ApiResult<Response> {
+    // Stock is what is recorded now, against the latest month's sales:
+    // it has no period.
+    let query = AnalysisQuery {
+        format: query.format,
+        lang: query.lang,
+        ..AnalysisQuery::default()
+    };
     let lang = workbook_lang(&query, &current);
     let report = analysis::stock(&state, &current.user, narrow, lang).await?;
     answer(report, &query, lang, "stock", |r| {
         analysis::stock_tables(r, lang)
     })
+}
+
+/// The form of the stock analysis.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct StockQuery {
+    /// `xlsx` for the tables as a workbook; JSON otherwise.
+    #[serde(default)]
+    pub format: Option<String>,
+    /// The workbook's language (`zh-CN` or `en`).
+    #[serde(default)]
+    pub lang: Option<String>,
 }
 
 /// The year of the plans.

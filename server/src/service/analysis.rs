@@ -627,6 +627,9 @@ pub async fn set_plans(
         &json!({ "cells": update.plans.len(), "cartons": total }),
     )
     .await?;
+    // The connection goes back before the answer is read with others: a
+    // request holding one while waiting for another starves the pool.
+    drop(conn);
     plans(state, user, Narrow::default(), Some(update.year), lang).await
 }
 

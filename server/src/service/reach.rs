@@ -115,6 +115,19 @@ pub async fn narrowed(
     narrow: Narrow,
     lang: Lang,
 ) -> ApiResult<Reach> {
+    if narrow.unit_id.is_some() && narrow.manager_id.is_some() {
+        return Err(ApiError::invalid_fields(
+            lang.pick("范围有误", "Invalid scope"),
+            vec![(
+                "manager_id".to_string(),
+                lang.pick(
+                    "部门与客户经理只能选其一",
+                    "Narrow to a department or to a manager, not both",
+                )
+                .to_string(),
+            )],
+        ));
+    }
     let own = of_user(pool, user).await?;
     let everywhere = own.is_everything();
     let refuse = |exists: bool| {
