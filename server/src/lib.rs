@@ -52,6 +52,10 @@ pub struct AppState {
     /// held in memory while it is read, so parallel uploads wait their
     /// turn (503 before the body is read) instead of adding up.
     pub import_slot: Arc<tokio::sync::Semaphore>,
+    /// Reports computed at once (dashboard, accuracy, analysis): a quarter
+    /// of the pool, so a crowd opening reports queues for these instead of
+    /// taking every connection from people saving their work.
+    pub report_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -73,6 +77,9 @@ impl AppState {
             ),
             hash_slots: guard::HashSlots::new(config.hash_concurrency, config.hash_wait),
             import_slot: Arc::new(tokio::sync::Semaphore::new(1)),
+            report_slots: Arc::new(tokio::sync::Semaphore::new(
+                (config.max_connections as usize / 4).max(1),
+            )),
             config: Arc::new(config),
             dummy_hash: dummy_hash.into(),
         })

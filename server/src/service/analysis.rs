@@ -180,6 +180,7 @@ pub async fn sales(
     query: &AnalysisQuery,
     lang: Lang,
 ) -> ApiResult<SalesAnalysis> {
+    let _turn = reach::report_turn(state, lang).await?;
     let pool = &state.db.pool;
     let reach = reach::narrowed(pool, user, op::ANALYSIS_SALES, narrow, lang).await?;
     let latest = store::latest_month(pool).await?;
@@ -407,6 +408,7 @@ pub async fn stock(
     narrow: Narrow,
     lang: Lang,
 ) -> ApiResult<StockAnalysis> {
+    let _turn = reach::report_turn(state, lang).await?;
     let pool = &state.db.pool;
     let reach = reach::narrowed(pool, user, op::ANALYSIS_STOCK, narrow, lang).await?;
     let norm = crate::store::replenishment::policy(pool)

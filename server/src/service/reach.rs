@@ -86,6 +86,21 @@ pub struct Narrow {
     pub manager_id: Option<i64>,
 }
 
+/// How long a report waits for its turn before answering 503.
+const REPORT_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// A turn to compute a report (see `AppState::report_slots`), held until
+/// the report is built; 503 with `Retry-After` after waiting too long.
+pub async fn report_turn(
+    state: &crate::AppState,
+    lang: Lang,
+) -> ApiResult<tokio::sync::OwnedSemaphorePermit> {
+    match tokio::time::timeout(REPORT_WAIT, state.report_slots.clone().acquire_owned()).await {
+        Ok(Ok(permit)) => Ok(permit),
+        _ => Err(ApiError::busy(lang, 5)),
+    }
+}
+
 /// The caller's own reach.
 pub async fn of_user(pool: &AnyPool, user: &UserRow) -> ApiResult<Reach> {
     Ok(match user.role {

@@ -163,6 +163,7 @@ pub async fn dashboard(
     narrow: Narrow,
     lang: Lang,
 ) -> ApiResult<Dashboard> {
+    let _turn = reach::report_turn(state, lang).await?;
     let pool = &state.db.pool;
     let reach = reach::narrowed(pool, user, op::DASHBOARD, narrow, lang).await?;
     let cycle = cycle_of(state, cycle_id, lang).await?;
@@ -264,6 +265,7 @@ pub async fn accuracy(
     retailer: Option<i64>,
     lang: Lang,
 ) -> ApiResult<AccuracyReport> {
+    let _turn = reach::report_turn(state, lang).await?;
     let pool = &state.db.pool;
     let reach = reach::narrowed(pool, user, op::ACCURACY, narrow, lang).await?;
     let cycle = cycle_of(state, cycle_id, lang).await?;
