@@ -794,6 +794,14 @@ pub fn analysis_export_url(
     )
 }
 
+/// A link to the stock analysis's workbook, in the page's language.
+pub fn stock_export_url(narrow: Narrow, lang: Lang) -> String {
+    let mut query = narrow.params();
+    query.push("format=xlsx".into());
+    query.push(format!("lang={}", lang.tag()));
+    format!("/api/analysis/stock?{}", query.join("&"))
+}
+
 pub async fn plans(year: i32, lang: Lang) -> ApiResult<domain::analysis::PlansView> {
     get_json(&format!("/api/analysis/plans?year={year}"), lang).await
 }

@@ -234,8 +234,16 @@ pub struct SalesAnalysis {
     pub months: u32,
     /// The period's total against the same period last year.
     pub total: SalesRow,
+    /// Whether every month of last year's period has orders loaded; when
+    /// not, growth against it means nothing and is not shown.
+    pub last_year_complete: bool,
+    /// The first month with orders loaded.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub first: Option<YearMonth>,
     /// The plan of the period and of the whole year, and the year's sales
-    /// to the end of the period (where plans are set for the scope).
+    /// to the end of the period. A month's plan counts only when every
+    /// market department in scope has one (a partial plan compared with the
+    /// whole scope's sales would mislead).
     pub plan_cartons: Option<i64>,
     pub year_plan_cartons: Option<i64>,
     pub year_to_date_cartons: i64,

@@ -200,6 +200,7 @@ pub const ACTIONS: &[(&str, &str, &str)] = &[
         "Forecast bound changed",
     ),
     ("backup.taken", "数据备份", "Backup taken"),
+    ("analysis.plans.set", "修改销售计划", "Sales plans set"),
     ("masterdata.import.add", "导入新增", "Added by an import"),
     (
         "masterdata.import.change",

@@ -80,11 +80,17 @@ fn case(column: &str, edges: &[i64]) -> String {
 fn raw_sales(reader: &Reader, end: YearMonth) -> Vec<String> {
     let scope = &reader.retailers;
     let from = end.plus(-23);
+    // The whole company needs no join to the retailers.
+    let join = if scope == "1 = 1" {
+        ""
+    } else {
+        "JOIN retailers r ON r.id = m.retailer_id"
+    };
     vec![
         // 24 months per spec (chart, last year, year to date, structure,
         // brands and specs are derived from these rows).
         format!(
-            "SELECT m.month, m.spec_id, CAST(SUM(m.cartons) AS BIGINT) FROM monthly_orders m JOIN retailers r ON r.id = m.retailer_id \
+            "SELECT m.month, m.spec_id, CAST(SUM(m.cartons) AS BIGINT) FROM monthly_orders m {join} \
              WHERE m.month >= '{from}' AND m.month <= '{end}' AND {scope} GROUP BY m.month, m.spec_id"
         ),
         // The period and last year's by department and manager.

@@ -120,7 +120,12 @@ pub fn LineChart(
                     <circle cx=x cy=y r={if p.marked { 5 } else { 3 }} class={if p.marked { "dot marked" } else { "dot" }}>
                         <title>{format!("{}: {}", p.label, format(p.value))}</title>
                     </circle>
-                    {show.then(|| view! { <text x={x - 20.0} y={h - 6.0} class="bar-label">{p.label.clone()}</text> })}
+                    // The first label starts at its point, the last ends at
+                    // it, so neither runs off the chart.
+                    {show.then(|| {
+                        let anchor = if i == 0 { "start" } else if i + 1 == count { "end" } else { "middle" };
+                        view! { <text x=x y={h - 6.0} text-anchor=anchor class="bar-label">{p.label.clone()}</text> }
+                    })}
                 }
             }).collect_view()}
         </svg>

@@ -104,6 +104,17 @@ fn drill(breakdown: Option<Breakdown>, id: i64) -> Narrow {
     }
 }
 
+/// This month in China time (`YYYY-MM`), from the browser's clock.
+fn this_month() -> String {
+    let now = js_sys::Date::new_0();
+    let china = js_sys::Date::new(&(now.get_time() + 8.0 * 3_600_000.0).into());
+    format!(
+        "{:04}-{:02}",
+        china.get_utc_full_year(),
+        china.get_utc_month() + 1
+    )
+}
+
 #[component]
 fn SalesTab(narrow: RwSignal<Narrow>) -> impl IntoView {
     let lang = state::lang();
@@ -126,15 +137,17 @@ fn SalesTab(narrow: RwSignal<Narrow>) -> impl IntoView {
         <form class="filters" on:submit=|ev| ev.prevent_default()>
             <label>{tr("截至月份", "Up to month")}
                 <input type="month" data-test="end-month" prop:value=move || end.get()
+                    max=this_month()
                     on:change=move |ev| end.set(event_target_value(&ev))/>
             </label>
             <label>{tr("期间", "Period")}
                 <select data-test="period" prop:value=move || months.get().to_string()
                     on:change=move |ev| months.set(event_target_value(&ev).parse().unwrap_or(3))>
                     {PERIODS.iter().map(|m| view! {
-                        <option value=m.to_string()>{move || match lang.get() {
-                            Lang::Zh => format!("{m} 个月"),
-                            Lang::En => format!("{m} months"),
+                        <option value=m.to_string()>{move || match (lang.get(), m) {
+                            (Lang::Zh, _) => format!("{m} 个月"),
+                            (Lang::En, 1) => "1 month".to_string(),
+                            (Lang::En, _) => format!("{m} months"),
                         }}</option>
                     }).collect_view()}
                 </select>
@@ -162,6 +175,8 @@ fn SalesRows(
     rows: Vec<SalesRow>,
     total: i64,
     size: CaseSize,
+    /// Last year's period is fully loaded: growth means something.
+    comparable: bool,
     #[prop(into)] title: String,
     test: &'static str,
     /// Rows link to a narrowing.
@@ -197,7 +212,7 @@ fn SalesRows(
                 </tr></thead>
                 <tbody>
                     {rows.into_iter().map(|r| {
-                        let g = r.growth();
+                        let g = r.growth().filter(|_| comparable);
                         let label = match drill_to {
                             Some((breakdown, narrow)) if breakdown.is_some() => {
                                 let id = r.id;
@@ -231,6 +246,8 @@ fn SalesView(report: SalesAnalysis, narrow: RwSignal<Narrow>) -> impl IntoView {
     let size = report.case_size;
     let cases = cases_text(size);
     let total = report.total.clone();
+    let comparable = report.last_year_complete;
+    let total_growth = total.growth().filter(|_| comparable);
     let per_case = if total.cartons > 0 {
         format!(
             "{:.0}",
@@ -272,7 +289,7 @@ fn SalesView(report: SalesAnalysis, narrow: RwSignal<Narrow>) -> impl IntoView {
     let risers: Vec<SalesRow> = report
         .brands
         .iter()
-        .filter(|b| b.growth().is_some_and(|g| g > 0.0))
+        .filter(|b| comparable && b.growth().is_some_and(|g| g > 0.0))
         .take(10)
         .cloned()
         .collect();
@@ -280,14 +297,14 @@ fn SalesView(report: SalesAnalysis, narrow: RwSignal<Narrow>) -> impl IntoView {
         .brands
         .iter()
         .rev()
-        .filter(|b| b.growth().is_some_and(|g| g < 0.0))
+        .filter(|b| comparable && b.growth().is_some_and(|g| g < 0.0))
         .take(10)
         .cloned()
         .collect();
     let brands_up = report
         .brands
         .iter()
-        .filter(|b| b.growth().is_some_and(|g| g > 0.0))
+        .filter(|b| comparable && b.growth().is_some_and(|g| g > 0.0))
         .count();
     let period_label = match lang {
         Lang::Zh => format!("{} 个月，截至 {}", report.months, report.end),
@@ -303,11 +320,19 @@ fn SalesView(report: SalesAnalysis, narrow: RwSignal<Narrow>) -> impl IntoView {
             <strong data-test="scope-label">{report.scope_label.clone()}</strong>
             <span class="muted">{period_label}</span>
         </p>
+        {(!comparable).then(|| view! {
+            <p class="note" data-test="no-last-year">{match (lang, report.first) {
+                (Lang::Zh, Some(f)) => format!("订货数据自 {f} 起，同期数据不完整，不计算同比。"),
+                (Lang::En, Some(f)) => format!("Orders are loaded from {f}: last year's period is incomplete, so no growth is shown."),
+                (Lang::Zh, None) => "尚无订货数据。".to_string(),
+                (Lang::En, None) => "No orders loaded yet.".to_string(),
+            }}</p>
+        })}
         <div class="stats">
             <div class="stat" data-test="sales-cases">
                 <span class="stat-label">{tr("销量（箱）", "Sales (cases)")}</span>
                 <strong>{cases(total.cartons)}</strong>
-                <span class="muted">{tr("同期", "Last year")}" "{cases(total.last_year_cartons)}" · "{growth_text(total.growth())}</span>
+                <span class="muted">{tr("同期", "Last year")}" "{cases(total.last_year_cartons)}" · "{growth_text(total_growth)}</span>
             </div>
             <div class="stat">
                 <span class="stat-label">{tr("销售额（万元）", "Value (10k yuan)")}</span>
@@ -323,7 +348,7 @@ fn SalesView(report: SalesAnalysis, narrow: RwSignal<Narrow>) -> impl IntoView {
             })}
             <div class="stat">
                 <span class="stat-label">{tr("品牌增长", "Brands up")}</span>
-                <strong>{format!("{brands_up} / {}", report.brands.len())}</strong>
+                <strong>{if comparable { format!("{brands_up} / {}", report.brands.len()) } else { "—".into() }}</strong>
             </div>
         </div>
         <section class="panel" data-test="monthly">
@@ -344,7 +369,8 @@ fn SalesView(report: SalesAnalysis, narrow: RwSignal<Narrow>) -> impl IntoView {
                             <td>{m.month.to_string()}</td>
                             <td class="num">{cases(m.cartons)}</td>
                             <td class="num">{cases(m.last_year_cartons)}</td>
-                            <td class="num">{growth_text(domain::analysis::growth(m.cartons, m.last_year_cartons))}</td>
+                            <td class="num">{growth_text(domain::analysis::growth(m.cartons, m.last_year_cartons)
+                                .filter(|_| report.first.is_some_and(|f| m.month.plus(-12) >= f)))}</td>
                             <td class="num">{m.plan_cartons.map_or_else(|| "—".into(), &cases)}</td>
                             <td class="num">{wan_yuan(m.value_fen)}</td>
                         </tr>
@@ -367,22 +393,22 @@ fn SalesView(report: SalesAnalysis, narrow: RwSignal<Narrow>) -> impl IntoView {
             </section>
         })}
         <div class="panels">
-            <SalesRows rows=report.by_price_class.clone() total=total.cartons size
+            <SalesRows rows=report.by_price_class.clone() total=total.cartons size comparable
                 title=lang.pick("价类结构", "By price class") test="by-class"/>
-            <SalesRows rows=report.by_price_band.clone() total=total.cartons size
+            <SalesRows rows=report.by_price_band.clone() total=total.cartons size comparable
                 title=lang.pick("价位段结构", "By price band") test="by-band"/>
         </div>
         {(!report.by_unit.is_empty()).then(|| view! {
-            <SalesRows rows=report.by_unit.clone() total=total.cartons size
+            <SalesRows rows=report.by_unit.clone() total=total.cartons size comparable
                 title=unit_title test="by-unit" drill_to=(report.breakdown, narrow)/>
         })}
         <div class="panels">
-            <SalesRows rows=risers total=total.cartons size
+            <SalesRows rows=risers total=total.cartons size comparable
                 title=lang.pick("增长最快的品牌", "Brands rising fastest") test="risers"/>
-            <SalesRows rows=fallers total=total.cartons size
+            <SalesRows rows=fallers total=total.cartons size comparable
                 title=lang.pick("下降最多的品牌", "Brands falling most") test="fallers"/>
         </div>
-        <SalesRows rows=report.specs.clone() total=total.cartons size
+        <SalesRows rows=report.specs.clone() total=total.cartons size comparable
             title=lang.pick("品规（按同比增长排序）", "Specs (by growth)") test="specs"/>
     }
 }
@@ -394,7 +420,7 @@ fn StockTab(narrow: RwSignal<Narrow>) -> impl IntoView {
         let (narrow, lang) = (narrow.get(), lang.get());
         async move { api::stock_analysis(narrow, lang).await }
     });
-    let export = move || api::analysis_export_url("stock", None, 3, narrow.get(), lang.get());
+    let export = move || api::stock_export_url(narrow.get(), lang.get());
     view! {
         <p class="filters">
             <a class="button" data-test="export-stock" href=export download="">{tr("导出 Excel", "Export to Excel")}</a>
@@ -449,7 +475,7 @@ fn StockView(report: StockAnalysis, narrow: RwSignal<Narrow>) -> impl IntoView {
             <strong data-test="scope-label">{report.scope_label.clone()}</strong>
             <span class="muted">{match (lang, report.sales_month) {
                 (Lang::Zh, Some(m)) => format!("月销量取 {m}"),
-                (Lang::En, Some(m)) => format!("monthly sales of {m}"),
+                (Lang::En, Some(m)) => format!("Monthly sales of {m}"),
                 (Lang::Zh, None) => "尚无订货数据".to_string(),
                 (Lang::En, None) => "no orders loaded yet".to_string(),
             }}</span>
@@ -632,6 +658,9 @@ fn PlansGrid(plans: PlansView, editable: bool) -> impl IntoView {
     let grid = StoredValue::new(cells.clone());
     let unit_ids: Vec<i64> = units.iter().map(|u| u.unit_id).collect();
     let unit_ids = StoredValue::new(unit_ids);
+    let unit_names = StoredValue::new(units.iter().map(|u| u.name.clone()).collect::<Vec<_>>());
+    let no_units = units.is_empty();
+    let no_plans = plans.cells.is_empty();
     let save = Action::new_local(move |update: &PlanUpdate| {
         let update = update.clone();
         async move {
@@ -662,34 +691,67 @@ fn PlansGrid(plans: PlansView, editable: bool) -> impl IntoView {
                     if text.is_empty() {
                         continue;
                     }
-                    let parsed = domain::quantity::plain_number(text)
-                        .and_then(|t| t.parse::<f64>().ok())
-                        .and_then(|c| cartons_of_cases(c, size));
-                    match parsed {
-                        Some(cartons) => plans.push(PlanCell {
-                            unit_id: unit_ids.with_value(|u| u[r]),
-                            month: m as u32 + 1,
-                            cartons,
-                        }),
-                        None => bad.push(format!("plans.{r}.{m}")),
+                    // Thousands separators as a spreadsheet copies them.
+                    let number = domain::quantity::plain_number(&text.replace([',', '，'], ""))
+                        .and_then(|t| t.parse::<f64>().ok());
+                    let lang = lang.get_untracked();
+                    let name = unit_names.with_value(|n| n[r].clone());
+                    let at = match lang {
+                        Lang::Zh => format!("{name} {}月", m + 1),
+                        Lang::En => format!("{name}, month {}", m + 1),
+                    };
+                    match number {
+                        None => bad.push((
+                            format!("plans.{r}.{m}"),
+                            format!(
+                                "{at}: {}",
+                                lang.pick("请输入数字（箱）", "enter a number of cases")
+                            ),
+                        )),
+                        Some(c) if c < 0.0 => bad.push((
+                            format!("plans.{r}.{m}"),
+                            format!(
+                                "{at}: {}",
+                                lang.pick("计划不能为负数", "a plan cannot be negative")
+                            ),
+                        )),
+                        Some(c) => match cartons_of_cases(c, size) {
+                            Some(cartons) => plans.push(PlanCell {
+                                unit_id: unit_ids.with_value(|u| u[r]),
+                                month: m as u32 + 1,
+                                cartons,
+                            }),
+                            None => bad.push((
+                                format!("plans.{r}.{m}"),
+                                format!(
+                                    "{at}: {}",
+                                    lang.pick(
+                                        "计划过大（最多 40 万箱）",
+                                        "too large (at most 400,000 cases)"
+                                    )
+                                ),
+                            )),
+                        },
                     }
                 }
             }
         });
         if !bad.is_empty() {
             let lang = lang.get_untracked();
+            let listed = bad.iter().map(|b| b.1.as_str()).collect::<Vec<_>>();
             let mut body = ErrorBody::new(
                 domain::ErrorCode::Validation,
-                lang.pick(
-                    "有计划量无法识别，未保存",
-                    "Some plans are not numbers; nothing was saved",
-                ),
+                match lang {
+                    Lang::Zh => format!("{} 处计划有误，未保存：{}", bad.len(), listed.join("；")),
+                    Lang::En => format!(
+                        "{} plans are not valid; nothing was saved: {}",
+                        bad.len(),
+                        listed.join("; ")
+                    ),
+                },
             );
-            for key in bad {
-                body = body.with_field(
-                    key,
-                    lang.pick("请输入不小于 0 的箱数", "Enter cases, 0 or more"),
-                );
+            for (key, message) in bad {
+                body = body.with_field(key, message);
             }
             error.set(Some(body));
             return;
@@ -724,6 +786,8 @@ fn PlansGrid(plans: PlansView, editable: bool) -> impl IntoView {
                 Lang::Zh => format!("{year} 年销售计划（箱）"),
                 Lang::En => format!("Sales plans {year} (cases)"),
             }}</h2>
+            {no_units.then(|| view! { <p class="muted">{tr("您的范围内没有市场部。", "There is no market department in your scope.")}</p> })}
+            {(!no_units && no_plans && !editable).then(|| view! { <p class="muted" data-test="no-plans">{tr("本年度尚未制定计划。", "No plans set for this year yet.")}</p> })}
             <div class="table-scroll">
             <table class="figures plans">
                 <thead><tr>

@@ -486,7 +486,7 @@ pub fn AccuracyPage() -> impl IntoView {
                             <strong data-test=format!("accuracy-{}", match c { Compared::Approved => "approved", Compared::Entered => "entered", Compared::Baseline => "baseline" })>{percent(total.accuracy(c))}</strong>
                         </div>
                     }).collect_view()}
-                    <div class="kpi"><span>{tr("审核链带来的增值", "Value added over the baseline")}</span>
+                    <div class="kpi"><span>{tr("预测增值（审核后较系统基线）", "Value added over the baseline")}</span>
                         <strong>{total.value_added().map_or_else(|| "—".into(), |v| format!("{:+.1}", v * 100.0))}</strong><small>{tr("个百分点", "points")}</small></div>
                 </section>
                 <p class="muted">{move || format!("{} {} · ΣA {} · Σ|F − A| {} · {}：{}", total.lines, lang.get().pick("行", "lines"), total.actual, total.approved_error,

@@ -29,6 +29,16 @@ fn workbook_lang(query: &AnalysisQuery, current: &CurrentUser) -> Lang {
         .unwrap_or(current.lang)
 }
 
+/// The narrowing in a file name, so a department's and a manager's
+/// workbooks do not share one.
+fn scope_suffix(narrow: Narrow) -> String {
+    match (narrow.unit_id, narrow.manager_id) {
+        (_, Some(m)) => format!("-manager{m}"),
+        (Some(u), None) => format!("-unit{u}"),
+        (None, None) => String::new(),
+    }
+}
+
 /// JSON, or the tables as an xlsx workbook with `format=xlsx`.
 fn answer<T: serde::Serialize>(
     value: T,
@@ -80,7 +90,12 @@ pub async fn sales(
 ) -> ApiResult<Response> {
     let lang = workbook_lang(&query, &current);
     let report = analysis::sales(&state, &current.user, narrow, &query, lang).await?;
-    let name = format!("sales-{}-{}m", report.end, report.months);
+    let name = format!(
+        "sales-{}-{}m{}",
+        report.end,
+        report.months,
+        scope_suffix(narrow)
+    );
     answer(report, &query, lang, &name, |r| {
         analysis::sales_tables(r, lang)
     })
@@ -108,7 +123,8 @@ pub async fn stock(
     };
     let lang = workbook_lang(&query, &current);
     let report = analysis::stock(&state, &current.user, narrow, lang).await?;
-    answer(report, &query, lang, "stock", |r| {
+    let name = format!("stock-{}{}", crate::clock::today(), scope_suffix(narrow));
+    answer(report, &query, lang, &name, |r| {
         analysis::stock_tables(r, lang)
     })
 }

@@ -280,33 +280,54 @@ pub async fn sales(
         });
     }
 
-    // Plans of the departments in the reach (none for one manager).
-    let plan_units: Option<Option<Vec<i64>>> = match &reach {
-        Reach::Everything => Some(None),
-        Reach::Units(units) => Some(Some(units.iter().copied().collect())),
-        Reach::Manager { .. } => None,
-    };
+    // Plans of the market departments in the reach (none for one
+    // manager); a month counts only when every one of them has a plan.
     let year_start = YearMonth::new(end.year(), 1).unwrap_or(end);
     let year_end = YearMonth::new(end.year(), 12).unwrap_or(end);
     let chart_from = end.plus(-(i64::from(CHART_MONTHS) - 1));
-    let plans: BTreeMap<YearMonth, i64> = match &plan_units {
-        Some(units) => store::plans_by_month(
+    let departments: Vec<i64> = match &reach {
+        Reach::Manager { .. } => Vec::new(),
+        _ => plan_units(pool, &reach)
+            .await?
+            .iter()
+            .map(|u| u.unit_id)
+            .collect(),
+    };
+    let plans: BTreeMap<YearMonth, i64> = if departments.is_empty() {
+        BTreeMap::new()
+    } else {
+        store::plans_by_month(
             pool,
-            units.as_deref(),
+            &departments,
             chart_from.min(year_start),
             year_end.max(end),
         )
         .await?
         .into_iter()
-        .collect(),
-        None => BTreeMap::new(),
+        .filter(|(_, _, count)| *count == departments.len() as i64)
+        .map(|(m, cartons, _)| (m, cartons))
+        .collect()
     };
     let sum_plans = |months: &mut dyn Iterator<Item = YearMonth>| -> Option<i64> {
         let found: Vec<i64> = months.filter_map(|m| plans.get(&m).copied()).collect();
         (!found.is_empty()).then(|| found.iter().sum())
     };
-    let plan_cartons = sum_plans(&mut in_period.iter().copied());
-    let year_plan_cartons = sum_plans(&mut (0..12).map(|k| year_start.plus(k)));
+    let complete = |months: &[YearMonth]| months.iter().all(|m| plans.contains_key(m));
+    let plan_cartons = complete(&in_period)
+        .then(|| sum_plans(&mut in_period.iter().copied()))
+        .flatten();
+    let year: Vec<YearMonth> = (0..12).map(|k| year_start.plus(k)).collect();
+    let year_plan_cartons = complete(&year)
+        .then(|| sum_plans(&mut year.iter().copied()))
+        .flatten();
+    let first = store::first_month(pool).await?;
+    let last_year_complete = first.is_some_and(|f| in_period.iter().all(|m| m.plus(-12) >= f));
+    if !last_year_complete {
+        // No growth to rank by: the largest first.
+        for rows in [&mut brands, &mut spec_rows] {
+            rows.sort_by(|a, b| b.cartons.cmp(&a.cartons).then(a.id.cmp(&b.id)));
+        }
+    }
     let year_to_date_cartons = month_total.range(year_start..=end).map(|(_, t)| t.0).sum();
     let monthly = (0..i64::from(CHART_MONTHS))
         .map(|k| {
@@ -387,6 +408,8 @@ pub async fn sales(
         end,
         months,
         total,
+        last_year_complete,
+        first,
         plan_cartons,
         year_plan_cartons,
         year_to_date_cartons,
@@ -674,7 +697,7 @@ pub fn sales_tables(a: &SalesAnalysis, lang: Lang) -> Vec<Table> {
                     yuan(r.value_fen),
                     cases(r.last_year_cartons, size),
                     yuan(r.last_year_value_fen),
-                    ratio(r.growth()),
+                    ratio(r.growth().filter(|_| a.last_year_complete)),
                     Cell::Percent(share(r.cartons, a.total.cartons)),
                 ]
             })

@@ -192,14 +192,18 @@ pub async fn dashboard(
                 .unwrap_or_default()
         })
         .collect();
-    let by_department = departments(&progress)
-        .into_iter()
-        .map(|(unit, name)| TotalRow {
-            id: unit,
-            label: name,
-            ..rolled.by_unit.get(&unit).cloned().unwrap_or_default()
-        })
-        .collect();
+    let by_department = departments(if reach.manager().is_some() {
+        &[]
+    } else {
+        &progress[..]
+    })
+    .into_iter()
+    .map(|(unit, name)| TotalRow {
+        id: unit,
+        label: name,
+        ..rolled.by_unit.get(&unit).cloned().unwrap_or_default()
+    })
+    .collect();
     let last_month_of = forecast_store::last_history_month(pool, cycle.month)
         .await?
         .unwrap_or(cycle.month.plus(-1));
@@ -318,10 +322,15 @@ pub async fn accuracy(
         .into_iter()
         .filter(|r| managers.contains(&r.id))
         .collect();
-    let by_department = departments(&inside)
-        .iter()
-        .filter_map(|(unit, name)| rolled.by_unit.get(unit).map(|s| row(*unit, name, s)))
-        .collect();
+    // A customer manager's own figures are not their department's.
+    let by_department = if reach.manager().is_some() {
+        Vec::new()
+    } else {
+        departments(&inside)
+            .iter()
+            .filter_map(|(unit, name)| rolled.by_unit.get(unit).map(|s| row(*unit, name, s)))
+            .collect()
+    };
     let listed = if reach.manager().is_some() {
         ONE_MANAGER
     } else {

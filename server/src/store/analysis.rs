@@ -387,27 +387,33 @@ pub async fn latest_week(pool: &AnyPool, reach: &Reach) -> sqlx::Result<Option<c
     w.map(|w| w.parse().map_err(decode_error)).transpose()
 }
 
-/// Plans per month of the market departments `units` (all with `None`)
-/// from `from` to `to`.
+/// The first month with orders.
+pub async fn first_month(pool: &AnyPool) -> sqlx::Result<Option<YearMonth>> {
+    let m: Option<String> = sqlx::query_scalar("SELECT MIN(month) FROM monthly_spec_totals")
+        .fetch_one(pool)
+        .await?;
+    m.map(month_of).transpose()
+}
+
+/// Plans per month of the market departments `units` from `from` to
+/// `to`: (month, cartons, departments with a plan).
 pub async fn plans_by_month(
     pool: &AnyPool,
-    units: Option<&[i64]>,
+    units: &[i64],
     from: YearMonth,
     to: YearMonth,
-) -> sqlx::Result<Vec<(YearMonth, i64)>> {
-    let filter = units.map_or(String::new(), |u| {
-        format!("AND unit_id IN ({})", id_list(u))
-    });
+) -> sqlx::Result<Vec<(YearMonth, i64, i64)>> {
     sqlx::query(&format!(
-        "SELECT month, CAST(SUM(cartons) AS BIGINT) FROM sales_plans \
-         WHERE month >= $1 AND month <= $2 {filter} GROUP BY month"
+        "SELECT month, CAST(SUM(cartons) AS BIGINT), COUNT(*) FROM sales_plans \
+         WHERE month >= $1 AND month <= $2 AND unit_id IN ({}) GROUP BY month",
+        id_list(units)
     ))
     .bind(from.to_string())
     .bind(to.to_string())
     .fetch_all(pool)
     .await?
     .into_iter()
-    .map(|r| Ok((month_of(r.try_get(0)?)?, r.try_get(1)?)))
+    .map(|r| Ok((month_of(r.try_get(0)?)?, r.try_get(1)?, r.try_get(2)?)))
     .collect()
 }
 
