@@ -92,6 +92,20 @@ async fn each_level_gets_its_own_figures_equal_to_the_lines(backend: e2e::Backen
     for (login, scope) in &cases {
         let who = caller(&app, login).await;
         let report = sales(&app, &who, "").await;
+        // The tiny demo's 13 months hold last year's first month of the
+        // quarter only: no growth against it.
+        assert!(!report.last_year_complete, "{login}");
+        assert_eq!(report.first, Some(demo_end().plus(-12)));
+        let month: SalesAnalysis = who
+            .get_json(
+                &app,
+                &format!("/api/analysis/sales?end={}&months=1", demo_end()),
+            )
+            .await;
+        assert!(
+            month.last_year_complete,
+            "{login}: one month has its last year"
+        );
         let expected = ordered(&app, scope, &period()).await;
         assert!(expected > 0, "the demo has orders for {login}");
         assert_eq!(
@@ -337,6 +351,23 @@ async fn plans_are_the_centers_and_checked_cell_by_cell(backend: e2e::Backend) {
         .status(),
         403
     );
+    // One department's plans alone: the company has no plan to compare with.
+    let first_unit: Vec<serde_json::Value> = cells[..12].to_vec();
+    let partial = center
+        .send(
+            &app,
+            Method::PUT,
+            "/api/analysis/plans",
+            json!({ "year": year, "plans": first_unit }),
+        )
+        .await;
+    assert_eq!(partial.status(), 200);
+    let company = sales(&app, &center, "").await;
+    assert_eq!(
+        company.year_plan_cartons, None,
+        "a partial plan is not the company's"
+    );
+    assert!(company.monthly.iter().all(|m| m.plan_cartons.is_none()));
     let stored = center
         .send(
             &app,
@@ -394,7 +425,7 @@ async fn plans_are_the_centers_and_checked_cell_by_cell(backend: e2e::Backend) {
             .fetch_one(&app.db().pool)
             .await
             .unwrap();
-    assert_eq!(audited, 41, "every save is audited once");
+    assert_eq!(audited, 42, "every save is audited once");
 }
 
 async fn the_tables_download_as_a_workbook_and_bad_queries_are_refused(backend: e2e::Backend) {
