@@ -152,6 +152,16 @@ async fn the_center_types_a_plan_and_the_market_manager_drills_down() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert_eq!(value, "12.5", "the plan is there after a reload");
+    // Typed and not saved: leaving the tab asks, and staying keeps it.
+    type_into(&browser, "[data-test=plan-cell]", "7").await;
+    element(&browser, "[data-test=plans-unsaved]").await;
+    click(&browser, "[data-test=tab-sales]").await;
+    e2e::dismiss(&browser).await;
+    let kept = element(&browser, "[data-test=plan-cell]").await;
+    assert_eq!(kept.prop("value").await.unwrap().as_deref(), Some("7"));
+    click(&browser, "[data-test=tab-sales]").await;
+    e2e::accept(&browser).await;
+    element(&browser, "[data-test=monthly]").await;
     browser.close().await;
 
     // A market manager: their department, then one of their managers.

@@ -60,12 +60,27 @@ pub fn AnalysisPage() -> impl IntoView {
     let lang = state::lang();
     let tab = RwSignal::new(Tab::Sales);
     let narrow = RwSignal::new(Narrow::Whole);
+    // Plans typed and not saved yet: leaving the tab asks first.
+    let unsaved = RwSignal::new(false);
+    let leave = move |to: Tab| {
+        let lang = lang.get_untracked();
+        if tab.get_untracked() == Tab::Plans && to != Tab::Plans && unsaved.get_untracked() {
+            if !crate::components::confirm::confirm(lang.pick(
+                "销售计划有未保存的修改，离开将丢失。确定离开？",
+                "The plans have unsaved changes that will be lost. Leave?",
+            )) {
+                return;
+            }
+            unsaved.set(false);
+        }
+        tab.set(to);
+    };
     let tab_button = move |t: Tab, zh: &'static str, en: &'static str, test: &'static str| {
         view! {
             <button type="button" role="tab" data-test=test
                 class=move || if tab.get() == t { "tab active" } else { "tab" }
                 aria-selected=move || (tab.get() == t).to_string()
-                on:click=move |_| tab.set(t)>
+                on:click=move |_| leave(t)>
                 {move || lang.get().pick(zh, en)}
             </button>
         }
@@ -89,7 +104,7 @@ pub fn AnalysisPage() -> impl IntoView {
             {move || match tab.get() {
                 Tab::Sales => view! { <SalesTab narrow/> }.into_any(),
                 Tab::Stock => view! { <StockTab narrow/> }.into_any(),
-                Tab::Plans => view! { <PlansTab/> }.into_any(),
+                Tab::Plans => view! { <PlansTab unsaved/> }.into_any(),
             }}
         </section>
     }
@@ -602,7 +617,7 @@ fn BucketTable(buckets: Vec<domain::analysis::Bucket>, retailers: i64) -> impl I
 /// The plans grid: departments × 12 months in cases; the marketing center
 /// edits it (a block copied from a spreadsheet pastes from the cell).
 #[component]
-fn PlansTab() -> impl IntoView {
+fn PlansTab(unsaved: RwSignal<bool>) -> impl IntoView {
     let lang = state::lang();
     // China time: the browser's clock, at UTC+8.
     let now = js_sys::Date::new_0();
@@ -618,12 +633,23 @@ fn PlansTab() -> impl IntoView {
         <form class="filters" on:submit=|ev| ev.prevent_default()>
             <label>{tr("年度", "Year")}
                 <input type="number" data-test="plan-year" min="2000" max="2100" prop:value=move || year.get().to_string()
-                    on:change=move |ev| if let Ok(y) = event_target_value(&ev).parse() { year.set(y) }/>
+                    on:change=move |ev| {
+                        if let Ok(y) = event_target_value(&ev).parse() {
+                            let ask = lang.get_untracked().pick(
+                                "销售计划有未保存的修改，换年度将丢失。确定？",
+                                "The plans have unsaved changes that will be lost. Change the year?",
+                            );
+                            if !unsaved.get_untracked() || crate::components::confirm::confirm(ask) {
+                                unsaved.set(false);
+                                year.set(y);
+                            }
+                        }
+                    }/>
             </label>
         </form>
         <Suspense fallback=|| view! { <p class="muted">{tr("加载中…", "Loading…")}</p> }>
             {move || view_of.get().map(|r| match r {
-                Ok(v) => view! { <PlansGrid plans=v editable/> }.into_any(),
+                Ok(v) => view! { <PlansGrid plans=v editable unsaved/> }.into_any(),
                 Err(e) => view! { <ErrorNote error=Some(e)/> }.into_any(),
             })}
         </Suspense>
@@ -631,7 +657,7 @@ fn PlansTab() -> impl IntoView {
 }
 
 #[component]
-fn PlansGrid(plans: PlansView, editable: bool) -> impl IntoView {
+fn PlansGrid(plans: PlansView, editable: bool, unsaved: RwSignal<bool>) -> impl IntoView {
     let lang = state::lang();
     let size = plans.case_size;
     let year = plans.year;
@@ -674,6 +700,7 @@ fn PlansGrid(plans: PlansView, editable: bool) -> impl IntoView {
                 Ok(_) => {
                     error.set(None);
                     saved.set(true);
+                    unsaved.set(false);
                 }
                 Err(e) => error.set(Some(e)),
             }
@@ -770,6 +797,8 @@ fn PlansGrid(plans: PlansView, editable: bool) -> impl IntoView {
             return;
         }
         ev.prevent_default();
+        unsaved.set(true);
+        saved.set(false);
         grid.with_value(|rows| {
             for (dr, line) in text.trim_end().lines().enumerate() {
                 for (dm, value) in line.split('\t').enumerate() {
@@ -811,7 +840,11 @@ fn PlansGrid(plans: PlansView, editable: bool) -> impl IntoView {
                                                 aria-label=format!("{} {}", u.name, m + 1)
                                                 class:invalid=invalid
                                                 prop:value=move || cell.get()
-                                                on:input=move |ev| cell.set(event_target_value(&ev))
+                                                on:input=move |ev| {
+                                                    cell.set(event_target_value(&ev));
+                                                    unsaved.set(true);
+                                                    saved.set(false);
+                                                }
                                                 on:paste=move |ev| paste(r, m, ev)/>
                                         }.into_any()
                                     } else {
@@ -829,6 +862,7 @@ fn PlansGrid(plans: PlansView, editable: bool) -> impl IntoView {
                     <button type="button" data-test="save-plans" on:click=submit
                         disabled=move || save.pending().get()>{tr("保存计划", "Save plans")}</button>
                     {move || saved.get().then(|| view! { <span class="ok" data-test="plans-saved">{tr("已保存", "Saved")}</span> })}
+                    {move || unsaved.get().then(|| view! { <span class="muted" data-test="plans-unsaved">{tr("有未保存的修改", "Unsaved changes")}</span> })}
                 </p>
             })}
             <ErrorNote error=error/>

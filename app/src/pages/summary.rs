@@ -504,7 +504,9 @@ pub fn AccuracyPage() -> impl IntoView {
                     </div>
                 </section>
                 <AccuracyTable title=tr("按品规", "By spec") rows=r.by_spec.clone() test="accuracy-specs"/>
-                <AccuracyTable title=tr("按市场部", "By department") rows=r.by_department.clone() test="accuracy-departments"/>
+                {(!r.by_department.is_empty()).then(|| view! {
+                    <AccuracyTable title=tr("按市场部", "By department") rows=r.by_department.clone() test="accuracy-departments"/>
+                })}
                 <section class="card">
                     <h3>{tr("客户经理排名", "Customer manager ranking")}</h3>
                     <table class="totals" data-test="accuracy-managers">
