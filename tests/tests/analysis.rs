@@ -12,6 +12,7 @@ use reqwest::Method;
 use serde_json::json;
 
 on_both_databases!(
+    stock_saved_at_once_by_one_managers_retailers_is_all_counted,
     each_level_gets_its_own_figures_equal_to_the_lines,
     the_summaries_follow_orders_stock_and_handovers,
     plans_are_the_centers_and_checked_cell_by_cell,
@@ -470,4 +471,77 @@ async fn the_tables_download_as_a_workbook_and_bad_queries_are_refused(backend: 
     }
     let nonsense = county.get(&app, "/api/analysis/sales?unit_id=abc").await;
     assert!(nonsense.status().is_client_error());
+}
+
+/// Every retailer of one manager saves its stock at the same moment: the
+/// manager's summary rows are rebuilt by each save, and must end up
+/// counting every one of them (on PostgreSQL the saves really overlap).
+async fn stock_saved_at_once_by_one_managers_retailers_is_all_counted(backend: e2e::Backend) {
+    let app = spawn_app(backend).await;
+    let (cm, _) = user(&app, "cm01").await;
+    let manager = caller(&app, "cm01").await;
+    let retailers: Vec<i64> = sqlx::query_scalar(
+        "SELECT DISTINCT r.id FROM retailers r JOIN retailer_specs s ON s.retailer_id = r.id \
+         WHERE r.manager_id = $1 ORDER BY r.id",
+    )
+    .bind(cm)
+    .fetch_all(&app.db().pool)
+    .await
+    .unwrap();
+    assert!(retailers.len() >= 3, "{retailers:?}");
+    // Several rounds: whether saves overlap is a matter of timing.
+    for round in 1..=5 {
+        let mut bodies = Vec::new();
+        for &retailer in &retailers {
+            let view: RetailerSettingsView = manager
+                .get_json(&app, &format!("/api/replenishment/retailers/{retailer}"))
+                .await;
+            let settings: Vec<serde_json::Value> = view
+                .settings
+                .iter()
+                .map(|s| {
+                    json!({ "spec_id": s.spec_id, "stock": s.stock.get() + round, "lower": s.lower.get(),
+                            "upper": s.upper.get(), "weekly_turnover": s.weekly_turnover.get() })
+                })
+                .collect();
+            bodies.push((
+                retailer,
+                json!({ "version": view.version, "settings": settings }),
+            ));
+        }
+        let saves = bodies.iter().map(|(retailer, body)| {
+            let (manager, app) = (&manager, &app);
+            async move {
+                manager
+                    .send(
+                        app,
+                        Method::PUT,
+                        &format!("/api/replenishment/retailers/{retailer}/settings"),
+                        body.clone(),
+                    )
+                    .await
+                    .status()
+                    .as_u16()
+            }
+        });
+        let statuses = futures::future::join_all(saves).await;
+        assert!(
+            statuses.iter().all(|s| *s == 200),
+            "round {round}: {statuses:?}"
+        );
+    }
+    let scope = format!("r.manager_id = {cm}");
+    let stock: StockAnalysis = manager.get_json(&app, "/api/analysis/stock").await;
+    assert_eq!(
+        stock.stock,
+        held(&app, &scope).await,
+        "every save is counted"
+    );
+    let holders: i64 = sqlx::query_scalar(&format!(
+        "SELECT COUNT(DISTINCT s.retailer_id) FROM retailer_specs s JOIN retailers r ON r.id = s.retailer_id WHERE {scope}"
+    ))
+    .fetch_one(&app.db().pool)
+    .await
+    .unwrap();
+    assert_eq!(stock.retailers, holders);
 }

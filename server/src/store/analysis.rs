@@ -201,6 +201,24 @@ pub async fn add_order_week(
     Ok(())
 }
 
+/// Takes the managers' rows until the transaction ends, so that two
+/// writers rebuilding the same manager's summaries (two of their retailers
+/// saving stock at once, a handover) follow one another: each rebuild then
+/// reads what the other committed. SQLite serializes writers anyway; on
+/// PostgreSQL two overlapping delete-and-insert rebuilds would otherwise
+/// collide on the summary's key.
+async fn lock_managers(conn: &mut AnyConnection, managers: &[i64]) -> sqlx::Result<()> {
+    let mut ids = managers.to_vec();
+    ids.sort_unstable();
+    for id in ids {
+        sqlx::query("UPDATE users SET active = active WHERE id = $1")
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Rebuilds one retailer's stock summaries after its settings were saved:
 /// its own row and its manager's rows per spec.
 pub async fn refresh_retailer_stock(
@@ -211,6 +229,7 @@ pub async fn refresh_retailer_stock(
         .bind(retailer_id)
         .fetch_one(&mut *conn)
         .await?;
+    lock_managers(conn, &[manager]).await?;
     for (sql, key) in [
         (
             "DELETE FROM stock_retailer WHERE retailer_id = $1".to_string(),
@@ -242,6 +261,7 @@ pub async fn refresh_managers(conn: &mut AnyConnection, managers: &[i64]) -> sql
     if managers.is_empty() {
         return Ok(());
     }
+    lock_managers(conn, managers).await?;
     let list = id_list(managers);
     // The departments concerned: those the managers' rows were on, and
     // those their retailers are on now.
