@@ -162,6 +162,38 @@ async fn the_center_types_a_plan_and_the_market_manager_drills_down() {
     click(&browser, "[data-test=tab-sales]").await;
     e2e::accept(&browser).await;
     element(&browser, "[data-test=monthly]").await;
+
+    // A block copied from a spreadsheet (with a thousands separator) pastes
+    // from the cell rightwards and down, and saves.
+    click(&browser, "[data-test=tab-plans]").await;
+    let year_input = element(&browser, "[data-test=plan-year]").await;
+    year_input.clear().await.unwrap();
+    year_input
+        .send_keys(&format!("{year}\u{E007}"))
+        .await
+        .unwrap();
+    element(&browser, "[data-test=plan-cell]").await;
+    browser
+        .client
+        .execute(
+            "const data = new DataTransfer(); data.setData('text/plain', arguments[0]);
+             document.querySelector('[data-test=plan-cell]').dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));",
+            vec![serde_json::json!("1,000\t2\r\n3\t4\r\n")],
+        )
+        .await
+        .expect("paste");
+    click(&browser, "[data-test=save-plans]").await;
+    element(&browser, "[data-test=plans-saved]").await;
+    let pasted: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT month, cartons FROM sales_plans WHERE month IN ($1, $2) ORDER BY unit_id, month",
+    )
+    .bind(format!("{year}-01"))
+    .bind(format!("{year}-02"))
+    .fetch_all(&app.db().pool)
+    .await
+    .unwrap();
+    let cartons: Vec<i64> = pasted.iter().map(|p| p.1).collect();
+    assert_eq!(&cartons[..4], [250_000, 500, 750, 1000], "{pasted:?}");
     browser.close().await;
 
     // A market manager: their department, then one of their managers.
@@ -172,9 +204,24 @@ async fn the_center_types_a_plan_and_the_market_manager_drills_down() {
     .await
     .unwrap();
     let browser = Browser::start().await;
-    sign_in_at(&browser, &app, "/analysis", "mm01").await;
+    // From the home page's link, as a person arrives.
+    sign_in_at(&browser, &app, "/", "mm01").await;
+    click(&browser, "[data-test=link-analysis]").await;
     wait_for_text(&browser, "[data-test=scope-label]", &department).await;
     element(&browser, "[data-test=monthly] svg").await;
+    // A year instead of a quarter, then the workbook by its link.
+    element(&browser, "[data-test=period]")
+        .await
+        .select_by_value("12")
+        .await
+        .unwrap();
+    wait_for_text(&browser, ".scope-bar", "12 个月").await;
+    click(&browser, "[data-test=export-sales]").await;
+    let file = downloaded(&browser, "xlsx").await;
+    assert!(file.to_string_lossy().contains("-12m"), "{file:?}");
+    let mut book = calamine::open_workbook_auto(&file).expect("workbook");
+    let months = book.worksheet_range("月度销量").expect("the monthly sheet");
+    assert_eq!(months.height(), 13, "a header and 12 months");
     let manager = text_of(&browser, "[data-test=by-unit] [data-test=drill]").await;
     click(&browser, "[data-test=by-unit] [data-test=drill]").await;
     wait_for_text(&browser, "[data-test=scope-label]", &manager).await;
