@@ -463,6 +463,41 @@ pub fn cartons_of_cases(cases: f64, case_size: CaseSize) -> Option<i64> {
         .then_some(cartons as i64)
 }
 
+/// Why a plan typed in cases cannot be stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanCellError {
+    NotANumber,
+    Negative,
+    TooLarge,
+}
+
+impl PlanCellError {
+    pub fn message(self, lang: Lang) -> &'static str {
+        match self {
+            PlanCellError::NotANumber => lang.pick("请输入数字（箱）", "enter a number of cases"),
+            PlanCellError::Negative => lang.pick("计划不能为负数", "a plan cannot be negative"),
+            PlanCellError::TooLarge => lang.pick(
+                "计划过大（最多 40 万箱）",
+                "too large (at most 400,000 cases)",
+            ),
+        }
+    }
+}
+
+/// A plan as a person types or pastes it, in cases (箱): full-width
+/// digits and a spreadsheet's thousands separators are read; whole cartons
+/// out, within the plan's bounds.
+pub fn read_plan_cases(text: &str, case_size: CaseSize) -> Result<i64, PlanCellError> {
+    let cases = crate::quantity::plain_number(&text.replace([',', '，'], ""))
+        .and_then(|t| t.parse::<f64>().ok())
+        .filter(|c| c.is_finite())
+        .ok_or(PlanCellError::NotANumber)?;
+    if cases < 0.0 {
+        return Err(PlanCellError::Negative);
+    }
+    cartons_of_cases(cases, case_size).ok_or(PlanCellError::TooLarge)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -585,6 +620,17 @@ mod tests {
         assert_eq!(cartons_of_cases(-1.0, CaseSize(250)), None);
         assert_eq!(cartons_of_cases(f64::NAN, CaseSize(250)), None);
         assert_eq!(cartons_of_cases(1e12, CaseSize(250)), None);
+    }
+
+    #[test]
+    fn plans_are_read_as_people_type_and_paste_them() {
+        let size = CaseSize(250);
+        assert_eq!(read_plan_cases("12.5", size), Ok(3125));
+        assert_eq!(read_plan_cases("1,000", size), Ok(250_000));
+        assert_eq!(read_plan_cases("１２", size), Ok(3000));
+        assert_eq!(read_plan_cases("abc", size), Err(PlanCellError::NotANumber));
+        assert_eq!(read_plan_cases("-3", size), Err(PlanCellError::Negative));
+        assert_eq!(read_plan_cases("1e9", size), Err(PlanCellError::TooLarge));
     }
 
     proptest! {

@@ -435,6 +435,33 @@ pub(crate) async fn cycle_at(db: &Db, month: YearMonth) -> anyhow::Result<Option
 /// A cycle over every retailer and up to 60 specs with every line filled
 /// (1.8M lines at city scale): a quarter of the sheets approved, a quarter
 /// at level 2, a quarter at level 1, a quarter returned. Reused if present.
+/// The server on a loopback port over `db`, for the benchmarks that time
+/// the API: its address and its task (abort it when done).
+pub(crate) async fn loopback_server(
+    db: &Db,
+) -> anyhow::Result<(String, tokio::task::JoinHandle<()>)> {
+    let state = server::AppState::new(db.clone(), Config::local(String::new())).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let task = tokio::spawn(async move {
+        let _ = server::serve(listener, state, std::future::pending()).await;
+    });
+    Ok((base, task))
+}
+
+/// A client signed in as the demo account `login`.
+pub(crate) async fn signed_in(base: &str, login: &str) -> anyhow::Result<reqwest::Client> {
+    let client = reqwest::Client::builder().cookie_store(true).build()?;
+    client
+        .post(format!("{base}/api/auth/login"))
+        .json(&serde_json::json!({ "login": login, "password": crate::demo::DEMO_PASSWORD }))
+        .send()
+        .await?
+        .error_for_status()
+        .with_context(|| format!("signing in as {login} (demo password)"))?;
+    Ok(client)
+}
+
 pub(crate) async fn dashboard_cycle(db: &Db) -> anyhow::Result<i64> {
     let today = server::clock::today();
     let month = bench_month(today);
@@ -551,22 +578,8 @@ pub async fn bench_dashboard(db: &Db, rounds: usize) -> anyhow::Result<()> {
     .fetch_one(&db.pool)
     .await?;
 
-    // The server, on a loopback port, over the same database.
-    let state = server::AppState::new(db.clone(), Config::local(String::new())).await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let serving = state.clone();
-    let server = tokio::spawn(async move {
-        let _ = server::serve(listener, serving, std::future::pending()).await;
-    });
-    let client = reqwest::Client::builder().cookie_store(true).build()?;
-    client
-        .post(format!("{base}/api/auth/login"))
-        .json(&serde_json::json!({ "login": "center", "password": crate::demo::DEMO_PASSWORD }))
-        .send()
-        .await?
-        .error_for_status()
-        .context("signing in as the marketing center (demo password)")?;
+    let (base, server) = loopback_server(db).await?;
+    let client = signed_in(&base, "center").await?;
     let url = format!("{base}/api/forecast/cycles/{cycle_id}/dashboard");
     let mut api = Vec::with_capacity(rounds);
     let mut bytes = 0;

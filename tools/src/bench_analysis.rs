@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use domain::analysis::{BREADTH_EDGES, STOCK_SIZE_EDGES};
 use domain::month::YearMonth;
-use server::config::Config;
 use server::db::Db;
+use server::store::analysis::bucket_case;
 
 fn median(mut v: Vec<Duration>) -> f64 {
     v.sort();
@@ -67,15 +67,6 @@ async fn readers(db: &Db) -> anyhow::Result<Vec<Reader>> {
     ])
 }
 
-fn case(column: &str, edges: &[i64]) -> String {
-    let mut sql = "CASE".to_string();
-    for (i, e) in edges.iter().enumerate() {
-        sql.push_str(&format!(" WHEN {column} < {e} THEN {i}"));
-    }
-    sql.push_str(&format!(" ELSE {} END", edges.len()));
-    sql
-}
-
 /// The raw statements computing each page's figures from the lines.
 fn raw_sales(reader: &Reader, end: YearMonth) -> Vec<String> {
     let scope = &reader.retailers;
@@ -130,8 +121,8 @@ fn raw_stock(reader: &Reader, end: YearMonth) -> Vec<String> {
             "SELECT {}, {}, COUNT(*) FROM (SELECT s.retailer_id, CAST(SUM(s.stock) AS BIGINT) AS stock, \
              CAST(SUM(CASE WHEN s.stock > 0 THEN 1 ELSE 0 END) AS BIGINT) AS specs FROM retailer_specs s \
              JOIN retailers r ON r.id = s.retailer_id WHERE {scope} GROUP BY s.retailer_id) t GROUP BY 1, 2",
-            case("stock", &STOCK_SIZE_EDGES),
-            case("specs", &BREADTH_EDGES)
+            bucket_case("stock", &STOCK_SIZE_EDGES),
+            bucket_case("specs", &BREADTH_EDGES)
         ),
     ]
 }
@@ -153,25 +144,12 @@ pub async fn bench_analysis(db: &Db, rounds: usize) -> anyhow::Result<()> {
         "{} retailers, {} order rows, {} recorded stock rows; period: 3 months to {end}; {rounds} rounds, medians",
         counts.0, counts.1, counts.2
     );
-    let state = server::AppState::new(db.clone(), Config::local(String::new())).await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let serving = state.clone();
-    let server = tokio::spawn(async move {
-        let _ = server::serve(listener, serving, std::future::pending()).await;
-    });
+    let (base, server) = crate::bench::loopback_server(db).await?;
     println!(
         "| page | reader | API (summaries) | raw SQL from the lines | answer |\n|---|---|---|---|---|"
     );
     for reader in readers(db).await? {
-        let client = reqwest::Client::builder().cookie_store(true).build()?;
-        client
-            .post(format!("{base}/api/auth/login"))
-            .json(&serde_json::json!({ "login": reader.login, "password": crate::demo::DEMO_PASSWORD }))
-            .send()
-            .await?
-            .error_for_status()
-            .with_context(|| format!("signing in as {} (demo password)", reader.login))?;
+        let client = crate::bench::signed_in(&base, reader.login).await?;
         for (page, path, raw) in [
             ("sales", "/api/analysis/sales", raw_sales(&reader, end)),
             ("stock", "/api/analysis/stock", raw_stock(&reader, end)),

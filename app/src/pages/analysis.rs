@@ -4,7 +4,7 @@
 //! plans (set by the marketing center).
 
 use domain::analysis::{
-    cartons_of_cases, share, Breakdown, PlanCell, PlanUpdate, PlansView, SalesAnalysis, SalesRow,
+    read_plan_cases, share, Breakdown, PlanCell, PlanUpdate, PlansView, SalesAnalysis, SalesRow,
     StockAnalysis, PERIODS,
 };
 use domain::policy::op;
@@ -718,47 +718,24 @@ fn PlansGrid(plans: PlansView, editable: bool, unsaved: RwSignal<bool>) -> impl 
                     if text.is_empty() {
                         continue;
                     }
-                    // Thousands separators as a spreadsheet copies them.
-                    let number = domain::quantity::plain_number(&text.replace([',', '，'], ""))
-                        .and_then(|t| t.parse::<f64>().ok());
                     let lang = lang.get_untracked();
-                    let name = unit_names.with_value(|n| n[r].clone());
-                    let at = match lang {
-                        Lang::Zh => format!("{name} {}月", m + 1),
-                        Lang::En => format!("{name}, month {}", m + 1),
-                    };
-                    match number {
-                        None => bad.push((
-                            format!("plans.{r}.{m}"),
-                            format!(
-                                "{at}: {}",
-                                lang.pick("请输入数字（箱）", "enter a number of cases")
-                            ),
-                        )),
-                        Some(c) if c < 0.0 => bad.push((
-                            format!("plans.{r}.{m}"),
-                            format!(
-                                "{at}: {}",
-                                lang.pick("计划不能为负数", "a plan cannot be negative")
-                            ),
-                        )),
-                        Some(c) => match cartons_of_cases(c, size) {
-                            Some(cartons) => plans.push(PlanCell {
-                                unit_id: unit_ids.with_value(|u| u[r]),
-                                month: m as u32 + 1,
-                                cartons,
-                            }),
-                            None => bad.push((
+                    match read_plan_cases(text, size) {
+                        Ok(cartons) => plans.push(PlanCell {
+                            unit_id: unit_ids.with_value(|u| u[r]),
+                            month: m as u32 + 1,
+                            cartons,
+                        }),
+                        Err(e) => {
+                            let name = unit_names.with_value(|n| n[r].clone());
+                            let at = match lang {
+                                Lang::Zh => format!("{name} {}月", m + 1),
+                                Lang::En => format!("{name}, month {}", m + 1),
+                            };
+                            bad.push((
                                 format!("plans.{r}.{m}"),
-                                format!(
-                                    "{at}: {}",
-                                    lang.pick(
-                                        "计划过大（最多 40 万箱）",
-                                        "too large (at most 400,000 cases)"
-                                    )
-                                ),
-                            )),
-                        },
+                                format!("{at}: {}", e.message(lang)),
+                            ));
+                        }
                     }
                 }
             }

@@ -73,48 +73,85 @@ async fn specs(pool: &AnyPool) -> ApiResult<Vec<Spec>> {
         .collect())
 }
 
-/// Whose figures: the whole company, a unit, a customer manager.
-async fn scope_label(pool: &AnyPool, reach: &Reach, lang: Lang) -> ApiResult<String> {
-    Ok(match reach {
-        Reach::Everything => lang.pick("全公司", "Whole company").to_string(),
-        Reach::Units(units) => {
-            let all = crate::store::org::units(pool).await?;
-            all.iter()
+/// The organisation as an analysis needs it, read once per request: the
+/// units and the customer managers' names.
+struct Org {
+    units: Vec<domain::org::OrgUnit>,
+    managers: HashMap<i64, String>,
+}
+
+impl Org {
+    async fn load(pool: &AnyPool) -> ApiResult<Org> {
+        Ok(Org {
+            units: crate::store::org::units(pool).await?,
+            managers: store::manager_names(pool).await?,
+        })
+    }
+
+    /// The name of a group's member (a unit or a manager).
+    fn name(&self, group: Group, id: i64) -> String {
+        match group {
+            Group::Unit => self
+                .units
+                .iter()
+                .find(|u| u.id == id)
+                .map(|u| u.name.clone()),
+            Group::Manager => self.managers.get(&id).cloned(),
+        }
+        .unwrap_or_default()
+    }
+
+    /// Whose figures: the whole company, a unit, a customer manager.
+    fn scope_label(&self, reach: &Reach, lang: Lang) -> String {
+        match reach {
+            Reach::Everything => lang.pick("全公司", "Whole company").to_string(),
+            Reach::Units(units) => self
+                .units
+                .iter()
                 .filter(|u| units.contains(&u.id))
                 .find(|u| !u.parent_id.is_some_and(|p| units.contains(&p)))
                 .map(|u| u.name.clone())
-                .unwrap_or_default()
-        }
-        Reach::Manager { id, .. } => {
-            let (_, managers) = store::names(pool).await?;
-            let name = managers.get(id).cloned().unwrap_or_default();
-            match lang {
-                Lang::Zh => format!("{name}（客户经理）"),
-                Lang::En => format!("{name} (customer manager)"),
+                .unwrap_or_default(),
+            Reach::Manager { id, .. } => {
+                let name = self.name(Group::Manager, *id);
+                match lang {
+                    Lang::Zh => format!("{name}（客户经理）"),
+                    Lang::En => format!("{name} (customer manager)"),
+                }
             }
         }
-    })
-}
+    }
 
-/// How a reach's table breaks down: by department when it spans several,
-/// by customer manager within one department, not at all for a manager.
-async fn breakdown(pool: &AnyPool, reach: &Reach) -> ApiResult<Option<Group>> {
-    Ok(match reach {
-        Reach::Everything => Some(Group::Unit),
-        Reach::Manager { .. } => None,
-        Reach::Units(units) => {
-            let all = crate::store::org::units(pool).await?;
-            let departments = all
-                .iter()
-                .filter(|u| units.contains(&u.id) && u.kind == UnitKind::MarketDepartment)
-                .count();
-            Some(if departments > 1 {
+    /// How a reach's table breaks down: by department when it spans
+    /// several, by customer manager within one department, not at all for
+    /// a manager.
+    fn breakdown(&self, reach: &Reach) -> Option<Group> {
+        match reach {
+            Reach::Everything => Some(Group::Unit),
+            Reach::Manager { .. } => None,
+            Reach::Units(_) => Some(if self.plan_units(reach).len() > 1 {
                 Group::Unit
             } else {
                 Group::Manager
-            })
+            }),
         }
-    })
+    }
+
+    /// The market departments of a reach, with their county.
+    fn plan_units(&self, reach: &Reach) -> Vec<PlanUnit> {
+        self.units
+            .iter()
+            .filter(|u| u.kind == UnitKind::MarketDepartment && reach.covers_unit(u.id))
+            .map(|u| PlanUnit {
+                unit_id: u.id,
+                name: u.name.clone(),
+                parent: u
+                    .parent_id
+                    .map(|p| self.name(Group::Unit, p))
+                    .unwrap_or_default(),
+            })
+            .collect()
+    }
 }
 
 fn kind_of(group: Group) -> Breakdown {
@@ -183,6 +220,7 @@ pub async fn sales(
     let _turn = reach::report_turn(state, lang).await?;
     let pool = &state.db.pool;
     let reach = reach::narrowed(pool, user, op::ANALYSIS_SALES, narrow, lang).await?;
+    let org = Org::load(pool).await?;
     let latest = store::latest_month(pool).await?;
     let (end, months) = period(query, latest, lang)?;
     let specs = specs(pool).await?;
@@ -287,11 +325,7 @@ pub async fn sales(
     let chart_from = end.plus(-(i64::from(CHART_MONTHS) - 1));
     let departments: Vec<i64> = match &reach {
         Reach::Manager { .. } => Vec::new(),
-        _ => plan_units(pool, &reach)
-            .await?
-            .iter()
-            .map(|u| u.unit_id)
-            .collect(),
+        _ => org.plan_units(&reach).iter().map(|u| u.unit_id).collect(),
     };
     let plans: BTreeMap<YearMonth, i64> = if departments.is_empty() {
         BTreeMap::new()
@@ -367,24 +401,18 @@ pub async fn sales(
         }
     };
 
-    let group = breakdown(pool, &reach).await?;
+    let group = org.breakdown(&reach);
     let by_unit = match group {
         None => Vec::new(),
         Some(group) => {
             let mut months_both = in_period.clone();
             months_both.extend(in_period.iter().map(|m| m.plus(-12)));
             let rows = store::sales_by_group(pool, &reach, group, &months_both).await?;
-            let (units, managers) = store::names(pool).await?;
-            let names = if group == Group::Unit {
-                &units
-            } else {
-                &managers
-            };
             let mut out: BTreeMap<i64, SalesRow> = BTreeMap::new();
             for (id, m, spec, cartons) in rows {
                 let row = out.entry(id).or_insert_with(|| SalesRow {
                     id,
-                    label: names.get(&id).cloned().unwrap_or_default(),
+                    label: org.name(group, id),
                     ..SalesRow::default()
                 });
                 if in_period.contains(&m) {
@@ -402,7 +430,7 @@ pub async fn sales(
     };
 
     Ok(SalesAnalysis {
-        scope_label: scope_label(pool, &reach, lang).await?,
+        scope_label: org.scope_label(&reach, lang),
         case_size: settings::get::<CaseSize>(pool, CASE_SIZE_KEY).await?,
         latest,
         end,
@@ -434,6 +462,7 @@ pub async fn stock(
     let _turn = reach::report_turn(state, lang).await?;
     let pool = &state.db.pool;
     let reach = reach::narrowed(pool, user, op::ANALYSIS_STOCK, narrow, lang).await?;
+    let org = Org::load(pool).await?;
     let norm = crate::store::replenishment::policy(pool)
         .await?
         .stock_to_sales_norm;
@@ -452,7 +481,7 @@ pub async fn stock(
         .into_iter()
         .map(|(spec, stock, holders)| (spec, (stock, holders)))
         .collect();
-    let group = breakdown(pool, &reach).await?;
+    let group = org.breakdown(&reach);
     let by_group = store::stock_by_group(pool, &reach, group.unwrap_or(Group::Manager)).await?;
     let retailers: i64 = by_group.iter().map(|g| g.2).sum();
     let mut spec_rows: Vec<SpecStock> = specs
@@ -501,19 +530,13 @@ pub async fn stock(
                 }
                 None => HashMap::new(),
             };
-            let (units, managers) = store::names(pool).await?;
-            let names = if group == Group::Unit {
-                &units
-            } else {
-                &managers
-            };
             let mut rows: Vec<UnitStock> = by_group
                 .iter()
                 .map(|&(id, stock, retailers)| {
                     let sold = group_sales.get(&id).copied().unwrap_or(0);
                     UnitStock {
                         id,
-                        label: names.get(&id).cloned().unwrap_or_default(),
+                        label: org.name(group, id),
                         stock,
                         sales: sold,
                         retailers,
@@ -541,7 +564,7 @@ pub async fn stock(
             .collect()
     };
     Ok(StockAnalysis {
-        scope_label: scope_label(pool, &reach, lang).await?,
+        scope_label: org.scope_label(&reach, lang),
         case_size: settings::get::<CaseSize>(pool, CASE_SIZE_KEY).await?,
         sales_month,
         norm,
@@ -556,25 +579,6 @@ pub async fn stock(
         by_stock_size: buckets(&STOCK_SIZE_EDGES, size),
         by_breadth: buckets(&BREADTH_EDGES, breadth),
     })
-}
-
-/// The market departments of the caller's reach, with their county.
-async fn plan_units(pool: &AnyPool, reach: &Reach) -> ApiResult<Vec<PlanUnit>> {
-    let all = crate::store::org::units(pool).await?;
-    let names: HashMap<i64, &str> = all.iter().map(|u| (u.id, u.name.as_str())).collect();
-    Ok(all
-        .iter()
-        .filter(|u| u.kind == UnitKind::MarketDepartment && reach.covers_unit(u.id))
-        .map(|u| PlanUnit {
-            unit_id: u.id,
-            name: u.name.clone(),
-            parent: u
-                .parent_id
-                .and_then(|p| names.get(&p).copied())
-                .unwrap_or("")
-                .to_string(),
-        })
-        .collect())
 }
 
 /// The plans of a year for the market departments in the caller's reach.
@@ -596,7 +600,7 @@ pub async fn plans(
             "The year must be 2000–2100",
         ));
     }
-    let units = plan_units(pool, &reach).await?;
+    let units = Org::load(pool).await?.plan_units(&reach);
     let cells = store::plans_of_year(pool, year)
         .await?
         .into_iter()
@@ -624,8 +628,9 @@ pub async fn set_plans(
 ) -> ApiResult<PlansView> {
     debug_assert_eq!(user.role, Role::MarketingCenter);
     let pool = &state.db.pool;
-    let units: Vec<i64> = plan_units(pool, &Reach::Everything)
+    let units: Vec<i64> = Org::load(pool)
         .await?
+        .plan_units(&Reach::Everything)
         .iter()
         .map(|u| u.unit_id)
         .collect();

@@ -16,7 +16,7 @@ use domain::forecast::view::TrendPoint;
 use domain::month::YearMonth;
 use sqlx::{AnyConnection, AnyPool, Row};
 
-use crate::db::now_unix;
+use crate::db::{now_unix, upsert_rows, Value};
 use crate::service::reach::Reach;
 
 fn decode_error(e: impl std::error::Error + Send + Sync + 'static) -> sqlx::Error {
@@ -142,44 +142,44 @@ async fn rebuild_weeks(conn: &mut AnyConnection, managers: Option<&[i64]>) -> sq
     ))
     .fetch_all(&mut *conn)
     .await?;
+    // Orders of a day summed to their week here (the Monday is computed in
+    // Rust, the same on both databases), then written in one statement.
+    let mut weeks: std::collections::BTreeMap<(String, i64, i64, i64), i64> =
+        std::collections::BTreeMap::new();
     for r in rows {
         let date: String = r.try_get(0)?;
         let Ok(date) = date.parse::<chrono::NaiveDate>() else {
             continue;
         };
-        add_week(
-            conn,
-            &week_of(date),
-            r.try_get(1)?,
-            r.try_get(2)?,
-            r.try_get(3)?,
-            r.try_get(4)?,
-        )
-        .await?;
+        let key = (week_of(date), r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
+        *weeks.entry(key).or_default() += r.try_get::<i64, _>(4)?;
     }
-    Ok(())
+    let rows: Vec<Vec<Value>> = weeks
+        .into_iter()
+        .map(|((week, manager, unit, spec), cartons)| {
+            vec![
+                week.into(),
+                manager.into(),
+                unit.into(),
+                spec.into(),
+                cartons.into(),
+            ]
+        })
+        .collect();
+    add_weeks(conn, &rows).await
 }
 
-async fn add_week(
-    conn: &mut AnyConnection,
-    week: &str,
-    manager: i64,
-    unit: i64,
-    spec: i64,
-    cartons: i64,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO sales_week (week, manager_id, unit_id, spec_id, cartons) VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (week, manager_id, unit_id, spec_id) DO UPDATE SET cartons = sales_week.cartons + excluded.cartons",
+/// Adds (week, manager, unit, spec, cartons) rows to the weekly summary.
+async fn add_weeks(conn: &mut AnyConnection, rows: &[Vec<Value>]) -> sqlx::Result<()> {
+    upsert_rows(
+        conn,
+        "sales_week",
+        &["week", "manager_id", "unit_id", "spec_id", "cartons"],
+        rows,
+        "ON CONFLICT (week, manager_id, unit_id, spec_id) DO UPDATE SET cartons = sales_week.cartons + excluded.cartons",
     )
-    .bind(week)
-    .bind(manager)
-    .bind(unit)
-    .bind(spec)
-    .bind(cartons)
-    .execute(conn)
-    .await?;
-    Ok(())
+    .await
+    .map(drop)
 }
 
 /// Adds a confirmed online order's lines to its week.
@@ -195,10 +195,20 @@ pub async fn add_order_week(
             .fetch_one(&mut *conn)
             .await?;
     let week = week_of(order_date);
-    for &(spec, cartons) in lines.iter().filter(|l| l.1 > 0) {
-        add_week(conn, &week, manager, unit, spec, cartons).await?;
-    }
-    Ok(())
+    let rows: Vec<Vec<Value>> = lines
+        .iter()
+        .filter(|l| l.1 > 0)
+        .map(|&(spec, cartons)| {
+            vec![
+                week.clone().into(),
+                manager.into(),
+                unit.into(),
+                spec.into(),
+                cartons.into(),
+            ]
+        })
+        .collect();
+    add_weeks(conn, &rows).await
 }
 
 /// Takes the managers' rows until the transaction ends, so that two
@@ -452,8 +462,7 @@ pub async fn plans_of_year(pool: &AnyPool, year: i32) -> sqlx::Result<Vec<(i64, 
         .collect()
 }
 
-/// Stores plans of a year (one statement per cell, in the caller's
-/// transaction; a year has at most 12 × departments cells).
+/// Stores plans of a year in one statement, in the caller's transaction.
 pub async fn set_plans(
     conn: &mut AnyConnection,
     year: i32,
@@ -461,21 +470,28 @@ pub async fn set_plans(
     actor: i64,
 ) -> sqlx::Result<()> {
     let now = now_unix();
-    for cell in cells {
-        sqlx::query(
-            "INSERT INTO sales_plans (unit_id, month, cartons, updated_by, updated_at) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (unit_id, month) DO UPDATE SET cartons = excluded.cartons, \
-             updated_by = excluded.updated_by, updated_at = excluded.updated_at",
-        )
-        .bind(cell.unit_id)
-        .bind(format!("{year:04}-{:02}", cell.month))
-        .bind(cell.cartons)
-        .bind(actor)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(())
+    let rows: Vec<Vec<Value>> = cells
+        .iter()
+        .map(|cell| {
+            vec![
+                cell.unit_id.into(),
+                format!("{year:04}-{:02}", cell.month).into(),
+                cell.cartons.into(),
+                actor.into(),
+                now.into(),
+            ]
+        })
+        .collect();
+    upsert_rows(
+        conn,
+        "sales_plans",
+        &["unit_id", "month", "cartons", "updated_by", "updated_at"],
+        &rows,
+        "ON CONFLICT (unit_id, month) DO UPDATE SET cartons = excluded.cartons, \
+         updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+    )
+    .await
+    .map(drop)
 }
 
 /// Stock per spec of the reach: (spec, stock, holders).
@@ -514,17 +530,19 @@ pub async fn stock_by_group(
     .collect()
 }
 
+/// The bucket of `column` for `edges` in SQL: the domain's
+/// `analysis::bucket_of` over the same edges.
+pub fn bucket_case(column: &str, edges: &[i64]) -> String {
+    let mut sql = "CASE".to_string();
+    for (i, e) in edges.iter().enumerate() {
+        sql.push_str(&format!(" WHEN {column} < {e} THEN {i}"));
+    }
+    sql.push_str(&format!(" ELSE {} END", edges.len()));
+    sql
+}
+
 /// Retailers recording stock per bucket of total stock and of breadth.
 pub async fn stock_spreads(pool: &AnyPool, reach: &Reach) -> sqlx::Result<(Vec<i64>, Vec<i64>)> {
-    // The buckets are the domain's (`analysis::bucket_of` over the same edges).
-    fn case(column: &str, edges: &[i64]) -> String {
-        let mut sql = "CASE".to_string();
-        for (i, e) in edges.iter().enumerate() {
-            sql.push_str(&format!(" WHEN {column} < {e} THEN {i}"));
-        }
-        sql.push_str(&format!(" ELSE {} END", edges.len()));
-        sql
-    }
     let mut size = vec![0_i64; STOCK_SIZE_EDGES.len() + 1];
     let mut breadth = vec![0_i64; BREADTH_EDGES.len() + 1];
     for (column, edges, out) in [
@@ -533,7 +551,7 @@ pub async fn stock_spreads(pool: &AnyPool, reach: &Reach) -> sqlx::Result<(Vec<i
     ] {
         let rows = sqlx::query(&format!(
             "SELECT {} AS b, COUNT(*) FROM stock_retailer WHERE {} GROUP BY 1",
-            case(column, edges),
+            bucket_case(column, edges),
             reach_sql(reach)
         ))
         .fetch_all(pool)
@@ -590,24 +608,13 @@ pub async fn specs(pool: &AnyPool) -> sqlx::Result<Vec<(i64, String, String, Str
     .await
 }
 
-/// Names of units and of customer managers by id.
-pub async fn names(
-    pool: &AnyPool,
-) -> sqlx::Result<(
-    std::collections::HashMap<i64, String>,
-    std::collections::HashMap<i64, String>,
-)> {
-    let units = sqlx::query_as::<_, (i64, String)>("SELECT id, name FROM org_units")
-        .fetch_all(pool)
-        .await?
-        .into_iter()
-        .collect();
-    let managers = sqlx::query_as::<_, (i64, String)>(
+/// Customer managers' names by id.
+pub async fn manager_names(pool: &AnyPool) -> sqlx::Result<std::collections::HashMap<i64, String>> {
+    Ok(sqlx::query_as::<_, (i64, String)>(
         "SELECT id, display_name FROM users WHERE role = 'customer_manager'",
     )
     .fetch_all(pool)
     .await?
     .into_iter()
-    .collect();
-    Ok((units, managers))
+    .collect())
 }
