@@ -155,6 +155,7 @@ families! {
     /// Supply policy, master data and administration.
     admin_pages / __preload_admin_pages / AdminFamily {
         Policy => pages::policy::PolicyPage,
+        Supply => pages::supply::SupplyPage,
         Rules => pages::rules::RulesPage,
         MasterRetailers => pages::masterdata::MasterRetailersPage,
         MasterSpecs => pages::masterdata::MasterSpecsPage,
@@ -247,6 +248,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/password") view={Lazy::<Password>::new()}/>
                     <Route path=path!("/retailers") view={Lazy::<Retailers>::new()}/>
                     <Route path=path!("/policy") view={Lazy::<Policy>::new()}/>
+                    <Route path=path!("/supply") view={Lazy::<Supply>::new()}/>
                     <Route path=path!("/forecast") view={Lazy::<Forecast>::new()}/>
                     <Route path=path!("/forecast/:id") view={Lazy::<Sheet>::new()}/>
                     <Route path=path!("/forecast/:id/dashboard") view={Lazy::<Dashboard>::new()}/>

@@ -48,6 +48,10 @@ pub fn accuracy_of(cycle_id: i64) -> String {
 /// Sales and stock analysis (经营分析), each level its own subtree.
 pub const ANALYSIS: &str = "/analysis";
 
+/// Supply and orders (货源与订单): order export, deliveries, fill rate and
+/// scarce supply allocation.
+pub const SUPPLY: &str = "/supply";
+
 /// Changing one's own password (forced after a one-time password).
 pub const PASSWORD: &str = "/password";
 /// 系统管理 → 用户.

@@ -160,6 +160,22 @@ pub mod op {
     pub const CONFIRM_ORDER: Access = Access::Retailer { write: true };
     pub const ORDER_HISTORY: Access = Access::Retailer { write: false };
     pub const ENROL: Access = Access::RetailersManager;
+    pub const ORDER_LIST: Access = Access::Retailer { write: false };
+    pub const CHANGE_ORDER: Access = Access::Retailer { write: true };
+    pub const CANCEL_ORDER: Access = Access::Retailer { write: true };
+    /// Orders flowing on to the order and supply system: the marketing center's.
+    pub const ORDER_DAYS: Access = Access::Roles(CENTER);
+    pub const ORDER_EXPORT: Access = Access::Roles(CENTER);
+    pub const ORDER_MARK_EXPORTED: Access = Access::Roles(CENTER);
+    pub const DELIVERIES_LOAD: Access = Access::Roles(CENTER);
+    pub const ACTUALS_FROM_ORDERS: Access = Access::Roles(CENTER);
+    pub const FILL_RATE: Access = Access::Roles(CENTER);
+    /// Scarce supply allocation (货源投放): the marketing center's.
+    pub const ALLOCATION_LIST: Access = Access::Roles(CENTER);
+    pub const ALLOCATION_PREVIEW: Access = Access::Roles(CENTER);
+    pub const ALLOCATION_PUBLISH: Access = Access::Roles(CENTER);
+    pub const ALLOCATION_WITHDRAW: Access = Access::Roles(CENTER);
+    pub const ALLOCATION_PLAN: Access = Access::Roles(CENTER);
     pub const POLICY_READ: Access = Access::Roles(STAFF);
     /// The supply policy is the marketing center's alone (separation of
     /// duties: administrators manage accounts).
@@ -284,6 +300,56 @@ pub const ROUTES: &[Route] = &[
         "PUT",
         "/api/replenishment/retailers/{id}/enrolment",
         op::ENROL,
+    ),
+    r(
+        "GET",
+        "/api/replenishment/retailers/{id}/orders",
+        op::ORDER_LIST,
+    ),
+    r(
+        "PUT",
+        "/api/replenishment/retailers/{id}/orders/{date}",
+        op::CHANGE_ORDER,
+    ),
+    r(
+        "POST",
+        "/api/replenishment/retailers/{id}/orders/{date}/cancel",
+        op::CANCEL_ORDER,
+    ),
+    r("GET", "/api/replenishment/order-days", op::ORDER_DAYS),
+    r(
+        "GET",
+        "/api/replenishment/order-days/{date}/export",
+        op::ORDER_EXPORT,
+    ),
+    r(
+        "POST",
+        "/api/replenishment/order-days/{date}/exported",
+        op::ORDER_MARK_EXPORTED,
+    ),
+    r("POST", "/api/replenishment/deliveries", op::DELIVERIES_LOAD),
+    r(
+        "POST",
+        "/api/replenishment/actuals-from-orders",
+        op::ACTUALS_FROM_ORDERS,
+    ),
+    r("GET", "/api/replenishment/fill-rate", op::FILL_RATE),
+    r("GET", "/api/replenishment/allocations", op::ALLOCATION_LIST),
+    r(
+        "POST",
+        "/api/replenishment/allocations/preview",
+        op::ALLOCATION_PREVIEW,
+    ),
+    r("POST", "/api/replenishment/allocations", op::ALLOCATION_PUBLISH),
+    r(
+        "POST",
+        "/api/replenishment/allocations/{id}/withdraw",
+        op::ALLOCATION_WITHDRAW,
+    ),
+    r(
+        "GET",
+        "/api/replenishment/allocations/plan",
+        op::ALLOCATION_PLAN,
     ),
     r("GET", "/api/replenishment/policy", op::POLICY_READ),
     r("PATCH", "/api/replenishment/policy", op::POLICY_CHANGE),

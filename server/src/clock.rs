@@ -11,3 +11,8 @@ pub fn china() -> FixedOffset {
 pub fn today() -> NaiveDate {
     Utc::now().with_timezone(&china()).date_naive()
 }
+
+/// The time of day in China now, as the order windows count it.
+pub fn now_china() -> chrono::NaiveDateTime {
+    Utc::now().with_timezone(&china()).naive_local()
+}

@@ -350,14 +350,14 @@ async fn bench_proposals(db: &Db) -> anyhow::Result<()> {
 
     let started = Instant::now();
     let policy = repl::policy(&db.pool).await?;
-    let inputs = repl::proposal_inputs(&db.pool).await?;
+    let inputs = repl::proposal_inputs(&db.pool, &policy, server::clock::now_china()).await?;
     let loaded = started.elapsed();
     let computing = Instant::now();
     let (mut lines, mut ordering, mut cut, mut cartons) = (0_usize, 0_usize, 0_usize, 0_i64);
-    for (_, class, settings) in &inputs.retailers {
-        let rules = inputs.rules.get(class).map(Vec::as_slice).unwrap_or(&[]);
-        let total_cap = inputs.total_caps.get(class).copied().flatten();
-        let proposal = propose(settings, rules, total_cap, &policy);
+    for r in &inputs.retailers {
+        let rules = inputs.rules_on(&r.class_code, r.window);
+        let total_cap = inputs.total_caps.get(&r.class_code).copied().flatten();
+        let proposal = propose(&r.settings, &rules, total_cap, &policy, &r.on_order);
         lines += proposal.len();
         ordering += usize::from(proposal.iter().any(|l| l.quantity > 0));
         cut += proposal.iter().filter(|l| l.cut_off() > 0).count();

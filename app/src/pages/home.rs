@@ -392,6 +392,14 @@ fn HomeLinks(
             "link-policy",
         ));
     }
+    if op::ORDER_DAYS.permits(role) {
+        links.push((
+            routes::SUPPLY.to_string(),
+            "货源与订单",
+            "Supply and orders",
+            "link-supply",
+        ));
+    }
     if op::USERS.permits(role) {
         links.push((
             routes::ADMIN_USERS.to_string(),

@@ -16,3 +16,4 @@ pub mod review;
 pub mod rules;
 pub mod sheet;
 pub mod summary;
+pub mod supply;

@@ -38,6 +38,8 @@ struct Editor {
     lead_days: RwSignal<String>,
     norm: RwSignal<String>,
     weeks: RwSignal<String>,
+    cutoff_days: RwSignal<String>,
+    cutoff_hour: RwSignal<String>,
     specs: Vec<SpecRow>,
     totals: Vec<RwSignal<String>>,
 }
@@ -77,6 +79,8 @@ impl Editor {
             lead_days: RwSignal::new(view.policy.lead_days.to_string()),
             norm: RwSignal::new(view.policy.stock_to_sales_norm.to_string()),
             weeks: RwSignal::new(view.policy.weeks_per_month.to_string()),
+            cutoff_days: RwSignal::new(view.policy.cutoff_days_before.to_string()),
+            cutoff_hour: RwSignal::new(view.policy.cutoff_hour.to_string()),
             totals: view
                 .classes
                 .iter()
@@ -110,6 +114,10 @@ impl Editor {
         let lead = number(self.lead_days.get()).and_then(|t| t.parse::<u32>().map_err(|_| ()));
         let norm = number(self.norm.get()).and_then(|t| t.parse::<f64>().map_err(|_| ()));
         let weeks = number(self.weeks.get()).and_then(|t| t.parse::<f64>().map_err(|_| ()));
+        let cutoff_days =
+            number(self.cutoff_days.get()).and_then(|t| t.parse::<u32>().map_err(|_| ()));
+        let cutoff_hour =
+            number(self.cutoff_hour.get()).and_then(|t| t.parse::<u32>().map_err(|_| ()));
         let number = lang.pick("请输入数字", "Enter a number").to_string();
         if lead.is_err() {
             errors.insert("policy-lead_days".into(), number.clone());
@@ -118,13 +126,28 @@ impl Editor {
             errors.insert("policy-stock_to_sales_norm".into(), number.clone());
         }
         if weeks.is_err() {
-            errors.insert("policy-weeks_per_month".into(), number);
+            errors.insert("policy-weeks_per_month".into(), number.clone());
         }
-        if let (Ok(lead_days), Ok(stock_to_sales_norm), Ok(weeks_per_month)) = (lead, norm, weeks) {
+        if cutoff_days.is_err() {
+            errors.insert("policy-cutoff_days_before".into(), number.clone());
+        }
+        if cutoff_hour.is_err() {
+            errors.insert("policy-cutoff_hour".into(), number);
+        }
+        if let (
+            Ok(lead_days),
+            Ok(stock_to_sales_norm),
+            Ok(weeks_per_month),
+            Ok(cutoff_days_before),
+            Ok(cutoff_hour),
+        ) = (lead, norm, weeks, cutoff_days, cutoff_hour)
+        {
             let policy = ReplenishmentPolicy {
                 lead_days,
                 stock_to_sales_norm,
                 weeks_per_month,
+                cutoff_days_before,
+                cutoff_hour,
             };
             for (field, e) in check_policy(&policy) {
                 errors.insert(format!("policy-{field}"), e.message(lang).to_string());
@@ -374,6 +397,8 @@ fn PolicyEditor(
                 {field("到货天数", "Lead days", editor.lead_days, "lead_days")}
                 {field("月库存销比上限", "Stock-to-sales norm (monthly)", editor.norm, "stock_to_sales_norm")}
                 {field("每月周数", "Weeks per month", editor.weeks, "weeks_per_month")}
+                {field("订货截止：提前天数", "Order cutoff: days before", editor.cutoff_days, "cutoff_days_before")}
+                {field("订货截止：钟点（0–23）", "Order cutoff: hour (0–23)", editor.cutoff_hour, "cutoff_hour")}
             </div>
         </section>
         <section class="card">

@@ -178,7 +178,7 @@ fn check_row(
     };
     match terms {
         Some(t) => {
-            for e in check_settings(&settings, &t.rule()) {
+            for e in check_settings(&settings, &t.settings_rule()) {
                 check
                     .errors
                     .entry(e.field())

@@ -14,11 +14,18 @@
 //!
 //! Caps, multiples, lead days and the stock-to-sales norm are data passed in.
 
+pub mod allocation;
+pub mod fill_rate;
 mod order;
+pub mod order_flow;
 mod policy;
 mod view;
 
-pub use order::{check_order, next_order_date, order_value, OrderError, OrderLineInput};
+pub use order::{
+    check_order, cutoff_at, is_open, next_order_date, order_lines, order_value, window_date,
+    OrderError,
+    OrderLineInput, OrderStatus, STALE_ORDER_DAYS,
+};
 pub use policy::{check_cap, check_multiple, check_policy, check_weekday, PolicyError};
 pub use view::*;
 
@@ -37,6 +44,21 @@ pub struct ReplenishmentPolicy {
     pub stock_to_sales_norm: f64,
     /// Weeks in a month for the norm, 4.3 by default.
     pub weeks_per_month: f64,
+    /// The order window of an order day closes this many days before it
+    /// (1: the day before) ...
+    #[serde(default = "default_cutoff_days")]
+    pub cutoff_days_before: u32,
+    /// ... at this hour, China time (17: at 17:00).
+    #[serde(default = "default_cutoff_hour")]
+    pub cutoff_hour: u32,
+}
+
+fn default_cutoff_days() -> u32 {
+    1
+}
+
+fn default_cutoff_hour() -> u32 {
+    17
 }
 
 impl Default for ReplenishmentPolicy {
@@ -45,6 +67,8 @@ impl Default for ReplenishmentPolicy {
             lead_days: 2,
             stock_to_sales_norm: 0.5,
             weeks_per_month: 4.3,
+            cutoff_days_before: default_cutoff_days(),
+            cutoff_hour: default_cutoff_hour(),
         }
     }
 }
@@ -218,6 +242,9 @@ pub enum Reason {
     BelowLower,
     /// Stock is above the lower limit: nothing to order.
     StockSufficient,
+    /// Cartons ordered on an earlier order day and not yet delivered,
+    /// counted as stock (not ordered twice).
+    OnOrder { cartons: i64 },
     /// Rounded up to the order multiple.
     RoundedToMultiple { multiple: i64 },
     /// Cut to the class cap.
@@ -234,6 +261,10 @@ impl Reason {
             (Reason::BelowLower, Lang::En) => "Stock at or below the lower limit".into(),
             (Reason::StockSufficient, Lang::Zh) => "库存充足，无需订购".into(),
             (Reason::StockSufficient, Lang::En) => "Stock is sufficient".into(),
+            (Reason::OnOrder { cartons }, Lang::Zh) => format!("已订未到 {cartons} 条，计入库存"),
+            (Reason::OnOrder { cartons }, Lang::En) => {
+                format!("{cartons} cartons ordered and not yet delivered count as stock")
+            }
             (Reason::RoundedToMultiple { multiple }, Lang::Zh) => {
                 format!("按 {multiple} 条的倍数取整")
             }
@@ -289,13 +320,24 @@ fn round_down(value: i64, multiple: i64) -> i64 {
     value.div_euclid(m) * m
 }
 
+/// Cartons of one spec ordered on earlier order days and not yet delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OnOrder {
+    pub spec_id: i64,
+    pub cartons: i64,
+}
+
 /// Proposes an order from settings and rules (matched by spec id; a setting
 /// without a rule or for a spec not orderable gets nothing), under a total cap.
+/// What is on order and not yet delivered counts as stock, so that nothing is
+/// ordered twice: the stock position is stock + on order.
 pub fn propose(
     settings: &[SpecSettings],
     rules: &[SpecRule],
     total_cap: Option<i64>,
     policy: &ReplenishmentPolicy,
+    on_order: &[OnOrder],
 ) -> Vec<ProposalLine> {
     let mut lines: Vec<(ProposalLine, SpecRule)> = Vec::new();
     for s in settings {
@@ -304,10 +346,19 @@ pub fn propose(
         };
         let mut reasons = Vec::new();
         let mut wanted = 0;
-        if rule.orderable && s.stock <= s.lower {
+        let ordered: i64 = on_order
+            .iter()
+            .filter(|o| o.spec_id == s.spec_id)
+            .map(|o| o.cartons.max(0))
+            .sum();
+        let position = s.stock.get().saturating_add(ordered);
+        if ordered > 0 {
+            reasons.push(Reason::OnOrder { cartons: ordered });
+        }
+        if rule.orderable && position <= s.lower.get() {
             reasons.push(Reason::BelowLower);
             let in_transit = (s.weekly_turnover.get() * i64::from(policy.lead_days) + 6) / 7;
-            let raw = (s.upper.get() - s.stock.get()).max(0) + in_transit;
+            let raw = (s.upper.get() - position).max(0) + in_transit;
             wanted = round_up(raw, rule.order_multiple);
             if wanted != raw {
                 reasons.push(Reason::RoundedToMultiple {
@@ -441,10 +492,31 @@ mod tests {
             &[setting(1, 2, 3, 10, 7)],
             &[rule(1, 100, 1, false)],
             None,
-            &policy,
+            &policy, &[]
         );
         assert_eq!(lines[0].quantity, 10 - 2 + 3, "upper − stock + 7 × 3 / 7");
         assert_eq!(lines[0].reasons, vec![Reason::BelowLower]);
+    }
+
+    #[test]
+    fn cartons_on_order_count_as_stock_so_nothing_is_ordered_twice() {
+        let policy = ReplenishmentPolicy {
+            lead_days: 0,
+            ..Default::default()
+        };
+        let rules = [rule(1, 100, 1, false)];
+        let settings = [setting(1, 2, 3, 10, 0)];
+        let on = |cartons| [OnOrder { spec_id: 1, cartons }];
+        let lines = propose(&settings, &rules, None, &policy, &on(5));
+        assert_eq!(lines[0].quantity, 0, "2 in stock + 5 on order is above the lower limit 3");
+        assert_eq!(
+            lines[0].reasons,
+            vec![Reason::OnOrder { cartons: 5 }, Reason::StockSufficient]
+        );
+        let lines = propose(&settings, &rules, None, &policy, &on(1));
+        assert_eq!(lines[0].quantity, 10 - 3, "up to the upper limit from stock + on order");
+        let other = [OnOrder { spec_id: 2, cartons: 50 }];
+        assert_eq!(propose(&settings, &rules, None, &policy, &other)[0].quantity, 8);
     }
 
     #[test]
@@ -454,6 +526,7 @@ mod tests {
             &[rule(1, 100, 1, false)],
             None,
             &Default::default(),
+            &[],
         );
         assert_eq!(
             (lines[0].quantity, lines[0].reasons.clone()),
@@ -471,7 +544,7 @@ mod tests {
             &[setting(1, 0, 0, 7, 0), setting(2, 0, 0, 30, 0)],
             &[rule(1, 100, 5, false), rule(2, 12, 5, false)],
             None,
-            &policy,
+            &policy, &[]
         );
         assert_eq!(lines[0].quantity, 10);
         assert_eq!(
@@ -505,13 +578,13 @@ mod tests {
             rule(2, 100, 1, false),
             rule(3, 100, 1, true),
         ];
-        let lines = propose(&settings, &rules, Some(32), &policy);
+        let lines = propose(&settings, &rules, Some(32), &policy, &[]);
         assert_eq!(
             lines.iter().map(|l| l.quantity).collect::<Vec<_>>(),
             [10, 20, 2],
             "scarce gives up first"
         );
-        let lines = propose(&settings, &rules, Some(20), &policy);
+        let lines = propose(&settings, &rules, Some(20), &policy, &[]);
         assert_eq!(
             lines.iter().map(|l| l.quantity).collect::<Vec<_>>(),
             [7, 13, 0],
@@ -587,7 +660,7 @@ mod tests {
                 .map(|(i, s)| setting(i as i64, s.0, s.1.min(s.2), s.2, s.3)).collect();
             let rules: Vec<SpecRule> = specs.iter().enumerate()
                 .map(|(i, s)| rule(i as i64, s.4, s.5, s.6)).collect();
-            let lines = propose(&settings, &rules, total_cap, &policy);
+            let lines = propose(&settings, &rules, total_cap, &policy, &[]);
             for (line, rule) in lines.iter().zip(&rules) {
                 prop_assert!(line.quantity >= 0);
                 prop_assert!(line.quantity <= rule.class_cap, "class cap");

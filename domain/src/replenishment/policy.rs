@@ -19,6 +19,10 @@ pub enum PolicyError {
     Cap,
     #[error("weekday out of range")]
     Weekday,
+    #[error("cutoff days out of range")]
+    CutoffDays,
+    #[error("cutoff hour out of range")]
+    CutoffHour,
 }
 
 impl PolicyError {
@@ -44,6 +48,14 @@ impl PolicyError {
                 "订货日须为 1（周一）到 7（周日）",
                 "The order day must be 1 (Monday) to 7 (Sunday)",
             ),
+            PolicyError::CutoffDays => lang.pick(
+                "截止时间须为订货日前 0 到 14 天",
+                "The cutoff must be 0 to 14 days before the order day",
+            ),
+            PolicyError::CutoffHour => lang.pick(
+                "截止钟点须为 0 到 23 点",
+                "The cutoff hour must be from 0 to 23",
+            ),
             PolicyError::Cap => lang.pick(
                 "限量须为不超过 1000000 的非负整条数",
                 "A cap must be whole cartons from 0 to 1,000,000",
@@ -63,6 +75,12 @@ pub fn check_policy(policy: &ReplenishmentPolicy) -> Vec<(&'static str, PolicyEr
     }
     if !(4.0..=4.5).contains(&policy.weeks_per_month) {
         errors.push(("weeks_per_month", PolicyError::WeeksPerMonth));
+    }
+    if policy.cutoff_days_before > 14 {
+        errors.push(("cutoff_days_before", PolicyError::CutoffDays));
+    }
+    if policy.cutoff_hour > 23 {
+        errors.push(("cutoff_hour", PolicyError::CutoffHour));
     }
     errors
 }
@@ -102,10 +120,18 @@ mod tests {
             lead_days: 30,
             stock_to_sales_norm: f64::NAN,
             weeks_per_month: 7.0,
+            cutoff_days_before: 15,
+            cutoff_hour: 24,
         };
         assert_eq!(
             check_policy(&bad).iter().map(|e| e.0).collect::<Vec<_>>(),
-            ["lead_days", "stock_to_sales_norm", "weeks_per_month"]
+            [
+                "lead_days",
+                "stock_to_sales_norm",
+                "weeks_per_month",
+                "cutoff_days_before",
+                "cutoff_hour"
+            ]
         );
         assert_eq!(check_multiple(0), Err(PolicyError::OrderMultiple));
         assert_eq!(check_cap(-1), Err(PolicyError::Cap));

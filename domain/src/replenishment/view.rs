@@ -1,9 +1,12 @@
 //! What the replenishment API sends and receives.
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
-use super::{OrderLineInput, ProposalLine, ReplenishmentPolicy, SpecRule, SpecSettings};
+use super::{
+    OnOrder, OrderLineInput, OrderStatus, ProposalLine, ReplenishmentPolicy, SpecRule,
+    SpecSettings,
+};
 use crate::quantity::Fen;
 use crate::Role;
 
@@ -32,15 +35,33 @@ pub struct SpecTerms {
     pub brand: String,
     pub name: String,
     pub wholesale_per_carton: Fen,
-    /// Cap per order for the retailer's class (单品批次购进量).
+    /// Cap per order for the retailer's class on the order day (单品批次购进量):
+    /// a published allocation's when `cap_period` is set, else the standing one.
     pub class_cap: i64,
+    /// The standing cap, which bounds the upper stock limit in the settings.
+    #[serde(default)]
+    pub standing_cap: i64,
     pub order_multiple: i64,
     /// Scarce spec (紧俏品牌), cut first under the total cap.
     pub scarce: bool,
     pub orderable: bool,
+    /// Set when `class_cap` comes from a published allocation of scarce
+    /// supply (货源投放) for the order day, not from the standing caps.
+    #[serde(default)]
+    pub cap_period: Option<CapPeriod>,
+}
+
+/// The period of order days a published allocation's cap holds for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CapPeriod {
+    pub allocation_id: i64,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
 }
 
 impl SpecTerms {
+    /// The rule an order of the order day is held to.
     pub fn rule(&self) -> SpecRule {
         SpecRule {
             spec_id: self.spec_id,
@@ -48,6 +69,15 @@ impl SpecTerms {
             order_multiple: self.order_multiple,
             scarce: self.scarce,
             orderable: self.orderable,
+        }
+    }
+
+    /// The rule the settings are held to: the standing cap, as an
+    /// allocation's cap holds for its period only.
+    pub fn settings_rule(&self) -> SpecRule {
+        SpecRule {
+            class_cap: self.standing_cap,
+            ..self.rule()
         }
     }
 }
@@ -77,24 +107,46 @@ pub struct SaveSettingsRequest {
     pub settings: Vec<SpecSettings>,
 }
 
-/// The proposed order for the next order day, and the order if confirmed.
+/// The proposed order for the order day whose window is open, and the
+/// order if confirmed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProposalView {
     pub order_date: NaiveDate,
+    /// When the window closes (China time); the order is locked from then on.
+    pub cutoff: NaiveDateTime,
     pub total_cap: Option<i64>,
     pub lines: Vec<ProposalLine>,
     pub total_cartons: i64,
     pub total_value: Fen,
+    /// Ordered on earlier order days and not yet delivered (counted as stock).
+    pub on_order: Vec<OnOrder>,
     pub confirmed: Option<ConfirmedOrder>,
 }
 
-/// Confirms the order for `order_date` with these quantities.
+/// Confirms the order for `order_date` with these quantities. Any orderable
+/// spec may be listed, proposed or not.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConfirmOrderRequest {
     pub order_date: NaiveDate,
     pub lines: Vec<OrderLineInput>,
+}
+
+/// Replaces the quantities of a confirmed order (or confirms a cancelled one
+/// again) before the cutoff, if it is still at `version`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChangeOrderRequest {
+    pub version: i64,
+    pub lines: Vec<OrderLineInput>,
+}
+
+/// Cancels a confirmed order before the cutoff, if it is still at `version`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CancelOrderRequest {
+    pub version: i64,
 }
 
 /// One line of a confirmed order with the demand the caps cut off.
@@ -110,6 +162,9 @@ pub struct ConfirmedLine {
     pub quantity: i64,
     /// Censored demand: wanted − proposed.
     pub cut_off: i64,
+    /// Delivered, as loaded back from the order and supply system.
+    #[serde(default)]
+    pub delivered: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,10 +172,18 @@ pub struct ConfirmedLine {
 pub struct ConfirmedOrder {
     pub id: i64,
     pub order_date: NaiveDate,
+    pub status: OrderStatus,
+    /// Sent back with a change or a cancellation (compare-and-set).
+    pub version: i64,
+    /// When the window closes or closed (China time).
+    pub cutoff: NaiveDateTime,
     /// UNIX seconds.
     pub confirmed_at: i64,
     pub confirmed_by: String,
     pub confirmed_by_role: Role,
+    /// The last change or cancellation: UNIX seconds, and by whom.
+    pub updated_at: Option<i64>,
+    pub updated_by: Option<String>,
     pub lines: Vec<ConfirmedLine>,
     pub total_cartons: i64,
     pub total_value: Fen,
@@ -155,6 +218,12 @@ pub struct ManagedRetailer {
     /// Specs with settings.
     pub specs: i64,
     pub last_order_date: Option<NaiveDate>,
+    /// The retailer's order day whose window is open, with its cutoff.
+    pub window_date: NaiveDate,
+    pub window_cutoff: NaiveDateTime,
+    /// The order of that day: none when not confirmed yet.
+    pub window_status: Option<OrderStatus>,
+    pub window_cartons: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

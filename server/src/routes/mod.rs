@@ -1,6 +1,7 @@
 //! The HTTP API: every route, its OpenAPI description, and the router.
 
 pub mod admin;
+pub mod allocation;
 pub mod analysis;
 pub mod audit_log;
 pub mod auth;
@@ -9,6 +10,7 @@ pub mod forecast;
 pub mod health;
 pub mod home;
 pub mod masterdata;
+pub mod order_flow;
 pub mod org;
 pub mod replenishment;
 pub mod review;
@@ -46,7 +48,9 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(replenishment::retailer_settings))
         .routes(routes!(replenishment::save_settings))
         .routes(routes!(replenishment::proposal))
-        .routes(routes!(replenishment::confirm))
+        .routes(routes!(replenishment::confirm, replenishment::orders))
+        .routes(routes!(replenishment::change_order))
+        .routes(routes!(replenishment::cancel_order))
         .routes(routes!(replenishment::history))
         .routes(routes!(replenishment::enrol))
         .routes(routes!(
@@ -82,6 +86,16 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(analysis::sales))
         .routes(routes!(analysis::stock))
         .routes(routes!(analysis::get_plans, analysis::set_plans))
+        .routes(routes!(order_flow::order_days))
+        .routes(routes!(order_flow::export))
+        .routes(routes!(order_flow::mark_exported))
+        // A delivery file of a few order days of a city.
+        .routes(
+            routes!(order_flow::load_deliveries)
+                .layer(DefaultBodyLimit::max(crate::untrusted::DELIVERIES_BODY_LIMIT)),
+        )
+        .routes(routes!(order_flow::actuals_from_orders))
+        .routes(routes!(order_flow::fill_rate))
         .routes(routes!(audit_log::audit_log))
         .routes(routes!(admin::users, admin::create_user))
         .routes(routes!(admin::change_user))

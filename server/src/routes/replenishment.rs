@@ -8,13 +8,16 @@
 
 use axum::extract::{Path, State};
 use axum::Json;
+use chrono::NaiveDate;
 use domain::policy::op;
 use domain::quantity::Fen;
 use domain::replenishment::{
     check_all_settings, check_cap, check_multiple, check_order, check_policy, check_weekday,
-    next_order_date, order_value, propose, ConfirmOrderRequest, ConfirmedLine, EnrolmentRequest,
-    ManagedRetailers, PolicyChanges, PolicyView, ProposalView, RetailerHeader,
-    RetailerSettingsView, SaveSettingsRequest, SettingsChange, SpecRule, SpecTerms,
+    cutoff_at, order_lines, order_value, propose, window_date, CancelOrderRequest,
+    ChangeOrderRequest, ConfirmOrderRequest, ConfirmedLine, ConfirmedOrder, EnrolmentRequest,
+    ManagedRetailers, OrderLineInput, OrderStatus, PolicyChanges, PolicyView, ProposalView,
+    RetailerHeader, RetailerSettingsView, SaveSettingsRequest, SettingsChange, SpecRule,
+    SpecTerms,
 };
 use domain::{ErrorBody, ErrorCode, Lang, Role};
 
@@ -28,6 +31,7 @@ use crate::AppState;
 const TAG: &str = "replenishment";
 
 pub use crate::clock::today;
+use crate::clock::now_china;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Access {
@@ -82,13 +86,15 @@ async fn unit_is_under(state: &AppState, unit: i64, ancestor: i64) -> ApiResult<
 async fn settings_view(state: &AppState, retailer: RetailerRow) -> ApiResult<RetailerSettingsView> {
     let pool = &state.db.pool;
     let class = retailer.header.class_code.clone();
+    let policy = repl::policy(pool).await?;
+    let window = window_date(now_china(), retailer.header.order_weekday, &policy);
     Ok(RetailerSettingsView {
         version: retailer.settings_version,
-        policy: repl::policy(pool).await?,
+        policy,
         total_cap: repl::total_cap(pool, &class).await?,
-        terms: repl::terms_for_class(pool, &class).await?,
+        terms: repl::terms_for_class(pool, &class, Some(window)).await?,
         settings: repl::settings(pool, retailer.header.id).await?,
-        next_order_date: next_order_date(today(), retailer.header.order_weekday),
+        next_order_date: window,
         retailer: retailer.header,
     })
 }
@@ -102,7 +108,9 @@ pub async fn managed(
     current: CurrentUser,
 ) -> ApiResult<Json<ManagedRetailers>> {
     current.require(op::MANAGED_RETAILERS)?;
-    let retailers = repl::managed_retailers(&state.db.pool, current.user.id).await?;
+    let pool = &state.db.pool;
+    let policy = repl::policy(pool).await?;
+    let retailers = repl::managed_retailers(pool, current.user.id, &policy, now_china()).await?;
     Ok(Json(ManagedRetailers {
         total: retailers.len() as i64,
         online: retailers.iter().filter(|r| r.online).count() as i64,
@@ -151,8 +159,8 @@ pub async fn save_settings(
     current.require(op::SAVE_SETTINGS)?;
     let lang = current.lang;
     let retailer = reach(&state, &current, id, Access::Write).await?;
-    let terms = repl::terms_for_class(&state.db.pool, &retailer.header.class_code).await?;
-    let rules: Vec<SpecRule> = terms.iter().map(|t| t.rule()).collect();
+    let terms = repl::terms_for_class(&state.db.pool, &retailer.header.class_code, None).await?;
+    let rules: Vec<SpecRule> = terms.iter().map(|t| t.settings_rule()).collect();
     let errors = check_all_settings(&request.settings, &rules);
     if !errors.is_empty() {
         let body = errors
@@ -178,33 +186,38 @@ pub async fn save_settings(
     Ok(Json(settings_view(&state, retailer).await?))
 }
 
-/// The retailer's proposal for its next order day, with the class terms it
-/// was computed from (confirming checks against the same terms).
+/// The retailer's proposal for the order day whose window is open, with
+/// the terms of that day it was computed from (an order is checked against
+/// the same terms).
 async fn proposal_view(
     state: &AppState,
     retailer: &RetailerRow,
 ) -> ApiResult<(ProposalView, Vec<SpecTerms>)> {
     let pool = &state.db.pool;
     let class = &retailer.header.class_code;
-    let terms = repl::terms_for_class(pool, class).await?;
+    let policy = repl::policy(pool).await?;
+    let now = now_china();
+    let order_date = window_date(now, retailer.header.order_weekday, &policy);
+    let terms = repl::terms_for_class(pool, class, Some(order_date)).await?;
     let rules: Vec<SpecRule> = terms.iter().map(|t| t.rule()).collect();
     let total_cap = repl::total_cap(pool, class).await?;
     let settings = repl::settings(pool, retailer.header.id).await?;
-    let policy = repl::policy(pool).await?;
-    let lines = propose(&settings, &rules, total_cap, &policy);
+    let on_order = repl::on_order(pool, retailer.header.id, order_date).await?;
+    let lines = propose(&settings, &rules, total_cap, &policy, &on_order);
     let priced: Vec<(i64, Fen)> = lines
         .iter()
         .map(|l| (l.quantity, price_of(&terms, l.spec_id)))
         .collect();
     let (total_cartons, total_value) = order_value(&priced);
-    let order_date = next_order_date(today(), retailer.header.order_weekday);
     let view = ProposalView {
         order_date,
+        cutoff: cutoff_at(order_date, &policy),
         total_cap,
         lines,
         total_cartons,
         total_value,
-        confirmed: repl::confirmed_order(pool, retailer.header.id, order_date).await?,
+        on_order,
+        confirmed: repl::order_of_day(pool, retailer.header.id, order_date, &policy, now).await?,
     };
     Ok((view, terms))
 }
@@ -217,8 +230,8 @@ fn price_of(terms: &[SpecTerms], spec_id: i64) -> Fen {
         .unwrap_or_default()
 }
 
-/// The proposed order (建议订单) for the next order day, each quantity with
-/// its reasons, and the order if it was confirmed already.
+/// The proposed order (建议订单) for the order day whose window is open,
+/// each quantity with its reasons, and that day's order if confirmed.
 #[utoipa::path(get, path = "/api/replenishment/retailers/{id}/proposal", tag = TAG,
     params(("id" = i64, Path, description = "Retailer id")),
     responses((status = 200, body = ProposalView), (status = 403, body = ErrorBody)))]
@@ -232,45 +245,78 @@ pub async fn proposal(
     Ok(Json(proposal_view(&state, &retailer).await?.0))
 }
 
-/// Confirms the order for the next order day with quantities within the caps.
-/// Stored with what the caps cut off (censored demand). One order per day.
-#[utoipa::path(post, path = "/api/replenishment/retailers/{id}/orders", tag = TAG,
+/// The retailer's orders, newest order day first, with where each stands.
+#[utoipa::path(get, path = "/api/replenishment/retailers/{id}/orders", tag = TAG,
     params(("id" = i64, Path, description = "Retailer id")),
-    request_body = ConfirmOrderRequest,
-    responses((status = 200, body = ProposalView), (status = 403, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn confirm(
+    responses((status = 200, body = [ConfirmedOrder]), (status = 403, body = ErrorBody)))]
+pub async fn orders(
     State(state): State<AppState>,
     current: CurrentUser,
     Path(id): Path<i64>,
-    ApiJson(request): ApiJson<ConfirmOrderRequest>,
-) -> ApiResult<Json<ProposalView>> {
-    current.require(op::CONFIRM_ORDER)?;
+) -> ApiResult<Json<Vec<ConfirmedOrder>>> {
+    current.require(op::ORDER_LIST)?;
+    reach(&state, &current, id, Access::Read).await?;
+    let pool = &state.db.pool;
+    let policy = repl::policy(pool).await?;
+    Ok(Json(repl::orders(pool, id, 52, &policy, now_china()).await?))
+}
+
+/// The order the retailer may write for `date`: the open window's, and the
+/// proposal with its terms; 409 when the day's window has closed or is not
+/// open yet.
+async fn writable_window(
+    state: &AppState,
+    current: &CurrentUser,
+    id: i64,
+    date: NaiveDate,
+) -> ApiResult<(ProposalView, Vec<SpecTerms>)> {
     let lang = current.lang;
-    let retailer = reach(&state, &current, id, Access::Write).await?;
+    let retailer = reach(state, current, id, Access::Write).await?;
     if !retailer.header.online {
         return Err(ApiError::conflict(lang.pick(
-            "该零售户未开通网上配货，不能确认订单",
+            "该零售户未开通网上配货，不能订货",
             "This retailer has not joined online replenishment",
         )));
     }
-    let (mut proposal, terms) = proposal_view(&state, &retailer).await?;
-    if request.order_date != proposal.order_date {
-        return Err(ApiError::conflict(match lang {
-            Lang::Zh => format!("订货日已变为 {}，请刷新后重新确认", proposal.order_date),
-            Lang::En => format!(
-                "The order day is now {}; reload and confirm again",
+    let (proposal, terms) = proposal_view(state, &retailer).await?;
+    if date == proposal.order_date {
+        return Ok((proposal, terms));
+    }
+    let policy = repl::policy(&state.db.pool).await?;
+    let cutoff = cutoff_at(date, &policy).format("%Y-%m-%d %H:%M");
+    Err(ApiError::conflict(if date < proposal.order_date {
+        match lang {
+            Lang::Zh => format!(
+                "{date} 的订货已于 {cutoff} 截止，订单已锁定；当前可订货日为 {}",
                 proposal.order_date
             ),
-        }));
-    }
-    // Only specs on the retailer's list may be ordered.
-    let rules: Vec<SpecRule> = terms
-        .iter()
-        .filter(|t| proposal.lines.iter().any(|l| l.spec_id == t.spec_id))
-        .map(|t| t.rule())
-        .collect();
-    let errors = check_order(&request.lines, &rules, proposal.total_cap);
+            Lang::En => format!(
+                "Ordering for {date} closed at {cutoff} and the order is locked; the open order day is {}",
+                proposal.order_date
+            ),
+        }
+    } else {
+        match lang {
+            Lang::Zh => format!("{date} 还不能订货；当前可订货日为 {}", proposal.order_date),
+            Lang::En => format!(
+                "{date} is not open for orders yet; the open order day is {}",
+                proposal.order_date
+            ),
+        }
+    }))
+}
+
+/// Checks an order's quantities against the day's terms (any orderable spec,
+/// proposed or not) and returns its lines with the proposal's figures, or
+/// the 422 naming each bad line.
+fn checked_lines(
+    lang: Lang,
+    proposal: &ProposalView,
+    terms: &[SpecTerms],
+    lines: &[OrderLineInput],
+) -> ApiResult<(Vec<ConfirmedLine>, i64, Fen)> {
+    let rules: Vec<SpecRule> = terms.iter().map(|t| t.rule()).collect();
+    let errors = check_order(lines, &rules, proposal.total_cap);
     if !errors.is_empty() {
         let body = ErrorBody::new(
             ErrorCode::Validation,
@@ -288,30 +334,50 @@ pub async fn confirm(
         });
         return Err(ApiError::validation(body));
     }
-    let lines: Vec<ConfirmedLine> = proposal
-        .lines
-        .iter()
-        .map(|p| {
-            let quantity = request
-                .lines
-                .iter()
-                .find(|l| l.spec_id == p.spec_id)
-                .map(|l| l.quantity.get())
-                .unwrap_or(0);
-            ConfirmedLine {
-                spec_id: p.spec_id,
-                wanted: p.wanted,
-                proposed: p.quantity,
-                quantity,
-                cut_off: p.cut_off(),
-            }
-        })
-        .collect();
+    let lines = order_lines(&proposal.lines, lines);
     let priced: Vec<(i64, Fen)> = lines
         .iter()
-        .map(|l| (l.quantity, price_of(&terms, l.spec_id)))
+        .map(|l| (l.quantity, price_of(terms, l.spec_id)))
         .collect();
     let (total, value) = order_value(&priced);
+    Ok((lines, total, value))
+}
+
+/// At most this many lines in an order (a catalogue is a few hundred specs).
+const MAX_ORDER_LINES: usize = 2_000;
+
+fn too_many_lines(lang: Lang, lines: &[OrderLineInput]) -> ApiResult<()> {
+    if lines.len() <= MAX_ORDER_LINES {
+        return Ok(());
+    }
+    Err(ApiError::validation(ErrorBody::new(
+        ErrorCode::Validation,
+        match lang {
+            Lang::Zh => format!("一张订单最多 {MAX_ORDER_LINES} 行"),
+            Lang::En => format!("An order has at most {MAX_ORDER_LINES} lines"),
+        },
+    )))
+}
+
+/// Confirms the order for the open order day: any orderable spec, within
+/// the day's caps. Stored with what the caps cut off (censored demand). One
+/// order per day; later changes go through `PUT …/orders/{date}`.
+#[utoipa::path(post, path = "/api/replenishment/retailers/{id}/orders", tag = TAG,
+    params(("id" = i64, Path, description = "Retailer id")),
+    request_body = ConfirmOrderRequest,
+    responses((status = 200, body = ProposalView), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn confirm(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Path(id): Path<i64>,
+    ApiJson(request): ApiJson<ConfirmOrderRequest>,
+) -> ApiResult<Json<ProposalView>> {
+    current.require(op::CONFIRM_ORDER)?;
+    let lang = current.lang;
+    too_many_lines(lang, &request.lines)?;
+    let (proposal, terms) = writable_window(&state, &current, id, request.order_date).await?;
+    let (lines, total, value) = checked_lines(lang, &proposal, &terms, &request.lines)?;
     service::confirm_order(
         &state,
         current.user.id,
@@ -323,8 +389,97 @@ pub async fn confirm(
         value,
     )
     .await?;
-    proposal.confirmed = repl::confirmed_order(&state.db.pool, id, proposal.order_date).await?;
-    Ok(Json(proposal))
+    let retailer = reach(&state, &current, id, Access::Read).await?;
+    Ok(Json(proposal_view(&state, &retailer).await?.0))
+}
+
+/// The open order day's order, or 409 when there is none to change.
+fn existing_order(lang: Lang, proposal: &ProposalView) -> ApiResult<&ConfirmedOrder> {
+    let order = proposal.confirmed.as_ref().ok_or_else(|| {
+        ApiError::conflict(lang.pick(
+            "该订货日还没有订单，请先确认订单",
+            "There is no order for this order day yet; confirm one first",
+        ))
+    })?;
+    if matches!(order.status, OrderStatus::Exported | OrderStatus::Delivered) {
+        return Err(ApiError::conflict(lang.pick(
+            "订单已提交供货，不能再修改",
+            "The order has been sent for supply and can no longer change",
+        )));
+    }
+    Ok(order)
+}
+
+/// Changes the quantities of the open order day's order (or confirms a
+/// cancelled one again) until the cutoff, if it is still at the version the
+/// change was made on (409 otherwise). Within the day's caps.
+#[utoipa::path(put, path = "/api/replenishment/retailers/{id}/orders/{date}", tag = TAG,
+    params(("id" = i64, Path, description = "Retailer id"),
+        ("date" = NaiveDate, Path, description = "Order day, YYYY-MM-DD")),
+    request_body = ChangeOrderRequest,
+    responses((status = 200, body = ProposalView), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn change_order(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Path((id, date)): Path<(i64, NaiveDate)>,
+    ApiJson(request): ApiJson<ChangeOrderRequest>,
+) -> ApiResult<Json<ProposalView>> {
+    current.require(op::CHANGE_ORDER)?;
+    let lang = current.lang;
+    too_many_lines(lang, &request.lines)?;
+    let (proposal, terms) = writable_window(&state, &current, id, date).await?;
+    let order = existing_order(lang, &proposal)?;
+    let (lines, total, value) = checked_lines(lang, &proposal, &terms, &request.lines)?;
+    service::change_order(
+        &state,
+        current.user.id,
+        lang,
+        (id, order.id, date),
+        request.version,
+        &lines,
+        total,
+        value,
+    )
+    .await?;
+    let retailer = reach(&state, &current, id, Access::Read).await?;
+    Ok(Json(proposal_view(&state, &retailer).await?.0))
+}
+
+/// Cancels the open order day's order until the cutoff, if it is still at
+/// the version the cancellation was made on (409 otherwise).
+#[utoipa::path(post, path = "/api/replenishment/retailers/{id}/orders/{date}/cancel", tag = TAG,
+    params(("id" = i64, Path, description = "Retailer id"),
+        ("date" = NaiveDate, Path, description = "Order day, YYYY-MM-DD")),
+    request_body = CancelOrderRequest,
+    responses((status = 200, body = ProposalView), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+pub async fn cancel_order(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Path((id, date)): Path<(i64, NaiveDate)>,
+    ApiJson(request): ApiJson<CancelOrderRequest>,
+) -> ApiResult<Json<ProposalView>> {
+    current.require(op::CANCEL_ORDER)?;
+    let lang = current.lang;
+    let (proposal, _) = writable_window(&state, &current, id, date).await?;
+    let order = existing_order(lang, &proposal)?;
+    if order.status == OrderStatus::Cancelled {
+        return Err(ApiError::conflict(lang.pick(
+            "订单已取消",
+            "The order is cancelled already",
+        )));
+    }
+    service::cancel_order(
+        &state,
+        current.user.id,
+        lang,
+        (id, order.id, date),
+        request.version,
+    )
+    .await?;
+    let retailer = reach(&state, &current, id, Access::Read).await?;
+    Ok(Json(proposal_view(&state, &retailer).await?.0))
 }
 
 /// The latest changes of the retailer's settings: who, when, from, to.

@@ -3,12 +3,14 @@
 //! function and answer.
 
 pub mod accounts;
+pub mod allocation;
 pub mod analysis;
 pub mod audit_log;
 pub mod auth;
 pub mod forecast;
 pub mod imports;
 pub mod masterdata;
+pub mod order_flow;
 pub mod reach;
 pub mod replenishment;
 pub mod reports;

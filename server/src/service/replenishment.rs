@@ -106,6 +106,77 @@ pub async fn confirm_order(
     }
 }
 
+fn order_moved(lang: Lang) -> ApiError {
+    ApiError::conflict(lang.pick(
+        "订单已被他人修改、取消或已提交供货，未保存；请刷新后再操作",
+        "Someone changed, cancelled or sent the order meanwhile; nothing was saved. Reload and try again",
+    ))
+}
+
+/// Replaces the lines of order `order` = (retailer, order id, order day)
+/// (checked by the caller) if it is still at `version`; 409 otherwise.
+#[allow(clippy::too_many_arguments)]
+pub async fn change_order(
+    state: &AppState,
+    actor: i64,
+    lang: Lang,
+    (retailer_id, order_id, order_date): (i64, i64, NaiveDate),
+    version: i64,
+    lines: &[ConfirmedLine],
+    cartons: i64,
+    value: Fen,
+) -> ApiResult<i64> {
+    let mut conn = state.db.pool.acquire().await?;
+    let mut tx = state.db.begin(&mut conn).await?;
+    let moved = repl::change_order(
+        &mut tx, retailer_id, order_id, order_date, version, actor, lines, value,
+    )
+    .await?;
+    let Ok(version) = moved else {
+        return Err(order_moved(lang));
+    };
+    store::audit::record(
+        &mut tx,
+        Some(actor),
+        "replenishment.order.change",
+        "retailer",
+        &retailer_id.to_string(),
+        &json!({ "order_id": order_id, "order_date": order_date, "version": version, "cartons": cartons }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(version)
+}
+
+/// Cancels order `order` = (retailer, order id, order day) (checked by the
+/// caller) if it is still at `version`; 409 otherwise.
+pub async fn cancel_order(
+    state: &AppState,
+    actor: i64,
+    lang: Lang,
+    (retailer_id, order_id, order_date): (i64, i64, NaiveDate),
+    version: i64,
+) -> ApiResult<i64> {
+    let mut conn = state.db.pool.acquire().await?;
+    let mut tx = state.db.begin(&mut conn).await?;
+    let moved =
+        repl::cancel_order(&mut tx, retailer_id, order_id, order_date, version, actor).await?;
+    let Ok(version) = moved else {
+        return Err(order_moved(lang));
+    };
+    store::audit::record(
+        &mut tx,
+        Some(actor),
+        "replenishment.order.cancel",
+        "retailer",
+        &retailer_id.to_string(),
+        &json!({ "order_id": order_id, "order_date": order_date, "version": version }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(version)
+}
+
 /// Joins a retailer to online replenishment or takes it off.
 pub async fn set_enrolment(
     state: &AppState,

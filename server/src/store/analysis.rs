@@ -124,8 +124,12 @@ pub async fn refresh_all(conn: &mut AnyConnection) -> sqlx::Result<()> {
 /// Rebuilds the weekly summary from the confirmed orders (of `managers`'
 /// retailers, or all).
 async fn rebuild_weeks(conn: &mut AnyConnection, managers: Option<&[i64]>) -> sqlx::Result<()> {
-    let filter = managers.map_or(String::new(), |m| {
-        format!("WHERE r.manager_id IN ({})", id_list(m))
+    // Cancelled orders count nowhere.
+    let filter = managers.map_or("WHERE o.status = 'confirmed'".to_string(), |m| {
+        format!(
+            "WHERE o.status = 'confirmed' AND r.manager_id IN ({})",
+            id_list(m)
+        )
     });
     let delete = managers.map_or("DELETE FROM sales_week".to_string(), |m| {
         format!(
@@ -197,7 +201,7 @@ pub async fn add_order_week(
     let week = week_of(order_date);
     let rows: Vec<Vec<Value>> = lines
         .iter()
-        .filter(|l| l.1 > 0)
+        .filter(|l| l.1 != 0)
         .map(|&(spec, cartons)| {
             vec![
                 week.clone().into(),

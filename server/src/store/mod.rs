@@ -2,12 +2,14 @@
 //! caller can run several in one transaction.
 
 pub mod accounts;
+pub mod allocation;
 pub mod analysis;
 pub mod audit;
 pub mod forecast;
 pub mod home;
 pub mod imports;
 pub mod login_attempts;
+pub mod order_flow;
 pub mod org;
 pub mod replenishment;
 pub mod review;

@@ -6,8 +6,9 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use domain::quantity::{Cartons, Fen};
 use domain::replenishment::{
-    ClassCap, ClassPolicy, ConfirmedLine, ConfirmedOrder, ManagedRetailer, ReplenishmentPolicy,
-    RetailerHeader, SettingsChange, SpecPolicy, SpecRule, SpecSettings, SpecTerms,
+    cutoff_at, is_open, window_date, CapPeriod, ClassCap, ClassPolicy, ConfirmedLine,
+    ConfirmedOrder, ManagedRetailer, OnOrder, OrderStatus, ReplenishmentPolicy, RetailerHeader,
+    SettingsChange, SpecPolicy, SpecRule, SpecSettings, SpecTerms, STALE_ORDER_DAYS,
 };
 use domain::Role;
 use sqlx::{AnyConnection, AnyPool};
@@ -130,9 +131,14 @@ struct RawTerms {
     orderable: i64,
 }
 
-/// Every spec with its terms for one class: the class's own cap, or the
-/// spec's default cap.
-pub async fn terms_for_class(pool: &AnyPool, class_code: &str) -> sqlx::Result<Vec<SpecTerms>> {
+/// Every spec with its terms for one class on an order day: the cap of a
+/// published allocation whose period holds the day (货源投放), else the
+/// class's own standing cap, else the spec's default cap.
+pub async fn terms_for_class(
+    pool: &AnyPool,
+    class_code: &str,
+    order_date: Option<NaiveDate>,
+) -> sqlx::Result<Vec<SpecTerms>> {
     let rows: Vec<RawTerms> = sqlx::query_as(
         "SELECT s.id AS spec_id, s.code, s.brand, s.name, s.wholesale_fen, \
                 COALESCE(c.cap, s.default_cap) AS class_cap, s.order_multiple, s.scarce, s.orderable \
@@ -142,20 +148,90 @@ pub async fn terms_for_class(pool: &AnyPool, class_code: &str) -> sqlx::Result<V
     .bind(class_code)
     .fetch_all(pool)
     .await?;
+    let allocated = match order_date {
+        Some(day) => allocated_caps(pool, Some(class_code), day, day).await?,
+        None => Vec::new(),
+    };
     Ok(rows
         .into_iter()
-        .map(|r| SpecTerms {
-            spec_id: r.spec_id,
-            code: r.code,
-            brand: r.brand,
-            name: r.name,
-            wholesale_per_carton: Fen(r.wholesale_fen),
-            class_cap: r.class_cap,
-            order_multiple: r.order_multiple,
-            scarce: r.scarce != 0,
-            orderable: r.orderable != 0,
+        .map(|r| {
+            let mut terms = SpecTerms {
+                spec_id: r.spec_id,
+                code: r.code,
+                brand: r.brand,
+                name: r.name,
+                wholesale_per_carton: Fen(r.wholesale_fen),
+                class_cap: r.class_cap,
+                standing_cap: r.class_cap,
+                order_multiple: r.order_multiple,
+                scarce: r.scarce != 0,
+                orderable: r.orderable != 0,
+                cap_period: None,
+            };
+            if let Some(a) = allocated.iter().find(|a| a.spec_id == terms.spec_id) {
+                terms.class_cap = a.cap;
+                terms.cap_period = Some(a.period);
+            }
+            terms
         })
         .collect())
+}
+
+/// A published allocation's cap for one class.
+#[derive(Debug, Clone)]
+pub struct AllocatedCap {
+    pub spec_id: i64,
+    pub class_code: String,
+    pub cap: i64,
+    pub period: CapPeriod,
+}
+
+impl AllocatedCap {
+    pub fn holds_on(&self, date: NaiveDate) -> bool {
+        self.period.from <= date && date <= self.period.to
+    }
+}
+
+/// The caps of published, not withdrawn allocations whose period meets
+/// [from, to] (for one class, or every class).
+pub async fn allocated_caps(
+    pool: &AnyPool,
+    class_code: Option<&str>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> sqlx::Result<Vec<AllocatedCap>> {
+    let sql = format!(
+        "SELECT a.spec_id, ac.class_code, ac.cap, a.id, a.period_from, a.period_to \
+         FROM allocations a JOIN allocation_caps ac ON ac.allocation_id = a.id \
+         WHERE a.withdrawn_at IS NULL AND a.period_from <= $2 AND a.period_to >= $1 {} \
+         ORDER BY a.id",
+        if class_code.is_some() {
+            "AND ac.class_code = $3"
+        } else {
+            ""
+        }
+    );
+    let mut query = sqlx::query_as::<_, (i64, String, i64, i64, String, String)>(&sql)
+        .bind(from.to_string())
+        .bind(to.to_string());
+    if let Some(class) = class_code {
+        query = query.bind(class);
+    }
+    let rows = query.fetch_all(pool).await?;
+    rows.into_iter()
+        .map(|(spec_id, class_code, cap, id, from, to)| {
+            Ok(AllocatedCap {
+                spec_id,
+                class_code,
+                cap,
+                period: CapPeriod {
+                    allocation_id: id,
+                    from: from.parse().map_err(decode_error)?,
+                    to: to.parse().map_err(decode_error)?,
+                },
+            })
+        })
+        .collect()
 }
 
 pub async fn total_cap(pool: &AnyPool, class_code: &str) -> sqlx::Result<Option<i64>> {
@@ -387,64 +463,178 @@ pub async fn history(
 struct RawOrder {
     id: i64,
     order_date: String,
+    status: String,
+    version: i64,
     confirmed_at: i64,
     confirmed_by: String,
     confirmed_by_role: String,
+    updated_at: Option<i64>,
+    updated_by: Option<String>,
+    exported_at: Option<i64>,
+    delivered_at: Option<i64>,
     total_cartons: i64,
     total_fen: i64,
 }
 
-/// The order confirmed for a retailer's order day, if any.
-pub async fn confirmed_order(
+const ORDER_SELECT: &str = "SELECT o.id, o.order_date, o.status, o.version, o.confirmed_at, \
+        u.display_name AS confirmed_by, u.role AS confirmed_by_role, o.updated_at, \
+        w.display_name AS updated_by, o.exported_at, o.delivered_at, o.total_cartons, o.total_fen \
+     FROM replenishment_orders o JOIN users u ON u.id = o.confirmed_by \
+     LEFT JOIN users w ON w.id = o.updated_by";
+
+/// Orders with their lines, as their retailer sees them at `now` (China time).
+async fn orders_with_lines(
+    pool: &AnyPool,
+    raw: Vec<RawOrder>,
+    policy: &ReplenishmentPolicy,
+    now: chrono::NaiveDateTime,
+) -> sqlx::Result<Vec<ConfirmedOrder>> {
+    if raw.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids = raw
+        .iter()
+        .map(|o| o.id.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let lines: Vec<(i64, i64, i64, i64, i64, i64, Option<i64>)> = sqlx::query_as(&format!(
+        "SELECT order_id, spec_id, wanted, proposed, quantity, cut_off, delivered \
+         FROM replenishment_order_lines WHERE order_id IN ({ids}) ORDER BY order_id, spec_id"
+    ))
+    .fetch_all(pool)
+    .await?;
+    let mut by_order: HashMap<i64, Vec<ConfirmedLine>> = HashMap::new();
+    for (order_id, spec_id, wanted, proposed, quantity, cut_off, delivered) in lines {
+        by_order.entry(order_id).or_default().push(ConfirmedLine {
+            spec_id,
+            wanted,
+            proposed,
+            quantity,
+            cut_off,
+            delivered,
+        });
+    }
+    raw.into_iter()
+        .map(|o| {
+            let order_date: NaiveDate = o.order_date.parse().map_err(decode_error)?;
+            Ok(ConfirmedOrder {
+                id: o.id,
+                order_date,
+                status: OrderStatus::of(
+                    o.status == "cancelled",
+                    o.exported_at.is_some(),
+                    o.delivered_at.is_some(),
+                    is_open(order_date, now, policy),
+                ),
+                version: o.version,
+                cutoff: cutoff_at(order_date, policy),
+                confirmed_at: o.confirmed_at,
+                confirmed_by: o.confirmed_by,
+                confirmed_by_role: Role::parse(&o.confirmed_by_role)
+                    .ok_or_else(|| decode_error(&o.confirmed_by_role))?,
+                updated_at: o.updated_at,
+                updated_by: o.updated_by,
+                lines: by_order.remove(&o.id).unwrap_or_default(),
+                total_cartons: o.total_cartons,
+                total_value: Fen(o.total_fen),
+            })
+        })
+        .collect()
+}
+
+/// The order of a retailer's order day, if any (cancelled ones too).
+pub async fn order_of_day(
     pool: &AnyPool,
     retailer_id: i64,
     order_date: NaiveDate,
+    policy: &ReplenishmentPolicy,
+    now: chrono::NaiveDateTime,
 ) -> sqlx::Result<Option<ConfirmedOrder>> {
-    let raw: Option<RawOrder> = sqlx::query_as(
-        "SELECT o.id, o.order_date, o.confirmed_at, u.display_name AS confirmed_by, \
-                u.role AS confirmed_by_role, o.total_cartons, o.total_fen \
-         FROM replenishment_orders o JOIN users u ON u.id = o.confirmed_by \
-         WHERE o.retailer_id = $1 AND o.order_date = $2",
-    )
+    let raw: Vec<RawOrder> = sqlx::query_as(&format!(
+        "{ORDER_SELECT} WHERE o.retailer_id = $1 AND o.order_date = $2"
+    ))
     .bind(retailer_id)
     .bind(order_date.to_string())
-    .fetch_optional(pool)
-    .await?;
-    let Some(o) = raw else { return Ok(None) };
-    let lines: Vec<(i64, i64, i64, i64, i64)> = sqlx::query_as(
-        "SELECT spec_id, wanted, proposed, quantity, cut_off FROM replenishment_order_lines \
-         WHERE order_id = $1 ORDER BY spec_id",
-    )
-    .bind(o.id)
     .fetch_all(pool)
     .await?;
-    Ok(Some(ConfirmedOrder {
-        id: o.id,
-        order_date: o.order_date.parse().map_err(decode_error)?,
-        confirmed_at: o.confirmed_at,
-        confirmed_by: o.confirmed_by,
-        confirmed_by_role: Role::parse(&o.confirmed_by_role)
-            .ok_or_else(|| decode_error(&o.confirmed_by_role))?,
-        lines: lines
-            .into_iter()
-            .map(
-                |(spec_id, wanted, proposed, quantity, cut_off)| ConfirmedLine {
-                    spec_id,
-                    wanted,
-                    proposed,
-                    quantity,
-                    cut_off,
-                },
-            )
-            .collect(),
-        total_cartons: o.total_cartons,
-        total_value: Fen(o.total_fen),
-    }))
+    Ok(orders_with_lines(pool, raw, policy, now).await?.pop())
+}
+
+/// A retailer's latest `limit` orders, newest order day first.
+pub async fn orders(
+    pool: &AnyPool,
+    retailer_id: i64,
+    limit: i64,
+    policy: &ReplenishmentPolicy,
+    now: chrono::NaiveDateTime,
+) -> sqlx::Result<Vec<ConfirmedOrder>> {
+    let raw: Vec<RawOrder> = sqlx::query_as(&format!(
+        "{ORDER_SELECT} WHERE o.retailer_id = $1 ORDER BY o.order_date DESC LIMIT $2"
+    ))
+    .bind(retailer_id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    orders_with_lines(pool, raw, policy, now).await
+}
+
+/// The first order day from which an undelivered order is no longer taken
+/// to be on its way (see [`STALE_ORDER_DAYS`]).
+fn stale_before(window: NaiveDate) -> NaiveDate {
+    window
+        .checked_sub_days(chrono::Days::new(STALE_ORDER_DAYS))
+        .unwrap_or(window)
+}
+
+/// Cartons per spec the retailer ordered on order days before `window` and
+/// that are not delivered yet (nor cancelled): they count as stock in the
+/// proposal for `window`, so that nothing is ordered twice.
+pub async fn on_order(
+    pool: &AnyPool,
+    retailer_id: i64,
+    window: NaiveDate,
+) -> sqlx::Result<Vec<OnOrder>> {
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT l.spec_id, CAST(SUM(l.quantity) AS BIGINT) \
+         FROM replenishment_orders o JOIN replenishment_order_lines l ON l.order_id = o.id \
+         WHERE o.retailer_id = $1 AND o.status = 'confirmed' AND o.delivered_at IS NULL \
+           AND o.order_date < $2 AND o.order_date >= $3 AND l.quantity > 0 \
+         GROUP BY l.spec_id ORDER BY l.spec_id",
+    )
+    .bind(retailer_id)
+    .bind(window.to_string())
+    .bind(stale_before(window).to_string())
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(spec_id, cartons)| OnOrder { spec_id, cartons })
+        .collect())
 }
 
 /// An order already exists for that day.
 #[derive(Debug)]
 pub struct AlreadyConfirmed;
+
+fn line_rows(order_id: i64, lines: &[ConfirmedLine]) -> Vec<Vec<Value>> {
+    lines
+        .iter()
+        .map(|l| {
+            vec![
+                order_id.into(),
+                l.spec_id.into(),
+                l.wanted.into(),
+                l.proposed.into(),
+                l.quantity.into(),
+                l.cut_off.into(),
+            ]
+        })
+        .collect()
+}
+
+const LINE_COLUMNS: [&str; 6] = [
+    "order_id", "spec_id", "wanted", "proposed", "quantity", "cut_off",
+];
 
 /// Stores a confirmed order with its lines; refuses a second order for the
 /// same day. Run it in a transaction.
@@ -458,8 +648,9 @@ pub async fn insert_order(
 ) -> sqlx::Result<Result<i64, AlreadyConfirmed>> {
     let total: i64 = lines.iter().map(|l| l.quantity).sum();
     let id: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO replenishment_orders (retailer_id, order_date, confirmed_at, confirmed_by, total_cartons, total_fen) \
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (retailer_id, order_date) DO NOTHING RETURNING id",
+        "INSERT INTO replenishment_orders (retailer_id, order_date, confirmed_at, confirmed_by, total_cartons, total_fen, class_code) \
+         SELECT $1, $2, $3, $4, $5, $6, class_code FROM retailers WHERE id = $1 \
+         ON CONFLICT (retailer_id, order_date) DO NOTHING RETURNING id",
     )
     .bind(retailer_id)
     .bind(order_date.to_string())
@@ -472,31 +663,147 @@ pub async fn insert_order(
     let Some(id) = id else {
         return Ok(Err(AlreadyConfirmed));
     };
-    let rows: Vec<Vec<Value>> = lines
-        .iter()
-        .map(|l| {
-            vec![
-                id.into(),
-                l.spec_id.into(),
-                l.wanted.into(),
-                l.proposed.into(),
-                l.quantity.into(),
-                l.cut_off.into(),
-            ]
-        })
-        .collect();
     insert_rows(
         conn,
         "replenishment_order_lines",
-        &[
-            "order_id", "spec_id", "wanted", "proposed", "quantity", "cut_off",
-        ],
-        &rows,
+        &LINE_COLUMNS,
+        &line_rows(id, lines),
     )
     .await?;
     let week: Vec<(i64, i64)> = lines.iter().map(|l| (l.spec_id, l.quantity)).collect();
     super::analysis::add_order_week(conn, retailer_id, order_date, &week).await?;
     Ok(Ok(id))
+}
+
+/// The order moved since the version the change was made on (changed,
+/// cancelled, handed over or delivered meanwhile).
+#[derive(Debug)]
+pub struct OrderMoved;
+
+/// Replaces an order's lines (and confirms it again if it was cancelled) if
+/// it is still at `version` and not handed over; returns the new version.
+/// Run it in a transaction.
+#[allow(clippy::too_many_arguments)]
+pub async fn change_order(
+    conn: &mut AnyConnection,
+    retailer_id: i64,
+    order_id: i64,
+    order_date: NaiveDate,
+    version: i64,
+    actor_id: i64,
+    lines: &[ConfirmedLine],
+    total_value: Fen,
+) -> sqlx::Result<Result<i64, OrderMoved>> {
+    let total: i64 = lines.iter().map(|l| l.quantity).sum();
+    let Some(before) = moved_from(conn, order_id, version).await? else {
+        return Ok(Err(OrderMoved));
+    };
+    let bumped = sqlx::query(
+        "UPDATE replenishment_orders SET version = version + 1, status = 'confirmed', \
+                total_cartons = $3, total_fen = $4, updated_at = $5, updated_by = $6 \
+         WHERE id = $1 AND version = $2 AND exported_at IS NULL AND delivered_at IS NULL",
+    )
+    .bind(order_id)
+    .bind(version)
+    .bind(total)
+    .bind(total_value.0)
+    .bind(now_unix())
+    .bind(actor_id)
+    .execute(&mut *conn)
+    .await?;
+    if bumped.rows_affected() != 1 {
+        return Ok(Err(OrderMoved));
+    }
+    sqlx::query("DELETE FROM replenishment_order_lines WHERE order_id = $1")
+        .bind(order_id)
+        .execute(&mut *conn)
+        .await?;
+    insert_rows(
+        conn,
+        "replenishment_order_lines",
+        &LINE_COLUMNS,
+        &line_rows(order_id, lines),
+    )
+    .await?;
+    // The weekly summaries move by the difference.
+    let mut delta: HashMap<i64, i64> = HashMap::new();
+    for &(spec, cartons) in &before {
+        *delta.entry(spec).or_default() -= cartons;
+    }
+    for l in lines {
+        *delta.entry(l.spec_id).or_default() += l.quantity;
+    }
+    let delta: Vec<(i64, i64)> = delta.into_iter().filter(|d| d.1 != 0).collect();
+    super::analysis::add_order_week(conn, retailer_id, order_date, &delta).await?;
+    Ok(Ok(version + 1))
+}
+
+/// What an order at `version` counted in the summaries (nothing when
+/// cancelled), or `None` if it is no longer at that version or no longer
+/// open to changes. A compare-and-set on the version follows it in the same
+/// transaction: when that passes, this was that version's.
+async fn moved_from(
+    conn: &mut AnyConnection,
+    order_id: i64,
+    version: i64,
+) -> sqlx::Result<Option<Vec<(i64, i64)>>> {
+    let status: Option<String> = sqlx::query_scalar(
+        "SELECT status FROM replenishment_orders \
+         WHERE id = $1 AND version = $2 AND exported_at IS NULL AND delivered_at IS NULL",
+    )
+    .bind(order_id)
+    .bind(version)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(status) = status else {
+        return Ok(None);
+    };
+    if status == "cancelled" {
+        return Ok(Some(Vec::new()));
+    }
+    sqlx::query_as("SELECT spec_id, quantity FROM replenishment_order_lines WHERE order_id = $1")
+        .bind(order_id)
+        .fetch_all(&mut *conn)
+        .await
+        .map(Some)
+}
+
+/// Cancels a confirmed order if it is still at `version` and not handed
+/// over; returns the new version. Its lines are kept (the demand they
+/// recorded) but it counts nowhere. Run it in a transaction.
+pub async fn cancel_order(
+    conn: &mut AnyConnection,
+    retailer_id: i64,
+    order_id: i64,
+    order_date: NaiveDate,
+    version: i64,
+    actor_id: i64,
+) -> sqlx::Result<Result<i64, OrderMoved>> {
+    let Some(before) = moved_from(conn, order_id, version).await? else {
+        return Ok(Err(OrderMoved));
+    };
+    let done = sqlx::query(
+        "UPDATE replenishment_orders SET version = version + 1, status = 'cancelled', \
+                updated_at = $3, updated_by = $4 \
+         WHERE id = $1 AND version = $2 AND status = 'confirmed' \
+           AND exported_at IS NULL AND delivered_at IS NULL",
+    )
+    .bind(order_id)
+    .bind(version)
+    .bind(now_unix())
+    .bind(actor_id)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() != 1 {
+        return Ok(Err(OrderMoved));
+    }
+    let delta: Vec<(i64, i64)> = before
+        .into_iter()
+        .filter(|b| b.1 != 0)
+        .map(|(spec, cartons)| (spec, -cartons))
+        .collect();
+    super::analysis::add_order_week(conn, retailer_id, order_date, &delta).await?;
+    Ok(Ok(version + 1))
 }
 
 #[derive(sqlx::FromRow)]
@@ -507,20 +814,25 @@ struct RawManaged {
     class_label: String,
     market_unit: String,
     online_replenishment: i64,
+    order_weekday: i64,
     specs: i64,
     last_order_date: Option<String>,
 }
 
-/// A customer manager's retailers with their replenishment status.
+/// A customer manager's retailers with their replenishment status and the
+/// order of each one's open window (none when not confirmed yet).
 pub async fn managed_retailers(
     pool: &AnyPool,
     manager_id: i64,
+    policy: &ReplenishmentPolicy,
+    now: chrono::NaiveDateTime,
 ) -> sqlx::Result<Vec<ManagedRetailer>> {
     let rows: Vec<RawManaged> = sqlx::query_as(
         "SELECT r.id, r.licence_no, r.name, c.label AS class_label, u.name AS market_unit, \
-                r.online_replenishment, \
+                r.online_replenishment, r.order_weekday, \
                 (SELECT COUNT(*) FROM retailer_specs rs WHERE rs.retailer_id = r.id) AS specs, \
-                (SELECT MAX(o.order_date) FROM replenishment_orders o WHERE o.retailer_id = r.id) AS last_order_date \
+                (SELECT MAX(o.order_date) FROM replenishment_orders o \
+                  WHERE o.retailer_id = r.id AND o.status = 'confirmed') AS last_order_date \
          FROM retailers r \
          JOIN customer_classes c ON c.code = r.class_code \
          JOIN org_units u ON u.id = r.market_unit_id \
@@ -529,8 +841,25 @@ pub async fn managed_retailers(
     .bind(manager_id)
     .fetch_all(pool)
     .await?;
+    // Every order of these retailers from today on: the open windows are among them.
+    let upcoming: Vec<(i64, String, String, i64)> = sqlx::query_as(
+        "SELECT o.retailer_id, o.order_date, o.status, o.total_cartons \
+         FROM replenishment_orders o JOIN retailers r ON r.id = o.retailer_id \
+         WHERE r.manager_id = $1 AND o.order_date >= $2",
+    )
+    .bind(manager_id)
+    .bind(now.date().to_string())
+    .fetch_all(pool)
+    .await?;
+    let upcoming: HashMap<(i64, String), (String, i64)> = upcoming
+        .into_iter()
+        .map(|(r, d, status, cartons)| ((r, d), (status, cartons)))
+        .collect();
     rows.into_iter()
         .map(|r| {
+            let weekday = u8::try_from(r.order_weekday).unwrap_or(1);
+            let window = window_date(now, weekday, policy);
+            let order = upcoming.get(&(r.id, window.to_string()));
             Ok(ManagedRetailer {
                 id: r.id,
                 licence_no: r.licence_no,
@@ -544,6 +873,14 @@ pub async fn managed_retailers(
                     .map(|d| d.parse())
                     .transpose()
                     .map_err(decode_error)?,
+                window_date: window,
+                window_cutoff: cutoff_at(window, policy),
+                window_status: order.map(|(status, _)| {
+                    OrderStatus::of(status == "cancelled", false, false, true)
+                }),
+                window_cartons: order
+                    .filter(|(status, _)| status != "cancelled")
+                    .map_or(0, |o| o.1),
             })
         })
         .collect()
@@ -684,42 +1021,138 @@ pub async fn set_order_weekday(
     Ok(old)
 }
 
-/// Everything a batch run of proposals needs: rules per class, total caps per
-/// class, and every retailer's class with its settings.
+/// One retailer in a batch run of proposals.
+pub struct BatchRetailer {
+    pub id: i64,
+    pub class_code: String,
+    /// The order day whose window is open.
+    pub window: NaiveDate,
+    pub settings: Vec<SpecSettings>,
+    pub on_order: Vec<OnOrder>,
+}
+
+/// Everything a batch run of proposals needs: standing rules and total caps
+/// per class, the published allocations, and every retailer's class, open
+/// window, settings and what it has on order.
 pub struct ProposalInputs {
     pub rules: HashMap<String, Vec<SpecRule>>,
     pub total_caps: HashMap<String, Option<i64>>,
-    /// (retailer id, class code, settings), by retailer id.
-    pub retailers: Vec<(i64, String, Vec<SpecSettings>)>,
+    pub allocated: Vec<AllocatedCap>,
+    /// By retailer id.
+    pub retailers: Vec<BatchRetailer>,
 }
 
-pub async fn proposal_inputs(pool: &AnyPool) -> sqlx::Result<ProposalInputs> {
+impl ProposalInputs {
+    /// The rules of a class on an order day: the standing ones with the
+    /// caps of allocations holding that day put over them.
+    pub fn rules_on(&self, class_code: &str, date: NaiveDate) -> Vec<SpecRule> {
+        let mut rules = self.rules.get(class_code).cloned().unwrap_or_default();
+        for a in self
+            .allocated
+            .iter()
+            .filter(|a| a.class_code == class_code && a.holds_on(date))
+        {
+            if let Some(rule) = rules.iter_mut().find(|r| r.spec_id == a.spec_id) {
+                rule.class_cap = a.cap;
+            }
+        }
+        rules
+    }
+}
+
+/// Loads the inputs of every retailer's proposal for its open window at
+/// `now` (China time): a few whole-table reads, no query per retailer.
+pub async fn proposal_inputs(
+    pool: &AnyPool,
+    policy: &ReplenishmentPolicy,
+    now: chrono::NaiveDateTime,
+) -> sqlx::Result<ProposalInputs> {
     let classes: Vec<(String, Option<i64>)> =
         sqlx::query_as("SELECT code, total_cap FROM customer_classes")
             .fetch_all(pool)
             .await?;
-    let mut rules = HashMap::new();
-    for (code, _) in &classes {
-        let terms = terms_for_class(pool, code).await?;
-        rules.insert(code.clone(), terms.iter().map(|t| t.rule()).collect());
-    }
-    let rows: Vec<(i64, String, i64, i64, i64, i64, i64)> = sqlx::query_as(
-        "SELECT r.id, r.class_code, rs.spec_id, rs.stock, rs.lower_limit, rs.upper_limit, rs.weekly_turnover \
-         FROM retailer_specs rs JOIN retailers r ON r.id = rs.retailer_id ORDER BY r.id",
+    let standing: Vec<(String, i64, i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT k.code, s.id, COALESCE(c.cap, s.default_cap), s.order_multiple, s.scarce, s.orderable \
+         FROM customer_classes k CROSS JOIN specs s \
+         LEFT JOIN class_caps c ON c.spec_id = s.id AND c.class_code = k.code \
+         ORDER BY k.code, s.id",
     )
     .fetch_all(pool)
     .await?;
-    let mut retailers: Vec<(i64, String, Vec<SpecSettings>)> = Vec::new();
-    for (id, class, spec_id, stock, lower, upper, turnover) in rows {
-        let s = stored_settings(spec_id, stock, lower, upper, turnover)?;
-        match retailers.last_mut() {
-            Some(last) if last.0 == id => last.2.push(s),
-            _ => retailers.push((id, class, vec![s])),
+    let mut rules: HashMap<String, Vec<SpecRule>> = HashMap::new();
+    for (class, spec_id, class_cap, order_multiple, scarce, orderable) in standing {
+        rules.entry(class).or_default().push(SpecRule {
+            spec_id,
+            class_cap,
+            order_multiple,
+            scarce: scarce != 0,
+            orderable: orderable != 0,
+        });
+    }
+    let heads: Vec<(i64, String, i64)> =
+        sqlx::query_as("SELECT id, class_code, order_weekday FROM retailers ORDER BY id")
+            .fetch_all(pool)
+            .await?;
+    let mut retailers: Vec<BatchRetailer> = heads
+        .into_iter()
+        .map(|(id, class_code, weekday)| BatchRetailer {
+            id,
+            class_code,
+            window: window_date(now, u8::try_from(weekday).unwrap_or(1), policy),
+            settings: Vec::new(),
+            on_order: Vec::new(),
+        })
+        .collect();
+    let index: HashMap<i64, usize> = retailers
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.id, i))
+        .collect();
+    let rows: Vec<(i64, i64, i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT retailer_id, spec_id, stock, lower_limit, upper_limit, weekly_turnover \
+         FROM retailer_specs ORDER BY retailer_id, spec_id",
+    )
+    .fetch_all(pool)
+    .await?;
+    for (id, spec_id, stock, lower, upper, turnover) in rows {
+        if let Some(&i) = index.get(&id) {
+            retailers[i]
+                .settings
+                .push(stored_settings(spec_id, stock, lower, upper, turnover)?);
         }
     }
+    // Orders on their way: placed, not delivered, not cancelled, recent.
+    let earliest = stale_before(now.date());
+    let open: Vec<(i64, String, i64, i64)> = sqlx::query_as(
+        "SELECT o.retailer_id, o.order_date, l.spec_id, l.quantity \
+         FROM replenishment_orders o JOIN replenishment_order_lines l ON l.order_id = o.id \
+         WHERE o.status = 'confirmed' AND o.delivered_at IS NULL AND o.order_date >= $1 \
+           AND l.quantity > 0",
+    )
+    .bind(earliest.to_string())
+    .fetch_all(pool)
+    .await?;
+    for (id, date, spec_id, cartons) in open {
+        let Some(&i) = index.get(&id) else { continue };
+        let r = &mut retailers[i];
+        let date: NaiveDate = date.parse().map_err(decode_error)?;
+        if date < r.window && date >= stale_before(r.window) {
+            match r.on_order.iter_mut().find(|o| o.spec_id == spec_id) {
+                Some(o) => o.cartons += cartons,
+                None => r.on_order.push(OnOrder { spec_id, cartons }),
+            }
+        }
+    }
+    let last = retailers
+        .iter()
+        .map(|r| r.window)
+        .max()
+        .unwrap_or(now.date());
+    let allocated = allocated_caps(pool, None, now.date(), last).await?;
     Ok(ProposalInputs {
         rules,
         total_caps: classes.into_iter().collect(),
+        allocated,
         retailers,
     })
 }
