@@ -43,6 +43,7 @@ CREATE TABLE allocations (
     published_at BIGINT NOT NULL,
     published_by BIGINT NOT NULL CONSTRAINT allocations_published_by_fk REFERENCES users (id),
     withdrawn_at BIGINT,
+    withdrawn_by BIGINT CONSTRAINT allocations_withdrawn_by_fk REFERENCES users (id),
     CONSTRAINT allocations_period_check CHECK (period_from <= period_to)
 );
 CREATE INDEX allocations_spec_idx ON allocations (spec_id, period_from);
@@ -51,9 +52,15 @@ CREATE TABLE allocation_caps (
     allocation_id BIGINT NOT NULL CONSTRAINT allocation_caps_allocation_fk REFERENCES allocations (id),
     class_code    TEXT NOT NULL CONSTRAINT allocation_caps_class_fk REFERENCES customer_classes (code),
     cap           BIGINT NOT NULL CONSTRAINT allocation_caps_cap_check CHECK (cap >= 0),
+    -- Enrolled retailers, and those with recorded demand in the period.
     retailers     BIGINT NOT NULL,
+    with_demand   BIGINT NOT NULL,
     demand        BIGINT NOT NULL,
     expected      BIGINT NOT NULL,
     wanting       BIGINT NOT NULL,
     CONSTRAINT allocation_caps_pkey PRIMARY KEY (allocation_id, class_code)
 );
+
+-- The recorded demand of one spec (an allocation's preview) without
+-- reading every retailer's settings.
+CREATE INDEX retailer_specs_spec_idx ON retailer_specs (spec_id, retailer_id, weekly_turnover);

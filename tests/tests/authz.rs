@@ -332,6 +332,24 @@ fn probe_of(method: &Method, path: &str, f: &Fixture, side: Side) -> Option<Prob
             path.into(),
             Some(json!({ "year": 1999, "plans": [{ "unit_id": 0, "month": 13, "cartons": -1 }] })),
         ),
+        ("GET", "/api/replenishment/allocations" | "/api/replenishment/allocations/plan") => {
+            get(format!("{path}?month=2026-11"))
+        }
+        // A period that ends before it starts and a negative supply:
+        // refused after the role check, nothing stored.
+        ("POST", "/api/replenishment/allocations/preview" | "/api/replenishment/allocations") => {
+            probe(
+                m,
+                path.into(),
+                Some(json!({ "spec_id": spec, "from": "2026-11-10", "to": "2026-11-01",
+                             "supply": -1, "rule": { "kind": "tier" } })),
+            )
+        }
+        ("POST", "/api/replenishment/allocations/{id}/withdraw") => probe(
+            m,
+            "/api/replenishment/allocations/999999999/withdraw".into(),
+            Some(json!({})),
+        ),
         _ => return None,
     })
 }
