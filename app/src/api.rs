@@ -818,3 +818,90 @@ pub async fn set_plans(
     )
     .await
 }
+
+// Orders to the order and supply system and the fill rate (货源与订单).
+
+pub async fn order_days(lang: Lang) -> ApiResult<domain::replenishment::order_flow::OrderDays> {
+    get_json("/api/replenishment/order-days", lang).await
+}
+
+/// A link to the locked orders of `date` as `xlsx` or `csv`, in the page's language.
+pub fn order_export_url(date: chrono::NaiveDate, format: &str, lang: Lang) -> String {
+    format!(
+        "/api/replenishment/order-days/{date}/export?format={format}&lang={}",
+        lang.tag()
+    )
+}
+
+pub async fn mark_exported(
+    date: chrono::NaiveDate,
+    csrf: &str,
+    lang: Lang,
+) -> ApiResult<domain::replenishment::order_flow::MarkedExported> {
+    let path = format!("/api/replenishment/order-days/{date}/exported");
+    let response = write(Request::post(&path), lang, csrf)
+        .send()
+        .await
+        .map_err(|_| network_error(lang))?;
+    read(response, lang).await
+}
+
+/// Uploads a delivery file (CSV or xlsx) of the order and supply system.
+pub async fn load_deliveries(
+    bytes: Vec<u8>,
+    csrf: &str,
+    lang: Lang,
+) -> ApiResult<domain::replenishment::order_flow::DeliveriesLoaded> {
+    let body = js_sys::Uint8Array::from(bytes.as_slice());
+    let request = write(Request::post("/api/replenishment/deliveries"), lang, csrf)
+        .header("Content-Type", "application/octet-stream")
+        .body(body)
+        .map_err(|_| network_error(lang))?;
+    let response = request.send().await.map_err(|_| network_error(lang))?;
+    read(response, lang).await
+}
+
+pub async fn actuals_from_orders(
+    month: &str,
+    csrf: &str,
+    lang: Lang,
+) -> ApiResult<domain::replenishment::order_flow::ActualsFromOrders> {
+    send_json(
+        write(
+            Request::post("/api/replenishment/actuals-from-orders"),
+            lang,
+            csrf,
+        ),
+        &domain::replenishment::order_flow::ActualsFromOrdersRequest {
+            month: month.to_string(),
+        },
+        lang,
+    )
+    .await
+}
+
+/// The fill rate report's period as URL parameters (empty: the default).
+fn fill_rate_query(from: &str, to: &str) -> Vec<String> {
+    [("from", from), ("to", to)]
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}={}", js_sys::encode_uri_component(v)))
+        .collect()
+}
+
+pub async fn fill_rate(
+    from: &str,
+    to: &str,
+    lang: Lang,
+) -> ApiResult<domain::replenishment::fill_rate::FillRateReport> {
+    let query = fill_rate_query(from, to).join("&");
+    get_json(&format!("/api/replenishment/fill-rate?{query}"), lang).await
+}
+
+/// A link to the fill rate report's workbook, in the page's language.
+pub fn fill_rate_export_url(from: &str, to: &str, lang: Lang) -> String {
+    let mut query = fill_rate_query(from, to);
+    query.push("format=xlsx".into());
+    query.push(format!("lang={}", lang.tag()));
+    format!("/api/replenishment/fill-rate?{}", query.join("&"))
+}

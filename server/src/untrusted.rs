@@ -35,9 +35,13 @@ pub const PARSE_DEADLINE: Duration = Duration::from_secs(30);
 /// The actual-orders import takes a whole month of a city in one file
 /// (about 13 MB of CSV); every other route keeps the configured default.
 pub const ACTUALS_BODY_LIMIT: usize = 32 * 1024 * 1024;
+/// A delivery file of the order and supply system: a few order days of a
+/// city, as large as a month of actual orders at most.
+pub const DELIVERIES_BODY_LIMIT: usize = ACTUALS_BODY_LIMIT;
 /// Routes whose body may be larger than the configured default, by route path.
 const LARGER_BODIES: &[(&str, usize)] = &[
     ("/api/forecast/actuals", ACTUALS_BODY_LIMIT),
+    ("/api/replenishment/deliveries", DELIVERIES_BODY_LIMIT),
     (
         "/api/masterdata/imports",
         crate::routes::masterdata::IMPORT_BODY_LIMIT,
@@ -359,7 +363,7 @@ static SLOTS: LazyLock<Arc<Semaphore>> = LazyLock::new(|| Arc::new(Semaphore::ne
 /// free. The slot is held by the thread, not by the request, so a parse
 /// that outlives its request (past the deadline, the answer goes out and
 /// the thread finishes in the background) still counts against the bound.
-async fn off_the_runtime<T: Send + 'static>(
+pub(crate) async fn off_the_runtime<T: Send + 'static>(
     lang: Lang,
     parse: impl FnOnce(&Budget) -> Result<T, Refusal> + Send + 'static,
 ) -> ApiResult<T> {

@@ -159,6 +159,28 @@ fn probe_of(method: &Method, path: &str, f: &Fixture, side: Side) -> Option<Prob
             format!("/api/replenishment/retailers/{}/enrolment", t.retailer),
             Some(json!({ "online": true })),
         ),
+        // Orders to the order and supply system: a past day (locked, no
+        // orders) reads; writes are refused after the role check (a day
+        // whose window is open, a file without a header, a bad month).
+        ("GET", "/api/replenishment/order-days") => get(path.into()),
+        ("GET", "/api/replenishment/order-days/{date}/export") => {
+            get("/api/replenishment/order-days/2000-01-03/export?format=csv".into())
+        }
+        ("POST", "/api/replenishment/order-days/{date}/exported") => probe(
+            m,
+            "/api/replenishment/order-days/2999-01-04/exported".into(),
+            Some(json!({})),
+        ),
+        ("POST", "/api/replenishment/deliveries") => Probe {
+            method: m,
+            path: path.into(),
+            body: None,
+            raw: Some(b"not,a,file"),
+        },
+        ("POST", "/api/replenishment/actuals-from-orders") => {
+            probe(m, path.into(), Some(json!({ "month": "2000-13" })))
+        }
+        ("GET", "/api/replenishment/fill-rate") => get(path.into()),
         ("GET", "/api/replenishment/policy") => get(path.into()),
         ("PATCH", "/api/replenishment/policy") => {
             probe(m, path.into(), Some(json!({ "version": -1 })))

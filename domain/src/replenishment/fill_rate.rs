@@ -277,11 +277,12 @@ mod tests {
         assert_eq!(from.weekday(), chrono::Weekday::Mon);
         assert_eq!(by_week(&[], from, to).len(), 8);
         assert_eq!(
-            period(Some("2026-01-01"), Some("2026-12-31"), today),
-            Ok((d(2026, 1, 1), d(2026, 12, 31)))
+            period(Some("2026-01-01"), Some("2027-01-01"), today),
+            Ok((d(2026, 1, 1), d(2027, 1, 1))),
+            "366 days"
         );
         assert_eq!(
-            period(Some("2026-01-01"), Some("2027-01-01"), today),
+            period(Some("2026-01-01"), Some("2027-01-02"), today),
             Err(PeriodError::TooLong)
         );
         assert_eq!(
