@@ -13,7 +13,7 @@ use domain::forecast::CycleInput;
 use domain::home::HomeSummary;
 use domain::org::UnitSummary;
 use domain::replenishment::{
-    ConfirmOrderRequest, EnrolmentRequest, ManagedRetailers, PolicyChanges, PolicyView,
+    CancelOrderRequest, ChangeOrderRequest, ConfirmOrderRequest, ConfirmedOrder, EnrolmentRequest, ManagedRetailers, PolicyChanges, PolicyView,
     ProposalView, RetailerHeader, RetailerSettingsView, SaveSettingsRequest, SettingsChange,
 };
 use domain::{ErrorBody, ErrorCode, Lang};
@@ -153,6 +153,34 @@ pub async fn confirm_order(
 ) -> ApiResult<ProposalView> {
     let path = format!("/api/replenishment/retailers/{id}/orders");
     send_json(write(Request::post(&path), lang, csrf), request, lang).await
+}
+
+/// Changes the open order day's order (or confirms a cancelled one again).
+pub async fn change_order(
+    id: i64,
+    date: chrono::NaiveDate,
+    request: &ChangeOrderRequest,
+    csrf: &str,
+    lang: Lang,
+) -> ApiResult<ProposalView> {
+    let path = format!("/api/replenishment/retailers/{id}/orders/{date}");
+    send_json(write(Request::put(&path), lang, csrf), request, lang).await
+}
+
+pub async fn cancel_order(
+    id: i64,
+    date: chrono::NaiveDate,
+    request: &CancelOrderRequest,
+    csrf: &str,
+    lang: Lang,
+) -> ApiResult<ProposalView> {
+    let path = format!("/api/replenishment/retailers/{id}/orders/{date}/cancel");
+    send_json(write(Request::post(&path), lang, csrf), request, lang).await
+}
+
+/// The retailer's orders, newest first.
+pub async fn retailer_orders(id: i64, lang: Lang) -> ApiResult<Vec<ConfirmedOrder>> {
+    get_json(&format!("/api/replenishment/retailers/{id}/orders"), lang).await
 }
 
 pub async fn settings_history(id: i64, lang: Lang) -> ApiResult<Vec<SettingsChange>> {

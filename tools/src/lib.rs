@@ -3,7 +3,9 @@
 //! the benchmarks and the baseline evaluation.
 
 pub mod bench;
+pub mod bench_allocation;
 pub mod bench_analysis;
+pub mod bench_proposals;
 pub mod demo;
 pub mod export;
 pub mod load;

@@ -267,7 +267,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::BenchProposals { scale } => {
             let db = seeded(&cli.database_url, scale, today).await?;
-            bench_proposals(&db).await
+            tools::bench_proposals::run(&db).await
         }
         Command::BaselineEval { origins, scale } => {
             let db = seeded(&cli.database_url, scale, today).await?;
@@ -342,47 +342,6 @@ async fn seeded(url: &str, scale: Scale, today: chrono::NaiveDate) -> anyhow::Re
         println!("generated in {:.1} s", started.elapsed().as_secs_f64());
     }
     Ok(db)
-}
-
-async fn bench_proposals(db: &Db) -> anyhow::Result<()> {
-    use domain::replenishment::propose;
-    use server::store::replenishment as repl;
-
-    let started = Instant::now();
-    let policy = repl::policy(&db.pool).await?;
-    let inputs = repl::proposal_inputs(&db.pool, &policy, server::clock::now_china()).await?;
-    let loaded = started.elapsed();
-    let computing = Instant::now();
-    let (mut lines, mut ordering, mut cut, mut cartons) = (0_usize, 0_usize, 0_usize, 0_i64);
-    for r in &inputs.retailers {
-        let rules = inputs.rules_on(&r.class_code, r.window);
-        let total_cap = inputs.total_caps.get(&r.class_code).copied().flatten();
-        let proposal = propose(&r.settings, &rules, total_cap, &policy, &r.on_order);
-        lines += proposal.len();
-        ordering += usize::from(proposal.iter().any(|l| l.quantity > 0));
-        cut += proposal.iter().filter(|l| l.cut_off() > 0).count();
-        cartons += proposal.iter().map(|l| l.quantity).sum::<i64>();
-    }
-    let computed = computing.elapsed();
-    let retailers = inputs.retailers.len();
-    println!("proposals: {retailers} retailers, {lines} spec lines, {ordering} retailers ordering, {cut} lines cut by a cap, {cartons} cartons proposed");
-    println!(
-        "load from database: {:.0} ms; compute: {:.0} ms ({:.2} µs per retailer, {:.0} retailers/s); total {:.0} ms",
-        loaded.as_secs_f64() * 1e3,
-        computed.as_secs_f64() * 1e3,
-        computed.as_secs_f64() * 1e6 / retailers.max(1) as f64,
-        retailers as f64 / computed.as_secs_f64().max(1e-9),
-        started.elapsed().as_secs_f64() * 1e3,
-    );
-    if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
-        if let Some(line) = status.lines().find(|l| l.starts_with("VmHWM")) {
-            println!(
-                "peak memory (VmHWM): {}",
-                line.trim_start_matches("VmHWM:").trim()
-            );
-        }
-    }
-    Ok(())
 }
 
 fn print_report(report: &demo::DemoReport) {

@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 
 use domain::quantity::{Cartons, Fen};
 use domain::replenishment::{
-    check_order, check_settings, days_of_cover, order_value, warnings, ConfirmOrderRequest,
-    OrderLineInput, ProposalView, Reason, RetailerSettingsView, SaveSettingsRequest, SpecSettings,
-    SpecTerms,
+    check_order, check_settings, days_of_cover, order_value, warnings, CancelOrderRequest,
+    ChangeOrderRequest, ConfirmOrderRequest, OrderLineInput, OrderStatus, ProposalView, Reason,
+    RetailerSettingsView, SaveSettingsRequest, SpecSettings, SpecTerms,
 };
 use domain::{ErrorBody, ErrorCode, Lang};
 use leptos::prelude::*;
@@ -69,7 +69,7 @@ pub fn ReplenishmentPage() -> impl IntoView {
         {move || data.get().map(|v| view! { <RetailerCard view=v/> })}
         <nav class="tabs">
             {tab_button(Tab::Settings, "配货设置", "Settings", "tab-settings")}
-            {tab_button(Tab::Proposal, "建议订单", "Proposed order", "tab-proposal")}
+            {tab_button(Tab::Proposal, "订单", "Order", "tab-proposal")}
             {tab_button(Tab::History, "变更记录", "History", "tab-history")}
         </nav>
         {move || match (tab.get(), data.get()) {
@@ -307,14 +307,14 @@ fn SettingsEditor(
                         let name = t.as_ref().map(|t| t.name.clone()).unwrap_or_default();
                         let code = t.as_ref().map(|t| t.code.clone()).unwrap_or_default();
                         let scarce = t.as_ref().is_some_and(|t| t.scarce);
-                        let cap = t.as_ref().map(|t| t.class_cap).unwrap_or(0);
+                        let chip = t.as_ref().map(cap_chip);
                         view! {
                             <div class="spec-card" data-spec=spec_id>
                                 <div class="spec-head">
                                     <strong>{name}</strong>
                                     <span class="muted small">{code}</span>
                                     {scarce.then(|| view! { <span class="chip chip-scarce">{tr("紧俏", "Scarce")}</span> })}
-                                    <span class="chip" data-test="cap">{move || format!("{} {cap} {}", lang.get().pick("限量", "Cap"), lang.get().pick("条", "ctn"))}</span>
+                                    {chip}
                                     <button class="icon-button" data-test="remove" on:click=move |_| remove(spec_id)>
                                         {tr("移除", "Remove")}
                                     </button>
@@ -458,6 +458,44 @@ fn yuan(fen: Fen) -> String {
     format!("¥{}", fen.yuan_string())
 }
 
+/// A cap chip: the cap of the order day, and the period of the published
+/// allocation (货源投放) it comes from, if any.
+fn cap_chip(t: &SpecTerms) -> impl IntoView {
+    let lang = state::lang();
+    let cap = t.class_cap;
+    let period = t.cap_period;
+    view! {
+        <span class="chip" data-test="cap">{move || format!("{} {cap} {}", lang.get().pick("限量", "Cap"), lang.get().pick("条", "ctn"))}</span>
+        {period.map(|p| view! {
+            <span class="chip chip-period" data-test="cap-period">{move || format!(
+                "{} {} {} {}",
+                lang.get().pick("货源投放", "Allocated supply"),
+                p.from.format("%m-%d"),
+                lang.get().pick("至", "to"),
+                p.to.format("%m-%d"),
+            )}</span>
+        })}
+    }
+}
+
+fn status_text(status: OrderStatus, lang: Lang) -> &'static str {
+    status.label(lang)
+}
+
+/// What the order panel is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Typing the quantities of a new order (or of a cancelled one, again).
+    New,
+    /// Showing the confirmed order.
+    Show,
+    /// Changing the confirmed order.
+    Change,
+}
+
+/// The order of the open order day: the proposal to start from, any
+/// orderable spec added, confirmed, changed or cancelled until the cutoff;
+/// then the retailer's orders and where each stands.
 #[component]
 fn ProposalPanel(view: RetailerSettingsView) -> impl IntoView {
     let lang = state::lang();
@@ -467,21 +505,50 @@ fn ProposalPanel(view: RetailerSettingsView) -> impl IntoView {
     let terms = StoredValue::new(view.terms.clone());
     let proposal = RwSignal::new(None::<ProposalView>);
     let error = RwSignal::new(None::<ErrorBody>);
+    let mode = RwSignal::new(Mode::New);
+    let orders_changed = RwSignal::new(0_u32);
     let quantities: RwSignal<Vec<(i64, RwSignal<String>)>> = RwSignal::new(Vec::new());
     // The quantities' signals belong to the panel, not to the effect that
     // takes a proposal in (which would dispose them when it runs again).
     let owner = StoredValue::new(Owner::current().unwrap_or_default());
-    let take = move |p: ProposalView| {
+    // Starts typing from the confirmed order when there is one (that is not
+    // cancelled), else from the proposal.
+    let fill = move |p: &ProposalView| {
+        let from_order = p
+            .confirmed
+            .as_ref()
+            .filter(|c| c.status != OrderStatus::Cancelled);
+        let start: Vec<(i64, i64)> = match from_order {
+            Some(c) => c
+                .lines
+                .iter()
+                .filter(|l| l.quantity > 0 || l.wanted > 0)
+                .map(|l| (l.spec_id, l.quantity))
+                .collect(),
+            None => p
+                .lines
+                .iter()
+                .filter(|l| l.wanted > 0)
+                .map(|l| (l.spec_id, l.quantity))
+                .collect(),
+        };
         quantities.set(owner.with_value(|o| {
             o.with(|| {
-                p.lines
-                    .iter()
-                    .filter(|l| l.wanted > 0)
-                    .map(|l| (l.spec_id, RwSignal::new(l.quantity.to_string())))
+                start
+                    .into_iter()
+                    .map(|(spec, q)| (spec, RwSignal::new(q.to_string())))
                     .collect()
             })
         }));
+    };
+    let take = move |p: ProposalView| {
+        fill(&p);
+        mode.set(match &p.confirmed {
+            Some(c) if c.status != OrderStatus::Cancelled => Mode::Show,
+            _ => Mode::New,
+        });
         proposal.set(Some(p));
+        orders_changed.update(|n| *n += 1);
     };
     let loaded = LocalResource::new(move || api::proposal(retailer_id, lang.get_untracked()));
     Effect::new(move |_| match loaded.get() {
@@ -489,22 +556,34 @@ fn ProposalPanel(view: RetailerSettingsView) -> impl IntoView {
         Some(Err(e)) => error.set(Some(e)),
         None => {}
     });
-    let confirm_order = Action::new_local(
-        move |(request, csrf): &(ConfirmOrderRequest, String)| {
-            let (request, csrf) = (request.clone(), csrf.clone());
-            async move { api::confirm_order(retailer_id, &request, &csrf, lang.get_untracked()).await }
-        },
-    );
-    // The confirmed order comes back as the proposal, now locked.
-    Effect::new(move |_| match confirm_order.value().get() {
+    #[derive(Clone)]
+    enum Write {
+        Confirm(ConfirmOrderRequest),
+        Change(chrono::NaiveDate, ChangeOrderRequest),
+        Cancel(chrono::NaiveDate, CancelOrderRequest),
+    }
+    let write = Action::new_local(move |(w, csrf): &(Write, String)| {
+        let (w, csrf) = (w.clone(), csrf.clone());
+        let lang = lang.get_untracked();
+        async move {
+            match w {
+                Write::Confirm(r) => api::confirm_order(retailer_id, &r, &csrf, lang).await,
+                Write::Change(d, r) => api::change_order(retailer_id, d, &r, &csrf, lang).await,
+                Write::Cancel(d, r) => api::cancel_order(retailer_id, d, &r, &csrf, lang).await,
+            }
+        }
+    });
+    // Every write answers with the proposal and the day's order as they are now.
+    Effect::new(move |_| match write.value().get() {
         Some(Ok(p)) => take(p),
         Some(Err(e)) => error.set(Some(e)),
         None => {}
     });
-    let busy = confirm_order.pending();
+    let busy = write.pending();
     let term =
         move |spec_id: i64| terms.with_value(|t| t.iter().find(|t| t.spec_id == spec_id).cloned());
-    // Each quantity as typed, checked with the same rules the server applies.
+    // Each quantity as typed, checked with the same rules the server applies:
+    // any orderable spec, within the day's caps.
     let checked = Memo::new(move |_| {
         let lang = lang.get();
         let mut field_errors: BTreeMap<i64, String> = BTreeMap::new();
@@ -522,12 +601,7 @@ fn ProposalPanel(view: RetailerSettingsView) -> impl IntoView {
         }
         let mut total_error = None;
         if let Some(p) = proposal.get() {
-            let rules: Vec<_> = terms.with_value(|t| {
-                t.iter()
-                    .filter(|t| p.lines.iter().any(|l| l.spec_id == t.spec_id))
-                    .map(|t| t.rule())
-                    .collect()
-            });
+            let rules: Vec<_> = terms.with_value(|t| t.iter().map(|t| t.rule()).collect());
             for (i, e) in check_order(&lines, &rules, p.total_cap) {
                 match i {
                     Some(i) => {
@@ -556,7 +630,7 @@ fn ProposalPanel(view: RetailerSettingsView) -> impl IntoView {
         });
         order_value(&priced)
     };
-    let confirm = move |_| {
+    let submit = move |_| {
         let Some(p) = proposal.get_untracked() else {
             return;
         };
@@ -565,10 +639,14 @@ fn ProposalPanel(view: RetailerSettingsView) -> impl IntoView {
             return;
         }
         let cartons: i64 = lines.iter().map(|l| l.quantity.get()).sum();
+        let cutoff = p.cutoff.format("%m-%d %H:%M");
         let question = match lang.get_untracked() {
-            Lang::Zh => format!("确认 {} 的订单，共 {cartons} 条？", p.order_date),
+            Lang::Zh => format!(
+                "确认 {} 的订单，共 {cartons} 条？截止 {cutoff} 前仍可修改或取消。",
+                p.order_date
+            ),
             Lang::En => format!(
-                "Confirm the order of {} for {cartons} cartons?",
+                "Confirm the order of {} for {cartons} cartons? It can be changed or cancelled until {cutoff}.",
                 p.order_date
             ),
         };
@@ -576,89 +654,286 @@ fn ProposalPanel(view: RetailerSettingsView) -> impl IntoView {
             return;
         }
         error.set(None);
-        confirm_order.dispatch((
-            ConfirmOrderRequest {
+        let w = match &p.confirmed {
+            // A cancelled order is confirmed again by changing it.
+            Some(c) => Write::Change(
+                p.order_date,
+                ChangeOrderRequest {
+                    version: c.version,
+                    lines,
+                },
+            ),
+            None => Write::Confirm(ConfirmOrderRequest {
                 order_date: p.order_date,
                 lines,
-            },
+            }),
+        };
+        write.dispatch((w, session.csrf()));
+    };
+    let cancel = move |_| {
+        let Some(p) = proposal.get_untracked() else {
+            return;
+        };
+        let Some(c) = p.confirmed.clone() else { return };
+        let question = match lang.get_untracked() {
+            Lang::Zh => format!("取消 {} 的订单（共 {} 条）？", p.order_date, c.total_cartons),
+            Lang::En => format!(
+                "Cancel the order of {} ({} cartons)?",
+                p.order_date, c.total_cartons
+            ),
+        };
+        if !confirm(&question) || busy.get_untracked() {
+            return;
+        }
+        error.set(None);
+        write.dispatch((
+            Write::Cancel(p.order_date, CancelOrderRequest { version: c.version }),
             session.csrf(),
         ));
+    };
+    let add = move |spec_id: i64| {
+        if quantities.with_untracked(|q| q.iter().any(|q| q.0 == spec_id)) {
+            return;
+        }
+        let text = owner.with_value(|o| o.with(|| RwSignal::new(String::new())));
+        quantities.update(|q| q.push((spec_id, text)));
     };
 
     view! {
         <ErrorNote error=error/>
         {move || proposal.get().map(|p| {
             let confirmed = p.confirmed.clone();
+            let shown_order = StoredValue::new(p.confirmed.clone());
+            let status = confirmed.as_ref().map(|c| c.status);
+            let open = status.is_none_or(|s| matches!(s, OrderStatus::Open | OrderStatus::Cancelled));
             let idle = p.lines.iter().filter(|l| l.wanted == 0).count();
-            let lines: Vec<_> = p.lines.iter().filter(|l| l.wanted > 0).cloned().collect();
-            let empty = lines.is_empty();
+            let proposal_lines = StoredValue::new(p.lines.clone());
+            let cutoff = p.cutoff;
+            let date = p.order_date;
+            let on_order: i64 = p.on_order.iter().map(|o| o.cartons).sum();
             view! {
                 <section class="card" data-test="proposal">
-                    <h2>{move || format!("{} · {}", lang.get().pick("建议订单", "Proposed order"), p.order_date)}</h2>
+                    <h2>{move || format!("{} · {}", lang.get().pick("本期订单", "This order"), date)}</h2>
+                    <p class="window" data-test="window">
+                        {move || format!("{} {} {}", lang.get().pick("订货截止", "Ordering closes"), cutoff.format("%Y-%m-%d %H:%M"), lang.get().pick("（北京时间），截止前可修改或取消", "(China time); until then the order can be changed or cancelled"))}
+                    </p>
+                    {status.map(|s| view! {
+                        <p><span class="chip" class:chip-cut=s == OrderStatus::Cancelled data-test="order-status">{move || status_text(s, lang.get())}</span></p>
+                    })}
+                    {(on_order > 0).then(|| view! { <p class="muted small" data-test="on-order">{move || format!("{} {on_order} {}", lang.get().pick("前期已订未到货", "Ordered earlier, not yet delivered:"), lang.get().pick("条，已计入库存", "cartons, counted as stock"))}</p> })}
                     {(!online).then(|| view! { <p class="warning">{tr("尚未开通网上配货，建议订单仅供参考，不能确认。", "Not joined to online replenishment: the proposal is for reference and cannot be confirmed.")}</p> })}
-                    {empty.then(|| view! { <p class="muted">{tr("各品规库存均高于下限，本订货日无需订购。", "Every spec is above its lower limit: nothing to order this time.")}</p> })}
+                    {move || (mode.get() != Mode::Show && quantities.with(|q| q.is_empty())).then(|| view! { <p class="muted">{tr("各品规库存均高于下限，本订货日无需订购；也可在下方添加品规。", "Every spec is above its lower limit: nothing proposed. You can still add a spec below.")}</p> })}
                     <div class="proposal-lines">
-                        {lines.into_iter().map(|line| {
-                            let spec_id = line.spec_id;
-                            let t = term(spec_id);
-                            let text = quantities.with_untracked(|q| q.iter().find(|q| q.0 == spec_id).map(|q| q.1));
-                            let locked = confirmed.is_some();
-                            let confirmed_q = confirmed.as_ref().and_then(|c| c.lines.iter().find(|l| l.spec_id == spec_id).map(|l| l.quantity));
-                            let err = move || checked.with(|c| c.1.get(&spec_id).cloned());
-                            let reasons = line.reasons.clone();
-                            view! {
-                                <div class="proposal-line" data-spec=spec_id>
-                                    <div class="spec-head">
-                                        <strong>{t.as_ref().map(|t| t.name.clone())}</strong>
-                                        <span class="muted small">{move || format!("{} {} · {} {}", lang.get().pick("需", "wants"), line.wanted, lang.get().pick("建议", "proposed"), line.quantity)}</span>
+                        {move || {
+                            let editing = mode.get() != Mode::Show && open;
+                            let shown: Vec<(i64, Option<RwSignal<String>>)> = if editing {
+                                quantities.get().into_iter().map(|(s, t)| (s, Some(t))).collect()
+                            } else {
+                                shown_order.with_value(|o| o.as_ref().map(|c| c.lines.iter().filter(|l| l.quantity > 0 || l.wanted > 0).map(|l| (l.spec_id, None)).collect()).unwrap_or_default())
+                            };
+                            shown.into_iter().map(|(spec_id, text)| {
+                                let t = term(spec_id);
+                                let line = proposal_lines.with_value(|l| l.iter().find(|l| l.spec_id == spec_id).cloned());
+                                let confirmed_q = shown_order.with_value(|o| o.as_ref().and_then(|c| c.lines.iter().find(|l| l.spec_id == spec_id).map(|l| l.quantity)));
+                                let err = move || checked.with(|c| c.1.get(&spec_id).cloned());
+                                let reasons = line.as_ref().map(|l| l.reasons.clone()).unwrap_or_default();
+                                let head = line.as_ref().map(|l| (l.wanted, l.quantity));
+                                view! {
+                                    <div class="proposal-line" data-spec=spec_id>
+                                        <div class="spec-head">
+                                            <strong>{t.as_ref().map(|t| t.name.clone())}</strong>
+                                            {t.as_ref().map(cap_chip)}
+                                            <span class="muted small">{move || match head {
+                                                Some((wanted, proposed)) if wanted > 0 => format!("{} {wanted} · {} {proposed}", lang.get().pick("需", "wants"), lang.get().pick("建议", "proposed")),
+                                                _ => lang.get().pick("自选品规", "Added by choice").to_string(),
+                                            }}</span>
+                                        </div>
+                                        <div class="reasons">
+                                            {reasons.into_iter().map(|r: Reason| view! {
+                                                <span class="chip" class:chip-cut=r.is_cut() data-test="reason">{move || r.message(lang.get())}</span>
+                                            }).collect_view()}
+                                        </div>
+                                        {match text {
+                                            Some(text) => view! {
+                                                <label class="num-field" class:invalid=move || err().is_some()>
+                                                    <span>{tr("订购数量（条）", "Quantity (cartons)")}</span>
+                                                    <input type="text" inputmode="numeric" data-test="quantity"
+                                                        prop:value=move || text.get()
+                                                        on:input=move |ev| text.set(event_target_value(&ev))/>
+                                                    {move || err().map(|m| view! { <span class="field-error" data-test="field-error">{m}</span> })}
+                                                </label>
+                                            }.into_any(),
+                                            None => view! {
+                                                <p data-test="confirmed-quantity">{move || format!("{} {} {}", lang.get().pick("已订", "Ordered"), confirmed_q.unwrap_or(0), lang.get().pick("条", "cartons"))}</p>
+                                            }.into_any(),
+                                        }}
                                     </div>
-                                    <div class="reasons">
-                                        {reasons.into_iter().map(|r: Reason| view! {
-                                            <span class="chip" class:chip-cut=r.is_cut() data-test="reason">{move || r.message(lang.get())}</span>
-                                        }).collect_view()}
-                                    </div>
-                                    {match (locked, text) {
-                                        (false, Some(text)) => view! {
-                                            <label class="num-field" class:invalid=move || err().is_some()>
-                                                <span>{tr("订购数量（条）", "Quantity (cartons)")}</span>
-                                                <input type="text" inputmode="numeric" data-test="quantity"
-                                                    prop:value=move || text.get()
-                                                    on:input=move |ev| text.set(event_target_value(&ev))/>
-                                                {move || err().map(|m| view! { <span class="field-error" data-test="field-error">{m}</span> })}
-                                            </label>
-                                        }.into_any(),
-                                        _ => view! {
-                                            <p data-test="confirmed-quantity">{move || format!("{} {} {}", lang.get().pick("已确认", "Confirmed"), confirmed_q.unwrap_or(0), lang.get().pick("条", "cartons"))}</p>
-                                        }.into_any(),
-                                    }}
-                                </div>
-                            }
-                        }).collect_view()}
+                                }
+                            }).collect_view()
+                        }}
                     </div>
                     {(idle > 0).then(|| view! { <p class="muted small">{move || format!("{} {idle} {}", lang.get().pick("另有", "Another"), lang.get().pick("个品规库存充足，无需订购", "specs have enough stock"))}</p> })}
-                    {match confirmed {
-                        Some(c) => view! {
+                    {move || (open && online && mode.get() != Mode::Show).then(|| view! {
+                        <AddOrderSpec terms quantities on_add=add/>
+                    })}
+                    {match confirmed.clone() {
+                        Some(c) if c.status != OrderStatus::Cancelled => view! {
                             <div class="confirmed" data-test="confirmed">
                                 <p><strong>{move || format!("{} {} {} · {}", lang.get().pick("订单已确认：共", "Order confirmed:"), c.total_cartons, lang.get().pick("条", "cartons"), yuan(c.total_value))}</strong></p>
-                                <p class="muted small">{move || format!("{} {}（{}）", lang.get().pick("确认人", "By"), c.confirmed_by, c.confirmed_by_role.label(lang.get()))}</p>
+                                <p class="muted small">{
+                                    let (by, role, at) = match (&c.updated_by, c.updated_at) {
+                                        (Some(by), Some(at)) => (by.clone(), None, at),
+                                        _ => (c.confirmed_by.clone(), Some(c.confirmed_by_role), c.confirmed_at),
+                                    };
+                                    move || format!("{} {}{} · {}", lang.get().pick("最后操作", "Last by"), by, role.map(|r| format!("（{}）", r.label(lang.get()))).unwrap_or_default(), china_time(at))
+                                }</p>
                                 {let cut: i64 = c.lines.iter().map(|l| l.cut_off).sum();
                                  (cut > 0).then(|| view! { <p class="muted small">{move || format!("{} {cut} {}", lang.get().pick("因限量未满足的需求", "Demand cut by the caps:"), lang.get().pick("条（已记录）", "cartons (recorded)"))}</p> })}
                             </div>
                         }.into_any(),
-                        None => view! {
+                        _ => ().into_any(),
+                    }}
+                    {move || match (open && online, mode.get()) {
+                        (false, _) => ().into_any(),
+                        (true, Mode::Show) => view! {
+                            <div class="actions">
+                                <button class="primary" data-test="change" on:click=move |_| mode.set(Mode::Change) disabled=move || busy.get()>
+                                    {tr("修改订单", "Change the order")}
+                                </button>
+                                <button class="secondary danger" data-test="cancel-order" on:click=cancel disabled=move || busy.get()>
+                                    {tr("取消订单", "Cancel the order")}
+                                </button>
+                            </div>
+                        }.into_any(),
+                        (true, m) => view! {
                             <div class="order-total" data-test="order-total">
                                 <span>{move || { let (c, v) = totals(); format!("{} {c} {} · {}", lang.get().pick("合计", "Total"), lang.get().pick("条", "cartons"), yuan(v)) }}</span>
                                 {move || checked.with(|c| c.2.clone()).map(|m| view! { <span class="field-error" data-test="total-error">{m}</span> })}
                             </div>
-                            <button class="primary" data-test="confirm" on:click=confirm
-                                disabled=move || !online || empty || busy.get() || checked.with(|c| !c.1.is_empty() || c.2.is_some())>
-                                {tr("确认订单", "Confirm the order")}
-                            </button>
+                            <div class="actions">
+                                <button class="primary" data-test="confirm" on:click=submit
+                                    disabled=move || busy.get() || quantities.with(|q| q.is_empty()) || checked.with(|c| !c.1.is_empty() || c.2.is_some())>
+                                    {move || if m == Mode::Change { lang.get().pick("保存修改", "Save the changes") } else { lang.get().pick("确认订单", "Confirm the order") }}
+                                </button>
+                                {(m == Mode::Change).then(|| view! {
+                                    <button class="secondary" data-test="discard" on:click=move |_| {
+                                        if let Some(p) = proposal.get_untracked() { fill(&p); }
+                                        mode.set(Mode::Show);
+                                    }>{tr("放弃修改", "Discard the changes")}</button>
+                                })}
+                            </div>
                         }.into_any(),
                     }}
+                    {(!open).then(|| view! { <p class="muted" data-test="locked">{tr("订货已截止，订单已锁定，不能再修改。", "Ordering has closed: the order is locked.")}</p> })}
                 </section>
             }
         })}
+        <OrdersList retailer_id changed=orders_changed/>
+    }
+}
+
+/// Adds any orderable spec to the order, proposed or not.
+#[component]
+fn AddOrderSpec(
+    terms: StoredValue<Vec<SpecTerms>>,
+    quantities: RwSignal<Vec<(i64, RwSignal<String>)>>,
+    on_add: impl Fn(i64) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let lang = state::lang();
+    let query = RwSignal::new(String::new());
+    let matches = move || {
+        let q = query.get().trim().to_lowercase();
+        if q.is_empty() {
+            return Vec::new();
+        }
+        let listed: Vec<i64> = quantities.with(|r| r.iter().map(|r| r.0).collect());
+        terms.with_value(|t| {
+            t.iter()
+                .filter(|t| !listed.contains(&t.spec_id))
+                .filter(|t| {
+                    t.name.to_lowercase().contains(&q)
+                        || t.brand.to_lowercase().contains(&q)
+                        || t.code.contains(&q)
+                })
+                .take(8)
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+    };
+    view! {
+        <div class="add-spec">
+            <label class="field">
+                <span>{tr("添加订购品规", "Add a spec to the order")}</span>
+                <input type="search" data-test="order-spec-search" autocomplete="off"
+                    placeholder=move || lang.get().pick("输入品规名称、品牌或条码", "Name, brand or code")
+                    prop:value=move || query.get()
+                    on:input=move |ev| query.set(event_target_value(&ev))/>
+            </label>
+            <ul class="spec-matches">
+                {move || matches().into_iter().map(|t| {
+                    let id = t.spec_id;
+                    let orderable = t.orderable && t.class_cap > 0;
+                    view! {
+                        <li>
+                            <button class="match" data-test="order-spec-match" disabled=!orderable
+                                on:click=move |_| { on_add(id); query.set(String::new()); }>
+                                <span>{t.name.clone()}</span>
+                                <span class="muted small">{t.code.clone()}</span>
+                                <span class="muted small">{move || if orderable {
+                                    format!("{} {} {}", lang.get().pick("限量", "cap"), t.class_cap, lang.get().pick("条", "ctn"))
+                                } else { lang.get().pick("不可订购", "not orderable").to_string() }}</span>
+                            </button>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        </div>
+    }
+}
+
+/// The retailer's orders and where each stands (我的订单).
+#[component]
+fn OrdersList(retailer_id: i64, changed: RwSignal<u32>) -> impl IntoView {
+    let lang = state::lang();
+    let orders = LocalResource::new(move || {
+        changed.track();
+        api::retailer_orders(retailer_id, lang.get_untracked())
+    });
+    view! {
+        <section class="card table-wrap" data-test="orders">
+            <h2>{tr("我的订单", "Orders")}</h2>
+            {move || match orders.get() {
+                None => view! { <p class="muted">{tr("加载中…", "Loading…")}</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="error-note">{e.message}</p> }.into_any(),
+                Some(Ok(list)) if list.is_empty() => view! { <p class="muted">{tr("还没有订单", "No orders yet")}</p> }.into_any(),
+                Some(Ok(list)) => view! {
+                    <table class="orders">
+                        <thead><tr>
+                            <th>{tr("订货日", "Order day")}</th>
+                            <th>{tr("状态", "Status")}</th>
+                            <th class="num">{tr("数量（条）", "Cartons")}</th>
+                            <th class="num">{tr("金额", "Value")}</th>
+                            <th class="num">{tr("到货（条）", "Delivered")}</th>
+                        </tr></thead>
+                        <tbody>
+                            {list.into_iter().map(|o| {
+                                let delivered: Option<i64> = o.lines.iter().map(|l| l.delivered).sum::<Option<i64>>();
+                                let status = o.status;
+                                view! {
+                                    <tr data-test="order-row" data-date=o.order_date.to_string()>
+                                        <td>{o.order_date.to_string()}</td>
+                                        <td data-test="order-row-status">{move || status_text(status, lang.get())}</td>
+                                        <td class="num">{o.total_cartons}</td>
+                                        <td class="num">{yuan(o.total_value)}</td>
+                                        <td class="num">{delivered.map_or_else(|| "—".to_string(), |d| d.to_string())}</td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any(),
+            }}
+        </section>
     }
 }
 

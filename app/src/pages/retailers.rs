@@ -12,6 +12,12 @@ use crate::components::error::ErrorNote;
 use crate::i18n::tr;
 use crate::{api, routes, state};
 
+/// Whether the retailer's order of its open window is confirmed (and not cancelled).
+fn confirmed(r: &ManagedRetailer) -> bool {
+    r.window_status
+        .is_some_and(|s| s != domain::replenishment::OrderStatus::Cancelled)
+}
+
 #[component]
 pub fn RetailersPage() -> impl IntoView {
     let lang = state::lang();
@@ -20,6 +26,7 @@ pub fn RetailersPage() -> impl IntoView {
     let error = RwSignal::new(None::<ErrorBody>);
     let query = RwSignal::new(String::new());
     let only_online = RwSignal::new(false);
+    let only_unconfirmed = RwSignal::new(false);
     let loaded = LocalResource::new(move || api::managed_retailers(lang.get_untracked()));
     // Into a signal of its own: joining or leaving changes one row in place.
     Effect::new(move |_| match loaded.get() {
@@ -97,6 +104,7 @@ pub fn RetailersPage() -> impl IntoView {
                     l.retailers
                         .iter()
                         .filter(|r| !only_online.get() || r.online)
+                        .filter(|r| !only_unconfirmed.get() || (r.online && !confirmed(r)))
                         .filter(|r| {
                             q.is_empty()
                                 || r.name.to_lowercase().contains(&q)
@@ -119,30 +127,37 @@ pub fn RetailersPage() -> impl IntoView {
                 <button class="secondary" on:click=move |_| otp.set(None)>{tr("我已记下", "Done")}</button>
             </section>
         })}
-        {move || list.get().map(|l| view! {
+        {move || list.get().map(|l| {
+            let waiting = l.retailers.iter().filter(|r| r.online && !confirmed(r)).count();
+            let ordered = l.retailers.iter().filter(|r| r.online && confirmed(r)).count();
+            view! {
             <section class="card stats" data-test="retailer-stats">
+                <div class="stat"><div class="stat-value" data-test="confirmed-count">{ordered}</div><div class="stat-label">{tr("本期已确认订单", "Ordered this window")}</div></div>
+                <div class="stat"><div class="stat-value" data-test="unconfirmed-count">{waiting}</div><div class="stat-label">{tr("本期未确认", "Not yet ordered")}</div></div>
                 <div class="stat"><div class="stat-value">{l.total}</div><div class="stat-label">{tr("我的零售户", "My retailers")}</div></div>
                 <div class="stat"><div class="stat-value" data-test="online-count">{l.online}</div><div class="stat-label">{tr("网上配货户", "Joined")}</div></div>
                 <div class="stat"><div class="stat-value" data-test="online-share">{format!("{:.1}%", online_share(l.online, l.total) * 100.0)}</div><div class="stat-label">{tr("网上配货户占比", "Share joined")}</div></div>
             </section>
-        })}
+        }})}
         <section class="card">
             <div class="filters">
                 <input type="search" data-test="retailer-filter" placeholder=move || lang.get().pick("按店名或许可证号筛选", "Filter by shop or licence")
                     prop:value=move || query.get() on:input=move |ev| query.set(event_target_value(&ev))/>
                 <label class="check"><input type="checkbox" prop:checked=move || only_online.get()
                     on:change=move |ev| only_online.set(event_target_checked(&ev))/>{tr("只看已开通", "Joined only")}</label>
+                <label class="check"><input type="checkbox" data-test="only-unconfirmed" prop:checked=move || only_unconfirmed.get()
+                    on:change=move |ev| only_unconfirmed.set(event_target_checked(&ev))/>{tr("只看本期未确认订单", "Not yet ordered only")}</label>
             </div>
             <div class="table-wrap">
                 <table class="grid-table stack-on-phone" data-test="retailers">
                     <thead><tr>
                         <th>{tr("店名", "Shop")}</th><th>{tr("许可证号", "Licence")}</th><th>{tr("档位", "Class")}</th>
                         <th>{tr("市场部", "Department")}</th><th>{tr("网上配货", "Online")}</th>
-                        <th class="num">{tr("设置品规", "Specs set")}</th><th>{tr("最近订单", "Last order")}</th>
+                        <th class="num">{tr("设置品规", "Specs set")}</th><th>{tr("本期订单", "This window")}</th><th>{tr("最近订单", "Last order")}</th>
                         <th>{tr("登录", "Sign-in")}</th>
                     </tr></thead>
                     <tbody>
-                        <For each=shown key=|r| (r.id, r.online) let:r>
+                        <For each=shown key=|r| (r.id, r.online, r.window_status) let:r>
                             {
                                 let href = routes::replenishment_of(r.id);
                                 let row = r.clone();
@@ -159,6 +174,18 @@ pub fn RetailersPage() -> impl IntoView {
                                             </button>
                                         </td>
                                         <td class="num" data-label=tr("设置品规", "Specs set")>{r.specs}</td>
+                                        <td data-label=tr("本期订单", "This window") data-test="window-order">{
+                                            let (date, cutoff, status, cartons) = (r.window_date, r.window_cutoff, r.window_status, r.window_cartons);
+                                            move || {
+                                                let l = lang.get();
+                                                let state = match status {
+                                                    Some(domain::replenishment::OrderStatus::Cancelled) => l.pick("已取消", "cancelled").to_string(),
+                                                    Some(_) => format!("{} {cartons} {}", l.pick("已确认", "ordered"), l.pick("条", "ctn")),
+                                                    None => l.pick("未确认", "not yet").to_string(),
+                                                };
+                                                format!("{} · {state} · {} {}", date.format("%m-%d"), l.pick("截止", "closes"), cutoff.format("%m-%d %H:%M"))
+                                            }
+                                        }</td>
                                         <td data-label=tr("最近订单", "Last order")>{r.last_order_date.map(|d| d.to_string()).unwrap_or_else(|| "—".into())}</td>
                                         <td data-label=tr("登录", "Sign-in")><button class="link-button" data-test="reset-retailer-password" on:click=move |_| reset(for_reset.clone())>{tr("重置密码", "Reset password")}</button></td>
                                     </tr>

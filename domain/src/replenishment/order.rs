@@ -191,7 +191,7 @@ pub fn window_date(now: NaiveDateTime, weekday: u8, policy: &ReplenishmentPolicy
 pub const STALE_ORDER_DAYS: u64 = 14;
 
 /// Where an order stands, as its retailer sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
