@@ -149,6 +149,24 @@ fn probe_of(method: &Method, path: &str, f: &Fixture, side: Side) -> Option<Prob
             format!("/api/replenishment/retailers/{}/orders", t.retailer),
             Some(json!({ "order_date": "2000-01-03", "lines": [] })),
         ),
+        ("GET", "/api/replenishment/retailers/{id}/orders") => get(format!(
+            "/api/replenishment/retailers/{}/orders",
+            t.retailer
+        )),
+        // A past order day: closed, so an allowed caller gets 409.
+        ("PUT", "/api/replenishment/retailers/{id}/orders/{date}") => probe(
+            m,
+            format!("/api/replenishment/retailers/{}/orders/2000-01-03", t.retailer),
+            Some(json!({ "version": 1, "lines": [] })),
+        ),
+        ("POST", "/api/replenishment/retailers/{id}/orders/{date}/cancel") => probe(
+            m,
+            format!(
+                "/api/replenishment/retailers/{}/orders/2000-01-03/cancel",
+                t.retailer
+            ),
+            Some(json!({ "version": 1 })),
+        ),
         ("GET", "/api/replenishment/retailers/{id}/history") => get(format!(
             "/api/replenishment/retailers/{}/history",
             t.retailer
