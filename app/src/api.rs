@@ -933,3 +933,65 @@ pub fn fill_rate_export_url(from: &str, to: &str, lang: Lang) -> String {
     query.push(format!("lang={}", lang.tag()));
     format!("/api/replenishment/fill-rate?{}", query.join("&"))
 }
+
+// Scarce supply allocation (货源投放).
+
+pub async fn allocations(
+    month: &str,
+    lang: Lang,
+) -> ApiResult<domain::replenishment::allocation::AllocationList> {
+    let month = js_sys::encode_uri_component(month);
+    get_json(&format!("/api/replenishment/allocations?month={month}"), lang).await
+}
+
+pub async fn preview_allocation(
+    request: &domain::replenishment::allocation::AllocationRequest,
+    csrf: &str,
+    lang: Lang,
+) -> ApiResult<domain::replenishment::allocation::AllocationPreview> {
+    send_json(
+        write(
+            Request::post("/api/replenishment/allocations/preview"),
+            lang,
+            csrf,
+        ),
+        request,
+        lang,
+    )
+    .await
+}
+
+pub async fn publish_allocation(
+    request: &domain::replenishment::allocation::AllocationRequest,
+    csrf: &str,
+    lang: Lang,
+) -> ApiResult<domain::replenishment::allocation::PublishedAllocation> {
+    send_json(
+        write(Request::post("/api/replenishment/allocations"), lang, csrf),
+        request,
+        lang,
+    )
+    .await
+}
+
+pub async fn withdraw_allocation(
+    id: i64,
+    csrf: &str,
+    lang: Lang,
+) -> ApiResult<domain::replenishment::allocation::PublishedAllocation> {
+    let path = format!("/api/replenishment/allocations/{id}/withdraw");
+    let response = write(Request::post(&path), lang, csrf)
+        .send()
+        .await
+        .map_err(|_| network_error(lang))?;
+    read(response, lang).await
+}
+
+/// A link to the month's release plan (品牌投放方案) workbook, in the page's language.
+pub fn allocation_plan_url(month: &str, lang: Lang) -> String {
+    format!(
+        "/api/replenishment/allocations/plan?month={}&lang={}",
+        js_sys::encode_uri_component(month),
+        lang.tag()
+    )
+}
