@@ -82,7 +82,9 @@ async fn place_order(app: &TestApp, retailer: &Caller) -> NaiveDate {
     let usable = |scarce: bool| {
         view.terms
             .iter()
-            .find(|t| t.orderable && t.order_multiple == 1 && t.scarce == scarce && t.class_cap >= 3)
+            .find(|t| {
+                t.orderable && t.order_multiple == 1 && t.scarce == scarce && t.class_cap >= 3
+            })
             .expect("an orderable spec")
     };
     let (cut, plain) = (usable(true), usable(false));
@@ -142,7 +144,11 @@ async fn locked_day(app: &TestApp) -> Day {
         .collect();
     change_policy(app, &center, json!({ "order_days": order_days })).await;
     for r in &retailers {
-        assert_eq!(place_order(app, r).await, date, "the window of the coming day is open");
+        assert_eq!(
+            place_order(app, r).await,
+            date,
+            "the window of the coming day is open"
+        );
     }
     lock(app, &center, date).await;
     Day {
@@ -208,13 +214,16 @@ async fn a_locked_day_exports_its_lines_as_xlsx_and_csv_and_an_open_day_is_refus
         .center
         .get(
             &app,
-            &format!("/api/replenishment/order-days/{}/export?format=csv&lang=zh-CN", day.date),
+            &format!(
+                "/api/replenishment/order-days/{}/export?format=csv&lang=zh-CN",
+                day.date
+            ),
         )
         .await;
     assert_eq!(csv.status(), 200);
     assert!(csv.headers()["content-type"]
         .to_str()
-        .unwrap()
+        .expect("header")
         .starts_with("text/csv"));
     let bytes = csv.bytes().await.expect("body");
     assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "UTF-8 with a BOM");
@@ -247,12 +256,15 @@ async fn a_locked_day_exports_its_lines_as_xlsx_and_csv_and_an_open_day_is_refus
             )
         })
         .collect();
-    assert_eq!(got, expected, "one CSV line per retailer × spec with cartons");
+    assert_eq!(
+        got, expected,
+        "one CSV line per retailer × spec with cartons"
+    );
     // The amount is cartons × the wholesale price; not exported yet.
     for r in &rows[1..] {
-        let cartons: f64 = r[7].parse().unwrap();
-        let price: f64 = r[8].parse().unwrap();
-        let amount: f64 = r[9].parse().unwrap();
+        let cartons: f64 = r[7].parse().expect("a number");
+        let price: f64 = r[8].parse().expect("a number");
+        let amount: f64 = r[9].parse().expect("a number");
         assert!((cartons * price - amount).abs() < 0.005, "{r:?}");
         assert_eq!(r[10], "", "not marked exported yet");
     }
@@ -260,24 +272,32 @@ async fn a_locked_day_exports_its_lines_as_xlsx_and_csv_and_an_open_day_is_refus
         .center
         .get(
             &app,
-            &format!("/api/replenishment/order-days/{}/export?format=csv&lang=en", day.date),
+            &format!(
+                "/api/replenishment/order-days/{}/export?format=csv&lang=en",
+                day.date
+            ),
         )
         .await
         .text()
         .await
-        .unwrap();
-    assert!(english.trim_start_matches('\u{feff}').starts_with("Order date,Order id,Licence no"));
+        .expect("text");
+    assert!(english
+        .trim_start_matches('\u{feff}')
+        .starts_with("Order date,Order id,Licence no"));
 
     let xlsx = day
         .center
-        .get(&app, &format!("/api/replenishment/order-days/{}/export", day.date))
+        .get(
+            &app,
+            &format!("/api/replenishment/order-days/{}/export", day.date),
+        )
         .await;
     assert_eq!(xlsx.status(), 200);
     assert!(xlsx.headers()["content-disposition"]
         .to_str()
-        .unwrap()
+        .expect("header")
         .contains(&format!("orders-{}.xlsx", day.date)));
-    let bytes = xlsx.bytes().await.unwrap();
+    let bytes = xlsx.bytes().await.expect("body");
     let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes.to_vec())).expect("xlsx");
     let range = book.worksheet_range_at(0).expect("a sheet").expect("range");
     let sheet: Vec<(String, i64, String, String, i64)> = range
@@ -299,7 +319,10 @@ async fn a_locked_day_exports_its_lines_as_xlsx_and_csv_and_an_open_day_is_refus
     let open = today_china() + Days::new(30);
     for response in [
         day.center
-            .get(&app, &format!("/api/replenishment/order-days/{open}/export?format=csv"))
+            .get(
+                &app,
+                &format!("/api/replenishment/order-days/{open}/export?format=csv"),
+            )
             .await,
         day.center
             .send(
@@ -311,12 +334,15 @@ async fn a_locked_day_exports_its_lines_as_xlsx_and_csv_and_an_open_day_is_refus
             .await,
     ] {
         assert_eq!(response.status(), 409);
-        let body: ErrorBody = response.json().await.unwrap();
+        let body: ErrorBody = response.json().await.expect("json");
         assert!(body.message.contains("尚未截止"), "{}", body.message);
     }
     for bad in [
         "/api/replenishment/order-days/2026-13-01/export",
-        &format!("/api/replenishment/order-days/{}/export?format=pdf", day.date),
+        &format!(
+            "/api/replenishment/order-days/{}/export?format=pdf",
+            day.date
+        ),
     ] {
         assert_eq!(day.center.get(&app, bad).await.status(), 422, "{bad}");
     }
@@ -332,7 +358,10 @@ async fn a_locked_day_exports_its_lines_as_xlsx_and_csv_and_an_open_day_is_refus
         .find(|d| d.date == day.date)
         .expect("the day is listed");
     assert!(!listed.open);
-    assert_eq!((listed.confirmed, listed.exported, listed.to_export()), (2, 0, 2));
+    assert_eq!(
+        (listed.confirmed, listed.exported, listed.to_export()),
+        (2, 0, 2)
+    );
     assert_eq!(
         listed.cartons,
         expected.iter().map(|l| l.4).sum::<i64>(),
@@ -345,7 +374,10 @@ async fn a_locked_day_exports_its_lines_as_xlsx_and_csv_and_an_open_day_is_refus
     // A retailer may not export.
     assert_eq!(
         day.retailers[0]
-            .get(&app, &format!("/api/replenishment/order-days/{}/export", day.date))
+            .get(
+                &app,
+                &format!("/api/replenishment/order-days/{}/export", day.date)
+            )
             .await
             .status(),
         403
@@ -359,7 +391,7 @@ async fn exported_marks(app: &TestApp, date: NaiveDate) -> Vec<(Option<i64>, Opt
     .bind(date.to_string())
     .fetch_all(&app.db().pool)
     .await
-    .unwrap()
+    .expect("query")
 }
 
 async fn mark(app: &TestApp, who: &Caller, date: NaiveDate) -> MarkedExported {
@@ -372,7 +404,7 @@ async fn mark(app: &TestApp, who: &Caller, date: NaiveDate) -> MarkedExported {
         )
         .await;
     assert_eq!(response.status(), 200);
-    response.json().await.unwrap()
+    response.json().await.expect("json")
 }
 
 async fn marking_a_day_exported_counts_each_order_once(backend: Backend) {
@@ -386,28 +418,45 @@ async fn marking_a_day_exported_counts_each_order_once(backend: Backend) {
         .all(|m| m.0.is_some() && m.1 == Some(day.center.info.user_id)));
     let second = mark(&app, &day.center, day.date).await;
     assert_eq!(second.marked, 0, "a second call marks none");
-    assert_eq!(exported_marks(&app, day.date).await, marks, "the first marks stand");
+    assert_eq!(
+        exported_marks(&app, day.date).await,
+        marks,
+        "the first marks stand"
+    );
     let audited: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM audit_log WHERE action = 'replenishment.orders.exported' AND entity_id = $1",
     )
     .bind(day.date.to_string())
     .fetch_one(&app.db().pool)
     .await
-    .unwrap();
+    .expect("query");
     assert_eq!(audited, 1, "the marking is audited once");
     // The export now carries the time (China time).
     let csv = day
         .center
-        .get(&app, &format!("/api/replenishment/order-days/{}/export?format=csv", day.date))
+        .get(
+            &app,
+            &format!(
+                "/api/replenishment/order-days/{}/export?format=csv",
+                day.date
+            ),
+        )
         .await
         .text()
         .await
-        .unwrap();
+        .expect("text");
     let rows = parse_csv(csv.trim_start_matches('\u{feff}'));
-    let at = domain::audit::china_time_text(marks[0].0.unwrap());
+    let at = domain::audit::china_time_text(marks[0].0.expect("marked"));
     assert!(rows[1..].iter().all(|r| r[10] == at), "{rows:?}");
-    let days: OrderDays = day.center.get_json(&app, "/api/replenishment/order-days").await;
-    let listed = days.days.iter().find(|d| d.date == day.date).unwrap();
+    let days: OrderDays = day
+        .center
+        .get_json(&app, "/api/replenishment/order-days")
+        .await;
+    let listed = days
+        .days
+        .iter()
+        .find(|d| d.date == day.date)
+        .expect("listed");
     assert_eq!((listed.exported, listed.to_export()), (2, 0));
 }
 
@@ -420,16 +469,16 @@ async fn write_orders(app: &TestApp, date: NaiveDate, count: i64) -> Vec<i64> {
             .bind(count)
             .fetch_all(pool)
             .await
-            .unwrap();
+            .expect("query");
     assert_eq!(retailers.len() as i64, count, "enough demo retailers");
     let specs: Vec<i64> = sqlx::query_scalar("SELECT id FROM specs ORDER BY id LIMIT 2")
         .fetch_all(pool)
         .await
-        .unwrap();
+        .expect("query");
     let center: i64 = sqlx::query_scalar("SELECT id FROM users WHERE login = 'center'")
         .fetch_one(pool)
         .await
-        .unwrap();
+        .expect("query");
     let mut ids = Vec::new();
     for (n, (retailer, class)) in retailers.into_iter().enumerate() {
         let n = n as i64;
@@ -444,7 +493,7 @@ async fn write_orders(app: &TestApp, date: NaiveDate, count: i64) -> Vec<i64> {
         .bind(class)
         .fetch_one(pool)
         .await
-        .unwrap();
+        .expect("query");
         // wanted, proposed (what the caps allowed), quantity ordered.
         for (k, spec) in specs.iter().enumerate() {
             let k = k as i64;
@@ -463,7 +512,7 @@ async fn write_orders(app: &TestApp, date: NaiveDate, count: i64) -> Vec<i64> {
             .bind(wanted - proposed)
             .execute(pool)
             .await
-            .unwrap();
+            .expect("query");
         }
         ids.push(id);
     }
@@ -472,7 +521,7 @@ async fn write_orders(app: &TestApp, date: NaiveDate, count: i64) -> Vec<i64> {
 
 async fn calls_at_once_mark_every_order_exactly_once(backend: Backend) {
     let app = spawn_app(backend).await;
-    let date = NaiveDate::from_ymd_opt(2026, 10, 7).unwrap();
+    let date = NaiveDate::from_ymd_opt(2026, 10, 7).expect("a date");
     let ids = write_orders(&app, date, 20).await;
     let center = caller(&app, "center").await;
     let path = format!("/api/replenishment/order-days/{date}/exported");
@@ -480,7 +529,7 @@ async fn calls_at_once_mark_every_order_exactly_once(backend: Backend) {
     let mut marked = 0;
     for response in futures::future::join_all(calls).await {
         assert_eq!(response.status(), 200, "no call fails");
-        let done: MarkedExported = response.json().await.unwrap();
+        let done: MarkedExported = response.json().await.expect("json");
         marked += done.marked;
     }
     assert_eq!(marked, ids.len() as i64, "the counts add up to the orders");
@@ -490,7 +539,7 @@ async fn calls_at_once_mark_every_order_exactly_once(backend: Backend) {
     .bind(date.to_string())
     .fetch_one(&app.db().pool)
     .await
-    .unwrap();
+    .expect("query");
     assert_eq!(unmarked, 0);
 }
 
@@ -516,7 +565,10 @@ async fn upload(app: &TestApp, who: &Caller, body: Vec<u8>) -> reqwest::Response
 
 /// (order id, spec code, ordered, delivered) of `date`'s lines, and the
 /// orders' delivered_at.
-async fn deliveries(app: &TestApp, date: NaiveDate) -> (Vec<(i64, String, i64, Option<i64>)>, Vec<Option<i64>>) {
+async fn deliveries(
+    app: &TestApp,
+    date: NaiveDate,
+) -> (Vec<(i64, String, i64, Option<i64>)>, Vec<Option<i64>>) {
     let pool = &app.db().pool;
     let lines = sqlx::query_as(
         "SELECT o.id, s.code, l.quantity, l.delivered FROM replenishment_orders o \
@@ -526,14 +578,14 @@ async fn deliveries(app: &TestApp, date: NaiveDate) -> (Vec<(i64, String, i64, O
     .bind(date.to_string())
     .fetch_all(pool)
     .await
-    .unwrap();
+    .expect("query");
     let at = sqlx::query_scalar(
         "SELECT delivered_at FROM replenishment_orders WHERE order_date = $1 ORDER BY id",
     )
     .bind(date.to_string())
     .fetch_all(pool)
     .await
-    .unwrap();
+    .expect("query");
     (lines, at)
 }
 
@@ -543,7 +595,7 @@ async fn a_delivery_file_loads_in_csv_gb18030_and_xlsx_and_loads_again_the_same(
     let lines = stored_lines(&app, day.date).await;
     // The first order is delivered in full; the second's first spec one
     // carton short and its other lines left out of the file (0 delivered).
-    let second = lines.iter().map(|l| l.1).max().unwrap();
+    let second = lines.iter().map(|l| l.1).max().expect("an order");
     // (order id, spec code) → cartons in the file.
     let mut in_file: std::collections::HashMap<(i64, String), i64> = Default::default();
     let mut rows = Vec::new();
@@ -565,10 +617,10 @@ async fn a_delivery_file_loads_in_csv_gb18030_and_xlsx_and_loads_again_the_same(
     .bind(day.date.to_string())
     .fetch_one(&app.db().pool)
     .await
-    .unwrap();
+    .expect("query");
     let response = upload(&app, &day.center, text.clone().into_bytes()).await;
     assert_eq!(response.status(), 200, "{:?}", response.text().await);
-    let loaded: DeliveriesLoaded = response.json().await.unwrap();
+    let loaded: DeliveriesLoaded = response.json().await.expect("json");
     assert_eq!(
         loaded,
         DeliveriesLoaded {
@@ -592,34 +644,56 @@ async fn a_delivery_file_loads_in_csv_gb18030_and_xlsx_and_loads_again_the_same(
     )
     .fetch_one(&app.db().pool)
     .await
-    .unwrap();
+    .expect("query");
     assert_eq!(audited, 1, "one audit row per upload");
 
     // The same file again, as GB18030 and as a workbook: the same values.
     let (gb, _, _) = encoding_rs::GB18030.encode(&text);
     let again = upload(&app, &day.center, gb.into_owned()).await;
     assert_eq!(again.status(), 200);
-    assert_eq!(deliveries(&app, day.date).await, (stored.clone(), at.clone()));
+    assert_eq!(
+        deliveries(&app, day.date).await,
+        (stored.clone(), at.clone())
+    );
 
     let mut book = rust_xlsxwriter::Workbook::new();
     let sheet = book.add_worksheet();
-    for (c, h) in ["Order date", "Licence no", "Spec code", "Delivered"].iter().enumerate() {
-        sheet.write_string(0, c as u16, *h).unwrap();
+    for (c, h) in ["Order date", "Licence no", "Spec code", "Delivered"]
+        .iter()
+        .enumerate()
+    {
+        sheet.write_string(0, c as u16, *h).expect("workbook");
     }
     for (r, (licence, spec, cartons)) in rows.iter().enumerate() {
         let r = r as u32 + 1;
-        sheet.write_string(r, 0, day.date.to_string()).unwrap();
-        sheet.write_string(r, 1, licence).unwrap();
-        sheet.write_string(r, 2, spec).unwrap();
-        sheet.write_number(r, 3, *cartons as f64).unwrap();
+        sheet
+            .write_string(r, 0, day.date.to_string())
+            .expect("workbook");
+        sheet.write_string(r, 1, licence).expect("workbook");
+        sheet.write_string(r, 2, spec).expect("workbook");
+        sheet.write_number(r, 3, *cartons as f64).expect("workbook");
     }
-    let xlsx = upload(&app, &day.center, book.save_to_buffer().unwrap()).await;
+    let xlsx = upload(&app, &day.center, book.save_to_buffer().expect("workbook")).await;
     assert_eq!(xlsx.status(), 200, "{:?}", xlsx.text().await);
-    assert_eq!(deliveries(&app, day.date).await, (stored, at), "reloading is harmless");
+    assert_eq!(
+        deliveries(&app, day.date).await,
+        (stored, at),
+        "reloading is harmless"
+    );
 
-    let days: OrderDays = day.center.get_json(&app, "/api/replenishment/order-days").await;
-    let listed = days.days.iter().find(|d| d.date == day.date).unwrap();
-    assert_eq!((listed.delivered, listed.delivered_cartons), (2, expected_cartons));
+    let days: OrderDays = day
+        .center
+        .get_json(&app, "/api/replenishment/order-days")
+        .await;
+    let listed = days
+        .days
+        .iter()
+        .find(|d| d.date == day.date)
+        .expect("listed");
+    assert_eq!(
+        (listed.delivered, listed.delivered_cartons),
+        (2, expected_cartons)
+    );
 }
 
 async fn bad_delivery_rows_are_named_by_line_and_nothing_is_stored(backend: Backend) {
@@ -632,7 +706,7 @@ async fn bad_delivery_rows_are_named_by_line_and_nothing_is_stored(backend: Back
     )
     .fetch_one(&app.db().pool)
     .await
-    .unwrap();
+    .expect("query");
     let before = deliveries(&app, day.date).await;
     let text = format!(
         "订货日期,许可证号,品规编码,到货数量\n\
@@ -652,16 +726,34 @@ async fn bad_delivery_rows_are_named_by_line_and_nothing_is_stored(backend: Back
     );
     let response = upload(&app, &day.center, text.into_bytes()).await;
     assert_eq!(response.status(), 422);
-    let body: ErrorBody = response.json().await.unwrap();
+    let body: ErrorBody = response.json().await.expect("json");
     assert!(body.message.contains("未导入任何数据"), "{}", body.message);
-    let field = |line: u32| body.fields.get(&format!("rows.{line}")).map(|m| m[0].clone());
+    let field = |line: u32| {
+        body.fields
+            .get(&format!("rows.{line}"))
+            .map(|m| m[0].clone())
+    };
     assert_eq!(field(2), None, "line 2 is fine");
-    assert_eq!(field(3), Some(format!("与第 2 行重复")));
+    assert_eq!(field(3), Some("与第 2 行重复".to_string()));
     assert_eq!(field(4), Some("许可证号 999999999999 不存在".to_string()));
     assert_eq!(field(5), Some("订单中没有该品规".to_string()));
-    assert!(field(6).unwrap().starts_with("订货日期"), "{body}");
-    assert!(field(7).unwrap().contains("不能为负数"), "{body}");
-    assert_eq!(deliveries(&app, day.date).await, before, "nothing was stored");
+    assert!(
+        field(6)
+            .expect("an error at the line")
+            .starts_with("订货日期"),
+        "{body}"
+    );
+    assert!(
+        field(7)
+            .expect("an error at the line")
+            .contains("不能为负数"),
+        "{body}"
+    );
+    assert_eq!(
+        deliveries(&app, day.date).await,
+        before,
+        "nothing was stored"
+    );
 
     // Delivered above ordered, alone.
     let over = format!(
@@ -673,36 +765,91 @@ async fn bad_delivery_rows_are_named_by_line_and_nothing_is_stored(backend: Back
     );
     let response = upload(&app, &day.center, over.into_bytes()).await;
     assert_eq!(response.status(), 422);
-    let body: ErrorBody = response.json().await.unwrap();
+    let body: ErrorBody = response.json().await.expect("json");
     assert_eq!(
         body.fields.get("rows.2").map(|m| m[0].clone()),
         Some(format!("到货数量不能超过订货量 {} 条", first.4))
     );
     // No header, no rows, not a table.
     for (file, field) in [
-        (format!("{},{},{},1\n", day.date, first.2, first.3), "rows.1"),
+        (
+            format!("{},{},{},1\n", day.date, first.2, first.3),
+            "rows.1",
+        ),
         ("订货日期,许可证号,品规编码,到货数量\n".to_string(), "file"),
     ] {
         let response = upload(&app, &day.center, file.into_bytes()).await;
         assert_eq!(response.status(), 422);
-        let body: ErrorBody = response.json().await.unwrap();
+        let body: ErrorBody = response.json().await.expect("json");
         assert!(body.fields.contains_key(field), "{body}");
     }
     let response = upload(&app, &day.center, vec![0, 159, 146, 150]).await;
     assert_eq!(response.status(), 422);
-    // A day still open: its orders may change.
-    let open_date = today_china() + Days::new(30);
+    // The retailer's next order day, whose window is open: its order may
+    // still change, so nothing can be delivered (nor exported) yet.
+    let me = &day.retailers[0];
+    let id = me.info.retailer_id.expect("a retailer");
+    let proposal: ProposalView = me
+        .get_json(&app, &format!("/api/replenishment/retailers/{id}/proposal"))
+        .await;
+    let next = proposal.order_date;
+    assert!(next > day.date, "the next window is a later day");
+    let placed = me
+        .send(
+            &app,
+            Method::POST,
+            &format!("/api/replenishment/retailers/{id}/orders"),
+            json!({ "order_date": next, "lines": [{ "spec_id": proposal.lines[0].spec_id, "quantity": 1 }] }),
+        )
+        .await;
+    assert_eq!(placed.status(), 200);
+    let open = stored_lines(&app, next).await;
     let response = upload(
         &app,
         &day.center,
-        format!("订货日期,许可证号,品规编码,到货数量\n{open_date},{},{},1\n", first.2, first.3)
-            .into_bytes(),
+        format!(
+            "订货日期,许可证号,品规编码,到货数量\n{next},{},{},1\n",
+            open[0].2, open[0].3
+        )
+        .into_bytes(),
     )
     .await;
-    assert_eq!(response.status(), 422, "no order that day");
-    assert_eq!(deliveries(&app, day.date).await, before, "still nothing stored");
+    assert_eq!(response.status(), 422);
+    let body: ErrorBody = response.json().await.expect("json");
+    assert!(body.fields["rows.2"][0].contains("尚未截止"), "{body}");
     assert_eq!(
-        upload(&app, &day.retailers[0], b"x".to_vec()).await.status(),
+        day.center
+            .get(
+                &app,
+                &format!("/api/replenishment/order-days/{next}/export")
+            )
+            .await
+            .status(),
+        409
+    );
+    let unknown_day = next + Days::new(1);
+    let response = upload(
+        &app,
+        &day.center,
+        format!(
+            "订货日期,许可证号,品规编码,到货数量\n{unknown_day},{},{},1\n",
+            first.2, first.3
+        )
+        .into_bytes(),
+    )
+    .await;
+    assert_eq!(response.status(), 422);
+    let body: ErrorBody = response.json().await.expect("json");
+    assert_eq!(body.fields["rows.2"][0], "该零售户在该订货日没有订单");
+    assert_eq!(
+        deliveries(&app, day.date).await,
+        before,
+        "still nothing stored"
+    );
+    assert_eq!(
+        upload(&app, &day.retailers[0], b"x".to_vec())
+            .await
+            .status(),
         403
     );
 }
@@ -713,8 +860,8 @@ async fn a_months_delivered_orders_become_its_actual_orders(backend: Backend) {
     let pool = &app.db().pool;
     // Two order days of October, the second one's last order not delivered.
     let (first, second) = (
-        NaiveDate::from_ymd_opt(2026, 10, 7).unwrap(),
-        NaiveDate::from_ymd_opt(2026, 10, 14).unwrap(),
+        NaiveDate::from_ymd_opt(2026, 10, 7).expect("a date"),
+        NaiveDate::from_ymd_opt(2026, 10, 14).expect("a date"),
     );
     write_orders(&app, first, 3).await;
     let later = write_orders(&app, second, 3).await;
@@ -727,7 +874,7 @@ async fn a_months_delivered_orders_become_its_actual_orders(backend: Backend) {
     .bind(later[2])
     .fetch_all(pool)
     .await
-    .unwrap();
+    .expect("query");
     for (licence, spec, date, quantity, _) in &lines {
         // Columns in another order than documented: the header says which.
         text.push_str(&format!("{licence},{spec},{date},{}\n", quantity - 1));
@@ -735,10 +882,11 @@ async fn a_months_delivered_orders_become_its_actual_orders(backend: Backend) {
     let response = upload(&app, &center, text.into_bytes()).await;
     assert_eq!(response.status(), 200, "{:?}", response.text().await);
 
-    let before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM monthly_orders WHERE month = '2026-10'")
-        .fetch_one(pool)
-        .await
-        .unwrap();
+    let before: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM monthly_orders WHERE month = '2026-10'")
+            .fetch_one(pool)
+            .await
+            .expect("query");
     assert!(before > 0, "the demo's October orders are loaded");
     let response = center
         .send(
@@ -749,7 +897,7 @@ async fn a_months_delivered_orders_become_its_actual_orders(backend: Backend) {
         )
         .await;
     assert_eq!(response.status(), 200);
-    let done: ActualsFromOrders = response.json().await.unwrap();
+    let done: ActualsFromOrders = response.json().await.expect("json");
     // Delivered lines summed per retailer × spec, from the tables.
     let expected: Vec<(i64, i64, i64)> = sqlx::query_as(
         "SELECT o.retailer_id, l.spec_id, CAST(SUM(l.delivered) AS BIGINT) FROM replenishment_orders o \
@@ -759,14 +907,17 @@ async fn a_months_delivered_orders_become_its_actual_orders(backend: Backend) {
     )
     .fetch_all(pool)
     .await
-    .unwrap();
+    .expect("query");
     let actual: Vec<(i64, i64, i64)> = sqlx::query_as(
         "SELECT retailer_id, spec_id, cartons FROM monthly_orders WHERE month = '2026-10' ORDER BY retailer_id, spec_id",
     )
     .fetch_all(pool)
     .await
-    .unwrap();
-    assert_eq!(actual, expected, "the month's actual orders are the delivered lines");
+    .expect("query");
+    assert_eq!(
+        actual, expected,
+        "the month's actual orders are the delivered lines"
+    );
     assert_eq!(done.orders, 5, "the undelivered order is left out");
     assert_eq!(done.rows, expected.len() as i64);
     assert_eq!(done.cartons, expected.iter().map(|e| e.2).sum::<i64>());
@@ -776,20 +927,21 @@ async fn a_months_delivered_orders_become_its_actual_orders(backend: Backend) {
     )
     .fetch_one(pool)
     .await
-    .unwrap();
+    .expect("query");
     assert_eq!(totals, done.cartons);
     let audited: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM audit_log WHERE action = 'forecast.actuals.from_orders' AND entity_id = '2026-10'",
     )
     .fetch_one(pool)
     .await
-    .unwrap();
+    .expect("query");
     assert_eq!(audited, 1);
 
-    let september: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM monthly_orders WHERE month = '2026-09'")
-        .fetch_one(pool)
-        .await
-        .unwrap();
+    let september: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM monthly_orders WHERE month = '2026-09'")
+            .fetch_one(pool)
+            .await
+            .expect("query");
     let next_year = format!("{}-01", today_china().year() + 1);
     for month in ["2026-13", "october", "2026-09", next_year.as_str()] {
         let response = center
@@ -801,14 +953,18 @@ async fn a_months_delivered_orders_become_its_actual_orders(backend: Backend) {
             )
             .await;
         assert_eq!(response.status(), 422, "{month}");
-        let body: ErrorBody = response.json().await.unwrap();
+        let body: ErrorBody = response.json().await.expect("json");
         assert!(body.fields.contains_key("month"), "{month}: {body}");
     }
-    let after: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM monthly_orders WHERE month = '2026-09'")
-        .fetch_one(pool)
-        .await
-        .unwrap();
-    assert_eq!(after, september, "a month without deliveries keeps its actual orders");
+    let after: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM monthly_orders WHERE month = '2026-09'")
+            .fetch_one(pool)
+            .await
+            .expect("query");
+    assert_eq!(
+        after, september,
+        "a month without deliveries keeps its actual orders"
+    );
 }
 
 async fn the_fill_rate_equals_a_recomputation_from_the_order_lines(backend: Backend) {
@@ -816,8 +972,8 @@ async fn the_fill_rate_equals_a_recomputation_from_the_order_lines(backend: Back
     let center = caller(&app, "center").await;
     let pool = &app.db().pool;
     let (first, second) = (
-        NaiveDate::from_ymd_opt(2026, 10, 7).unwrap(),
-        NaiveDate::from_ymd_opt(2026, 10, 14).unwrap(),
+        NaiveDate::from_ymd_opt(2026, 10, 7).expect("a date"),
+        NaiveDate::from_ymd_opt(2026, 10, 14).expect("a date"),
     );
     write_orders(&app, first, 6).await;
     let later = write_orders(&app, second, 4).await;
@@ -826,9 +982,12 @@ async fn the_fill_rate_equals_a_recomputation_from_the_order_lines(backend: Back
         .bind(later[0])
         .execute(pool)
         .await
-        .unwrap();
+        .expect("query");
     let report: FillRateReport = center
-        .get_json(&app, "/api/replenishment/fill-rate?from=2026-10-01&to=2026-10-31")
+        .get_json(
+            &app,
+            "/api/replenishment/fill-rate?from=2026-10-01&to=2026-10-31",
+        )
         .await;
     let expected: Vec<(i64, String, i64, i64, i64, i64)> = sqlx::query_as(
         "SELECT l.spec_id, o.class_code, CAST(SUM(l.wanted) AS BIGINT), CAST(SUM(l.proposed) AS BIGINT), \
@@ -839,7 +998,7 @@ async fn the_fill_rate_equals_a_recomputation_from_the_order_lines(backend: Back
     )
     .fetch_all(pool)
     .await
-    .unwrap();
+    .expect("query");
     let mut got: Vec<(i64, String, i64, i64, i64, i64)> = report
         .by_spec_class
         .iter()
@@ -868,14 +1027,24 @@ async fn the_fill_rate_equals_a_recomputation_from_the_order_lines(backend: Back
     for r in &report.by_spec_class {
         let d = r.demand;
         assert_eq!(d.cut(), (d.wanted - d.allowed).max(0));
-        assert_eq!(d.fill_rate(), (d.wanted > 0).then(|| (d.allowed as f64 / d.wanted as f64).min(1.0)));
+        assert_eq!(
+            d.fill_rate(),
+            (d.wanted > 0).then(|| (d.allowed as f64 / d.wanted as f64).min(1.0))
+        );
     }
     let total_wanted: i64 = expected.iter().map(|e| e.2).sum();
     assert_eq!(report.total.wanted, total_wanted);
-    assert_eq!(report.total.ordered, expected.iter().map(|e| e.4).sum::<i64>());
+    assert_eq!(
+        report.total.ordered,
+        expected.iter().map(|e| e.4).sum::<i64>()
+    );
     // By week: October 7 and 14 are Wednesdays of the weeks of the 5th and 12th.
-    let week = |d: u32| NaiveDate::from_ymd_opt(2026, 10, d).unwrap();
-    assert_eq!(report.by_week.first().unwrap().week, week(1) - Days::new(3), "the week of Oct 1 starts on Monday Sep 28");
+    let week = |d: u32| NaiveDate::from_ymd_opt(2026, 10, d).expect("a date");
+    assert_eq!(
+        report.by_week.first().expect("a week").week,
+        week(1) - Days::new(3),
+        "the week of Oct 1 starts on Monday Sep 28"
+    );
     assert_eq!(report.by_week.len(), 5);
     let by_day: Vec<(String, i64, i64, i64)> = sqlx::query_as(
         "SELECT o.order_date, CAST(SUM(l.wanted) AS BIGINT), CAST(SUM(l.proposed) AS BIGINT), CAST(SUM(l.quantity) AS BIGINT) \
@@ -884,10 +1053,17 @@ async fn the_fill_rate_equals_a_recomputation_from_the_order_lines(backend: Back
     )
     .fetch_all(pool)
     .await
-    .unwrap();
+    .expect("query");
     for (day, monday) in [(first, week(5)), (second, week(12))] {
-        let w = report.by_week.iter().find(|w| w.week == monday).expect("the week");
-        let d = by_day.iter().find(|d| d.0 == day.to_string()).unwrap();
+        let w = report
+            .by_week
+            .iter()
+            .find(|w| w.week == monday)
+            .expect("the week");
+        let d = by_day
+            .iter()
+            .find(|d| d.0 == day.to_string())
+            .expect("header");
         assert_eq!(
             (w.demand.wanted, w.demand.allowed, w.demand.ordered),
             (d.1, d.2, d.3),
@@ -901,13 +1077,16 @@ async fn the_fill_rate_equals_a_recomputation_from_the_order_lines(backend: Back
         .all(|w| w.demand.wanted == 0));
 
     let book = center
-        .get(&app, "/api/replenishment/fill-rate?from=2026-10-01&to=2026-10-31&format=xlsx&lang=zh-CN")
+        .get(
+            &app,
+            "/api/replenishment/fill-rate?from=2026-10-01&to=2026-10-31&format=xlsx&lang=zh-CN",
+        )
         .await;
     assert_eq!(book.status(), 200);
-    let bytes = book.bytes().await.unwrap();
+    let bytes = book.bytes().await.expect("body");
     let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes.to_vec())).expect("xlsx");
     assert_eq!(book.sheet_names(), ["品规×档位", "按周"]);
-    let range = book.worksheet_range("品规×档位").unwrap();
+    let range = book.worksheet_range("品规×档位").expect("workbook");
     assert_eq!(range.height(), report.by_spec_class.len() + 1);
 
     // The default period: 8 whole weeks.
@@ -927,7 +1106,10 @@ async fn the_fill_rate_equals_a_recomputation_from_the_order_lines(backend: Back
     }
     let manager = caller(&app, "cm01").await;
     assert_eq!(
-        manager.get(&app, "/api/replenishment/fill-rate").await.status(),
+        manager
+            .get(&app, "/api/replenishment/fill-rate")
+            .await
+            .status(),
         403
     );
 }

@@ -178,7 +178,10 @@ pub fn period(
     let parse = |raw: Option<&str>, field| -> Result<Option<NaiveDate>, PeriodError> {
         match raw.map(str::trim).filter(|s| !s.is_empty()) {
             None => Ok(None),
-            Some(s) => s.parse().map(Some).map_err(|_| PeriodError::NotADate(field)),
+            Some(s) => s
+                .parse()
+                .map(Some)
+                .map_err(|_| PeriodError::NotADate(field)),
         }
     };
     let (from, to) = (parse(from, "from")?, parse(to, "to")?);

@@ -378,7 +378,8 @@ pub fn read_deliveries(
             Ok(None) => Err(DeliveryError::UnknownSpec(clean::text(&row.spec_code))),
             Err(d) => Err(DeliveryError::SpecCode(d)),
         };
-        let delivered = clean::whole(&row.delivered, MAX_DELIVERED).map_err(DeliveryError::Delivered);
+        let delivered =
+            clean::whole(&row.delivered, MAX_DELIVERED).map_err(DeliveryError::Delivered);
         match (date, retailer, spec, delivered) {
             (Ok(order_date), Ok(retailer_id), Ok(spec_id), Ok(delivered)) => {
                 out.push(ReadDelivery {
@@ -548,7 +549,10 @@ mod tests {
                 (6, DeliveryError::Delivered(Damage::NotWhole)),
             ]
         );
-        assert_eq!(errors[0].1.message(Lang::Zh), "许可证号 421103000009 不存在");
+        assert_eq!(
+            errors[0].1.message(Lang::Zh),
+            "许可证号 421103000009 不存在"
+        );
     }
 
     #[test]
@@ -583,7 +587,12 @@ mod tests {
             delivered,
         };
         assert_eq!(
-            check_deliveries(&[read(2, 1, 10, 5), read(3, 1, 11, 0)], &orders, now, &policy),
+            check_deliveries(
+                &[read(2, 1, 10, 5), read(3, 1, 11, 0)],
+                &orders,
+                now,
+                &policy
+            ),
             Ok(vec![
                 Delivered {
                     order_id: 100,

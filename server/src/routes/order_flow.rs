@@ -29,7 +29,10 @@ const TAG: &str = "orders and supply";
 /// An order day in the path, `YYYY-MM-DD`.
 fn order_date(raw: &str, lang: Lang) -> ApiResult<NaiveDate> {
     raw.parse().map_err(|_| {
-        let message = lang.pick("订货日期格式为 YYYY-MM-DD", "Order days are written YYYY-MM-DD");
+        let message = lang.pick(
+            "订货日期格式为 YYYY-MM-DD",
+            "Order days are written YYYY-MM-DD",
+        );
         ApiError::invalid_fields(message, vec![("date".into(), message.into())])
     })
 }
@@ -106,7 +109,10 @@ pub async fn export(
     let date = order_date(&date, lang)?;
     let format = query.format.as_deref().unwrap_or("xlsx");
     if !matches!(format, "xlsx" | "csv") {
-        return Err(unknown_format(lang, lang.pick("格式为 xlsx 或 csv", "Use xlsx or csv")));
+        return Err(unknown_format(
+            lang,
+            lang.pick("格式为 xlsx 或 csv", "Use xlsx or csv"),
+        ));
     }
     let lines = service::export_lines(&state, date, lang).await?;
     if format == "csv" {
@@ -183,8 +189,7 @@ pub async fn actuals_from_orders(
 ) -> ApiResult<Json<ActualsFromOrders>> {
     current.require(op::ACTUALS_FROM_ORDERS)?;
     Ok(Json(
-        service::actuals_from_orders(&state, current.user.id, &request.month, current.lang)
-            .await?,
+        service::actuals_from_orders(&state, current.user.id, &request.month, current.lang).await?,
     ))
 }
 
@@ -222,7 +227,12 @@ pub async fn fill_rate(
     let xlsx = match query.format.as_deref() {
         None | Some("json") => false,
         Some("xlsx") => true,
-        Some(_) => return Err(unknown_format(lang, lang.pick("格式为 json 或 xlsx", "Use json or xlsx"))),
+        Some(_) => {
+            return Err(unknown_format(
+                lang,
+                lang.pick("格式为 json 或 xlsx", "Use json or xlsx"),
+            ))
+        }
     };
     let report =
         service::fill_rate(&state, query.from.as_deref(), query.to.as_deref(), lang).await?;

@@ -403,10 +403,7 @@ pub async fn actuals_from_orders(
     if month > YearMonth::of_date(today()) {
         return Err(field(
             "month",
-            lang.pick(
-                "不能选择未来的月份",
-                "The month cannot be in the future",
-            ),
+            lang.pick("不能选择未来的月份", "The month cannot be in the future"),
         ));
     }
     let mut conn = state.db.pool.acquire().await?;
@@ -452,8 +449,8 @@ pub async fn fill_rate(
     to: Option<&str>,
     lang: Lang,
 ) -> ApiResult<FillRateReport> {
-    let (from, to) = fill_rate::period(from, to, today())
-        .map_err(|e| field(e.field(), e.message(lang)))?;
+    let (from, to) =
+        fill_rate::period(from, to, today()).map_err(|e| field(e.field(), e.message(lang)))?;
     let _turn = crate::service::reach::report_turn(state, lang).await?;
     let pool = &state.db.pool;
     let mut by_spec_class = store::fill_by_spec_class(pool, from, to).await?;
@@ -494,7 +491,8 @@ pub fn fill_rate_tables(report: &FillRateReport, lang: Lang) -> Vec<Table> {
             ratio(d.fill_rate()),
         ]
     };
-    let headers = |first: &[(&'static str, &'static str)], last: &[(&'static str, &'static str)]| {
+    let headers = |first: &[(&'static str, &'static str)],
+                   last: &[(&'static str, &'static str)]| {
         first
             .iter()
             .chain(demand_headers.iter())
@@ -505,7 +503,11 @@ pub fn fill_rate_tables(report: &FillRateReport, lang: Lang) -> Vec<Table> {
     let by_spec = Table {
         name: lang.pick("品规×档位", "Spec x class").to_string(),
         headers: headers(
-            &[("品规编码", "Spec code"), ("品规", "Spec"), ("档位", "Class")],
+            &[
+                ("品规编码", "Spec code"),
+                ("品规", "Spec"),
+                ("档位", "Class"),
+            ],
             &[("被截减零售户", "Retailers cut")],
         ),
         rows: report

@@ -92,7 +92,10 @@ fn FillRateView(report: FillRateReport) -> impl IntoView {
         lang.pick("限量允许", "Allowed").to_string(),
         lang.pick("订货", "Ordered").to_string(),
     ];
-    let title = lang.pick("按周（周一起）：需求、限量允许、订货（条）", "By week (from Monday): wanted, allowed, ordered (cartons)");
+    let title = lang.pick(
+        "按周（周一起）：需求、限量允许、订货（条）",
+        "By week (from Monday): wanted, allowed, ordered (cartons)",
+    );
     view! {
         <div class="kpis" data-test="fill-totals">
             <div class="kpi"><span>{tr("需求（条）", "Wanted")}</span><strong data-test="fill-wanted">{total.wanted}</strong></div>

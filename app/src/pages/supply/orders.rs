@@ -47,7 +47,8 @@ fn this_month() -> String {
 pub fn OrdersTab() -> impl IntoView {
     let lang = state::lang();
     let session = state::session();
-    let days = LocalResource::new(move || async move { api::order_days(lang.get_untracked()).await });
+    let days =
+        LocalResource::new(move || async move { api::order_days(lang.get_untracked()).await });
     let error = RwSignal::new(None::<ErrorBody>);
     let notice = RwSignal::new(None::<String>);
 
@@ -227,7 +228,8 @@ fn Deliveries(
         Some(Some((Err(e), _))) => error.set(Some(e)),
         Some(None) => error.set(Some(ErrorBody::new(
             domain::ErrorCode::Validation,
-            lang.get_untracked().pick("无法读取所选文件", "The chosen file cannot be read"),
+            lang.get_untracked()
+                .pick("无法读取所选文件", "The chosen file cannot be read"),
         ))),
         None => {}
     });
@@ -300,8 +302,11 @@ fn ActualsFromOrders() -> impl IntoView {
         let lang = lang.get_untracked();
         if chosen.is_empty() {
             error.set(Some(
-                ErrorBody::new(domain::ErrorCode::Validation, lang.pick("请选择月份", "Choose a month"))
-                    .with_field("month", lang.pick("请选择月份", "Choose a month")),
+                ErrorBody::new(
+                    domain::ErrorCode::Validation,
+                    lang.pick("请选择月份", "Choose a month"),
+                )
+                .with_field("month", lang.pick("请选择月份", "Choose a month")),
             ));
             return;
         }
