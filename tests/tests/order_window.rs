@@ -340,6 +340,24 @@ async fn after_the_cutoff_the_order_is_locked_and_counts_as_on_order(backend: Ba
     assert_eq!(line.quantity, 0, "not ordered twice");
     assert!(line.reasons.contains(&Reason::OnOrder { cartons: m }));
 
+    // The batch of every retailer's proposal (what the benchmark runs)
+    // reads the same window, settings and orders on their way.
+    let policy = server::store::replenishment::policy(&app.db().pool).await.expect("policy");
+    let batch = server::store::replenishment::proposal_inputs(app.db(), &policy, server::clock::now_china())
+        .await
+        .expect("batch inputs");
+    let mine = batch.retailers.iter().find(|r| r.id == shop.id).expect("in the batch");
+    assert_eq!(mine.window, next.order_date);
+    assert_eq!(mine.on_order, next.on_order);
+    let rules = batch.rules_on(&mine.class_code, mine.window);
+    let total_cap = batch.total_caps.get(&mine.class_code).copied().flatten();
+    let mut from_batch =
+        domain::replenishment::propose(&mine.settings, &rules, total_cap, &policy, &mine.on_order);
+    let mut from_api = next.lines.clone();
+    from_batch.sort_by_key(|l| l.spec_id);
+    from_api.sort_by_key(|l| l.spec_id);
+    assert_eq!(from_batch, from_api, "the batch proposes what the page shows");
+
     // Once it is delivered it no longer counts.
     sqlx::query("UPDATE replenishment_orders SET delivered_at = 1 WHERE id = $1")
         .bind(order.id)

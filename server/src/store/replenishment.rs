@@ -1063,10 +1063,11 @@ impl ProposalInputs {
 /// Loads the inputs of every retailer's proposal for its open window at
 /// `now` (China time): a few whole-table reads, no query per retailer.
 pub async fn proposal_inputs(
-    pool: &AnyPool,
+    db: &crate::db::Db,
     policy: &ReplenishmentPolicy,
     now: chrono::NaiveDateTime,
 ) -> sqlx::Result<ProposalInputs> {
+    let pool = &db.pool;
     let classes: Vec<(String, Option<i64>)> =
         sqlx::query_as("SELECT code, total_cap FROM customer_classes")
             .fetch_all(pool)
@@ -1108,40 +1109,47 @@ pub async fn proposal_inputs(
         .enumerate()
         .map(|(i, r)| (r.id, i))
         .collect();
-    let rows: Vec<(i64, i64, i64, i64, i64, i64)> = sqlx::query_as(
-        "SELECT retailer_id, spec_id, stock, lower_limit, upper_limit, weekly_turnover \
-         FROM retailer_specs ORDER BY retailer_id, spec_id",
-    )
-    .fetch_all(pool)
-    .await?;
-    for (id, spec_id, stock, lower, upper, turnover) in rows {
-        if let Some(&i) = index.get(&id) {
-            retailers[i]
-                .settings
-                .push(stored_settings(spec_id, stock, lower, upper, turnover)?);
-        }
+    // The settings and the orders on their way, one text per retailer
+    // (most of the time of reading 450,000 rows one by one goes into
+    // handing each row through the driver, not into the database), read in
+    // slices of retailers at once on several connections.
+    let windows: Vec<(String, String)> = (1..=7_u8)
+        .map(|weekday| {
+            let w = window_date(now, weekday, policy);
+            (w.to_string(), stale_before(w).to_string())
+        })
+        .collect();
+    let slices = batch_slices(&retailers);
+    let mut reads = tokio::task::JoinSet::new();
+    let backend = db.backend;
+    for (from, to) in slices {
+        let pool = pool.clone();
+        let windows = windows.clone();
+        reads.spawn(async move { batch_slice(&pool, backend, from, to, &windows).await });
     }
-    // Orders on their way: placed, not delivered, not cancelled, recent.
-    let earliest = stale_before(now.date());
-    let open: Vec<(i64, String, i64, i64)> = sqlx::query_as(
-        "SELECT o.retailer_id, o.order_date, l.spec_id, l.quantity \
-         FROM replenishment_orders o JOIN replenishment_order_lines l ON l.order_id = o.id \
-         WHERE o.status = 'confirmed' AND o.delivered_at IS NULL AND o.order_date >= $1 \
-           AND l.quantity > 0",
-    )
-    .bind(earliest.to_string())
-    .fetch_all(pool)
-    .await?;
-    for (id, date, spec_id, cartons) in open {
-        let Some(&i) = index.get(&id) else { continue };
-        let r = &mut retailers[i];
-        let date: NaiveDate = date.parse().map_err(decode_error)?;
-        if date < r.window && date >= stale_before(r.window) {
-            match r.on_order.iter_mut().find(|o| o.spec_id == spec_id) {
-                Some(o) => o.cartons += cartons,
-                None => r.on_order.push(OnOrder { spec_id, cartons }),
+    while let Some(read) = reads.join_next().await {
+        let (settings, open) = read.map_err(|e| sqlx::Error::Protocol(e.to_string()))??;
+        for (id, packed) in settings {
+            let Some(&i) = index.get(&id) else { continue };
+            for [spec_id, stock, lower, upper, turnover] in unpack::<5>(&packed)? {
+                retailers[i]
+                    .settings
+                    .push(stored_settings(spec_id, stock, lower, upper, turnover)?);
             }
         }
+        for (id, packed) in open {
+            let Some(&i) = index.get(&id) else { continue };
+            let r = &mut retailers[i];
+            for [spec_id, cartons] in unpack::<2>(&packed)? {
+                match r.on_order.iter_mut().find(|o| o.spec_id == spec_id) {
+                    Some(o) => o.cartons += cartons,
+                    None => r.on_order.push(OnOrder { spec_id, cartons }),
+                }
+            }
+        }
+    }
+    for r in &mut retailers {
+        r.settings.sort_by_key(|s| s.spec_id);
     }
     let last = retailers
         .iter()
@@ -1155,4 +1163,101 @@ pub async fn proposal_inputs(
         allocated,
         retailers,
     })
+}
+
+/// Retailer id ranges of about equal size for the parallel reads of a batch.
+fn batch_slices(retailers: &[BatchRetailer]) -> Vec<(i64, i64)> {
+    const SLICES: usize = 4;
+    if retailers.is_empty() {
+        return Vec::new();
+    }
+    let per = retailers.len().div_ceil(SLICES);
+    retailers
+        .chunks(per)
+        .map(|c| (c[0].id, c[c.len() - 1].id))
+        .collect()
+}
+
+/// Reads `a,b,…;a,b,…` (N whole numbers a group) as packed by [`batch_sql`].
+fn unpack<const N: usize>(packed: &str) -> sqlx::Result<Vec<[i64; N]>> {
+    packed
+        .split(';')
+        .filter(|g| !g.is_empty())
+        .map(|group| {
+            let mut out = [0_i64; N];
+            let mut parts = group.split(',');
+            for slot in &mut out {
+                *slot = parts
+                    .next()
+                    .and_then(|p| p.trim().parse().ok())
+                    .ok_or_else(|| decode_error(format!("packed row {group:?}")))?;
+            }
+            Ok(out)
+        })
+        .collect()
+}
+
+/// The two statements of a batch slice, one text per retailer: settings of
+/// retailers $1..=$2 (`spec,stock,lower,upper,turnover;…`), and their orders
+/// on their way (`spec,cartons;…`; $3..$9 the windows of order weekdays
+/// 1..7, $10..$16 their stale limits).
+pub fn batch_sql(backend: crate::db::Backend) -> (String, String) {
+    let agg = match backend {
+        crate::db::Backend::Sqlite => "group_concat",
+        crate::db::Backend::Postgres => "string_agg",
+    };
+    let case = |first: usize| {
+        let arms: String = (0..7)
+            .map(|d| format!(" WHEN {} THEN ${}", d + 1, first + d))
+            .collect();
+        format!("CASE r.order_weekday{arms} END")
+    };
+    (
+        format!(
+            "SELECT retailer_id, {agg}(spec_id || ',' || stock || ',' || lower_limit || ',' \
+                    || upper_limit || ',' || weekly_turnover, ';') \
+             FROM retailer_specs WHERE retailer_id BETWEEN $1 AND $2 GROUP BY retailer_id"
+        ),
+        format!(
+            "SELECT o.retailer_id, {agg}(l.spec_id || ',' || l.quantity, ';') \
+             FROM replenishment_orders o JOIN retailers r ON r.id = o.retailer_id \
+             JOIN replenishment_order_lines l ON l.order_id = o.id \
+             WHERE o.retailer_id BETWEEN $1 AND $2 AND o.status = 'confirmed' \
+               AND o.delivered_at IS NULL AND l.quantity > 0 \
+               AND o.order_date < {} AND o.order_date >= {} \
+             GROUP BY o.retailer_id",
+            case(3),
+            case(10)
+        ),
+    )
+}
+
+/// The packed settings and orders on their way of retailers `from..=to`:
+/// orders confirmed, not delivered, placed before the retailer's open
+/// window and not more than [`STALE_ORDER_DAYS`] before it (`windows[d]` is
+/// the window and its stale limit of order weekday d + 1).
+async fn batch_slice(
+    pool: &AnyPool,
+    backend: crate::db::Backend,
+    from: i64,
+    to: i64,
+    windows: &[(String, String)],
+) -> sqlx::Result<(Vec<(i64, String)>, Vec<(i64, String)>)> {
+    let (settings_sql, open_sql) = batch_sql(backend);
+    let settings: Vec<(i64, String)> = sqlx::query_as(&settings_sql)
+        .bind(from)
+        .bind(to)
+        .fetch_all(pool)
+        .await?;
+    let mut query = sqlx::query_as::<_, (i64, String)>(&open_sql)
+        .bind(from)
+        .bind(to);
+    for (window, _) in windows {
+        query = query.bind(window.clone());
+    }
+    for (_, stale) in windows {
+        query = query.bind(stale.clone());
+    }
+    let open = query.fetch_all(pool).await?;
+    Ok((settings, open))
 }
