@@ -179,6 +179,14 @@ pub enum Reminder {
         month: YearMonth,
         managers: Vec<ManagerRef>,
     },
+    /// A retailer in online replenishment: its open order window, until
+    /// when, and whether its order of that day is confirmed.
+    OrderWindow {
+        retailer_id: i64,
+        order_date: NaiveDate,
+        cutoff: chrono::NaiveDateTime,
+        confirmed: bool,
+    },
 }
 
 /// What is due for the viewer (`role`, user `viewer`) on `today`, from
@@ -348,6 +356,7 @@ mod tests {
                 Reminder::ToReview { .. } => "to_review",
                 Reminder::NotStarted { .. } => "not_started",
                 Reminder::LateManagers { .. } => "late_managers",
+                Reminder::OrderWindow { .. } => "order_window",
             })
             .collect()
     }

@@ -247,7 +247,49 @@ async fn every_staff_level_gets_its_report_links(backend: Backend) {
     );
 }
 
+/// A retailer in online replenishment is reminded of its open order window
+/// until it confirms the order, and then that it can still change it.
+async fn a_retailer_is_reminded_of_its_order_window(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let shop = caller(&app, &app.retailer_login(0).await).await;
+    let id = shop.info.retailer_id.expect("a retailer");
+    let online: i64 = sqlx::query_scalar("SELECT online_replenishment FROM retailers WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.db().pool)
+        .await
+        .expect("retailer");
+    assert_eq!(online, 1, "the first demo retailer orders online");
+    let proposal: domain::replenishment::ProposalView = shop
+        .get_json(&app, &format!("/api/replenishment/retailers/{id}/proposal"))
+        .await;
+    let summary = home(&shop, &app).await;
+    assert_eq!(
+        summary.reminders,
+        vec![Reminder::OrderWindow {
+            retailer_id: id,
+            order_date: proposal.order_date,
+            cutoff: proposal.cutoff,
+            confirmed: false,
+        }]
+    );
+    let done = shop
+        .send(
+            &app,
+            reqwest::Method::POST,
+            &format!("/api/replenishment/retailers/{id}/orders"),
+            json!({ "order_date": proposal.order_date, "lines": [] }),
+        )
+        .await;
+    assert_eq!(done.status(), 200);
+    let summary = home(&shop, &app).await;
+    assert!(matches!(
+        summary.reminders.as_slice(),
+        [Reminder::OrderWindow { confirmed: true, .. }]
+    ));
+}
+
 on_both_databases!(
     a_manager_is_reminded_of_a_sheet_due_or_returned_and_the_center_of_who_has_not_started,
     every_staff_level_gets_its_report_links,
+    a_retailer_is_reminded_of_its_order_window,
 );

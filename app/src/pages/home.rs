@@ -116,7 +116,7 @@ fn Reminders(
                     {reminders.into_iter().map(|r| {
                         let href = reminder_link(&r);
                         let kind = reminder_kind(&r);
-                        let urgent = matches!(r, Reminder::Late { .. } | Reminder::Returned { .. } | Reminder::LateManagers { .. })
+                        let urgent = matches!(r, Reminder::Late { .. } | Reminder::Returned { .. } | Reminder::LateManagers { .. } | Reminder::OrderWindow { confirmed: false, .. })
                             || matches!(r, Reminder::ToReview { overdue, .. } if overdue > 0);
                         view! {
                             <li data-test="reminder" data-kind=kind class:urgent=urgent>
@@ -142,6 +142,7 @@ fn reminder_link(r: &Reminder) -> String {
         Reminder::NotStarted { cycle_id, .. } | Reminder::LateManagers { cycle_id, .. } => {
             routes::dashboard_of(*cycle_id)
         }
+        Reminder::OrderWindow { retailer_id, .. } => routes::replenishment_of(*retailer_id),
     }
 }
 
@@ -154,6 +155,7 @@ fn reminder_kind(r: &Reminder) -> &'static str {
         Reminder::ToReview { .. } => "to_review",
         Reminder::NotStarted { .. } => "not_started",
         Reminder::LateManagers { .. } => "late_managers",
+        Reminder::OrderWindow { .. } => "order_window",
     }
 }
 
@@ -194,6 +196,22 @@ fn managers_text(managers: &[ManagerRef], lang: Lang) -> String {
 fn reminder_text(r: &Reminder, lang: Lang) -> String {
     let zh = lang == Lang::Zh;
     match r {
+        Reminder::OrderWindow {
+            order_date,
+            cutoff,
+            confirmed,
+            ..
+        } => {
+            let (d, c) = (date_text(*order_date, lang), cutoff.format("%m-%d %H:%M"));
+            match (zh, confirmed) {
+                (true, true) => format!("{d}的订单已确认，{c} 截止前仍可修改或取消"),
+                (true, false) => format!("{d}的订单尚未确认，订货 {c} 截止"),
+                (false, true) => {
+                    format!("The order for {d} is confirmed; it can change until {c}")
+                }
+                (false, false) => format!("No order for {d} yet; ordering closes {c}"),
+            }
+        }
         Reminder::DueSoon {
             month,
             deadline,

@@ -84,10 +84,39 @@ pub async fn home(
     }))
 }
 
+/// A retailer's reminder of its open order window, when it orders online.
+async fn order_window(state: &AppState, current: &CurrentUser) -> ApiResult<Vec<Reminder>> {
+    use crate::store::replenishment as repl;
+    let Some(id) = current.user.retailer_id else {
+        return Ok(Vec::new());
+    };
+    let pool = &state.db.pool;
+    let Some(retailer) = repl::retailer(pool, id).await? else {
+        return Ok(Vec::new());
+    };
+    if !retailer.header.online {
+        return Ok(Vec::new());
+    }
+    let policy = repl::policy(pool).await?;
+    let now = crate::clock::now_china();
+    let order_date =
+        domain::replenishment::window_date(now, retailer.header.order_weekday, &policy);
+    let order = repl::order_of_day(pool, id, order_date, &policy, now).await?;
+    Ok(vec![Reminder::OrderWindow {
+        retailer_id: id,
+        order_date,
+        cutoff: domain::replenishment::cutoff_at(order_date, &policy),
+        confirmed: order.is_some_and(|o| o.status != domain::replenishment::OrderStatus::Cancelled),
+    }])
+}
+
 /// The caller's reminders: the facts of the open cycles' sheets they may
 /// see, and the rules of `domain::home::reminders` on today's China date.
 async fn due(state: &AppState, current: &CurrentUser) -> ApiResult<Vec<Reminder>> {
     let role = current.role();
+    if role == Role::Retailer {
+        return order_window(state, current).await;
+    }
     let reviewer = matches!(
         role,
         Role::MarketManager | Role::CountyManager | Role::MarketingCenter
