@@ -3,14 +3,16 @@
 //! 与到货, downloads the day's orders by their Excel link, marks them
 //! exported and loads the delivery file back. Until the delivery is loaded
 //! the retailer's next proposal counts the order as stock (已订未到); after
-//! it, no longer.
+//! it, no longer. The fill rate tab shows the period's totals, its weekly
+//! chart and downloads its workbook.
 
 use calamine::{DataType, Reader};
 use chrono::NaiveDate;
+use domain::replenishment::fill_rate::FillRateReport;
 use domain::replenishment::{PolicyView, ProposalView, Reason, RetailerSettingsView};
 use e2e::{
-    accept, caller, click, downloaded, element, sign_in_at, spawn_app, wait_for_text, Backend,
-    Browser, Caller, TestApp,
+    accept, caller, click, downloaded, element, sign_in_at, spawn_app, text_of, wait_for_text,
+    Backend, Browser, Caller, TestApp,
 };
 use fantoccini::Locator;
 use reqwest::Method;
@@ -51,7 +53,10 @@ async fn confirm_an_order(app: &TestApp, me: &Caller, id: i64) -> (NaiveDate, i6
     assert_eq!(saved.status(), 200);
     let proposed = proposal(app, me, id).await;
     let line = &proposed.lines[0];
-    assert_eq!(line.quantity, upper, "an empty shelf orders up to the upper limit");
+    assert_eq!(
+        line.quantity, upper,
+        "an empty shelf orders up to the upper limit"
+    );
     // Two cartons only: the next proposal still orders the spec, beside
     // the two on their way.
     let confirmed = me
@@ -84,6 +89,49 @@ async fn lock(app: &TestApp, date: NaiveDate) {
         )
         .await;
     assert_eq!(moved.status(), 200);
+}
+
+/// On a 375 px phone the page itself does not scroll sideways (wide
+/// tables scroll inside their own box).
+async fn assert_no_sideways_scroll(browser: &Browser) {
+    let fits = browser
+        .client
+        .execute(
+            "return document.documentElement.scrollWidth <= window.innerWidth;",
+            vec![],
+        )
+        .await
+        .expect("script");
+    assert_eq!(
+        fits,
+        serde_json::Value::Bool(true),
+        "no page-level sideways scroll"
+    );
+}
+
+/// Waits for a download whose name starts with `prefix`.
+async fn downloaded_named(browser: &Browser, prefix: &str) -> std::path::PathBuf {
+    let deadline = std::time::Instant::now() + e2e::WAIT;
+    loop {
+        let found = std::fs::read_dir(browser.downloads())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with(prefix) && n.ends_with(".xlsx"))
+            });
+        if let Some(file) = found {
+            return file;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{prefix}….xlsx was downloaded"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
 /// The texts of the retailer's reason chips on its proposal page.
@@ -156,6 +204,7 @@ async fn locked_orders_export_deliveries_load_back_and_the_next_proposal_nets_th
     let row = format!("[data-test=order-day][data-date='{date}']");
     wait_for_text(&browser, &format!("{row} [data-test=day-status]"), "已截止").await;
     wait_for_text(&browser, &format!("{row} [data-test=day-confirmed]"), "1").await;
+    assert_no_sideways_scroll(&browser).await;
     click(&browser, &format!("{row} [data-test=export-xlsx]")).await;
     let file = downloaded(&browser, "xlsx").await;
     let mut book = calamine::open_workbook_auto(&file).expect("the workbook opens");
@@ -197,6 +246,28 @@ async fn locked_orders_export_deliveries_load_back_and_the_next_proposal_nets_th
         &format!("1 / {cartons}"),
     )
     .await;
+
+    // The fill rate of the last 8 weeks: the totals the API reads, the
+    // weekly chart, and the workbook by its link.
+    let center = caller(&app, "center").await;
+    let report: FillRateReport = center.get_json(&app, "/api/replenishment/fill-rate").await;
+    click(&browser, "[data-test=tab-fill-rate]").await;
+    element(&browser, "[data-test=fill-rate] svg.bar-chart").await;
+    wait_for_text(
+        &browser,
+        "[data-test=fill-wanted]",
+        &report.total.wanted.to_string(),
+    )
+    .await;
+    assert_eq!(
+        text_of(&browser, "[data-test=fill-wanted]").await,
+        report.total.wanted.to_string()
+    );
+    assert_no_sideways_scroll(&browser).await;
+    click(&browser, "[data-test=fill-export]").await;
+    let book = downloaded_named(&browser, "fill-rate-").await;
+    let book = calamine::open_workbook_auto(&book).expect("the workbook opens");
+    assert_eq!(book.sheet_names(), ["品规×档位", "按周"]);
     browser.close().await;
 
     // Delivered: no longer on order.

@@ -319,7 +319,11 @@ pub async fn load_deliveries(
     };
     let pool = &state.db.pool;
     let (licences, specs) = summary::import_keys(pool).await?;
-    let (read, mut errors) = read_deliveries(&rows, &licences, &specs);
+    // Up to 300,000 rows of dates, codes and numbers: off the async threads.
+    let (read, mut errors) =
+        tokio::task::spawn_blocking(move || read_deliveries(&rows, &licences, &specs))
+            .await
+            .map_err(|e| ApiError::Internal(e.into()))?;
     let dates: Vec<NaiveDate> = read
         .iter()
         .map(|r| r.order_date)
