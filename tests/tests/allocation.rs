@@ -154,6 +154,11 @@ async fn a_preview_stays_within_the_supply_and_equals_the_settings(backend: e2e:
         .flat_map(|c| c.1.iter().map(|(q, d)| q * d))
         .sum();
     assert!(demand > 0, "some demand is recorded");
+    let largest = truth
+        .values()
+        .flat_map(|c| c.1.iter().filter(|(_, d)| *d > 0).map(|(q, _)| *q))
+        .max()
+        .unwrap_or(0);
     let some_classes: Vec<String> = truth
         .iter()
         .filter(|(_, c)| !c.1.is_empty())
@@ -190,6 +195,7 @@ async fn a_preview_stays_within_the_supply_and_equals_the_settings(backend: e2e:
                 );
                 assert_eq!(c.wanting, with.iter().filter(|(q, _)| *q > c.cap).count() as i64);
                 assert_eq!(c.cap % multiple, 0, "{label}: whole multiples");
+                assert!(c.cap <= largest, "{label}: no cap above the largest demand");
                 assert!(c.standing_cap.is_some(), "the standing cap beside it");
             }
             if rule["kind"] == "tier" {
@@ -411,6 +417,16 @@ async fn bad_requests_are_refused_with_their_fields_and_nothing_is_stored(backen
             (request(spec, day, plus(day, 62), 10, json!({ "kind": "tier" })), vec!["to"]),
             (request(spec, day, day, 10_000_001, json!({ "kind": "demand" })), vec!["supply"]),
             (request(999_999, day, day, 1, json!({ "kind": "tier" })), vec!["spec_id"]),
+            (
+                request(
+                    spec,
+                    NaiveDate::from_ymd_opt(1999, 12, 31).expect("date"),
+                    NaiveDate::from_ymd_opt(2000, 1, 2).expect("date"),
+                    1,
+                    json!({ "kind": "tier" }),
+                ),
+                vec!["from"],
+            ),
             (
                 request(spec, day, day, 1, json!({ "kind": "equal", "classes": ["没有"] })),
                 vec!["rule.classes"],

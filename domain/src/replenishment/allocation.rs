@@ -32,7 +32,9 @@
 //!   m × ⌊t × w_k / K⌋: the highest class `t` multiples, the others in
 //!   proportion to their weight, rounded down. The level is the largest `t`
 //!   whose total expected quantity fits the supply (found by bisection:
-//!   the total grows with `t`). Then what is left goes to the highest
+//!   the total grows with `t`), and no cap is above the largest demand per
+//!   order day of any retailer (more would promise what nobody recorded).
+//!   Then what is left goes to the highest
 //!   classes first: from the highest rank down, each class's cap is raised
 //!   one multiple at a time while that adds to its expected quantity, the
 //!   total still fits, and the cap stays no higher than the next higher
@@ -68,6 +70,9 @@ pub const MAX_SUPPLY: i64 = 10_000_000;
 
 /// The longest period of one allocation, in days.
 pub const MAX_PERIOD_DAYS: i64 = 62;
+
+/// The years an allocation's dates may fall in.
+pub const YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
 
 /// How the supply is shared among the classes (see the module rules).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -134,6 +139,8 @@ pub enum AllocationError {
     SupplyMissing,
     #[error("supply out of range")]
     Supply,
+    #[error("date out of range")]
+    DateRange(&'static str),
     #[error("period ends before it starts")]
     PeriodOrder,
     #[error("period too long")]
@@ -151,6 +158,7 @@ impl AllocationError {
     pub fn field(&self) -> &'static str {
         match self {
             AllocationError::SupplyMissing | AllocationError::Supply => "supply",
+            AllocationError::DateRange(field) => field,
             AllocationError::PeriodOrder | AllocationError::PeriodTooLong => "to",
             AllocationError::NoClasses | AllocationError::UnknownClass(_) => "rule.classes",
             AllocationError::UnknownSpec => "spec_id",
@@ -166,6 +174,12 @@ impl AllocationError {
             }
             (AllocationError::Supply, Lang::En) => {
                 format!("The supply must be whole cartons from 0 to {MAX_SUPPLY}")
+            }
+            (AllocationError::DateRange(_), Lang::Zh) => {
+                format!("日期须在 {} 至 {} 年之间", YEARS.start(), YEARS.end())
+            }
+            (AllocationError::DateRange(_), Lang::En) => {
+                format!("The date must be from {} to {}", YEARS.start(), YEARS.end())
             }
             (AllocationError::PeriodOrder, Lang::Zh) => "结束日期不能早于开始日期".into(),
             (AllocationError::PeriodOrder, Lang::En) => {
@@ -218,7 +232,14 @@ pub fn check_request(
     if let Err(e) = check_supply(request.supply) {
         errors.push(e);
     }
-    if request.from > request.to {
+    let out_of_range: Vec<AllocationError> = [("from", request.from), ("to", request.to)]
+        .into_iter()
+        .filter(|(_, d)| !YEARS.contains(&d.year()))
+        .map(|(field, _)| AllocationError::DateRange(field))
+        .collect();
+    if !out_of_range.is_empty() {
+        errors.extend(out_of_range);
+    } else if request.from > request.to {
         errors.push(AllocationError::PeriodOrder);
     } else if period_days(request.from, request.to) > MAX_PERIOD_DAYS {
         errors.push(AllocationError::PeriodTooLong);
@@ -561,7 +582,7 @@ fn by_tier(curves: &[Curve], m: i64, supply: i64) -> Vec<i64> {
     } else {
         largest_fitting(0, top, |t| total(t) <= supply)
     };
-    let mut caps = caps_at(t);
+    let mut caps: Vec<i64> = caps_at(t).into_iter().map(|c| c.min(largest)).collect();
     let mut used: i64 = curves.iter().zip(&caps).map(|(c, &cap)| c.expected(cap)).sum();
     for i in (0..curves.len()).rev() {
         loop {
@@ -713,10 +734,11 @@ mod tests {
             [("2".into(), 5), ("1".into(), 3)]
         );
         // By tier: level t gives the top class t and the lower one ⌊t/2⌋;
-        // the lower class needs 3, so t = 6.
+        // the lower class needs 3, so t = 6, and no cap is above the
+        // largest demand, 5.
         assert_eq!(
             caps(&allocate(&input, &AllocationRule::Tier)),
-            [("2".into(), 6), ("1".into(), 3)]
+            [("2".into(), 5), ("1".into(), 3)]
         );
     }
 
@@ -825,6 +847,18 @@ mod tests {
             ..long
         };
         assert_eq!(check_request(&fine, &classes, true), [], "62 days");
+        let far = AllocationRequest {
+            from: day(1999, 12, 31),
+            to: day(2101, 1, 1),
+            ..fine.clone()
+        };
+        assert_eq!(
+            check_request(&far, &classes, true)
+                .iter()
+                .map(AllocationError::field)
+                .collect::<Vec<_>>(),
+            ["from", "to"]
+        );
         assert_eq!(parse_supply(" １２０ "), Ok(120));
         assert_eq!(parse_supply(""), Err(AllocationError::SupplyMissing));
         assert_eq!(parse_supply("1.5"), Err(AllocationError::Supply));
@@ -936,8 +970,11 @@ mod tests {
             let m = input.order_multiple;
             prop_assert!(a.totals.expected <= input.supply, "within the supply");
             prop_assert!(a.totals.expected <= a.totals.demand);
+            let largest = input.classes.iter().flat_map(|c| &c.retailers)
+                .filter(|r| r.days > 0).map(|r| r.per_day).max().unwrap_or(0);
             for c in &a.classes {
                 prop_assert!(c.cap >= 0);
+                prop_assert!(c.cap <= largest, "no cap above the largest demand");
                 prop_assert_eq!(c.cap % m, 0, "whole multiples");
                 prop_assert!(c.expected >= 0 && c.expected <= c.demand);
             }

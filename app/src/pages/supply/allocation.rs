@@ -109,9 +109,16 @@ impl Form {
         };
         let exists = specs.iter().any(|s| s.id == spec_id);
         for e in check_request(&request, classes, exists) {
-            let dates_unread = matches!(e, AllocationError::PeriodOrder | AllocationError::PeriodTooLong)
-                && (from.is_none() || to.is_none());
-            if !dates_unread {
+            // A date that could not be read has its own error already.
+            let unread = match e {
+                AllocationError::PeriodOrder | AllocationError::PeriodTooLong => {
+                    from.is_none() || to.is_none()
+                }
+                AllocationError::DateRange("from") => from.is_none(),
+                AllocationError::DateRange(_) => to.is_none(),
+                _ => false,
+            };
+            if !unread {
                 fields.push((e.field().to_string(), e.message(lang)));
             }
         }
