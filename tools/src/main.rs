@@ -67,9 +67,11 @@ enum Command {
         #[arg(long, default_value = "target/bench-import")]
         out: std::path::PathBuf,
     },
-    /// Benchmark: compute the proposed order of every retailer with settings
-    /// (generating the demo at --scale first if the database is empty) and
-    /// print the time taken.
+    /// Benchmark: compute the proposed order of every retailer for its open
+    /// order window, netting last week's orders not yet delivered (written
+    /// first if there are none), and preview the allocation of a scarce
+    /// spec's supply by each rule; each beside the raw SQL loading the same
+    /// rows (generating the demo at --scale first if the database is empty).
     BenchProposals {
         #[arg(long, value_enum, default_value = "city")]
         scale: Scale,
@@ -267,7 +269,8 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::BenchProposals { scale } => {
             let db = seeded(&cli.database_url, scale, today).await?;
-            tools::bench_proposals::run(&db).await
+            tools::bench_proposals::run(&db).await?;
+            tools::bench_allocation::run(&db).await
         }
         Command::BaselineEval { origins, scale } => {
             let db = seeded(&cli.database_url, scale, today).await?;
