@@ -30,6 +30,7 @@ on_both_databases!(
     calls_at_once_mark_every_order_exactly_once,
     a_delivery_file_loads_in_csv_gb18030_and_xlsx_and_loads_again_the_same,
     bad_delivery_rows_are_named_by_line_and_nothing_is_stored,
+    oversized_delivery_files_are_refused_naming_the_limit,
     a_months_delivered_orders_become_its_actual_orders,
     the_fill_rate_equals_a_recomputation_from_the_order_lines,
 );
@@ -1112,4 +1113,47 @@ async fn the_fill_rate_equals_a_recomputation_from_the_order_lines(backend: Back
             .status(),
         403
     );
+}
+
+async fn oversized_delivery_files_are_refused_naming_the_limit(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let center = caller(&app, "center").await;
+    let mut rows = String::from("订货日期,许可证号,品规编码,到货数量\n");
+    for _ in 0..300_001 {
+        rows.push_str("2026-10-07,1,2,3\n");
+    }
+    for (name, body, status, says) in [
+        (
+            "300,001 data rows",
+            rows.into_bytes(),
+            422,
+            "文件超过 300,000 行上限",
+        ),
+        (
+            "a line of 5 MiB",
+            vec![b'7'; 5 * 1024 * 1024],
+            422,
+            "字节上限",
+        ),
+        (
+            "a 33 MiB body",
+            vec![b'7'; 33 * 1024 * 1024],
+            413,
+            "请求内容过大",
+        ),
+        ("binary", vec![0, 1, 2, 3], 422, "无法读取该文件"),
+        ("nothing", Vec::new(), 422, "请选择到货文件"),
+    ] {
+        let response = upload(&app, &center, body).await;
+        assert_eq!(response.status(), status, "{name}");
+        let body: ErrorBody = response.json().await.expect("json");
+        assert!(body.message.contains(says), "{name}: {}", body.message);
+    }
+    let delivered: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM replenishment_order_lines WHERE delivered IS NOT NULL",
+    )
+    .fetch_one(&app.db().pool)
+    .await
+    .expect("query");
+    assert_eq!(delivered, 0, "nothing stored");
 }
