@@ -941,7 +941,11 @@ pub async fn allocations(
     lang: Lang,
 ) -> ApiResult<domain::replenishment::allocation::AllocationList> {
     let month = js_sys::encode_uri_component(month);
-    get_json(&format!("/api/replenishment/allocations?month={month}"), lang).await
+    get_json(
+        &format!("/api/replenishment/allocations?month={month}"),
+        lang,
+    )
+    .await
 }
 
 pub async fn preview_allocation(

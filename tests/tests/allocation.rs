@@ -72,7 +72,9 @@ async fn record_turnover(app: &TestApp, retailer_id: i64, manager: &str, spec: i
         .filter(|s| s.spec_id != spec)
         .map(|s| serde_json::to_value(s).expect("json"))
         .collect();
-    settings.push(json!({ "spec_id": spec, "stock": 0, "lower": 0, "upper": 1, "weekly_turnover": turnover }));
+    settings.push(
+        json!({ "spec_id": spec, "stock": 0, "lower": 0, "upper": 1, "weekly_turnover": turnover }),
+    );
     let saved = cm
         .send(
             app,
@@ -182,9 +184,15 @@ async fn a_preview_stays_within_the_supply_and_equals_the_settings(backend: e2e:
             assert_eq!(p.classes.len() as i64, classes, "{label}: every class");
             for c in &p.classes {
                 let (enrolled, rows) = truth.get(&c.code).cloned().unwrap_or_default();
-                let with: Vec<&(i64, i64)> = rows.iter().filter(|(q, d)| *q > 0 && *d > 0).collect();
+                let with: Vec<&(i64, i64)> =
+                    rows.iter().filter(|(q, d)| *q > 0 && *d > 0).collect();
                 assert_eq!(c.enrolled, enrolled, "{label}: class {} enrolled", c.code);
-                assert_eq!(c.with_demand, with.len() as i64, "{label}: class {}", c.code);
+                assert_eq!(
+                    c.with_demand,
+                    with.len() as i64,
+                    "{label}: class {}",
+                    c.code
+                );
                 assert_eq!(c.demand, with.iter().map(|(q, d)| q * d).sum::<i64>());
                 assert_eq!(
                     c.expected,
@@ -193,14 +201,19 @@ async fn a_preview_stays_within_the_supply_and_equals_the_settings(backend: e2e:
                     c.code,
                     c.cap
                 );
-                assert_eq!(c.wanting, with.iter().filter(|(q, _)| *q > c.cap).count() as i64);
+                assert_eq!(
+                    c.wanting,
+                    with.iter().filter(|(q, _)| *q > c.cap).count() as i64
+                );
                 assert_eq!(c.cap % multiple, 0, "{label}: whole multiples");
                 assert!(c.cap <= largest, "{label}: no cap above the largest demand");
                 assert!(c.standing_cap.is_some(), "the standing cap beside it");
             }
             if rule["kind"] == "tier" {
                 assert!(
-                    p.classes.windows(2).all(|w| w[0].rank > w[1].rank && w[0].cap >= w[1].cap),
+                    p.classes
+                        .windows(2)
+                        .all(|w| w[0].rank > w[1].rank && w[0].cap >= w[1].cap),
                     "{label}: a higher tier never gets less"
                 );
             }
@@ -258,7 +271,12 @@ async fn a_published_cap_holds_inside_its_period_and_the_standing_cap_returns(
     let to = plus(window, 5);
     let rule = json!({ "kind": "equal", "classes": [class] });
     let response = center
-        .send(&app, Method::POST, PUBLISH, request(spec, from, to, 100_000, rule.clone()))
+        .send(
+            &app,
+            Method::POST,
+            PUBLISH,
+            request(spec, from, to, 100_000, rule.clone()),
+        )
         .await;
     assert_eq!(response.status(), 200, "published");
     let published: PublishedAllocation = response.json().await.expect("json");
@@ -269,15 +287,24 @@ async fn a_published_cap_holds_inside_its_period_and_the_standing_cap_returns(
         .expect("the class");
     assert_eq!(mine.cap, 37);
     assert!(
-        published.classes.iter().filter(|c| c.code != class).all(|c| c.cap == 0),
+        published
+            .classes
+            .iter()
+            .filter(|c| c.code != class)
+            .all(|c| c.cap == 0),
         "other classes get nothing of it"
     );
-    let classes: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM allocation_caps WHERE allocation_id = $1")
-        .bind(published.id)
-        .fetch_one(&app.db().pool)
-        .await
-        .expect("caps");
-    assert_eq!(classes, published.classes.len() as i64, "a cap row for every class");
+    let classes: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM allocation_caps WHERE allocation_id = $1")
+            .bind(published.id)
+            .fetch_one(&app.db().pool)
+            .await
+            .expect("caps");
+    assert_eq!(
+        classes,
+        published.classes.len() as i64,
+        "a cap row for every class"
+    );
     assert_ne!(standing, 37);
     assert_eq!(
         terms(&app, &shop, id, spec).await,
@@ -292,7 +319,13 @@ async fn a_published_cap_holds_inside_its_period_and_the_standing_cap_returns(
             &app,
             Method::POST,
             PUBLISH,
-            request(other_spec, plus(window, 1), plus(window, 10), 50, json!({ "kind": "tier" })),
+            request(
+                other_spec,
+                plus(window, 1),
+                plus(window, 10),
+                50,
+                json!({ "kind": "tier" }),
+            ),
         )
         .await;
     assert_eq!(after.status(), 200);
@@ -326,18 +359,32 @@ async fn a_published_cap_holds_inside_its_period_and_the_standing_cap_returns(
     // The month's list and plan.
     let month = format!("{:04}-{:02}", window.year(), window.month());
     let list: AllocationList = center
-        .get_json(&app, &format!("/api/replenishment/allocations?month={month}"))
+        .get_json(
+            &app,
+            &format!("/api/replenishment/allocations?month={month}"),
+        )
         .await;
     assert!(list.allocations.iter().any(|a| a.id == published.id));
     let plan = center
-        .get(&app, &format!("/api/replenishment/allocations/plan?month={month}&lang=zh-CN"))
+        .get(
+            &app,
+            &format!("/api/replenishment/allocations/plan?month={month}&lang=zh-CN"),
+        )
         .await;
     assert_eq!(plan.status(), 200);
-    let disposition = plan.headers()["content-disposition"].to_str().expect("header").to_string();
-    assert!(disposition.contains(&format!("allocation-plan-{month}.xlsx")), "{disposition}");
+    let disposition = plan.headers()["content-disposition"]
+        .to_str()
+        .expect("header")
+        .to_string();
+    assert!(
+        disposition.contains(&format!("allocation-plan-{month}.xlsx")),
+        "{disposition}"
+    );
     let bytes = plan.bytes().await.expect("bytes");
     let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes.to_vec())).expect("xlsx");
-    let detail = book.worksheet_range("分档明细").expect("the sheet by class");
+    let detail = book
+        .worksheet_range("分档明细")
+        .expect("the sheet by class");
     let label: String = sqlx::query_scalar("SELECT label FROM customer_classes WHERE code = $1")
         .bind(&class)
         .fetch_one(&app.db().pool)
@@ -345,11 +392,12 @@ async fn a_published_cap_holds_inside_its_period_and_the_standing_cap_returns(
         .expect("label");
     assert!(
         detail.rows().any(|r| {
-            r.first().is_some_and(|c| c.to_string() == published.spec_code)
+            r.first()
+                .is_some_and(|c| c.to_string() == published.spec_code)
                 && r.get(1).is_some_and(|c| c.to_string() == spec_name)
                 && r.get(2).is_some_and(|c| c.to_string() == from.to_string())
                 && r.get(4).is_some_and(|c| c.to_string() == label)
-                && r.get(6).is_some_and(|c| c.to_string() == "37")
+                && r.get(6).is_some_and(|c| *c == 37.0)
         }),
         "the plan has the class's cap"
     );
@@ -365,13 +413,27 @@ async fn a_published_cap_holds_inside_its_period_and_the_standing_cap_returns(
     let again = center.send(&app, Method::POST, &path, json!({})).await;
     assert_eq!(again.status(), 409);
     let missing = center
-        .send(&app, Method::POST, "/api/replenishment/allocations/999999/withdraw", json!({}))
+        .send(
+            &app,
+            Method::POST,
+            "/api/replenishment/allocations/999999/withdraw",
+            json!({}),
+        )
         .await;
     assert_eq!(missing.status(), 404);
     let renewed = center
-        .send(&app, Method::POST, PUBLISH, request(spec, from, to, 10, rule))
+        .send(
+            &app,
+            Method::POST,
+            PUBLISH,
+            request(spec, from, to, 10, rule),
+        )
         .await;
-    assert_eq!(renewed.status(), 200, "a withdrawn allocation no longer blocks the period");
+    assert_eq!(
+        renewed.status(),
+        200,
+        "a withdrawn allocation no longer blocks the period"
+    );
     let audited: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM audit_log WHERE entity = 'allocation' AND action IN ('allocation.publish', 'allocation.withdraw')",
     )
@@ -388,12 +450,26 @@ async fn overlapping_publishes_at_once_store_exactly_one(backend: e2e::Backend) 
     let from = plus(today(), 1);
     // Ten periods, each meeting every other one.
     let sends = (0..10).map(|k| {
-        let body = request(spec, plus(from, k), plus(from, k + 10), 20, json!({ "kind": "tier" }));
+        let body = request(
+            spec,
+            plus(from, k),
+            plus(from, k + 10),
+            20,
+            json!({ "kind": "tier" }),
+        );
         center.send(&app, Method::POST, PUBLISH, body)
     });
     let statuses = e2e::statuses(futures::future::join_all(sends).await).await;
-    assert_eq!(statuses.iter().filter(|&&s| s == 200).count(), 1, "{statuses:?}");
-    assert_eq!(statuses.iter().filter(|&&s| s == 409).count(), 9, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 409).count(),
+        9,
+        "{statuses:?}"
+    );
     let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM allocations WHERE spec_id = $1")
         .bind(spec)
         .fetch_one(&app.db().pool)
@@ -411,12 +487,27 @@ async fn bad_requests_are_refused_with_their_fields_and_nothing_is_stored(backen
     for path in [PREVIEW, PUBLISH] {
         for (body, fields) in [
             (
-                request(spec, plus(day, 3), day, -1, json!({ "kind": "equal", "classes": [] })),
+                request(
+                    spec,
+                    plus(day, 3),
+                    day,
+                    -1,
+                    json!({ "kind": "equal", "classes": [] }),
+                ),
                 vec!["rule.classes", "supply", "to"],
             ),
-            (request(spec, day, plus(day, 62), 10, json!({ "kind": "tier" })), vec!["to"]),
-            (request(spec, day, day, 10_000_001, json!({ "kind": "demand" })), vec!["supply"]),
-            (request(999_999, day, day, 1, json!({ "kind": "tier" })), vec!["spec_id"]),
+            (
+                request(spec, day, plus(day, 62), 10, json!({ "kind": "tier" })),
+                vec!["to"],
+            ),
+            (
+                request(spec, day, day, 10_000_001, json!({ "kind": "demand" })),
+                vec!["supply"],
+            ),
+            (
+                request(999_999, day, day, 1, json!({ "kind": "tier" })),
+                vec!["spec_id"],
+            ),
             (
                 request(
                     spec,
@@ -428,7 +519,13 @@ async fn bad_requests_are_refused_with_their_fields_and_nothing_is_stored(backen
                 vec!["from"],
             ),
             (
-                request(spec, day, day, 1, json!({ "kind": "equal", "classes": ["没有"] })),
+                request(
+                    spec,
+                    day,
+                    day,
+                    1,
+                    json!({ "kind": "equal", "classes": ["没有"] }),
+                ),
                 vec!["rule.classes"],
             ),
             (

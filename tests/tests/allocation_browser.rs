@@ -58,7 +58,9 @@ async fn the_center_allocates_a_scarce_spec_and_the_retailer_sees_its_cap_and_pe
         .filter(|s| s.spec_id != spec)
         .map(|s| serde_json::to_value(s).expect("json"))
         .collect();
-    settings.push(json!({ "spec_id": spec, "stock": 0, "lower": 0, "upper": 1, "weekly_turnover": 37 }));
+    settings.push(
+        json!({ "spec_id": spec, "stock": 0, "lower": 0, "upper": 1, "weekly_turnover": 37 }),
+    );
     let saved = cm
         .send(
             &app,
@@ -81,8 +83,16 @@ async fn the_center_allocates_a_scarce_spec_and_the_retailer_sees_its_cap_and_pe
     sign_in_at(&browser, &app, "/", "center").await;
     click(&browser, "[data-test=link-supply]").await;
     click(&browser, "[data-test=tab-allocation]").await;
-    element(&browser, &format!("[data-test=alloc-spec] option[value='{spec}']")).await;
-    let option = text_of(&browser, &format!("[data-test=alloc-spec] option[value='{spec}']")).await;
+    element(
+        &browser,
+        &format!("[data-test=alloc-spec] option[value='{spec}']"),
+    )
+    .await;
+    let option = text_of(
+        &browser,
+        &format!("[data-test=alloc-spec] option[value='{spec}']"),
+    )
+    .await;
     assert!(option.contains("紧俏"), "scarce specs are marked: {option}");
     element(&browser, "[data-test=alloc-spec]")
         .await
@@ -97,7 +107,8 @@ async fn the_center_allocates_a_scarce_spec_and_the_retailer_sees_its_cap_and_pe
     type_into(&browser, "[data-test=alloc-supply]", "100000").await;
     click(&browser, "[data-test=rule-tier]").await;
     click(&browser, "[data-test=alloc-preview]").await;
-    let row = format!("[data-test=alloc-preview-table] [data-test=alloc-class][data-class='{class}']");
+    let row =
+        format!("[data-test=alloc-preview-table] [data-test=alloc-class][data-class='{class}']");
     wait_for_text(&browser, &row, &label).await;
     let rows = browser
         .client
@@ -116,14 +127,22 @@ async fn the_center_allocates_a_scarce_spec_and_the_retailer_sees_its_cap_and_pe
         .await
         .parse()
         .expect("a cap");
-    assert!(cap >= 37, "enough supply meets the retailer's demand: {cap}");
+    assert!(
+        cap >= 37,
+        "enough supply meets the retailer's demand: {cap}"
+    );
     assert_ne!(cap, standing);
 
     click(&browser, "[data-test=alloc-publish]").await;
     accept(&browser).await;
     wait_for_text(&browser, "[data-test=alloc-notice]", "已发布").await;
     wait_for_text(&browser, "[data-test=alloc-published]", &spec_name).await;
-    wait_for_text(&browser, "[data-test=alloc-published] [data-test=alloc-status]", "生效").await;
+    wait_for_text(
+        &browser,
+        "[data-test=alloc-published] [data-test=alloc-status]",
+        "生效",
+    )
+    .await;
     let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM allocations WHERE spec_id = $1")
         .bind(spec)
         .fetch_one(pool)
@@ -135,15 +154,19 @@ async fn the_center_allocates_a_scarce_spec_and_the_retailer_sees_its_cap_and_pe
     click(&browser, "[data-test=alloc-plan]").await;
     let file = downloaded(&browser, "xlsx").await;
     assert!(
-        file.to_string_lossy().contains(&format!("allocation-plan-{}", order_day.format("%Y-%m"))),
+        file.to_string_lossy()
+            .contains(&format!("allocation-plan-{}", order_day.format("%Y-%m"))),
         "{file:?}"
     );
     let mut book = calamine::open_workbook_auto(&file).expect("workbook");
-    let detail = book.worksheet_range("分档明细").expect("the sheet by class");
+    let detail = book
+        .worksheet_range("分档明细")
+        .expect("the sheet by class");
     assert!(
         detail.rows().any(|r| {
             r.get(1).is_some_and(|c| c.to_string() == spec_name)
-                && r.get(2).is_some_and(|c| c.to_string() == order_day.to_string())
+                && r.get(2)
+                    .is_some_and(|c| c.to_string() == order_day.to_string())
                 && r.get(4).is_some_and(|c| c.to_string() == label)
                 && r.get(6).is_some_and(|c| c.to_string() == cap.to_string())
         }),
@@ -156,7 +179,12 @@ async fn the_center_allocates_a_scarce_spec_and_the_retailer_sees_its_cap_and_pe
     sign_in_at(&browser, &app, "/", &shop_login).await;
     click(&browser, "[data-test=link-replenishment]").await;
     let card = format!(".spec-card[data-spec='{spec}']");
-    wait_for_text(&browser, &format!("{card} [data-test=cap]"), &cap.to_string()).await;
+    wait_for_text(
+        &browser,
+        &format!("{card} [data-test=cap]"),
+        &cap.to_string(),
+    )
+    .await;
     wait_for_text(
         &browser,
         &format!("{card} [data-test=cap-period]"),

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use chrono::Days;
 use domain::replenishment::allocation::AllocationPreview;
+use serde_json::json;
 use server::db::Db;
 use server::store::allocation::demand_sql;
-use serde_json::json;
 
 const ROUNDS: usize = 5;
 
@@ -68,10 +68,9 @@ pub async fn run(db: &Db) -> anyhow::Result<()> {
     let (client, csrf) = center(&base).await?;
     let url = format!("{base}/api/replenishment/allocations/preview");
     let preview = |supply: i64, rule: serde_json::Value| {
-        let request = client
-            .post(&url)
-            .header("X-CSRF-Token", &csrf)
-            .json(&json!({ "spec_id": spec, "from": from, "to": to, "supply": supply, "rule": rule }));
+        let request = client.post(&url).header("X-CSRF-Token", &csrf).json(
+            &json!({ "spec_id": spec, "from": from, "to": to, "supply": supply, "rule": rule }),
+        );
         async move {
             let started = Instant::now();
             let body = request.send().await?.error_for_status()?.bytes().await?;
@@ -82,7 +81,12 @@ pub async fn run(db: &Db) -> anyhow::Result<()> {
     };
     let (_, whole) = preview(0, json!({ "kind": "tier" })).await?;
     let supply = whole.totals.demand / 2;
-    let top: Vec<String> = whole.classes.iter().take(10).map(|c| c.code.clone()).collect();
+    let top: Vec<String> = whole
+        .classes
+        .iter()
+        .take(10)
+        .map(|c| c.code.clone())
+        .collect();
     println!(
         "demand {} cartons over the period; supply {supply} (half)\n\n| preview by | API (end to end) | expected | share met |\n|---|---|---|---|",
         whole.totals.demand
@@ -90,7 +94,10 @@ pub async fn run(db: &Db) -> anyhow::Result<()> {
     for (label, rule) in [
         ("tier", json!({ "kind": "tier" })),
         ("demand", json!({ "kind": "demand" })),
-        ("equal (top 10 classes)", json!({ "kind": "equal", "classes": top })),
+        (
+            "equal (top 10 classes)",
+            json!({ "kind": "equal", "classes": top }),
+        ),
     ] {
         preview(supply, rule.clone()).await?;
         let mut times = Vec::with_capacity(ROUNDS);

@@ -250,7 +250,9 @@ pub fn check_request(
         }
         for code in chosen {
             if !classes.contains(code) {
-                errors.push(AllocationError::UnknownClass(code.chars().take(20).collect()));
+                errors.push(AllocationError::UnknownClass(
+                    code.chars().take(20).collect(),
+                ));
                 break;
             }
         }
@@ -583,7 +585,11 @@ fn by_tier(curves: &[Curve], m: i64, supply: i64) -> Vec<i64> {
         largest_fitting(0, top, |t| total(t) <= supply)
     };
     let mut caps: Vec<i64> = caps_at(t).into_iter().map(|c| c.min(largest)).collect();
-    let mut used: i64 = curves.iter().zip(&caps).map(|(c, &cap)| c.expected(cap)).sum();
+    let mut used: i64 = curves
+        .iter()
+        .zip(&caps)
+        .map(|(c, &cap)| c.expected(cap))
+        .sum();
     for i in (0..curves.len()).rev() {
         loop {
             let next = caps[i] + m;
@@ -616,15 +622,14 @@ fn by_demand(curves: &[Curve], m: i64, supply: i64) -> Vec<i64> {
         });
         x * m
     };
-    let total = |share: i64| -> i64 {
-        curves
-            .iter()
-            .map(|c| c.expected(cap_for(c, share)))
-            .sum()
-    };
+    let total = |share: i64| -> i64 { curves.iter().map(|c| c.expected(cap_for(c, share))).sum() };
     let share = largest_fitting(0, WHOLE, |s| total(s) <= supply);
     let mut caps: Vec<i64> = curves.iter().map(|c| cap_for(c, share)).collect();
-    let mut used: i64 = curves.iter().zip(&caps).map(|(c, &cap)| c.expected(cap)).sum();
+    let mut used: i64 = curves
+        .iter()
+        .zip(&caps)
+        .map(|(c, &cap)| c.expected(cap))
+        .sum();
     loop {
         // Classes in rank order, lowest first: of equal shares the later
         // (higher rank) wins.
@@ -638,7 +643,8 @@ fn by_demand(curves: &[Curve], m: i64, supply: i64) -> Vec<i64> {
                 None => true,
                 Some((b, _)) => {
                     let mine = i128::from(curve.expected(caps[i])) * i128::from(curves[b].demand());
-                    let theirs = i128::from(curves[b].expected(caps[b])) * i128::from(curve.demand());
+                    let theirs =
+                        i128::from(curves[b].expected(caps[b])) * i128::from(curve.demand());
                     mine.cmp(&theirs) != Ordering::Greater
                 }
             };
@@ -822,7 +828,10 @@ mod tests {
         };
         let errors = check_request(&request, &classes, false);
         assert_eq!(
-            errors.iter().map(AllocationError::field).collect::<Vec<_>>(),
+            errors
+                .iter()
+                .map(AllocationError::field)
+                .collect::<Vec<_>>(),
             ["spec_id", "supply", "to", "rule.classes"]
         );
         assert_eq!(errors[2].message(Lang::Zh), "结束日期不能早于开始日期");
@@ -871,7 +880,10 @@ mod tests {
             classes: vec!["30".into()],
         };
         let json = serde_json::to_value(&rule).expect("json");
-        assert_eq!(json, serde_json::json!({ "kind": "equal", "classes": ["30"] }));
+        assert_eq!(
+            json,
+            serde_json::json!({ "kind": "equal", "classes": ["30"] })
+        );
         assert_eq!(
             serde_json::from_value::<AllocationRule>(serde_json::json!({ "kind": "tier" }))
                 .expect("tier"),
@@ -941,7 +953,12 @@ mod tests {
 
     /// Whether one class's cap could be raised by a multiple under the
     /// rule without breaking it (more expected, within supply, monotone).
-    fn could_raise(input: &AllocationInput, a: &Allocation, i: usize, rule: &AllocationRule) -> bool {
+    fn could_raise(
+        input: &AllocationInput,
+        a: &Allocation,
+        i: usize,
+        rule: &AllocationRule,
+    ) -> bool {
         let m = input.order_multiple;
         let class = &a.classes[i];
         let curve = Curve::new(

@@ -109,7 +109,12 @@ async fn compute(
     };
     let mut allocation = allocate(&input, &request.rule);
     for class in &mut allocation.classes {
-        class.standing_cap = Some(standing.get(&class.code).copied().unwrap_or(spec.default_cap));
+        class.standing_cap = Some(
+            standing
+                .get(&class.code)
+                .copied()
+                .unwrap_or(spec.default_cap),
+        );
     }
     Ok(AllocationPreview {
         spec_id: spec.id,
@@ -364,7 +369,10 @@ pub fn plan_tables(list: &AllocationList, lang: Lang) -> Vec<Table> {
                 ("结束日期", "To"),
                 ("档位", "Class"),
                 ("可投放量（条）", "Supply (cartons)"),
-                ("限量（条/户/订货日）", "Cap (cartons per retailer and order day)"),
+                (
+                    "限量（条/户/订货日）",
+                    "Cap (cartons per retailer and order day)",
+                ),
                 ("网上配货户数", "Enrolled retailers"),
                 ("有需求户数", "Retailers with demand"),
                 ("需求（条）", "Demand (cartons)"),

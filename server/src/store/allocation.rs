@@ -151,9 +151,9 @@ pub async fn insert(
     at: i64,
 ) -> sqlx::Result<i64> {
     let listed = match rule {
-        AllocationRule::Equal { classes } => Some(
-            serde_json::to_string(classes).map_err(|e| sqlx::Error::Encode(e.into()))?,
-        ),
+        AllocationRule::Equal { classes } => {
+            Some(serde_json::to_string(classes).map_err(|e| sqlx::Error::Encode(e.into()))?)
+        }
         _ => None,
     };
     let id: i64 = sqlx::query_scalar(

@@ -70,7 +70,12 @@ struct Form {
 }
 
 impl Form {
-    fn read(&self, specs: &[Spec], classes: &[String], lang: Lang) -> Result<AllocationRequest, ErrorBody> {
+    fn read(
+        &self,
+        specs: &[Spec],
+        classes: &[String],
+        lang: Lang,
+    ) -> Result<AllocationRequest, ErrorBody> {
         let mut fields: Vec<(String, String)> = Vec::new();
         let date = |text: &str, field: &str, fields: &mut Vec<(String, String)>| {
             let parsed = NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok();
@@ -168,10 +173,7 @@ pub fn AllocationTab() -> impl IntoView {
     });
 
     let spec_list = move || -> Vec<Spec> {
-        let mut list = specs
-            .get()
-            .and_then(|r| r.ok())
-            .unwrap_or_default();
+        let mut list = specs.get().and_then(|r| r.ok()).unwrap_or_default();
         // Scarce specs first, each group in catalogue order.
         list.sort_by_key(|s| !s.scarce);
         list
@@ -182,7 +184,7 @@ pub fn AllocationTab() -> impl IntoView {
             .and_then(|r| r.ok())
             .map(|l| l.classes)
             .unwrap_or_default();
-        list.sort_by(|a, b| b.rank.cmp(&a.rank));
+        list.sort_by_key(|c| std::cmp::Reverse(c.rank));
         list
     };
     // Any change to the form makes the preview out of date.
@@ -259,7 +261,10 @@ pub fn AllocationTab() -> impl IntoView {
                     error.set(None);
                     notice.set(Some(match lang.get_untracked() {
                         Lang::Zh => format!("已撤回第 {} 号投放，恢复常规限量", w.id),
-                        Lang::En => format!("Allocation no. {} withdrawn; the standing caps hold again", w.id),
+                        Lang::En => format!(
+                            "Allocation no. {} withdrawn; the standing caps hold again",
+                            w.id
+                        ),
                     }));
                     reload.update(|n| *n += 1);
                 }
