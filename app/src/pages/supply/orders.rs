@@ -108,36 +108,58 @@ pub fn OrdersTab() -> impl IntoView {
     }
 }
 
-/// The order days, newest first.
+/// The order days: those whose window has closed first (newest first, with
+/// their exports), then the coming ones still open (soonest first).
 #[component]
 fn DaysTable(
     days: OrderDays,
     /// Asks, then marks the day's locked orders exported.
     on_mark: impl Fn(&OrderDay) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
-    let lang = state::lang();
-    if days.days.is_empty() {
-        return view! {
-            <p class="muted" data-test="no-order-days">{tr("近 8 周及未来 2 周没有订货日。", "No order days in the last 8 weeks or the coming 2.")}</p>
-        }
-        .into_any();
+    let (open, locked): (Vec<OrderDay>, Vec<OrderDay>) =
+        days.days.into_iter().partition(|d| d.open);
+    let open: Vec<OrderDay> = open.into_iter().rev().collect();
+    view! {
+        <h3>{tr("已截止的订货日", "Order days closed")}</h3>
+        {if locked.is_empty() {
+            view! { <p class="muted" data-test="no-locked-days">{tr("近 8 周没有已截止的订货日。", "No order day closed in the last 8 weeks.")}</p> }.into_any()
+        } else {
+            view! { <DayRows days=locked on_mark/> }.into_any()
+        }}
+        <h3>{tr("订货窗口开放中（截止前可修改）", "Windows open (orders may still change)")}</h3>
+        {if open.is_empty() {
+            view! { <p class="muted">{tr("未来 2 周没有开放的订货日。", "No open order day in the coming 2 weeks.")}</p> }.into_any()
+        } else {
+            view! { <DayRows days=open on_mark/> }.into_any()
+        }}
     }
+}
+
+/// One table of order days; a closed day with orders has its exports and
+/// the marking first, so they show on a phone without scrolling.
+#[component]
+fn DayRows(
+    days: Vec<OrderDay>,
+    on_mark: impl Fn(&OrderDay) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let lang = state::lang();
+    let any_locked = days.iter().any(|d| !d.open);
     view! {
         <div class="table-wrap">
-            <table class="figures">
+            <table class="grid-table">
                 <thead><tr>
                     <th>{tr("订货日", "Order day")}</th>
-                    <th>{tr("截止时间", "Cutoff")}</th>
                     <th>{tr("状态", "Status")}</th>
+                    {any_locked.then(|| view! { <th>{tr("导出", "Export")}</th> })}
                     <th class="num">{tr("订单", "Orders")}</th>
                     <th class="num">{tr("条数", "Cartons")}</th>
                     <th class="num">{tr("已取消", "Cancelled")}</th>
                     <th class="num">{tr("已导出", "Exported")}</th>
-                    <th class="num">{tr("已到货", "Delivered")}</th>
-                    <th>{tr("操作", "Actions")}</th>
+                    <th class="num">{tr("已到货（单/条）", "Delivered (orders/cartons)")}</th>
+                    <th>{tr("截止（北京时间）", "Cutoff (China time)")}</th>
                 </tr></thead>
                 <tbody>
-                    {days.days.into_iter().map(|day| {
+                    {days.into_iter().map(|day| {
                         let date = day.date;
                         let locked = !day.open;
                         let to_export = day.to_export();
@@ -148,18 +170,12 @@ fn DaysTable(
                         view! {
                             <tr data-test="order-day" data-date=date.to_string()>
                                 <td>{date.to_string()}</td>
-                                <td>{day.cutoff.format("%Y-%m-%d %H:%M").to_string()}</td>
                                 <td>{if locked {
                                     view! { <span class="badge warn" data-test="day-status">{tr("已截止", "Locked")}</span> }.into_any()
                                 } else {
                                     view! { <span class="badge ok" data-test="day-status">{tr("开放中", "Open")}</span> }.into_any()
                                 }}</td>
-                                <td class="num" data-test="day-confirmed">{day.confirmed}</td>
-                                <td class="num">{day.cartons}</td>
-                                <td class="num">{day.cancelled}</td>
-                                <td class="num" data-test="day-exported">{day.exported}</td>
-                                <td class="num" data-test="day-delivered" title=move || lang.get().pick("订单 / 条", "orders / cartons")>{delivered}</td>
-                                <td>{(locked && has_orders).then(|| view! {
+                                {locked.then(|| view! { <td>{has_orders.then(|| view! {
                                     <span class="chips">
                                         <a class="button-link secondary" data-test="export-xlsx" href=move || url("xlsx")
                                             download=format!("orders-{date}.xlsx")>{tr("导出 Excel", "Export Excel")}</a>
@@ -178,7 +194,13 @@ fn DaysTable(
                                             }}
                                         </button>
                                     </span>
-                                })}</td>
+                                })}</td> })}
+                                <td class="num" data-test="day-confirmed">{day.confirmed}</td>
+                                <td class="num">{day.cartons}</td>
+                                <td class="num">{day.cancelled}</td>
+                                <td class="num" data-test="day-exported">{day.exported}</td>
+                                <td class="num" data-test="day-delivered">{delivered}</td>
+                                <td>{day.cutoff.format("%m-%d %H:%M").to_string()}</td>
                             </tr>
                         }
                     }).collect_view()}
@@ -186,7 +208,6 @@ fn DaysTable(
             </table>
         </div>
     }
-    .into_any()
 }
 
 /// The delivery file of the order and supply system, loaded back.
