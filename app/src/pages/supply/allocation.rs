@@ -439,12 +439,17 @@ pub fn AllocationTab() -> impl IntoView {
             </form>
             <ErrorNote error=error/>
             {move || notice.get().map(|n| view! { <p class="ok" role="status" data-test="alloc-notice">{n}</p> })}
-            {move || shown.get().map(|(_, p)| view! {
-                <PreviewView preview=p/>
-                <p class="actions">
-                    <button type="button" class="publish" data-test="alloc-publish" on:click=on_publish
-                        disabled=move || publish.pending().get()>{tr("发布", "Publish")}</button>
-                </p>
+            {move || shown.get().map(|(_, p)| {
+                // An overlapping allocation must be withdrawn first (the
+                // preview says so).
+                let blocked = p.overlapping.is_some();
+                view! {
+                    <PreviewView preview=p/>
+                    <p class="actions">
+                        <button type="button" class="publish" data-test="alloc-publish" on:click=on_publish
+                            disabled=move || blocked || publish.pending().get()>{tr("发布", "Publish")}</button>
+                    </p>
+                }
             })}
         </section>
         <section class="card allocation" data-test="alloc-list">
