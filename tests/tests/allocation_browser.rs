@@ -29,6 +29,20 @@ async fn set_date(browser: &Browser, css: &str, date: chrono::NaiveDate) {
         .expect("set the date");
 }
 
+/// The page itself does not scroll sideways on a phone (wide tables
+/// scroll inside their own box).
+async fn fits(browser: &Browser) {
+    let fits = browser
+        .client
+        .execute(
+            "return document.documentElement.scrollWidth <= window.innerWidth;",
+            vec![],
+        )
+        .await
+        .expect("script");
+    assert_eq!(fits, json!(true), "no page-level sideways scroll");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_center_allocates_a_scarce_spec_and_the_retailer_sees_its_cap_and_period() {
     let app = spawn_app(Backend::Sqlite).await;
@@ -132,6 +146,7 @@ async fn the_center_allocates_a_scarce_spec_and_the_retailer_sees_its_cap_and_pe
         "enough supply meets the retailer's demand: {cap}"
     );
     assert_ne!(cap, standing);
+    fits(&browser).await;
 
     click(&browser, "[data-test=alloc-publish]").await;
     accept(&browser).await;
@@ -143,6 +158,9 @@ async fn the_center_allocates_a_scarce_spec_and_the_retailer_sees_its_cap_and_pe
         "生效",
     )
     .await;
+    click(&browser, "[data-test=alloc-published] summary").await;
+    element(&browser, "[data-test=alloc-caps]").await;
+    fits(&browser).await;
     let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM allocations WHERE spec_id = $1")
         .bind(spec)
         .fetch_one(pool)
