@@ -50,7 +50,11 @@ CREATE INDEX allocations_spec_idx ON allocations (spec_id, period_from);
 
 CREATE TABLE allocation_caps (
     allocation_id INTEGER NOT NULL CONSTRAINT allocation_caps_allocation_fk REFERENCES allocations (id),
-    class_code    TEXT NOT NULL CONSTRAINT allocation_caps_class_fk REFERENCES customer_classes (code),
+    -- The class as published (no reference: the plan filed stays as it
+    -- was when classes are renamed or removed later).
+    class_code    TEXT NOT NULL,
+    class_label   TEXT NOT NULL,
+    class_rank    INTEGER NOT NULL,
     cap           INTEGER NOT NULL CONSTRAINT allocation_caps_cap_check CHECK (cap >= 0),
     -- Enrolled retailers, and those with recorded demand in the period.
     retailers     INTEGER NOT NULL,
@@ -64,3 +68,5 @@ CREATE TABLE allocation_caps (
 -- The recorded demand of one spec (an allocation's preview) without
 -- reading every retailer's settings.
 CREATE INDEX retailer_specs_spec_idx ON retailer_specs (spec_id, retailer_id, weekly_turnover);
+-- The enrolled retailers per class (online replenishment, open).
+CREATE INDEX retailers_enrolled_idx ON retailers (online_replenishment, status, class_code);

@@ -441,6 +441,43 @@ async fn a_published_cap_holds_inside_its_period_and_the_standing_cap_returns(
     .await
     .expect("audit");
     assert_eq!(audited, 4, "three publishes and a withdrawal");
+
+    // A class without retailers can still be removed; the published
+    // allocations keep it as it was.
+    let mut classes: domain::masterdata::records::ClassList =
+        center.get_json(&app, "/api/masterdata/classes").await;
+    let empty = classes
+        .classes
+        .iter()
+        .position(|c| c.retailers == 0)
+        .expect("a class without retailers");
+    let removed = classes.classes.remove(empty);
+    let saved = center
+        .send(
+            &app,
+            Method::PUT,
+            "/api/masterdata/classes",
+            serde_json::to_value(&classes).expect("json"),
+        )
+        .await;
+    assert_eq!(saved.status(), 200, "the class is removed");
+    let list: AllocationList = center
+        .get_json(
+            &app,
+            &format!("/api/replenishment/allocations?month={month}"),
+        )
+        .await;
+    let kept = list
+        .allocations
+        .iter()
+        .find(|a| a.id == published.id)
+        .expect("the withdrawn allocation");
+    assert!(
+        kept.classes
+            .iter()
+            .any(|c| c.code == removed.code && c.label == removed.label),
+        "the published caps keep the removed class"
+    );
 }
 
 async fn overlapping_publishes_at_once_store_exactly_one(backend: e2e::Backend) {

@@ -176,6 +176,8 @@ pub async fn insert(
             vec![
                 id.into(),
                 c.code.clone().into(),
+                c.label.clone().into(),
+                c.rank.into(),
                 c.cap.into(),
                 c.enrolled.into(),
                 c.with_demand.into(),
@@ -191,6 +193,8 @@ pub async fn insert(
         &[
             "allocation_id",
             "class_code",
+            "class_label",
+            "class_rank",
             "cap",
             "retailers",
             "with_demand",
@@ -297,11 +301,10 @@ pub async fn published(
          WHERE {condition} ORDER BY a.period_from, s.code, a.id"
     );
     let caps_sql = format!(
-        "SELECT ac.allocation_id, ac.class_code, c.label, c.rank, ac.cap, ac.retailers, ac.with_demand, \
-                ac.demand, ac.expected, ac.wanting \
+        "SELECT ac.allocation_id, ac.class_code, ac.class_label AS label, ac.class_rank AS rank, ac.cap, \
+                ac.retailers, ac.with_demand, ac.demand, ac.expected, ac.wanting \
          FROM allocation_caps ac JOIN allocations a ON a.id = ac.allocation_id \
-         JOIN customer_classes c ON c.code = ac.class_code \
-         WHERE {condition} ORDER BY ac.allocation_id, c.rank DESC"
+         WHERE {condition} ORDER BY ac.allocation_id, ac.class_rank DESC"
     );
     let (rows, caps): (Vec<RawAllocation>, Vec<RawCap>) = match which {
         Which::Meeting(from, to) => (
