@@ -4,6 +4,7 @@ pub mod backup;
 pub mod clock;
 pub mod config;
 pub mod csrf;
+pub mod csv_text;
 pub mod db;
 pub mod error;
 pub mod extract;

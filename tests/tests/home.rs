@@ -272,12 +272,21 @@ async fn a_retailer_is_reminded_of_its_order_window(backend: Backend) {
             confirmed: false,
         }]
     );
+    let view: domain::replenishment::RetailerSettingsView = shop
+        .get_json(&app, &format!("/api/replenishment/retailers/{id}"))
+        .await;
+    let spec = view
+        .terms
+        .iter()
+        .find(|t| t.orderable && t.class_cap >= t.order_multiple)
+        .expect("an orderable spec");
     let done = shop
         .send(
             &app,
             reqwest::Method::POST,
             &format!("/api/replenishment/retailers/{id}/orders"),
-            json!({ "order_date": proposal.order_date, "lines": [] }),
+            json!({ "order_date": proposal.order_date,
+                    "lines": [{ "spec_id": spec.spec_id, "quantity": spec.order_multiple }] }),
         )
         .await;
     assert_eq!(done.status(), 200);

@@ -370,6 +370,29 @@ async fn after_the_cutoff_the_order_is_locked_and_counts_as_on_order(backend: Ba
         after.lines.iter().find(|l| l.spec_id == extra.spec_id).expect("line").quantity,
         2 * m
     );
+
+    // Handed to the supply system, the day stays closed even if the cutoff
+    // moves back (to the day before, as at first) so that its window would
+    // be open again.
+    let center = caller(&app, "center").await;
+    let marked = center
+        .send(
+            &app,
+            Method::POST,
+            &format!("/api/replenishment/order-days/{}/exported", first.order_date),
+            json!({}),
+        )
+        .await;
+    assert_eq!(marked.status(), 200);
+    close_the_window(&app, 1).await;
+    assert_eq!(shop.proposal(&app).await.order_date, first.order_date, "open again by the cutoff");
+    let body = error_of(
+        shop.change(&app, first.order_date, order.version, json!([{ "spec_id": extra.spec_id, "quantity": 2 * m }]))
+            .await,
+        409,
+    )
+    .await;
+    assert!(body.message.contains("已提交供货"), "{body}");
 }
 
 async fn concurrent_writes_of_one_order_let_exactly_one_through(backend: Backend) {
@@ -451,7 +474,19 @@ async fn bad_orders_are_refused_whole(backend: Backend) {
     let body = error_of(over, 422).await;
     assert!(body.fields.contains_key("lines.0.quantity"), "{body}");
     let unknown = shop.confirm(&app, date, json!([{ "spec_id": 999_999, "quantity": 1 }])).await;
-    assert!(error_of(unknown, 422).await.fields.contains_key("lines.0.quantity"));
+    assert!(error_of(unknown, 422).await.fields.contains_key("lines.0.spec_id"));
+    let nothing = shop.confirm(&app, date, json!([{ "spec_id": extra.spec_id, "quantity": 0 }])).await;
+    assert!(error_of(nothing, 422).await.fields.contains_key("total"), "an order of nothing");
+    let ancient = shop
+        .me
+        .send(
+            &app,
+            Method::POST,
+            &format!("/api/replenishment/retailers/{}/orders/0000-01-01/cancel", shop.id),
+            json!({ "version": 1 }),
+        )
+        .await;
+    assert_eq!(ancient.status(), 422);
     if let Some(spec) = not_orderable {
         let refused = shop.confirm(&app, date, json!([{ "spec_id": spec, "quantity": 1 }])).await;
         error_of(refused, 422).await;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use domain::quantity::{Cartons, Fen};
 use domain::replenishment::{
-    check_order, check_settings, days_of_cover, order_value, warnings, CancelOrderRequest,
+    check_not_empty, check_order, check_settings, days_of_cover, order_value, warnings, CancelOrderRequest,
     ChangeOrderRequest, ConfirmOrderRequest, OrderLineInput, OrderStatus, ProposalView, Reason,
     RetailerSettingsView, SaveSettingsRequest, SpecSettings, SpecTerms,
 };
@@ -611,6 +611,9 @@ fn ProposalPanel(view: RetailerSettingsView) -> impl IntoView {
                     }
                     None => total_error = Some(e.message(lang)),
                 }
+            }
+            if field_errors.is_empty() && total_error.is_none() {
+                total_error = check_not_empty(&lines).err().map(|e| e.message(lang));
             }
         }
         (lines, field_errors, total_error)

@@ -22,7 +22,7 @@ mod policy;
 mod view;
 
 pub use order::{
-    check_order, cutoff_at, is_open, next_order_date, order_lines, order_value, window_date,
+    check_not_empty, check_order, cutoff_at, is_open, next_order_date, order_lines, order_value, window_date,
     OrderError,
     OrderLineInput, OrderStatus, STALE_ORDER_DAYS,
 };

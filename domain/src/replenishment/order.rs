@@ -31,6 +31,8 @@ pub enum OrderError {
     Duplicate,
     #[error("order above the total cap")]
     AboveTotalCap(i64),
+    #[error("order of nothing")]
+    Empty,
 }
 
 impl OrderError {
@@ -54,7 +56,32 @@ impl OrderError {
             (OrderError::AboveTotalCap(cap), Lang::En) => {
                 format!("The order cannot exceed {cap} cartons in total")
             }
+            (OrderError::Empty, Lang::Zh) => {
+                "订单合计为 0 条；不订货时无需确认，已确认的订单请用“取消订单”".into()
+            }
+            (OrderError::Empty, Lang::En) => {
+                "The order is 0 cartons; to order nothing, cancel the order instead".into()
+            }
         }
+    }
+
+    /// The field of an order line the error belongs to.
+    pub fn field(self) -> &'static str {
+        match self {
+            OrderError::NotOrderable | OrderError::UnknownSpec | OrderError::Duplicate => {
+                "spec_id"
+            }
+            _ => "quantity",
+        }
+    }
+}
+
+/// An order must be of something: at least one carton in all.
+pub fn check_not_empty(lines: &[OrderLineInput]) -> Result<(), OrderError> {
+    if lines.iter().any(|l| l.quantity.get() > 0) {
+        Ok(())
+    } else {
+        Err(OrderError::Empty)
     }
 }
 
@@ -277,6 +304,15 @@ mod tests {
             check_order(&[line(3, 1)], &rules, None),
             vec![(Some(0), OrderError::UnknownSpec)]
         );
+    }
+
+    #[test]
+    fn an_order_of_nothing_is_refused_and_line_errors_name_their_field() {
+        assert_eq!(check_not_empty(&[]), Err(OrderError::Empty));
+        assert_eq!(check_not_empty(&[line(1, 0)]), Err(OrderError::Empty));
+        assert_eq!(check_not_empty(&[line(1, 0), line(2, 1)]), Ok(()));
+        assert_eq!(OrderError::UnknownSpec.field(), "spec_id");
+        assert_eq!(OrderError::AboveClassCap(3).field(), "quantity");
     }
 
     #[test]

@@ -12,7 +12,8 @@ use chrono::NaiveDate;
 use domain::policy::op;
 use domain::quantity::Fen;
 use domain::replenishment::{
-    check_all_settings, check_cap, check_multiple, check_order, check_policy, check_weekday,
+    check_all_settings, check_cap, check_multiple, check_not_empty, check_order, check_policy,
+    check_weekday,
     cutoff_at, order_lines, order_value, propose, window_date, CancelOrderRequest,
     ChangeOrderRequest, ConfirmOrderRequest, ConfirmedLine, ConfirmedOrder, EnrolmentRequest,
     ManagedRetailers, OrderLineInput, OrderStatus, PolicyChanges, PolicyView, ProposalView,
@@ -272,6 +273,15 @@ async fn writable_window(
 ) -> ApiResult<(ProposalView, Vec<SpecTerms>)> {
     let lang = current.lang;
     let retailer = reach(state, current, id, Access::Write).await?;
+    if !(2000..=2100).contains(&chrono::Datelike::year(&date)) {
+        return Err(ApiError::validation(ErrorBody::new(
+            ErrorCode::Validation,
+            lang.pick(
+                "订货日须在 2000 年到 2100 年之间",
+                "The order day must be between 2000 and 2100",
+            ),
+        )));
+    }
     if !retailer.header.online {
         return Err(ApiError::conflict(lang.pick(
             "该零售户未开通网上配货，不能订货",
@@ -279,6 +289,12 @@ async fn writable_window(
         )));
     }
     let (proposal, terms) = proposal_view(state, &retailer).await?;
+    if repl::day_handed_over(&state.db.pool, date).await? {
+        return Err(ApiError::conflict(lang.pick(
+            "该订货日的订单已提交供货，不能再下单、修改或取消",
+            "This order day's orders have been sent for supply; nothing can be ordered, changed or cancelled",
+        )));
+    }
     if date == proposal.order_date {
         return Ok((proposal, terms));
     }
@@ -327,12 +343,18 @@ fn checked_lines(
         );
         let body = errors.into_iter().fold(body, |body, (i, e)| {
             let field = match i {
-                Some(i) => format!("lines.{i}.quantity"),
+                Some(i) => format!("lines.{i}.{}", e.field()),
                 None => "total".to_string(),
             };
             body.with_field(field, e.message(lang))
         });
         return Err(ApiError::validation(body));
+    }
+    if let Err(e) = check_not_empty(lines) {
+        return Err(ApiError::validation(
+            ErrorBody::new(ErrorCode::Validation, e.message(lang))
+                .with_field("total", e.message(lang)),
+        ));
     }
     let lines = order_lines(&proposal.lines, lines);
     let priced: Vec<(i64, Fen)> = lines
@@ -377,6 +399,9 @@ pub async fn confirm(
     let lang = current.lang;
     too_many_lines(lang, &request.lines)?;
     let (proposal, terms) = writable_window(&state, &current, id, request.order_date).await?;
+    if proposal.confirmed.is_some() {
+        return Err(service::already_confirmed(lang));
+    }
     let (lines, total, value) = checked_lines(lang, &proposal, &terms, &request.lines)?;
     service::confirm_order(
         &state,

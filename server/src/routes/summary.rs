@@ -75,18 +75,9 @@ pub struct ExportQuery {
     pub lang: Option<String>,
 }
 
-/// A CSV file Excel opens right on a Chinese Windows: UTF-8 with a BOM
-/// (without it Excel reads the file as GBK and garbles it), then a header
-/// row and the rows.
+/// A CSV file Excel opens right on a Chinese Windows (see [`crate::csv_text`]).
 fn csv_file(header: &[&str], rows: &[Vec<String>]) -> ApiResult<Vec<u8>> {
-    let mut out = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
-    let internal = |e: csv::Error| ApiError::Internal(e.into());
-    out.write_record(header).map_err(internal)?;
-    for row in rows {
-        out.write_record(row).map_err(internal)?;
-    }
-    out.into_inner()
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("csv: {e}")))
+    crate::csv_text::file(header, rows).map_err(ApiError::Internal)
 }
 
 /// The approved forecast: an xlsx workbook (retailers × specs, and totals per

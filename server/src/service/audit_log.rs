@@ -222,24 +222,14 @@ fn cells(e: &AuditEntry, lang: Lang) -> [String; 9] {
 }
 
 /// Keeps a spreadsheet from running a cell as a formula (CSV injection).
-fn inert(cell: &str) -> String {
-    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{cell}")
-    } else {
-        cell.to_string()
-    }
-}
-
 fn csv(rows: &[[String; 9]], note: Option<&str>, lang: Lang) -> anyhow::Result<Vec<u8>> {
-    let mut out = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
-    out.write_record(headers(lang))?;
-    for row in rows {
-        out.write_record(row.iter().map(|c| inert(c)))?;
-    }
-    if let Some(note) = note {
-        out.write_record([note, "", "", "", "", "", "", "", ""])?;
-    }
-    out.into_inner().map_err(|e| anyhow::anyhow!("csv: {e}"))
+    let note_row = note.map(|n| {
+        let mut row = vec![n.to_string()];
+        row.resize(9, String::new());
+        row
+    });
+    let rows = rows.iter().map(|r| r.to_vec()).chain(note_row);
+    crate::csv_text::file(&headers(lang)[..], rows)
 }
 
 fn xlsx(rows: &[[String; 9]], note: Option<&str>, lang: Lang) -> anyhow::Result<Vec<u8>> {

@@ -87,7 +87,8 @@ pub async fn order_days(state: &AppState) -> ApiResult<OrderDays> {
             OrderDay {
                 date,
                 cutoff: cutoff_at(date, &policy),
-                open: is_open(date, now, &policy),
+                // A day handed over stays closed, whatever the cutoff says.
+                open: is_open(date, now, &policy) && c.exported == 0,
                 confirmed: c.confirmed,
                 cartons: c.cartons,
                 cancelled: c.cancelled,
@@ -109,7 +110,7 @@ pub async fn export_lines(
 ) -> ApiResult<Vec<ExportLine>> {
     let pool = &state.db.pool;
     let policy = repl::policy(pool).await?;
-    if is_open(date, now_china(), &policy) {
+    if is_open(date, now_china(), &policy) && !repl::day_handed_over(pool, date).await? {
         return Err(window_open(date, lang));
     }
     Ok(store::export_lines(pool, date).await?)
@@ -168,11 +169,8 @@ pub fn export_table(date: NaiveDate, lines: &[ExportLine], lang: Lang) -> Table 
 /// The export as CSV text: UTF-8 with a BOM (Excel on a Chinese Windows
 /// reads a file without one as GBK), a header row, then the lines.
 pub fn export_csv(lines: &[ExportLine], lang: Lang) -> ApiResult<Vec<u8>> {
-    let mut out = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
-    let internal = |e: csv::Error| ApiError::Internal(e.into());
-    out.write_record(export_headers(lang)).map_err(internal)?;
-    for l in lines {
-        out.write_record([
+    let rows = lines.iter().map(|l| {
+        [
             l.order_date.clone(),
             l.order_id.to_string(),
             l.licence_no.clone(),
@@ -184,11 +182,9 @@ pub fn export_csv(lines: &[ExportLine], lang: Lang) -> ApiResult<Vec<u8>> {
             domain::quantity::Fen(l.wholesale_fen).yuan_string(),
             domain::quantity::Fen(l.cartons * l.wholesale_fen).yuan_string(),
             exported_text(l.exported_at),
-        ])
-        .map_err(internal)?;
-    }
-    out.into_inner()
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("csv: {e}")))
+        ]
+    });
+    crate::csv_text::file(&export_headers(lang), rows).map_err(ApiError::Internal)
 }
 
 /// Marks the locked orders of `date` not yet exported as exported; 409
@@ -200,7 +196,7 @@ pub async fn mark_exported(
     lang: Lang,
 ) -> ApiResult<MarkedExported> {
     let policy = repl::policy(&state.db.pool).await?;
-    if is_open(date, now_china(), &policy) {
+    if is_open(date, now_china(), &policy) && !repl::day_handed_over(&state.db.pool, date).await? {
         return Err(window_open(date, lang));
     }
     let mut conn = state.db.pool.acquire().await?;

@@ -99,11 +99,16 @@ pub async fn confirm_order(
             tx.commit().await?;
             Ok(())
         }
-        Err(AlreadyConfirmed) => Err(ApiError::conflict(lang.pick(
-            "本订货日的订单已确认，不能重复确认",
-            "The order for this order day is confirmed already",
-        ))),
+        Err(AlreadyConfirmed) => Err(already_confirmed(lang)),
     }
+}
+
+/// The order day has an order already (changes go through its version).
+pub fn already_confirmed(lang: Lang) -> ApiError {
+    ApiError::conflict(lang.pick(
+        "本订货日的订单已确认，不能重复确认；请刷新后修改",
+        "The order for this order day is confirmed already; reload to change it",
+    ))
 }
 
 fn order_moved(lang: Lang) -> ApiError {

@@ -560,6 +560,19 @@ pub async fn order_of_day(
     Ok(orders_with_lines(pool, raw, policy, now).await?.pop())
 }
 
+/// Whether orders of `order_date` were handed to the order and supply system:
+/// the day stays closed then, whatever the cutoff says (a cutoff moved
+/// later must not reopen a day the supply system has received).
+pub async fn day_handed_over(pool: &AnyPool, order_date: NaiveDate) -> sqlx::Result<bool> {
+    let handed: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM replenishment_orders WHERE order_date = $1 AND exported_at IS NOT NULL LIMIT 1",
+    )
+    .bind(order_date.to_string())
+    .fetch_optional(pool)
+    .await?;
+    Ok(handed.is_some())
+}
+
 /// A retailer's latest `limit` orders, newest order day first.
 pub async fn orders(
     pool: &AnyPool,
