@@ -20,6 +20,11 @@ pub fn replenishment_of(retailer_id: i64) -> String {
     format!("/retailers/{retailer_id}/replenishment")
 }
 
+/// A retailer's online replenishment page, open at its order.
+pub fn order_of(retailer_id: i64) -> String {
+    format!("/retailers/{retailer_id}/replenishment?tab=order")
+}
+
 pub const FORECAST: &str = "/forecast";
 
 /// A customer manager's forecast sheet in a cycle.

@@ -567,8 +567,37 @@ pub fn write_tables(tables: &[Table]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxEr
                 }
             }
         }
-        sheet.set_column_width(0, 22)?;
+        for (c, width) in column_widths(table).into_iter().enumerate() {
+            sheet.set_column_width(c as u16, width)?;
+        }
         sheet.set_freeze_panes(1, 0)?;
     }
     workbook.save_to_buffer()
+}
+
+/// Widths that show each column's header and text whole: a Chinese
+/// character takes two character widths; at most 60.
+fn column_widths(table: &Table) -> Vec<f64> {
+    let width = |t: &str| -> usize {
+        t.chars()
+            .map(|ch| if ch.is_ascii() { 1 } else { 2 })
+            .sum()
+    };
+    let mut widths: Vec<usize> = table.headers.iter().map(|h| width(h)).collect();
+    for row in &table.rows {
+        for (c, cell) in row.iter().enumerate() {
+            let w = match cell {
+                Cell::Text(t) => width(t),
+                _ => 12,
+            };
+            if c >= widths.len() {
+                widths.resize(c + 1, 0);
+            }
+            widths[c] = widths[c].max(w);
+        }
+    }
+    widths
+        .into_iter()
+        .map(|w| (w + 2).clamp(8, 60) as f64)
+        .collect()
 }

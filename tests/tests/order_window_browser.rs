@@ -78,7 +78,7 @@ async fn a_retailer_adds_a_spec_changes_and_cancels_before_the_cutoff_and_not_af
     // The home page reminds it of the open window; the reminder leads there.
     wait_for_text(&browser, "[data-kind=order_window]", "尚未确认").await;
     click(&browser, "[data-kind=order_window] a").await;
-    click(&browser, "[data-test=tab-proposal]").await;
+    // It opens at the order.
     wait_for_text(&browser, "[data-test=window]", "订货截止").await;
 
     // Add the spec the product did not propose, and confirm.

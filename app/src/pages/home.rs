@@ -142,7 +142,7 @@ fn reminder_link(r: &Reminder) -> String {
         Reminder::NotStarted { cycle_id, .. } | Reminder::LateManagers { cycle_id, .. } => {
             routes::dashboard_of(*cycle_id)
         }
-        Reminder::OrderWindow { retailer_id, .. } => routes::replenishment_of(*retailer_id),
+        Reminder::OrderWindow { retailer_id, .. } => routes::order_of(*retailer_id),
     }
 }
 

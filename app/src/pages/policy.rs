@@ -335,6 +335,26 @@ fn PolicyEditor(
         if !errors.is_empty() || change_count(&changes) == 0 || saving.get_untracked() {
             return;
         }
+        let before = ed.with_value(|e| e.original.policy);
+        if let Some(p) = changes.policy {
+            if (p.cutoff_days_before, p.cutoff_hour)
+                != (before.cutoff_days_before, before.cutoff_hour)
+            {
+                let asked = match lang.get_untracked() {
+                    Lang::Zh => format!(
+                        "订货截止将改为订货日前 {} 天 {}:00，立即对所有零售户生效：已过新截止时间的订货日会马上锁定。确定保存？",
+                        p.cutoff_days_before, p.cutoff_hour
+                    ),
+                    Lang::En => format!(
+                        "Ordering will close {} days before each order day at {}:00, for every retailer at once: order days past the new cutoff lock now. Save?",
+                        p.cutoff_days_before, p.cutoff_hour
+                    ),
+                };
+                if !crate::components::confirm::confirm(&asked) {
+                    return;
+                }
+            }
+        }
         save_action.dispatch((changes, session.csrf()));
     };
 

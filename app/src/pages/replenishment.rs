@@ -35,7 +35,14 @@ pub fn ReplenishmentPage() -> impl IntoView {
     let data: RwSignal<Option<RetailerSettingsView>> = RwSignal::new(None);
     let load_error = RwSignal::new(None::<ErrorBody>);
     let reloads = RwSignal::new(0_u32);
-    let tab = RwSignal::new(Tab::Settings);
+    // `?tab=order` (the home page's reminder) opens at the order.
+    let query = leptos_router::hooks::use_query_map();
+    let first_tab = if query.read_untracked().get("tab").as_deref() == Some("order") {
+        Tab::Proposal
+    } else {
+        Tab::Settings
+    };
+    let tab = RwSignal::new(first_tab);
     // Outlives the editor, which is rebuilt from the saved data after a save.
     let just_saved = RwSignal::new(false);
     let loaded = LocalResource::new(move || {
@@ -904,7 +911,7 @@ fn OrdersList(retailer_id: i64, changed: RwSignal<u32>) -> impl IntoView {
     });
     view! {
         <section class="card table-wrap" data-test="orders">
-            <h2>{tr("我的订单", "Orders")}</h2>
+            <h2>{tr("订单记录", "Orders")}</h2>
             {move || match orders.get() {
                 None => view! { <p class="muted">{tr("加载中…", "Loading…")}</p> }.into_any(),
                 Some(Err(e)) => view! { <p class="error-note">{e.message}</p> }.into_any(),

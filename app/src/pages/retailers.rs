@@ -176,8 +176,12 @@ pub fn RetailersPage() -> impl IntoView {
                                         <td class="num" data-label=tr("设置品规", "Specs set")>{r.specs}</td>
                                         <td data-label=tr("本期订单", "This window") data-test="window-order">{
                                             let (date, cutoff, status, cartons) = (r.window_date, r.window_cutoff, r.window_status, r.window_cartons);
+                                            let online = r.online;
                                             move || {
                                                 let l = lang.get();
+                                                if !online && status.is_none() {
+                                                    return "—".to_string();
+                                                }
                                                 let state = match status {
                                                     Some(domain::replenishment::OrderStatus::Cancelled) => l.pick("已取消", "cancelled").to_string(),
                                                     Some(_) => format!("{} {cartons} {}", l.pick("已确认", "ordered"), l.pick("条", "ctn")),

@@ -99,8 +99,7 @@ async fn order_window(state: &AppState, current: &CurrentUser) -> ApiResult<Vec<
     }
     let policy = repl::policy(pool).await?;
     let now = crate::clock::now_china();
-    let order_date =
-        domain::replenishment::window_date(now, retailer.header.order_weekday, &policy);
+    let order_date = repl::window_of(pool, retailer.header.order_weekday, &policy, now).await?;
     let order = repl::order_of_day(pool, id, order_date, &policy, now).await?;
     Ok(vec![Reminder::OrderWindow {
         retailer_id: id,

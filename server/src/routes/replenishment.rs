@@ -14,7 +14,7 @@ use domain::quantity::Fen;
 use domain::replenishment::{
     check_all_settings, check_cap, check_multiple, check_not_empty, check_order, check_policy,
     check_weekday,
-    cutoff_at, order_lines, order_value, propose, window_date, CancelOrderRequest,
+    cutoff_at, order_lines, order_value, propose, CancelOrderRequest,
     ChangeOrderRequest, ConfirmOrderRequest, ConfirmedLine, ConfirmedOrder, EnrolmentRequest,
     ManagedRetailers, OrderLineInput, OrderStatus, PolicyChanges, PolicyView, ProposalView,
     RetailerHeader, RetailerSettingsView, SaveSettingsRequest, SettingsChange, SpecRule,
@@ -88,7 +88,7 @@ async fn settings_view(state: &AppState, retailer: RetailerRow) -> ApiResult<Ret
     let pool = &state.db.pool;
     let class = retailer.header.class_code.clone();
     let policy = repl::policy(pool).await?;
-    let window = window_date(now_china(), retailer.header.order_weekday, &policy);
+    let window = repl::window_of(pool, retailer.header.order_weekday, &policy, now_china()).await?;
     Ok(RetailerSettingsView {
         version: retailer.settings_version,
         policy,
@@ -198,7 +198,7 @@ async fn proposal_view(
     let class = &retailer.header.class_code;
     let policy = repl::policy(pool).await?;
     let now = now_china();
-    let order_date = window_date(now, retailer.header.order_weekday, &policy);
+    let order_date = repl::window_of(pool, retailer.header.order_weekday, &policy, now).await?;
     let terms = repl::terms_for_class(pool, class, Some(order_date)).await?;
     let rules: Vec<SpecRule> = terms.iter().map(|t| t.rule()).collect();
     let total_cap = repl::total_cap(pool, class).await?;

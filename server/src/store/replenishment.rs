@@ -573,6 +573,52 @@ pub async fn day_handed_over(pool: &AnyPool, order_date: NaiveDate) -> sqlx::Res
     Ok(handed.is_some())
 }
 
+/// The order days from `from` on with orders handed to the supply system.
+pub async fn handed_over_days(
+    pool: &AnyPool,
+    from: NaiveDate,
+) -> sqlx::Result<std::collections::HashSet<NaiveDate>> {
+    let days: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT order_date FROM replenishment_orders \
+         WHERE order_date >= $1 AND exported_at IS NOT NULL",
+    )
+    .bind(from.to_string())
+    .fetch_all(pool)
+    .await?;
+    days.into_iter()
+        .map(|d| d.parse().map_err(decode_error))
+        .collect()
+}
+
+/// The order day whose window is open for an order weekday: the first
+/// from now on not past its cutoff ([`window_date`]) and not handed over.
+pub fn open_window(
+    now: chrono::NaiveDateTime,
+    weekday: u8,
+    policy: &ReplenishmentPolicy,
+    handed: &std::collections::HashSet<NaiveDate>,
+) -> NaiveDate {
+    let mut day = window_date(now, weekday, policy);
+    while handed.contains(&day) {
+        match day.checked_add_days(chrono::Days::new(7)) {
+            Some(next) => day = next,
+            None => break,
+        }
+    }
+    day
+}
+
+/// The open order day of one retailer's order weekday.
+pub async fn window_of(
+    pool: &AnyPool,
+    weekday: u8,
+    policy: &ReplenishmentPolicy,
+    now: chrono::NaiveDateTime,
+) -> sqlx::Result<NaiveDate> {
+    let handed = handed_over_days(pool, now.date()).await?;
+    Ok(open_window(now, weekday, policy, &handed))
+}
+
 /// A retailer's latest `limit` orders, newest order day first.
 pub async fn orders(
     pool: &AnyPool,
@@ -868,10 +914,11 @@ pub async fn managed_retailers(
         .into_iter()
         .map(|(r, d, status, cartons)| ((r, d), (status, cartons)))
         .collect();
+    let handed = handed_over_days(pool, now.date()).await?;
     rows.into_iter()
         .map(|r| {
             let weekday = u8::try_from(r.order_weekday).unwrap_or(1);
-            let window = window_date(now, weekday, policy);
+            let window = open_window(now, weekday, policy, &handed);
             let order = upcoming.get(&(r.id, window.to_string()));
             Ok(ManagedRetailer {
                 id: r.id,
@@ -1107,12 +1154,13 @@ pub async fn proposal_inputs(
         sqlx::query_as("SELECT id, class_code, order_weekday FROM retailers ORDER BY id")
             .fetch_all(pool)
             .await?;
+    let handed = handed_over_days(pool, now.date()).await?;
     let mut retailers: Vec<BatchRetailer> = heads
         .into_iter()
         .map(|(id, class_code, weekday)| BatchRetailer {
             id,
             class_code,
-            window: window_date(now, u8::try_from(weekday).unwrap_or(1), policy),
+            window: open_window(now, u8::try_from(weekday).unwrap_or(1), policy, &handed),
             settings: Vec::new(),
             on_order: Vec::new(),
         })
@@ -1128,7 +1176,7 @@ pub async fn proposal_inputs(
     // slices of retailers at once on several connections.
     let windows: Vec<(String, String)> = (1..=7_u8)
         .map(|weekday| {
-            let w = window_date(now, weekday, policy);
+            let w = open_window(now, weekday, policy, &handed);
             (w.to_string(), stale_before(w).to_string())
         })
         .collect();
