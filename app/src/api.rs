@@ -13,8 +13,9 @@ use domain::forecast::CycleInput;
 use domain::home::HomeSummary;
 use domain::org::UnitSummary;
 use domain::replenishment::{
-    CancelOrderRequest, ChangeOrderRequest, ConfirmOrderRequest, ConfirmedOrder, EnrolmentRequest, ManagedRetailers, PolicyChanges, PolicyView,
-    ProposalView, RetailerHeader, RetailerSettingsView, SaveSettingsRequest, SettingsChange,
+    CancelOrderRequest, ChangeOrderRequest, ConfirmOrderRequest, ConfirmedOrder, EnrolmentRequest,
+    ManagedRetailers, PolicyChanges, PolicyView, ProposalView, RetailerHeader,
+    RetailerSettingsView, SaveSettingsRequest, SettingsChange,
 };
 use domain::{ErrorBody, ErrorCode, Lang};
 use gloo_net::http::{Request, RequestBuilder, Response};

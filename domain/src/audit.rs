@@ -143,6 +143,29 @@ pub const ACTIONS: &[(&str, &str, &str)] = &[
         "Replenishment settings saved",
     ),
     ("replenishment.order.confirm", "确认订单", "Order confirmed"),
+    ("replenishment.order.change", "修改订单", "Order changed"),
+    ("replenishment.order.cancel", "取消订单", "Order cancelled"),
+    (
+        "replenishment.orders.exported",
+        "订单标记为已导出",
+        "Orders marked exported",
+    ),
+    (
+        "replenishment.deliveries.load",
+        "导入到货",
+        "Deliveries loaded",
+    ),
+    (
+        "forecast.actuals.from_orders",
+        "以到货订单作为实际订单",
+        "Delivered orders made actual orders",
+    ),
+    ("allocation.publish", "发布货源投放", "Allocation published"),
+    (
+        "allocation.withdraw",
+        "撤回货源投放",
+        "Allocation withdrawn",
+    ),
     (
         "replenishment.enrolment",
         "加入/退出网上配货",
@@ -269,6 +292,8 @@ pub const ENTITIES: &[(&str, &str, &str)] = &[
     ("account_job", "批量开户任务", "Bulk account job"),
     ("org_unit", "组织机构", "Unit"),
     ("customer_classes", "客户档位表", "Customer class list"),
+    ("order_day", "订货日", "Order day"),
+    ("allocation", "货源投放", "Allocation"),
 ];
 
 /// The kind of object's name for people; an unknown kind shows its code.

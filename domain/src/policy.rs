@@ -340,7 +340,11 @@ pub const ROUTES: &[Route] = &[
         "/api/replenishment/allocations/preview",
         op::ALLOCATION_PREVIEW,
     ),
-    r("POST", "/api/replenishment/allocations", op::ALLOCATION_PUBLISH),
+    r(
+        "POST",
+        "/api/replenishment/allocations",
+        op::ALLOCATION_PUBLISH,
+    ),
     r(
         "POST",
         "/api/replenishment/allocations/{id}/withdraw",

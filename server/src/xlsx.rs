@@ -578,11 +578,7 @@ pub fn write_tables(tables: &[Table]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxEr
 /// Widths that show each column's header and text whole: a Chinese
 /// character takes two character widths; at most 60.
 fn column_widths(table: &Table) -> Vec<f64> {
-    let width = |t: &str| -> usize {
-        t.chars()
-            .map(|ch| if ch.is_ascii() { 1 } else { 2 })
-            .sum()
-    };
+    let width = |t: &str| -> usize { t.chars().map(|ch| if ch.is_ascii() { 1 } else { 2 }).sum() };
     let mut widths: Vec<usize> = table.headers.iter().map(|h| width(h)).collect();
     for row in &table.rows {
         for (c, cell) in row.iter().enumerate() {

@@ -569,6 +569,17 @@ async fn bad_requests_are_refused_with_their_fields_and_nothing_is_stored(backen
                 json!({ "spec_id": spec, "from": "2026-13-01", "to": day, "supply": 1, "rule": { "kind": "tier" } }),
                 vec!["from"],
             ),
+            // A period already over: nobody can order in it any more.
+            (
+                request(
+                    spec,
+                    NaiveDate::from_ymd_opt(2025, 1, 1).expect("date"),
+                    NaiveDate::from_ymd_opt(2025, 1, 31).expect("date"),
+                    1,
+                    json!({ "kind": "tier" }),
+                ),
+                vec!["to"],
+            ),
         ] {
             let response = center.send(&app, Method::POST, path, body.clone()).await;
             assert_eq!(response.status(), 422, "{path} {body}");

@@ -448,6 +448,20 @@ async fn the_openapi_document_describes_every_route(backend: Backend) {
         ("/api/analysis/stock", "get"),
         ("/api/analysis/plans", "get"),
         ("/api/analysis/plans", "put"),
+        ("/api/replenishment/retailers/{id}/orders", "get"),
+        ("/api/replenishment/retailers/{id}/orders/{date}", "put"),
+        ("/api/replenishment/retailers/{id}/orders/{date}/cancel", "post"),
+        ("/api/replenishment/order-days", "get"),
+        ("/api/replenishment/order-days/{date}/export", "get"),
+        ("/api/replenishment/order-days/{date}/exported", "post"),
+        ("/api/replenishment/deliveries", "post"),
+        ("/api/replenishment/actuals-from-orders", "post"),
+        ("/api/replenishment/fill-rate", "get"),
+        ("/api/replenishment/allocations", "get"),
+        ("/api/replenishment/allocations", "post"),
+        ("/api/replenishment/allocations/preview", "post"),
+        ("/api/replenishment/allocations/{id}/withdraw", "post"),
+        ("/api/replenishment/allocations/plan", "get"),
     ];
     for (path, method) in expected {
         assert!(

@@ -156,7 +156,10 @@ fn probe_of(method: &Method, path: &str, f: &Fixture, side: Side) -> Option<Prob
         // A past order day: closed, so an allowed caller gets 409.
         ("PUT", "/api/replenishment/retailers/{id}/orders/{date}") => probe(
             m,
-            format!("/api/replenishment/retailers/{}/orders/2000-01-03", t.retailer),
+            format!(
+                "/api/replenishment/retailers/{}/orders/2000-01-03",
+                t.retailer
+            ),
             Some(json!({ "version": 1, "lines": [] })),
         ),
         ("POST", "/api/replenishment/retailers/{id}/orders/{date}/cancel") => probe(
@@ -381,8 +384,10 @@ fn probe_of(method: &Method, path: &str, f: &Fixture, side: Side) -> Option<Prob
             probe(
                 m,
                 path.into(),
-                Some(json!({ "spec_id": spec, "from": "2026-11-10", "to": "2026-11-01",
-                             "supply": -1, "rule": { "kind": "tier" } })),
+                Some(
+                    json!({ "spec_id": spec, "from": "2026-11-10", "to": "2026-11-01",
+                             "supply": -1, "rule": { "kind": "tier" } }),
+                ),
             )
         }
         ("POST", "/api/replenishment/allocations/{id}/withdraw") => probe(

@@ -253,11 +253,12 @@ async fn a_retailer_is_reminded_of_its_order_window(backend: Backend) {
     let app = spawn_app(backend).await;
     let shop = caller(&app, &app.retailer_login(0).await).await;
     let id = shop.info.retailer_id.expect("a retailer");
-    let online: i64 = sqlx::query_scalar("SELECT online_replenishment FROM retailers WHERE id = $1")
-        .bind(id)
-        .fetch_one(&app.db().pool)
-        .await
-        .expect("retailer");
+    let online: i64 =
+        sqlx::query_scalar("SELECT online_replenishment FROM retailers WHERE id = $1")
+            .bind(id)
+            .fetch_one(&app.db().pool)
+            .await
+            .expect("retailer");
     assert_eq!(online, 1, "the first demo retailer orders online");
     let proposal: domain::replenishment::ProposalView = shop
         .get_json(&app, &format!("/api/replenishment/retailers/{id}/proposal"))
@@ -293,7 +294,10 @@ async fn a_retailer_is_reminded_of_its_order_window(backend: Backend) {
     let summary = home(&shop, &app).await;
     assert!(matches!(
         summary.reminders.as_slice(),
-        [Reminder::OrderWindow { confirmed: true, .. }]
+        [Reminder::OrderWindow {
+            confirmed: true,
+            ..
+        }]
     ));
 }
 

@@ -59,7 +59,10 @@ impl Shop {
 
     async fn proposal(&self, app: &TestApp) -> ProposalView {
         self.me
-            .get_json(app, &format!("/api/replenishment/retailers/{}/proposal", self.id))
+            .get_json(
+                app,
+                &format!("/api/replenishment/retailers/{}/proposal", self.id),
+            )
             .await
     }
 
@@ -79,7 +82,12 @@ impl Shop {
             .expect("an orderable spec the retailer has no settings for")
     }
 
-    async fn confirm(&self, app: &TestApp, date: chrono::NaiveDate, lines: serde_json::Value) -> reqwest::Response {
+    async fn confirm(
+        &self,
+        app: &TestApp,
+        date: chrono::NaiveDate,
+        lines: serde_json::Value,
+    ) -> reqwest::Response {
         self.me
             .send(
                 app,
@@ -107,12 +115,20 @@ impl Shop {
             .await
     }
 
-    async fn cancel(&self, app: &TestApp, date: chrono::NaiveDate, version: i64) -> reqwest::Response {
+    async fn cancel(
+        &self,
+        app: &TestApp,
+        date: chrono::NaiveDate,
+        version: i64,
+    ) -> reqwest::Response {
         self.me
             .send(
                 app,
                 Method::POST,
-                &format!("/api/replenishment/retailers/{}/orders/{date}/cancel", self.id),
+                &format!(
+                    "/api/replenishment/retailers/{}/orders/{date}/cancel",
+                    self.id
+                ),
                 json!({ "version": version }),
             )
             .await
@@ -120,7 +136,10 @@ impl Shop {
 
     async fn orders(&self, app: &TestApp) -> Vec<ConfirmedOrder> {
         self.me
-            .get_json(app, &format!("/api/replenishment/retailers/{}/orders", self.id))
+            .get_json(
+                app,
+                &format!("/api/replenishment/retailers/{}/orders", self.id),
+            )
             .await
     }
 }
@@ -155,14 +174,12 @@ async fn week_total(app: &TestApp, retailer: i64) -> i64 {
 }
 
 async fn audited(app: &TestApp, action: &str, retailer: i64) -> i64 {
-    sqlx::query_scalar(
-        "SELECT COUNT(*) FROM audit_log WHERE action = $1 AND entity_id = $2",
-    )
-    .bind(action)
-    .bind(retailer.to_string())
-    .fetch_one(&app.db().pool)
-    .await
-    .expect("audit rows")
+    sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = $1 AND entity_id = $2")
+        .bind(action)
+        .bind(retailer.to_string())
+        .fetch_one(&app.db().pool)
+        .await
+        .expect("audit rows")
 }
 
 async fn a_retailer_adds_a_spec_changes_and_cancels_before_the_cutoff(backend: Backend) {
@@ -218,15 +235,34 @@ async fn a_retailer_adds_a_spec_changes_and_cancels_before_the_cutoff(backend: B
         order.updated_by.as_deref(),
         Some(shop.me.info.display_name.as_str())
     );
-    assert_eq!(week_total(&app, shop.id).await, before_week + 2 * m, "the week moved by the difference");
+    assert_eq!(
+        week_total(&app, shop.id).await,
+        before_week + 2 * m,
+        "the week moved by the difference"
+    );
 
     // A change made on the first version is refused and changes nothing.
     let stale = shop
-        .change(&app, proposal.order_date, 1, json!([{ "spec_id": extra.spec_id, "quantity": m }]))
+        .change(
+            &app,
+            proposal.order_date,
+            1,
+            json!([{ "spec_id": extra.spec_id, "quantity": m }]),
+        )
         .await;
     let body = error_of(stale, 409).await;
-    assert!(body.message.contains("刷新") || body.message.contains("Reload"), "{body}");
-    assert_eq!(shop.proposal(&app).await.confirmed.expect("order").total_cartons, 2 * m);
+    assert!(
+        body.message.contains("刷新") || body.message.contains("Reload"),
+        "{body}"
+    );
+    assert_eq!(
+        shop.proposal(&app)
+            .await
+            .confirmed
+            .expect("order")
+            .total_cartons,
+        2 * m
+    );
 
     // Cancelled: kept in the list as cancelled, counted nowhere.
     let cancelled = ok_view(shop.cancel(&app, proposal.order_date, 2).await).await;
@@ -240,15 +276,29 @@ async fn a_retailer_adds_a_spec_changes_and_cancels_before_the_cutoff(backend: B
 
     // Confirmed again before the cutoff by changing the cancelled order.
     let again = ok_view(
-        shop.change(&app, proposal.order_date, 3, json!([{ "spec_id": extra.spec_id, "quantity": m }]))
-            .await,
+        shop.change(
+            &app,
+            proposal.order_date,
+            3,
+            json!([{ "spec_id": extra.spec_id, "quantity": m }]),
+        )
+        .await,
     )
     .await;
     assert_eq!(again.confirmed.expect("order").status, OrderStatus::Open);
     assert_eq!(week_total(&app, shop.id).await, before_week + m);
-    assert_eq!(audited(&app, "replenishment.order.confirm", shop.id).await, 1);
-    assert_eq!(audited(&app, "replenishment.order.change", shop.id).await, 2);
-    assert_eq!(audited(&app, "replenishment.order.cancel", shop.id).await, 1);
+    assert_eq!(
+        audited(&app, "replenishment.order.confirm", shop.id).await,
+        1
+    );
+    assert_eq!(
+        audited(&app, "replenishment.order.change", shop.id).await,
+        2
+    );
+    assert_eq!(
+        audited(&app, "replenishment.order.cancel", shop.id).await,
+        1
+    );
 }
 
 /// Moves the cutoff so far before the order days that the open window's
@@ -302,11 +352,19 @@ async fn after_the_cutoff_the_order_is_locked_and_counts_as_on_order(backend: Ba
         .await;
     assert_eq!(saved.status(), 200);
     let first = shop.proposal(&app).await;
-    let line = first.lines.iter().find(|l| l.spec_id == extra.spec_id).expect("proposed");
+    let line = first
+        .lines
+        .iter()
+        .find(|l| l.spec_id == extra.spec_id)
+        .expect("proposed");
     assert_eq!(line.quantity, 2 * m);
     let order = ok_view(
-        shop.confirm(&app, first.order_date, json!([{ "spec_id": extra.spec_id, "quantity": m }]))
-            .await,
+        shop.confirm(
+            &app,
+            first.order_date,
+            json!([{ "spec_id": extra.spec_id, "quantity": m }]),
+        )
+        .await,
     )
     .await
     .confirmed
@@ -320,33 +378,57 @@ async fn after_the_cutoff_the_order_is_locked_and_counts_as_on_order(backend: Ba
     let listed = shop.orders(&app).await;
     assert_eq!(listed[0].status, OrderStatus::Locked);
     let change = shop
-        .change(&app, first.order_date, order.version, json!([{ "spec_id": extra.spec_id, "quantity": 2 * m }]))
+        .change(
+            &app,
+            first.order_date,
+            order.version,
+            json!([{ "spec_id": extra.spec_id, "quantity": 2 * m }]),
+        )
         .await;
     let body = error_of(change, 409).await;
     assert!(body.message.contains("截止"), "{body}");
-    error_of(shop.cancel(&app, first.order_date, order.version).await, 409).await;
-    let stored: i64 = sqlx::query_scalar("SELECT total_cartons FROM replenishment_orders WHERE id = $1")
-        .bind(order.id)
-        .fetch_one(&app.db().pool)
-        .await
-        .expect("order");
+    error_of(
+        shop.cancel(&app, first.order_date, order.version).await,
+        409,
+    )
+    .await;
+    let stored: i64 =
+        sqlx::query_scalar("SELECT total_cartons FROM replenishment_orders WHERE id = $1")
+            .bind(order.id)
+            .fetch_one(&app.db().pool)
+            .await
+            .expect("order");
     assert_eq!(stored, m, "the locked order did not change");
 
     // The undelivered order counts as stock: 0 + m on order ≤ lower 0 is
     // false, so nothing is wanted until it arrives.
     assert_eq!(next.on_order.len(), 1);
     assert_eq!(next.on_order[0].cartons, m);
-    let line = next.lines.iter().find(|l| l.spec_id == extra.spec_id).expect("line");
+    let line = next
+        .lines
+        .iter()
+        .find(|l| l.spec_id == extra.spec_id)
+        .expect("line");
     assert_eq!(line.quantity, 0, "not ordered twice");
     assert!(line.reasons.contains(&Reason::OnOrder { cartons: m }));
 
     // The batch of every retailer's proposal (what the benchmark runs)
     // reads the same window, settings and orders on their way.
-    let policy = server::store::replenishment::policy(&app.db().pool).await.expect("policy");
-    let batch = server::store::replenishment::proposal_inputs(app.db(), &policy, server::clock::now_china())
+    let policy = server::store::replenishment::policy(&app.db().pool)
         .await
-        .expect("batch inputs");
-    let mine = batch.retailers.iter().find(|r| r.id == shop.id).expect("in the batch");
+        .expect("policy");
+    let batch = server::store::replenishment::proposal_inputs(
+        app.db(),
+        &policy,
+        server::clock::now_china(),
+    )
+    .await
+    .expect("batch inputs");
+    let mine = batch
+        .retailers
+        .iter()
+        .find(|r| r.id == shop.id)
+        .expect("in the batch");
     assert_eq!(mine.window, next.order_date);
     assert_eq!(mine.on_order, next.on_order);
     let rules = batch.rules_on(&mine.class_code, mine.window);
@@ -356,7 +438,10 @@ async fn after_the_cutoff_the_order_is_locked_and_counts_as_on_order(backend: Ba
     let mut from_api = next.lines.clone();
     from_batch.sort_by_key(|l| l.spec_id);
     from_api.sort_by_key(|l| l.spec_id);
-    assert_eq!(from_batch, from_api, "the batch proposes what the page shows");
+    assert_eq!(
+        from_batch, from_api,
+        "the batch proposes what the page shows"
+    );
 
     // Once it is delivered it no longer counts.
     sqlx::query("UPDATE replenishment_orders SET delivered_at = 1 WHERE id = $1")
@@ -367,7 +452,12 @@ async fn after_the_cutoff_the_order_is_locked_and_counts_as_on_order(backend: Ba
     let after = shop.proposal(&app).await;
     assert!(after.on_order.is_empty());
     assert_eq!(
-        after.lines.iter().find(|l| l.spec_id == extra.spec_id).expect("line").quantity,
+        after
+            .lines
+            .iter()
+            .find(|l| l.spec_id == extra.spec_id)
+            .expect("line")
+            .quantity,
         2 * m
     );
 
@@ -379,7 +469,10 @@ async fn after_the_cutoff_the_order_is_locked_and_counts_as_on_order(backend: Ba
         .send(
             &app,
             Method::POST,
-            &format!("/api/replenishment/order-days/{}/exported", first.order_date),
+            &format!(
+                "/api/replenishment/order-days/{}/exported",
+                first.order_date
+            ),
             json!({}),
         )
         .await;
@@ -391,8 +484,13 @@ async fn after_the_cutoff_the_order_is_locked_and_counts_as_on_order(backend: Ba
         "the open window skips the day handed over"
     );
     let body = error_of(
-        shop.change(&app, first.order_date, order.version, json!([{ "spec_id": extra.spec_id, "quantity": 2 * m }]))
-            .await,
+        shop.change(
+            &app,
+            first.order_date,
+            order.version,
+            json!([{ "spec_id": extra.spec_id, "quantity": 2 * m }]),
+        )
+        .await,
         409,
     )
     .await;
@@ -408,7 +506,11 @@ async fn concurrent_writes_of_one_order_let_exactly_one_through(backend: Backend
 
     // Ten first confirmations at once: one order.
     let confirms = futures::future::join_all((0..10).map(|_| {
-        shop.confirm(&app, date, json!([{ "spec_id": extra.spec_id, "quantity": m }]))
+        shop.confirm(
+            &app,
+            date,
+            json!([{ "spec_id": extra.spec_id, "quantity": m }]),
+        )
     }))
     .await;
     let mut codes = statuses(confirms).await;
@@ -419,7 +521,12 @@ async fn concurrent_writes_of_one_order_let_exactly_one_through(backend: Backend
     // the order is that one's, whole.
     let changes = futures::future::join_all((1..=10).map(|k| {
         let k = i64::from(k % 2) + 1;
-        shop.change(&app, date, 1, json!([{ "spec_id": extra.spec_id, "quantity": k * m }]))
+        shop.change(
+            &app,
+            date,
+            1,
+            json!([{ "spec_id": extra.spec_id, "quantity": k * m }]),
+        )
     }))
     .await;
     let mut codes = statuses(changes).await;
@@ -439,7 +546,12 @@ async fn concurrent_writes_of_one_order_let_exactly_one_through(backend: Backend
 
     // A change and a cancellation on the same version at once: one of them.
     let (change, cancel) = futures::future::join(
-        shop.change(&app, date, 2, json!([{ "spec_id": extra.spec_id, "quantity": m }])),
+        shop.change(
+            &app,
+            date,
+            2,
+            json!([{ "spec_id": extra.spec_id, "quantity": m }]),
+        ),
         shop.cancel(&app, date, 2),
     )
     .await;
@@ -449,7 +561,11 @@ async fn concurrent_writes_of_one_order_let_exactly_one_through(backend: Backend
     let order = shop.proposal(&app).await.confirmed.expect("order");
     assert_eq!(order.version, 3);
     let summary = week_total(&app, shop.id).await;
-    let counted = if order.status == OrderStatus::Cancelled { 0 } else { order.total_cartons };
+    let counted = if order.status == OrderStatus::Cancelled {
+        0
+    } else {
+        order.total_cartons
+    };
     let others: i64 = sqlx::query_scalar::<_, Option<i64>>(
         "SELECT CAST(SUM(l.quantity) AS BIGINT) FROM replenishment_order_lines l \
          JOIN replenishment_orders o ON o.id = l.order_id JOIN retailers r ON r.id = o.retailer_id \
@@ -462,7 +578,11 @@ async fn concurrent_writes_of_one_order_let_exactly_one_through(backend: Backend
     .await
     .expect("other orders")
     .unwrap_or(0);
-    assert_eq!(summary, others + counted, "the weekly summary equals the orders that count");
+    assert_eq!(
+        summary,
+        others + counted,
+        "the weekly summary equals the orders that count"
+    );
 }
 
 async fn bad_orders_are_refused_whole(backend: Backend) {
@@ -470,32 +590,62 @@ async fn bad_orders_are_refused_whole(backend: Backend) {
     let shop = Shop::open(&app).await;
     let extra = shop.unproposed();
     let date = shop.proposal(&app).await.order_date;
-    let not_orderable = shop.view.terms.iter().find(|t| !t.orderable).map(|t| t.spec_id);
+    let not_orderable = shop
+        .view
+        .terms
+        .iter()
+        .find(|t| !t.orderable)
+        .map(|t| t.spec_id);
 
     let over = shop
         .confirm(&app, date, json!([{ "spec_id": extra.spec_id, "quantity": extra.class_cap + extra.order_multiple }]))
         .await;
     let body = error_of(over, 422).await;
     assert!(body.fields.contains_key("lines.0.quantity"), "{body}");
-    let unknown = shop.confirm(&app, date, json!([{ "spec_id": 999_999, "quantity": 1 }])).await;
-    assert!(error_of(unknown, 422).await.fields.contains_key("lines.0.spec_id"));
-    let nothing = shop.confirm(&app, date, json!([{ "spec_id": extra.spec_id, "quantity": 0 }])).await;
-    assert!(error_of(nothing, 422).await.fields.contains_key("total"), "an order of nothing");
+    let unknown = shop
+        .confirm(&app, date, json!([{ "spec_id": 999_999, "quantity": 1 }]))
+        .await;
+    assert!(error_of(unknown, 422)
+        .await
+        .fields
+        .contains_key("lines.0.spec_id"));
+    let nothing = shop
+        .confirm(
+            &app,
+            date,
+            json!([{ "spec_id": extra.spec_id, "quantity": 0 }]),
+        )
+        .await;
+    assert!(
+        error_of(nothing, 422).await.fields.contains_key("total"),
+        "an order of nothing"
+    );
     let ancient = shop
         .me
         .send(
             &app,
             Method::POST,
-            &format!("/api/replenishment/retailers/{}/orders/0000-01-01/cancel", shop.id),
+            &format!(
+                "/api/replenishment/retailers/{}/orders/0000-01-01/cancel",
+                shop.id
+            ),
             json!({ "version": 1 }),
         )
         .await;
     assert_eq!(ancient.status(), 422);
     if let Some(spec) = not_orderable {
-        let refused = shop.confirm(&app, date, json!([{ "spec_id": spec, "quantity": 1 }])).await;
+        let refused = shop
+            .confirm(&app, date, json!([{ "spec_id": spec, "quantity": 1 }]))
+            .await;
         error_of(refused, 422).await;
     }
-    let negative = shop.confirm(&app, date, json!([{ "spec_id": extra.spec_id, "quantity": -1 }])).await;
+    let negative = shop
+        .confirm(
+            &app,
+            date,
+            json!([{ "spec_id": extra.spec_id, "quantity": -1 }]),
+        )
+        .await;
     assert_eq!(negative.status(), 422);
     let many: Vec<serde_json::Value> = (0..5_000)
         .map(|i| json!({ "spec_id": i, "quantity": 0 }))
@@ -503,12 +653,19 @@ async fn bad_orders_are_refused_whole(backend: Backend) {
     error_of(shop.confirm(&app, date, json!(many)).await, 422).await;
     let wrong_day = date + chrono::Days::new(7);
     let body = error_of(
-        shop.confirm(&app, wrong_day, json!([{ "spec_id": extra.spec_id, "quantity": extra.order_multiple }]))
-            .await,
+        shop.confirm(
+            &app,
+            wrong_day,
+            json!([{ "spec_id": extra.spec_id, "quantity": extra.order_multiple }]),
+        )
+        .await,
         409,
     )
     .await;
-    assert!(body.message.contains(&date.to_string()), "names the open day: {body}");
+    assert!(
+        body.message.contains(&date.to_string()),
+        "names the open day: {body}"
+    );
     let bad_date = shop
         .me
         .send(
@@ -520,11 +677,12 @@ async fn bad_orders_are_refused_whole(backend: Backend) {
         .await;
     assert_eq!(bad_date.status(), 400);
     // Nothing was stored by any of them.
-    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM replenishment_orders WHERE retailer_id = $1")
-        .bind(shop.id)
-        .fetch_one(&app.db().pool)
-        .await
-        .expect("count");
+    let stored: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM replenishment_orders WHERE retailer_id = $1")
+            .bind(shop.id)
+            .fetch_one(&app.db().pool)
+            .await
+            .expect("count");
     assert_eq!(stored, 0);
     // No order to change or cancel yet.
     error_of(shop.change(&app, date, 1, json!([])).await, 409).await;
@@ -543,9 +701,17 @@ async fn the_customer_manager_sees_who_has_not_ordered_and_orders_for_them(backe
     .expect("manager");
     let cm = caller(&app, &manager).await;
     let list: ManagedRetailers = cm.get_json(&app, "/api/replenishment/retailers").await;
-    let row = list.retailers.iter().find(|r| r.id == shop.id).expect("own retailer");
+    let row = list
+        .retailers
+        .iter()
+        .find(|r| r.id == shop.id)
+        .expect("own retailer");
     let date = shop.proposal(&app).await.order_date;
-    assert_eq!((row.window_date, row.window_status), (date, None), "not ordered yet");
+    assert_eq!(
+        (row.window_date, row.window_status),
+        (date, None),
+        "not ordered yet"
+    );
 
     let extra = shop.unproposed();
     let done = cm
@@ -557,9 +723,16 @@ async fn the_customer_manager_sees_who_has_not_ordered_and_orders_for_them(backe
         )
         .await;
     let order = ok_view(done).await.confirmed.expect("confirmed");
-    assert_eq!(order.confirmed_by, cm.info.display_name, "on the retailer's behalf");
+    assert_eq!(
+        order.confirmed_by, cm.info.display_name,
+        "on the retailer's behalf"
+    );
     let list: ManagedRetailers = cm.get_json(&app, "/api/replenishment/retailers").await;
-    let row = list.retailers.iter().find(|r| r.id == shop.id).expect("own retailer");
+    let row = list
+        .retailers
+        .iter()
+        .find(|r| r.id == shop.id)
+        .expect("own retailer");
     assert_eq!(row.window_status, Some(OrderStatus::Open));
     assert_eq!(row.window_cartons, extra.order_multiple);
     let actor: i64 = sqlx::query_scalar(

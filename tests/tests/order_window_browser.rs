@@ -84,7 +84,12 @@ async fn a_retailer_adds_a_spec_changes_and_cancels_before_the_cutoff_and_not_af
     // Add the spec the product did not propose, and confirm.
     type_into(&browser, "[data-test=order-spec-search]", &extra.code).await;
     click(&browser, "[data-test=order-spec-match]").await;
-    type_into(&browser, &format!("{line} [data-test=quantity]"), &m.to_string()).await;
+    type_into(
+        &browser,
+        &format!("{line} [data-test=quantity]"),
+        &m.to_string(),
+    )
+    .await;
     click(&browser, "[data-test=confirm]").await;
     accept(&browser).await;
     wait_for_text(&browser, "[data-test=confirmed]", "订单已确认").await;
@@ -104,7 +109,12 @@ async fn a_retailer_adds_a_spec_changes_and_cancels_before_the_cutoff_and_not_af
 
     // Change it: twice the cartons of the added spec; survives a reload.
     click(&browser, "[data-test=change]").await;
-    type_into(&browser, &format!("{line} [data-test=quantity]"), &(2 * m).to_string()).await;
+    type_into(
+        &browser,
+        &format!("{line} [data-test=quantity]"),
+        &(2 * m).to_string(),
+    )
+    .await;
     click(&browser, "[data-test=confirm]").await;
     accept(&browser).await;
     let (_, total, version) = loop {
@@ -135,18 +145,32 @@ async fn a_retailer_adds_a_spec_changes_and_cancels_before_the_cutoff_and_not_af
     // change is refused with the reason, and the order shows as locked.
     type_into(&browser, "[data-test=order-spec-search]", &extra.code).await;
     click(&browser, "[data-test=order-spec-match]").await;
-    type_into(&browser, &format!("{line} [data-test=quantity]"), &m.to_string()).await;
+    type_into(
+        &browser,
+        &format!("{line} [data-test=quantity]"),
+        &m.to_string(),
+    )
+    .await;
     click(&browser, "[data-test=confirm]").await;
     accept(&browser).await;
     wait_for_text(&browser, "[data-test=confirmed]", "订单已确认").await;
     close_the_window(&app).await;
     click(&browser, "[data-test=change]").await;
-    type_into(&browser, &format!("{line} [data-test=quantity]"), &(2 * m).to_string()).await;
+    type_into(
+        &browser,
+        &format!("{line} [data-test=quantity]"),
+        &(2 * m).to_string(),
+    )
+    .await;
     click(&browser, "[data-test=confirm]").await;
     accept(&browser).await;
     wait_for_text(&browser, ".error-note", "截止").await;
     let (status, total, _) = order_of(&app, id).await.expect("stored");
-    assert_eq!((status.as_str(), total), ("confirmed", first_total), "not changed after the cutoff");
+    assert_eq!(
+        (status.as_str(), total),
+        ("confirmed", first_total),
+        "not changed after the cutoff"
+    );
     browser.client.refresh().await.expect("reload");
     click(&browser, "[data-test=tab-proposal]").await;
     wait_for_text(&browser, "[data-test=order-row-status]", "已截止锁定").await;
@@ -187,7 +211,12 @@ async fn a_customer_manager_sees_who_has_not_ordered_and_orders_on_their_behalf(
     let browser = Browser::start().await;
     sign_in_at(&browser, &app, "/retailers", &manager).await;
     let row = format!("tr[data-retailer='{id}']");
-    wait_for_text(&browser, &format!("{row} [data-test=window-order]"), "未确认").await;
+    wait_for_text(
+        &browser,
+        &format!("{row} [data-test=window-order]"),
+        "未确认",
+    )
+    .await;
     let waiting: i64 = text_of(&browser, "[data-test=unconfirmed-count]")
         .await
         .parse()
@@ -202,13 +231,27 @@ async fn a_customer_manager_sees_who_has_not_ordered_and_orders_on_their_behalf(
     type_into(&browser, "[data-test=order-spec-search]", &extra.code).await;
     click(&browser, "[data-test=order-spec-match]").await;
     let line = format!(".proposal-line[data-spec='{}']", extra.spec_id);
-    type_into(&browser, &format!("{line} [data-test=quantity]"), &extra.order_multiple.to_string()).await;
+    type_into(
+        &browser,
+        &format!("{line} [data-test=quantity]"),
+        &extra.order_multiple.to_string(),
+    )
+    .await;
     click(&browser, "[data-test=confirm]").await;
     accept(&browser).await;
     wait_for_text(&browser, "[data-test=confirmed]", "订单已确认").await;
 
-    browser.client.goto(&app.url("/retailers")).await.expect("back to the list");
-    wait_for_text(&browser, &format!("{row} [data-test=window-order]"), "已确认").await;
+    browser
+        .client
+        .goto(&app.url("/retailers"))
+        .await
+        .expect("back to the list");
+    wait_for_text(
+        &browser,
+        &format!("{row} [data-test=window-order]"),
+        "已确认",
+    )
+    .await;
     let after: i64 = text_of(&browser, "[data-test=unconfirmed-count]")
         .await
         .parse()

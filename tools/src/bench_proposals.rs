@@ -30,10 +30,9 @@ async fn last_weeks_orders(db: &Db, now: chrono::NaiveDateTime) -> anyhow::Resul
     if open > 0 {
         return Ok(open);
     }
-    let before: i64 =
-        sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM replenishment_orders")
-            .fetch_one(&db.pool)
-            .await?;
+    let before: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM replenishment_orders")
+        .fetch_one(&db.pool)
+        .await?;
     let mut tx = db.pool.begin().await?;
     for weekday in 1..=7_u8 {
         let Some(last) = window_date(now, weekday, &policy).checked_sub_days(Days::new(7)) else {
@@ -61,16 +60,22 @@ async fn last_weeks_orders(db: &Db, now: chrono::NaiveDateTime) -> anyhow::Resul
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM replenishment_orders WHERE id > $1")
-        .bind(before)
-        .fetch_one(&db.pool)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM replenishment_orders WHERE id > $1")
+            .bind(before)
+            .fetch_one(&db.pool)
+            .await?,
+    )
 }
 
 /// The same statements [`repl::proposal_inputs`] runs, on the same slices
 /// of retailers at once, with every row fetched and dropped: what loading
 /// costs before anything is built from the rows.
-async fn raw_load(db: &Db, policy: &ReplenishmentPolicy, now: NaiveDateTime) -> anyhow::Result<usize> {
+async fn raw_load(
+    db: &Db,
+    policy: &ReplenishmentPolicy,
+    now: NaiveDateTime,
+) -> anyhow::Result<usize> {
     let pool = &db.pool;
     let mut rows = 0;
     for sql in [
@@ -101,7 +106,12 @@ async fn raw_load(db: &Db, policy: &ReplenishmentPolicy, now: NaiveDateTime) -> 
         let windows = windows.clone();
         reads.spawn(async move {
             let (settings, open) = repl::batch_sql(backend);
-            let mut n = sqlx::query(&settings).bind(from).bind(to).fetch_all(&pool).await?.len();
+            let mut n = sqlx::query(&settings)
+                .bind(from)
+                .bind(to)
+                .fetch_all(&pool)
+                .await?
+                .len();
             let mut query = sqlx::query(&open).bind(from).bind(to);
             for (w, _) in &windows {
                 query = query.bind(w.clone());

@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 
 use domain::quantity::{Cartons, Fen};
 use domain::replenishment::{
-    check_not_empty, check_order, check_settings, days_of_cover, order_value, warnings, CancelOrderRequest,
-    ChangeOrderRequest, ConfirmOrderRequest, OrderLineInput, OrderStatus, ProposalView, Reason,
-    RetailerSettingsView, SaveSettingsRequest, SpecSettings, SpecTerms,
+    check_not_empty, check_order, check_settings, days_of_cover, order_value, warnings,
+    CancelOrderRequest, ChangeOrderRequest, ConfirmOrderRequest, OrderLineInput, OrderStatus,
+    ProposalView, Reason, RetailerSettingsView, SaveSettingsRequest, SpecSettings, SpecTerms,
 };
 use domain::{ErrorBody, ErrorCode, Lang};
 use leptos::prelude::*;
@@ -686,7 +686,10 @@ fn ProposalPanel(view: RetailerSettingsView) -> impl IntoView {
         };
         let Some(c) = p.confirmed.clone() else { return };
         let question = match lang.get_untracked() {
-            Lang::Zh => format!("取消 {} 的订单（共 {} 条）？", p.order_date, c.total_cartons),
+            Lang::Zh => format!(
+                "取消 {} 的订单（共 {} 条）？",
+                p.order_date, c.total_cartons
+            ),
             Lang::En => format!(
                 "Cancel the order of {} ({} cartons)?",
                 p.order_date, c.total_cartons

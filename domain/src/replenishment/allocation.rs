@@ -151,6 +151,8 @@ pub enum AllocationError {
     UnknownClass(String),
     #[error("unknown spec")]
     UnknownSpec,
+    #[error("period over")]
+    Past,
 }
 
 impl AllocationError {
@@ -159,7 +161,9 @@ impl AllocationError {
         match self {
             AllocationError::SupplyMissing | AllocationError::Supply => "supply",
             AllocationError::DateRange(field) => field,
-            AllocationError::PeriodOrder | AllocationError::PeriodTooLong => "to",
+            AllocationError::PeriodOrder
+            | AllocationError::PeriodTooLong
+            | AllocationError::Past => "to",
             AllocationError::NoClasses | AllocationError::UnknownClass(_) => "rule.classes",
             AllocationError::UnknownSpec => "spec_id",
         }
@@ -180,6 +184,13 @@ impl AllocationError {
             }
             (AllocationError::DateRange(_), Lang::En) => {
                 format!("The date must be from {} to {}", YEARS.start(), YEARS.end())
+            }
+            (AllocationError::Past, Lang::Zh) => {
+                "投放期已过：结束日期须不早于今天（已过的订货日不再订货）".into()
+            }
+            (AllocationError::Past, Lang::En) => {
+                "The period is over: it must end today or later (past order days take no orders)"
+                    .into()
             }
             (AllocationError::PeriodOrder, Lang::Zh) => "结束日期不能早于开始日期".into(),
             (AllocationError::PeriodOrder, Lang::En) => {
@@ -258,6 +269,12 @@ pub fn check_request(
         }
     }
     errors
+}
+
+/// A period that ended before `today` (China) allocates nothing anyone can
+/// order: refused, so that no such plan is published or filed.
+pub fn check_not_past(request: &AllocationRequest, today: NaiveDate) -> Option<AllocationError> {
+    (request.to < today).then_some(AllocationError::Past)
 }
 
 /// Days in [from, to], both included.

@@ -22,9 +22,8 @@ mod policy;
 mod view;
 
 pub use order::{
-    check_not_empty, check_order, cutoff_at, is_open, next_order_date, order_lines, order_value, window_date,
-    OrderError,
-    OrderLineInput, OrderStatus, STALE_ORDER_DAYS,
+    check_not_empty, check_order, cutoff_at, is_open, next_order_date, order_lines, order_value,
+    window_date, OrderError, OrderLineInput, OrderStatus, STALE_ORDER_DAYS,
 };
 pub use policy::{check_cap, check_multiple, check_policy, check_weekday, PolicyError};
 pub use view::*;
@@ -492,7 +491,8 @@ mod tests {
             &[setting(1, 2, 3, 10, 7)],
             &[rule(1, 100, 1, false)],
             None,
-            &policy, &[]
+            &policy,
+            &[],
         );
         assert_eq!(lines[0].quantity, 10 - 2 + 3, "upper − stock + 7 × 3 / 7");
         assert_eq!(lines[0].reasons, vec![Reason::BelowLower]);
@@ -506,17 +506,35 @@ mod tests {
         };
         let rules = [rule(1, 100, 1, false)];
         let settings = [setting(1, 2, 3, 10, 0)];
-        let on = |cartons| [OnOrder { spec_id: 1, cartons }];
+        let on = |cartons| {
+            [OnOrder {
+                spec_id: 1,
+                cartons,
+            }]
+        };
         let lines = propose(&settings, &rules, None, &policy, &on(5));
-        assert_eq!(lines[0].quantity, 0, "2 in stock + 5 on order is above the lower limit 3");
+        assert_eq!(
+            lines[0].quantity, 0,
+            "2 in stock + 5 on order is above the lower limit 3"
+        );
         assert_eq!(
             lines[0].reasons,
             vec![Reason::OnOrder { cartons: 5 }, Reason::StockSufficient]
         );
         let lines = propose(&settings, &rules, None, &policy, &on(1));
-        assert_eq!(lines[0].quantity, 10 - 3, "up to the upper limit from stock + on order");
-        let other = [OnOrder { spec_id: 2, cartons: 50 }];
-        assert_eq!(propose(&settings, &rules, None, &policy, &other)[0].quantity, 8);
+        assert_eq!(
+            lines[0].quantity,
+            10 - 3,
+            "up to the upper limit from stock + on order"
+        );
+        let other = [OnOrder {
+            spec_id: 2,
+            cartons: 50,
+        }];
+        assert_eq!(
+            propose(&settings, &rules, None, &policy, &other)[0].quantity,
+            8
+        );
     }
 
     #[test]
@@ -544,7 +562,8 @@ mod tests {
             &[setting(1, 0, 0, 7, 0), setting(2, 0, 0, 30, 0)],
             &[rule(1, 100, 5, false), rule(2, 12, 5, false)],
             None,
-            &policy, &[]
+            &policy,
+            &[],
         );
         assert_eq!(lines[0].quantity, 10);
         assert_eq!(

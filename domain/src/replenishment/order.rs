@@ -68,9 +68,7 @@ impl OrderError {
     /// The field of an order line the error belongs to.
     pub fn field(self) -> &'static str {
         match self {
-            OrderError::NotOrderable | OrderError::UnknownSpec | OrderError::Duplicate => {
-                "spec_id"
-            }
+            OrderError::NotOrderable | OrderError::UnknownSpec | OrderError::Duplicate => "spec_id",
             _ => "quantity",
         }
     }
@@ -234,12 +232,7 @@ pub enum OrderStatus {
 
 impl OrderStatus {
     /// The status of an order from what is stored and the time.
-    pub fn of(
-        cancelled: bool,
-        exported: bool,
-        delivered: bool,
-        open: bool,
-    ) -> OrderStatus {
+    pub fn of(cancelled: bool, exported: bool, delivered: bool, open: bool) -> OrderStatus {
         if cancelled {
             OrderStatus::Cancelled
         } else if delivered {

@@ -4,8 +4,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    OnOrder, OrderLineInput, OrderStatus, ProposalLine, ReplenishmentPolicy, SpecRule,
-    SpecSettings,
+    OnOrder, OrderLineInput, OrderStatus, ProposalLine, ReplenishmentPolicy, SpecRule, SpecSettings,
 };
 use crate::quantity::Fen;
 use crate::Role;

@@ -91,8 +91,9 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(order_flow::mark_exported))
         // A delivery file of a few order days of a city.
         .routes(
-            routes!(order_flow::load_deliveries)
-                .layer(DefaultBodyLimit::max(crate::untrusted::DELIVERIES_BODY_LIMIT)),
+            routes!(order_flow::load_deliveries).layer(DefaultBodyLimit::max(
+                crate::untrusted::DELIVERIES_BODY_LIMIT,
+            )),
         )
         .routes(routes!(order_flow::actuals_from_orders))
         .routes(routes!(order_flow::fill_rate))

@@ -13,12 +13,10 @@ use domain::policy::op;
 use domain::quantity::Fen;
 use domain::replenishment::{
     check_all_settings, check_cap, check_multiple, check_not_empty, check_order, check_policy,
-    check_weekday,
-    cutoff_at, order_lines, order_value, propose, CancelOrderRequest,
+    check_weekday, cutoff_at, order_lines, order_value, propose, CancelOrderRequest,
     ChangeOrderRequest, ConfirmOrderRequest, ConfirmedLine, ConfirmedOrder, EnrolmentRequest,
     ManagedRetailers, OrderLineInput, OrderStatus, PolicyChanges, PolicyView, ProposalView,
-    RetailerHeader, RetailerSettingsView, SaveSettingsRequest, SettingsChange, SpecRule,
-    SpecTerms,
+    RetailerHeader, RetailerSettingsView, SaveSettingsRequest, SettingsChange, SpecRule, SpecTerms,
 };
 use domain::{ErrorBody, ErrorCode, Lang, Role};
 
@@ -31,8 +29,8 @@ use crate::AppState;
 
 const TAG: &str = "replenishment";
 
-pub use crate::clock::today;
 use crate::clock::now_china;
+pub use crate::clock::today;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Access {
@@ -259,7 +257,9 @@ pub async fn orders(
     reach(&state, &current, id, Access::Read).await?;
     let pool = &state.db.pool;
     let policy = repl::policy(pool).await?;
-    Ok(Json(repl::orders(pool, id, 52, &policy, now_china()).await?))
+    Ok(Json(
+        repl::orders(pool, id, 52, &policy, now_china()).await?,
+    ))
 }
 
 /// The order the retailer may write for `date`: the open window's, and the
@@ -490,10 +490,9 @@ pub async fn cancel_order(
     let (proposal, _) = writable_window(&state, &current, id, date).await?;
     let order = existing_order(lang, &proposal)?;
     if order.status == OrderStatus::Cancelled {
-        return Err(ApiError::conflict(lang.pick(
-            "订单已取消",
-            "The order is cancelled already",
-        )));
+        return Err(ApiError::conflict(
+            lang.pick("订单已取消", "The order is cancelled already"),
+        ));
     }
     service::cancel_order(
         &state,

@@ -9,9 +9,9 @@ use std::collections::HashMap;
 use chrono::{Days, NaiveDate};
 use domain::month::YearMonth;
 use domain::replenishment::allocation::{
-    allocate, check_request, demand_per_order_day, order_days, AllocationInput, AllocationList,
-    AllocationPreview, AllocationRequest, AllocationRule, ClassInput, PublishedAllocation,
-    RetailerDemand,
+    allocate, check_not_past, check_request, demand_per_order_day, order_days, AllocationInput,
+    AllocationList, AllocationPreview, AllocationRequest, AllocationRule, ClassInput,
+    PublishedAllocation, RetailerDemand,
 };
 use domain::Lang;
 use serde_json::json;
@@ -60,7 +60,10 @@ async fn compute(
     let spec = store::spec(conn, request.spec_id).await?;
     let classes = store::classes(conn).await?;
     let codes: Vec<String> = classes.iter().map(|c| c.code.clone()).collect();
-    let errors = check_request(request, &codes, spec.is_some());
+    let mut errors = check_request(request, &codes, spec.is_some());
+    if errors.iter().all(|e| !matches!(e.field(), "from" | "to")) {
+        errors.extend(check_not_past(request, crate::clock::today()));
+    }
     let Some(spec) = spec.filter(|_| errors.is_empty()) else {
         return Err(ApiError::invalid_fields(
             lang.pick(

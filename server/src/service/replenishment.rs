@@ -134,7 +134,14 @@ pub async fn change_order(
     let mut conn = state.db.pool.acquire().await?;
     let mut tx = state.db.begin(&mut conn).await?;
     let moved = repl::change_order(
-        &mut tx, retailer_id, order_id, order_date, version, actor, lines, value,
+        &mut tx,
+        retailer_id,
+        order_id,
+        order_date,
+        version,
+        actor,
+        lines,
+        value,
     )
     .await?;
     let Ok(version) = moved else {

@@ -935,9 +935,8 @@ pub async fn managed_retailers(
                     .map_err(decode_error)?,
                 window_date: window,
                 window_cutoff: cutoff_at(window, policy),
-                window_status: order.map(|(status, _)| {
-                    OrderStatus::of(status == "cancelled", false, false, true)
-                }),
+                window_status: order
+                    .map(|(status, _)| OrderStatus::of(status == "cancelled", false, false, true)),
                 window_cartons: order
                     .filter(|(status, _)| status != "cancelled")
                     .map_or(0, |o| o.1),
