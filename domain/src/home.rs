@@ -184,6 +184,8 @@ pub enum Reminder {
     OrderWindow {
         retailer_id: i64,
         order_date: NaiveDate,
+        /// China time, without an offset: `YYYY-MM-DDTHH:MM:SS`.
+        #[cfg_attr(feature = "openapi", schema(value_type = String, example = "2026-12-01T17:00:00"))]
         cutoff: chrono::NaiveDateTime,
         confirmed: bool,
     },

@@ -27,6 +27,8 @@ use crate::Lang;
 pub struct OrderDay {
     pub date: NaiveDate,
     /// When the day's window closes or closed (China time).
+    /// China time, without an offset: `YYYY-MM-DDTHH:MM:SS`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "2026-12-01T17:00:00"))]
     pub cutoff: NaiveDateTime,
     /// The window is still open: orders can change; nothing can be exported.
     pub open: bool,

@@ -113,6 +113,8 @@ pub struct SaveSettingsRequest {
 pub struct ProposalView {
     pub order_date: NaiveDate,
     /// When the window closes (China time); the order is locked from then on.
+    /// China time, without an offset: `YYYY-MM-DDTHH:MM:SS`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "2026-12-01T17:00:00"))]
     pub cutoff: NaiveDateTime,
     pub total_cap: Option<i64>,
     pub lines: Vec<ProposalLine>,
@@ -175,6 +177,8 @@ pub struct ConfirmedOrder {
     /// Sent back with a change or a cancellation (compare-and-set).
     pub version: i64,
     /// When the window closes or closed (China time).
+    /// China time, without an offset: `YYYY-MM-DDTHH:MM:SS`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "2026-12-01T17:00:00"))]
     pub cutoff: NaiveDateTime,
     /// UNIX seconds.
     pub confirmed_at: i64,
@@ -219,6 +223,8 @@ pub struct ManagedRetailer {
     pub last_order_date: Option<NaiveDate>,
     /// The retailer's order day whose window is open, with its cutoff.
     pub window_date: NaiveDate,
+    /// China time, without an offset: `YYYY-MM-DDTHH:MM:SS`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "2026-12-01T17:00:00"))]
     pub window_cutoff: NaiveDateTime,
     /// The order of that day: none when not confirmed yet.
     pub window_status: Option<OrderStatus>,
