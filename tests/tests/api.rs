@@ -450,7 +450,10 @@ async fn the_openapi_document_describes_every_route(backend: Backend) {
         ("/api/analysis/plans", "put"),
         ("/api/replenishment/retailers/{id}/orders", "get"),
         ("/api/replenishment/retailers/{id}/orders/{date}", "put"),
-        ("/api/replenishment/retailers/{id}/orders/{date}/cancel", "post"),
+        (
+            "/api/replenishment/retailers/{id}/orders/{date}/cancel",
+            "post",
+        ),
         ("/api/replenishment/order-days", "get"),
         ("/api/replenishment/order-days/{date}/export", "get"),
         ("/api/replenishment/order-days/{date}/exported", "post"),
