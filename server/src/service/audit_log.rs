@@ -262,6 +262,7 @@ mod tests {
 
     #[test]
     fn a_cell_that_looks_like_a_formula_is_kept_as_text() {
+        use crate::csv_text::inert;
         assert_eq!(inert("=1+1"), "'=1+1");
         assert_eq!(inert("-5 → 7"), "'-5 → 7");
         assert_eq!(inert("张三"), "张三");
