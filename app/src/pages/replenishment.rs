@@ -350,7 +350,8 @@ fn SettingsEditor(
                     }
                 </For>
             </div>
-            <AddSpec terms=terms rows=rows on_add=add/>
+            <AddSpec terms=terms listed=Signal::derive(move || rows.with(|r| r.iter().map(|r| r.spec_id).collect()))
+                label=("添加品规", "Add a spec") test="spec" pickable=settable on_add=add/>
         </section>
         <div class="save-bar">
             <span class="save-status" data-test="save-status">{move || {
@@ -403,10 +404,18 @@ fn NumField(
 }
 
 /// Search the catalogue by name, brand or code and add a spec.
+/// A search over the catalogue that adds a spec not yet listed: to the
+/// settings (`test` = "spec") or to the order ("order-spec"); `pickable`
+/// says which specs may be added.
 #[component]
 fn AddSpec(
     terms: StoredValue<Vec<SpecTerms>>,
-    rows: RwSignal<Vec<Row>>,
+    /// The specs listed already.
+    #[prop(into)]
+    listed: Signal<Vec<i64>>,
+    label: (&'static str, &'static str),
+    test: &'static str,
+    pickable: fn(&SpecTerms) -> bool,
     on_add: impl Fn(i64) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let lang = state::lang();
@@ -416,7 +425,7 @@ fn AddSpec(
         if q.is_empty() {
             return Vec::new();
         }
-        let listed: Vec<i64> = rows.with(|r| r.iter().map(|r| r.spec_id).collect());
+        let listed = listed.get();
         terms.with_value(|t| {
             t.iter()
                 .filter(|t| !listed.contains(&t.spec_id))
@@ -433,8 +442,8 @@ fn AddSpec(
     view! {
         <div class="add-spec">
             <label class="field">
-                <span>{tr("添加品规", "Add a spec")}</span>
-                <input type="search" data-test="spec-search" autocomplete="off"
+                <span>{tr(label.0, label.1)}</span>
+                <input type="search" data-test=format!("{test}-search") autocomplete="off"
                     placeholder=move || lang.get().pick("输入品规名称、品牌或条码", "Name, brand or code")
                     prop:value=move || query.get()
                     on:input=move |ev| query.set(event_target_value(&ev))/>
@@ -442,10 +451,10 @@ fn AddSpec(
             <ul class="spec-matches">
                 {move || matches().into_iter().map(|t| {
                     let id = t.spec_id;
-                    let orderable = t.orderable;
+                    let orderable = pickable(&t);
                     view! {
                         <li>
-                            <button class="match" data-test="spec-match" disabled=!orderable
+                            <button class="match" data-test=format!("{test}-match") disabled=!orderable
                                 on:click=move |_| { on_add(id); query.set(String::new()); }>
                                 <span>{t.name.clone()}</span>
                                 <span class="muted small">{t.code.clone()}</span>
@@ -459,6 +468,17 @@ fn AddSpec(
             </ul>
         </div>
     }
+}
+
+/// A spec that may be added to the settings.
+fn settable(t: &SpecTerms) -> bool {
+    t.orderable
+}
+
+/// A spec that may be added to the order of the day: orderable, with room
+/// under the day's cap.
+fn orderable_now(t: &SpecTerms) -> bool {
+    t.orderable && t.class_cap > 0
 }
 
 fn yuan(fen: Fen) -> String {
@@ -787,7 +807,9 @@ fn ProposalPanel(view: RetailerSettingsView) -> impl IntoView {
                     </div>
                     {(idle > 0).then(|| view! { <p class="muted small">{move || format!("{} {idle} {}", lang.get().pick("另有", "Another"), lang.get().pick("个品规库存充足，无需订购", "specs have enough stock"))}</p> })}
                     {move || (open && online && mode.get() != Mode::Show).then(|| view! {
-                        <AddOrderSpec terms quantities on_add=add/>
+                        <AddSpec terms listed=Signal::derive(move || quantities.with(|q| q.iter().map(|q| q.0).collect()))
+                            label=("添加订购品规", "Add a spec to the order") test="order-spec"
+                            pickable=orderable_now on_add=add/>
                     })}
                     {match confirmed.clone() {
                         Some(c) if c.status != OrderStatus::Cancelled => view! {
@@ -842,65 +864,6 @@ fn ProposalPanel(view: RetailerSettingsView) -> impl IntoView {
             }
         })}
         <OrdersList retailer_id changed=orders_changed/>
-    }
-}
-
-/// Adds any orderable spec to the order, proposed or not.
-#[component]
-fn AddOrderSpec(
-    terms: StoredValue<Vec<SpecTerms>>,
-    quantities: RwSignal<Vec<(i64, RwSignal<String>)>>,
-    on_add: impl Fn(i64) + Copy + Send + Sync + 'static,
-) -> impl IntoView {
-    let lang = state::lang();
-    let query = RwSignal::new(String::new());
-    let matches = move || {
-        let q = query.get().trim().to_lowercase();
-        if q.is_empty() {
-            return Vec::new();
-        }
-        let listed: Vec<i64> = quantities.with(|r| r.iter().map(|r| r.0).collect());
-        terms.with_value(|t| {
-            t.iter()
-                .filter(|t| !listed.contains(&t.spec_id))
-                .filter(|t| {
-                    t.name.to_lowercase().contains(&q)
-                        || t.brand.to_lowercase().contains(&q)
-                        || t.code.contains(&q)
-                })
-                .take(8)
-                .cloned()
-                .collect::<Vec<_>>()
-        })
-    };
-    view! {
-        <div class="add-spec">
-            <label class="field">
-                <span>{tr("添加订购品规", "Add a spec to the order")}</span>
-                <input type="search" data-test="order-spec-search" autocomplete="off"
-                    placeholder=move || lang.get().pick("输入品规名称、品牌或条码", "Name, brand or code")
-                    prop:value=move || query.get()
-                    on:input=move |ev| query.set(event_target_value(&ev))/>
-            </label>
-            <ul class="spec-matches">
-                {move || matches().into_iter().map(|t| {
-                    let id = t.spec_id;
-                    let orderable = t.orderable && t.class_cap > 0;
-                    view! {
-                        <li>
-                            <button class="match" data-test="order-spec-match" disabled=!orderable
-                                on:click=move |_| { on_add(id); query.set(String::new()); }>
-                                <span>{t.name.clone()}</span>
-                                <span class="muted small">{t.code.clone()}</span>
-                                <span class="muted small">{move || if orderable {
-                                    format!("{} {} {}", lang.get().pick("限量", "cap"), t.class_cap, lang.get().pick("条", "ctn"))
-                                } else { lang.get().pick("不可订购", "not orderable").to_string() }}</span>
-                            </button>
-                        </li>
-                    }
-                }).collect_view()}
-            </ul>
-        </div>
     }
 }
 
