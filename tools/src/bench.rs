@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use domain::forecast::baseline::{forecast, peak_factor, Method};
+use domain::forecast::baseline::{forecast, Method, Profile};
 use domain::forecast::evaluate::{evaluate, Contender, ErrorSums};
 use domain::forecast::view::{CellWrite, SaveCellsRequest, SaveCellsResponse};
 use domain::forecast::{default_month, CycleInput, Scope};
@@ -167,14 +167,14 @@ pub fn baseline_csv(input: &Path, output: &Path, horizon: i64) -> anyhow::Result
             (id, s)
         })
         .collect();
-    let peak = peak_factor(first, &totals);
+    let profile = Profile::pooled(first, &totals);
     let mut writer =
         csv::Writer::from_path(output).with_context(|| format!("writing {}", output.display()))?;
     writer.write_record(["series_id", "month", "forecast", "method"])?;
     for (id, s) in &series {
         for h in 1..=horizon {
             let target = last.plus(h);
-            let f = forecast(first, s, target, peak);
+            let f = forecast(first, s, target, &profile);
             writer.write_record([
                 id.as_str(),
                 &target.to_string(),

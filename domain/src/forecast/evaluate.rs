@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::baseline::{forecast, peak_factor, Method};
+use super::baseline::{forecast, Method, Profile};
 use crate::month::YearMonth;
 
 /// Weighted absolute percentage error Σ|F − A| / ΣA; `None` when nothing
@@ -104,7 +104,7 @@ pub struct Evaluation {
 /// Rolling-origin evaluation: for each of the last `origins` months of the
 /// history, every series is forecast from the months before it and compared
 /// with what was ordered. `series` hold consecutive months starting at
-/// `first`, all of the same length. The peak factor is estimated from the
+/// `first`, all of the same length. The seasonal profile is estimated from the
 /// series' total up to each origin, so no future month is used.
 pub fn evaluate(first: YearMonth, series: &[Vec<f64>], origins: usize) -> Evaluation {
     let len = series.iter().map(Vec::len).max().unwrap_or(0);
@@ -121,13 +121,13 @@ pub fn evaluate(first: YearMonth, series: &[Vec<f64>], origins: usize) -> Evalua
                     .sum()
             })
             .collect();
-        let peak = peak_factor(first, &totals);
+        let profile = Profile::pooled(first, &totals);
         for s in series {
             let Some(&actual) = s.get(t) else { continue };
             let history = &s[..t];
             let naive = history.last().copied().unwrap_or(0.0);
             let seasonal = if t >= 12 { s[t - 12] } else { naive };
-            let base = forecast(first, history, target, peak);
+            let base = forecast(first, history, target, &profile);
             // Series that never ordered before and do not order now say
             // nothing about any method.
             if base.method == Method::None && actual == 0.0 {

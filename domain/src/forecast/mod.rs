@@ -5,6 +5,7 @@
 pub mod actuals;
 pub mod baseline;
 pub mod evaluate;
+pub mod methods;
 pub mod review;
 pub mod view;
 

@@ -16,7 +16,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::Json;
-use domain::forecast::baseline::{forecast, peak_factor};
+use domain::forecast::baseline::{forecast, Profile};
 use domain::forecast::review;
 use domain::forecast::view::{
     CellWrite, CycleList, CycleProgress, CycleStatus, CycleView, ForecastBound, ImportReport,
@@ -330,7 +330,7 @@ pub async fn load_sheet(state: &AppState, cycle: CycleView, sheet: &Sheet) -> Ap
     };
 
     // One pass over the history: a series per retailer × spec over the
-    // window, and the sheet's total per month for the peak factor.
+    // window, and the sheet's total per month for the seasonal profile.
     let window = HISTORY_MONTHS as usize;
     let mut series: HashMap<(i64, i64), Vec<f64>> = HashMap::new();
     let mut totals = vec![0.0; window];
@@ -345,7 +345,7 @@ pub async fn load_sheet(state: &AppState, cycle: CycleView, sheet: &Sheet) -> Ap
             totals[i] += cartons as f64;
         }
     }
-    let peak = peak_factor(first, &totals);
+    let profile = Profile::pooled(first, &totals);
     let no_orders = vec![0.0; window];
     let at = |s: &[f64], month: YearMonth| {
         usize::try_from(first.months_until(month))
@@ -389,7 +389,7 @@ pub async fn load_sheet(state: &AppState, cycle: CycleView, sheet: &Sheet) -> Ap
             view.bound.push(bounds.of(spec.spec_id, &row.class_code));
             let history = series.get(&key).unwrap_or(&no_orders);
             view.baseline
-                .push(forecast(first, history, view.cycle.month, peak).cartons());
+                .push(forecast(first, history, view.cycle.month, &profile).cartons());
             view.last_month.push(at(history, last));
             view.last_year.push(at(history, view.cycle.month.plus(-12)));
             // Turnover is the retailer's own figure only once it has joined.

@@ -20,7 +20,7 @@
 use std::collections::HashMap;
 
 use chrono::{Duration, NaiveDate};
-use domain::forecast::baseline::{forecast, peak_factor};
+use domain::forecast::baseline::{forecast, Profile};
 use domain::forecast::review::{AccuracySums, Compared};
 use domain::forecast::{
     default_deadlines, deviates, in_scope, month_sample_group, ForecastRules, Scope,
@@ -331,7 +331,7 @@ impl History {
                     }
                 }
             }
-            let peak = peak_factor(first, &totals);
+            let profile = Profile::pooled(first, &totals);
             let mut series = vec![0.0; WINDOW as usize];
             for r in &scoped {
                 in_scope_rows.push(vec![cycle_id.into(), r.id.into(), sheet.into()]);
@@ -339,7 +339,7 @@ impl History {
                     for (i, v) in series.iter_mut().enumerate() {
                         *v = self.ordered(r, spec, first.plus(i as i64)) as f64;
                     }
-                    let baseline = forecast(first, &series, month, peak).cartons();
+                    let baseline = forecast(first, &series, month, &profile).cartons();
                     let actual = self.ordered(r, spec, month);
                     let entered = self.entered(actual, baseline, skill);
                     let reason = deviates(entered, baseline, &self.rules).then(|| {
