@@ -222,6 +222,11 @@ pub const ACTIONS: &[(&str, &str, &str)] = &[
         "修改预测上限",
         "Forecast bound changed",
     ),
+    (
+        "forecast.baselines.recompute",
+        "重新计算系统基线",
+        "Baselines recomputed",
+    ),
     ("backup.taken", "数据备份", "Backup taken"),
     ("analysis.plans.set", "修改销售计划", "Sales plans set"),
     ("masterdata.import.add", "导入新增", "Added by an import"),

@@ -201,6 +201,10 @@ pub mod op {
     pub const RULES_CHANGE: Access = Access::Roles(CENTER);
     pub const BOUNDS_READ: Access = Access::Roles(STAFF);
     pub const BOUNDS_CHANGE: Access = Access::Roles(CENTER);
+    /// The stored baselines' state: the marketing center and administrators
+    /// read it; recomputing is the marketing center's.
+    pub const BASELINES: Access = Access::Roles(READERS);
+    pub const RECOMPUTE_BASELINES: Access = Access::Roles(CENTER);
     pub const USERS: Access = Access::Roles(ADMINS);
     pub const CREATE_USER: Access = Access::Roles(ADMINS);
     pub const CHANGE_USER: Access = Access::Roles(ADMINS);
@@ -394,6 +398,12 @@ pub const ROUTES: &[Route] = &[
     r("PUT", "/api/forecast/rules", op::RULES_CHANGE),
     r("GET", "/api/forecast/bounds", op::BOUNDS_READ),
     r("PUT", "/api/forecast/bounds", op::BOUNDS_CHANGE),
+    r("GET", "/api/forecast/baselines", op::BASELINES),
+    r(
+        "POST",
+        "/api/forecast/baselines/recompute",
+        op::RECOMPUTE_BASELINES,
+    ),
     r("GET", "/api/admin/users", op::USERS),
     r("POST", "/api/admin/users", op::CREATE_USER),
     r("PATCH", "/api/admin/users/{id}", op::CHANGE_USER),

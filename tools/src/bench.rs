@@ -1,12 +1,11 @@
 //! Command-line tools beside the server: the baseline evaluation, the
 //! baseline as a CSV filter, and the sheet-save benchmark.
 
-use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use domain::forecast::baseline::{forecast, Method, Profile};
+use domain::forecast::baseline::Method;
 use domain::forecast::evaluate::{evaluate, Contender, ErrorSums};
 use domain::forecast::view::{CellWrite, SaveCellsRequest, SaveCellsResponse};
 use domain::forecast::{default_month, CycleInput, Scope};
@@ -115,76 +114,6 @@ pub async fn baseline_eval(db: &Db, origins: usize) -> anyhow::Result<()> {
         (started.elapsed() - loaded).as_secs_f64() * 1e3
     );
     Ok(())
-}
-
-/// Reads monthly history as CSV (`series_id,month,quantity`, a header row,
-/// months as YYYY-MM) and writes the baseline for the `horizon` months after
-/// the last month in the file as CSV (`series_id,month,forecast,method`).
-/// The Spring Festival factor is estimated from the total of all series.
-pub fn baseline_csv(input: &Path, output: &Path, horizon: i64) -> anyhow::Result<usize> {
-    if !(1..=24).contains(&horizon) {
-        anyhow::bail!("--horizon must be 1 to 24 months");
-    }
-    let mut reader =
-        csv::Reader::from_path(input).with_context(|| format!("reading {}", input.display()))?;
-    let mut points: BTreeMap<String, Vec<(YearMonth, f64)>> = BTreeMap::new();
-    for (i, record) in reader.records().enumerate() {
-        let line = i + 2;
-        let record = record.with_context(|| format!("line {line}"))?;
-        let field = |n: usize, name: &str| {
-            record
-                .get(n)
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .with_context(|| format!("line {line}: {name} is missing"))
-        };
-        let id = field(0, "series_id")?.to_string();
-        let month: YearMonth = field(1, "month")?
-            .parse()
-            .map_err(|e| anyhow::anyhow!("line {line}: {e}"))?;
-        let quantity: f64 = field(2, "quantity")?
-            .parse()
-            .ok()
-            .filter(|q: &f64| q.is_finite() && *q >= 0.0)
-            .with_context(|| format!("line {line}: quantity must be a number ≥ 0"))?;
-        points.entry(id).or_default().push((month, quantity));
-    }
-    let months = points.values().flatten().map(|(m, _)| *m);
-    let (Some(first), Some(last)) = (months.clone().min(), months.max()) else {
-        anyhow::bail!("{} holds no rows", input.display());
-    };
-    let len = (first.months_until(last) + 1) as usize;
-    let mut totals = vec![0.0; len];
-    let series: Vec<(String, Vec<f64>)> = points
-        .into_iter()
-        .map(|(id, p)| {
-            let mut s = vec![0.0; len];
-            for (m, v) in p {
-                let i = first.months_until(m) as usize;
-                s[i] += v;
-                totals[i] += v;
-            }
-            (id, s)
-        })
-        .collect();
-    let profile = Profile::pooled(first, &totals);
-    let mut writer =
-        csv::Writer::from_path(output).with_context(|| format!("writing {}", output.display()))?;
-    writer.write_record(["series_id", "month", "forecast", "method"])?;
-    for (id, s) in &series {
-        for h in 1..=horizon {
-            let target = last.plus(h);
-            let f = forecast(first, s, target, &profile);
-            writer.write_record([
-                id.as_str(),
-                &target.to_string(),
-                &format!("{:.2}", f.value),
-                f.method.as_str(),
-            ])?;
-        }
-    }
-    writer.flush()?;
-    Ok(series.len())
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {

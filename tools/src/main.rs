@@ -86,16 +86,32 @@ enum Command {
         #[arg(long, value_enum, default_value = "county")]
         scale: Scale,
     },
-    /// Forecast with the baseline from a CSV of monthly history
-    /// (series_id,month,quantity) and write the next --horizon months as CSV
-    /// (series_id,month,forecast,method). No database is used.
+    /// Forecast with the baseline from a CSV of monthly history (a header
+    /// row series_id,month,quantity; months YYYY-MM) and write the next
+    /// --horizon months of each series, from its own last month, as CSV
+    /// (series_id,month,forecast,low,high,method; low–high is the 80 %
+    /// interval). No database is used. Bad rows are refused with their line.
     BaselineCsv {
         #[arg(long)]
         input: PathBuf,
         #[arg(long)]
         output: PathBuf,
         #[arg(long, default_value_t = 3)]
-        horizon: i64,
+        horizon: usize,
+        /// Every series runs through this month (YYYY-MM): months without a
+        /// row are zero, as in order histories that list only orders.
+        /// Without it each series ends at its own last row.
+        #[arg(long)]
+        through: Option<domain::month::YearMonth>,
+        /// Rolling origin: forecast each of the last N months of the file
+        /// one month ahead from the months before it (for evaluation).
+        #[arg(long, default_value_t = 0)]
+        origins: usize,
+        #[arg(long, value_enum, default_value = "festival")]
+        calendar: tools::baseline_csv::Calendar,
+        /// Season length for --calendar own.
+        #[arg(long, default_value_t = 12)]
+        season: usize,
     },
     /// Benchmark: save a full 9,000-cell forecast sheet through the API and
     /// with a raw insert, side by side (generating the demo at --scale first
@@ -148,6 +164,14 @@ enum Command {
         #[arg(long, value_enum, default_value = "city")]
         scale: Scale,
     },
+    /// Benchmark: recompute every stored baseline (系统基线) through the
+    /// service as a server does in the background, generating the demo at
+    /// --scale first if the database is empty; prints the series, the
+    /// time, series/s and the progress seen on the way.
+    BenchBaselines {
+        #[arg(long, value_enum, default_value = "city")]
+        scale: Scale,
+    },
     /// Benchmark: the sales and stock analysis pages as the marketing
     /// center, a county department, a market manager and a customer
     /// manager read them (API, from the kept summaries), beside the raw SQL
@@ -190,6 +214,11 @@ async fn main() -> anyhow::Result<()> {
                 Some(report) => {
                     print_report(&report);
                     println!("generated in {:.1} s", started.elapsed().as_secs_f64());
+                    // The server computes them in the background when it starts.
+                    server::service::baselines::Runner::new(db.clone())
+                        .queue(domain::forecast::stored::RunSource::Demo, None)
+                        .await?;
+                    println!("系统基线 / system baselines: queued; the server computes them when it starts");
                 }
                 None => println!("the database already holds data; nothing generated"),
             }
@@ -280,11 +309,31 @@ async fn main() -> anyhow::Result<()> {
             input,
             output,
             horizon,
+            through,
+            origins,
+            calendar,
+            season,
         } => {
-            let series = tools::bench::baseline_csv(&input, &output, horizon)?;
+            let options = tools::baseline_csv::Options {
+                horizon,
+                origins,
+                through,
+                calendar,
+                season,
+            };
+            let s = tools::baseline_csv::run(&input, &output, &options)?;
             println!(
-                "{series} series forecast for {horizon} months; written to {}",
+                "{} series, {} forecasts written to {}",
+                s.series,
+                s.forecasts,
                 output.display()
+            );
+            // Read by scripts/forecast-eval.sh: time spent forecasting only.
+            println!(
+                "fit-and-predict: {:.3} s for {} fits ({:.1} µs per fit)",
+                s.compute.as_secs_f64(),
+                s.forecasts.div_ceil(horizon.max(1)),
+                s.compute.as_secs_f64() * 1e6 / s.forecasts.div_ceil(horizon.max(1)).max(1) as f64
             );
             Ok(())
         }
@@ -321,6 +370,10 @@ async fn main() -> anyhow::Result<()> {
         Command::BenchDashboard { rounds, scale } => {
             let db = seeded(&cli.database_url, scale, today).await?;
             tools::bench::bench_dashboard(&db, rounds.max(1)).await
+        }
+        Command::BenchBaselines { scale } => {
+            let db = seeded(&cli.database_url, scale, today).await?;
+            tools::bench_baselines::run(&db).await
         }
         Command::BenchAnalysis { rounds, scale } => {
             let db = seeded(&cli.database_url, scale, today).await?;

@@ -94,34 +94,18 @@ impl Forecast {
         whole(self.value)
     }
 
-    /// The 80 % interval in whole cartons (the bounds rounded outwards).
+    /// The 80 % interval in whole cartons (each bound rounded to the
+    /// nearest: rounding outwards would cover far more than 80 % of small
+    /// counts).
     pub fn range(self) -> (i64, i64) {
-        (
-            whole_down(self.low),
-            whole_up(self.high).max(whole_down(self.low)),
-        )
+        let (low, high) = (whole(self.low), whole(self.high));
+        (low.min(self.cartons()), high.max(self.cartons()))
     }
 }
 
 fn whole(v: f64) -> i64 {
     if v.is_finite() {
         v.round().clamp(0.0, 1e12) as i64
-    } else {
-        0
-    }
-}
-
-fn whole_down(v: f64) -> i64 {
-    if v.is_finite() {
-        v.floor().clamp(0.0, 1e12) as i64
-    } else {
-        0
-    }
-}
-
-fn whole_up(v: f64) -> i64 {
-    if v.is_finite() {
-        v.ceil().clamp(0.0, 1e12) as i64
     } else {
         0
     }
@@ -149,8 +133,10 @@ enum Slot {
     Calendar(u32),
 }
 
-fn slot(month: YearMonth) -> Slot {
-    if month.has_spring_festival_peak() {
+fn slot(month: YearMonth, festival: bool) -> Slot {
+    if !festival {
+        Slot::Calendar(month.month())
+    } else if month.has_spring_festival_peak() {
         Slot::Peak
     } else if month.plus(-1).has_spring_festival_peak() {
         Slot::AfterPeak
@@ -167,6 +153,9 @@ pub struct Profile {
     pub after_peak: f64,
     /// January to December, for months that are neither.
     pub calendar: [f64; 12],
+    /// Whether the festival's months have their own index; if not, every
+    /// month is indexed by its calendar month.
+    pub festival: bool,
 }
 
 impl Profile {
@@ -175,11 +164,12 @@ impl Profile {
         peak: 1.0,
         after_peak: 1.0,
         calendar: [1.0; 12],
+        festival: false,
     };
 
     /// The index of a month.
     pub fn index(&self, month: YearMonth) -> f64 {
-        match slot(month) {
+        match slot(month, self.festival) {
             Slot::Peak => self.peak,
             Slot::AfterPeak => self.after_peak,
             Slot::Calendar(m) => self.calendar[(m as usize).saturating_sub(1).min(11)],
@@ -191,6 +181,16 @@ impl Profile {
     /// deseasonalised totals, averaged per kind of month (with a small prior
     /// weight at 1), three rounds. Flat with fewer than 12 months.
     pub fn pooled(first: YearMonth, totals: &[f64]) -> Profile {
+        Self::estimate(first, totals, true)
+    }
+
+    /// As [`Profile::pooled`] with calendar months only (no festival
+    /// months), to measure what the festival handling adds.
+    pub fn pooled_calendar(first: YearMonth, totals: &[f64]) -> Profile {
+        Self::estimate(first, totals, false)
+    }
+
+    fn estimate(first: YearMonth, totals: &[f64], festival: bool) -> Profile {
         let n = totals.len();
         if n < 12 || totals.iter().any(|v| !v.is_finite() || *v < 0.0) {
             return Profile::FLAT;
@@ -199,7 +199,10 @@ impl Profile {
             return Profile::FLAT;
         }
         let months: Vec<YearMonth> = (0..n).map(|i| first.plus(i as i64)).collect();
-        let mut profile = Profile::FLAT;
+        let mut profile = Profile {
+            festival,
+            ..Profile::FLAT
+        };
         for _ in 0..3 {
             let adjusted: Vec<f64> = totals
                 .iter()
@@ -215,7 +218,7 @@ impl Profile {
                 if trend <= 0.0 {
                     continue;
                 }
-                let k = match slot(m) {
+                let k = match slot(m, festival) {
                     Slot::Peak => 12,
                     Slot::AfterPeak => 13,
                     Slot::Calendar(c) => (c as usize).saturating_sub(1).min(11),
@@ -226,7 +229,10 @@ impl Profile {
             let index = |(s, c): (f64, f64)| {
                 ((s + INDEX_PRIOR) / (c + INDEX_PRIOR)).clamp(INDEX_RANGE.0, INDEX_RANGE.1)
             };
-            let mut next = Profile::FLAT;
+            let mut next = Profile {
+                festival,
+                ..Profile::FLAT
+            };
             for (k, c) in next.calendar.iter_mut().enumerate() {
                 *c = index(sums[k]);
             }

@@ -7,6 +7,7 @@ pub mod baseline;
 pub mod evaluate;
 pub mod methods;
 pub mod review;
+pub mod stored;
 pub mod view;
 
 use chrono::{Datelike, NaiveDate};

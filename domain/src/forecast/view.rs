@@ -213,6 +213,12 @@ pub struct SheetView {
     pub bound: Vec<i64>,
     /// The system baseline, in cartons.
     pub baseline: Vec<i64>,
+    /// The low and high end of the baseline's 80 % interval, in whole
+    /// cartons (0–0 for a series without history).
+    #[serde(default)]
+    pub baseline_low: Vec<i64>,
+    #[serde(default)]
+    pub baseline_high: Vec<i64>,
     /// Orders in the month before the forecast month's previous month
     /// (the last complete month).
     pub last_month: Vec<i64>,
