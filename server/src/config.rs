@@ -45,6 +45,10 @@ pub struct Config {
     /// The backup schedule; `None` only when turned off explicitly
     /// (`serve --no-backup`) or in tests.
     pub backup: Option<crate::backup::BackupConfig>,
+    /// At start, recompute the stored baselines when they are older than
+    /// the history. `serve` does unless told not to; tests and tools start
+    /// without (they ask for a recompute when they want one).
+    pub baselines_at_start: bool,
 }
 
 impl Config {
@@ -67,6 +71,7 @@ impl Config {
             address_failures: 30,
             address_window_seconds: 15 * 60,
             backup: None,
+            baselines_at_start: false,
         }
     }
 }

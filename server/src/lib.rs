@@ -57,6 +57,8 @@ pub struct AppState {
     /// of the pool, so a crowd opening reports queues for these instead of
     /// taking every connection from people saving their work.
     pub report_slots: Arc<tokio::sync::Semaphore>,
+    /// Recomputes of the stored baselines, one at a time across processes.
+    pub baselines: service::baselines::Runner,
 }
 
 impl AppState {
@@ -71,6 +73,7 @@ impl AppState {
         };
         let dummy_hash = password::hash(random).await?;
         Ok(AppState {
+            baselines: service::baselines::Runner::new(db.clone()),
             db,
             throttle: guard::AddressThrottle::new(
                 config.address_failures,
@@ -208,7 +211,8 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
 }
 
 /// Serves until the future `shutdown` completes; expired sessions are swept
-/// hourly, and the database is backed up on the schedule of `config.backup`.
+/// hourly, the stored baselines are recomputed when older than the history,
+/// and the database is backed up on the schedule of `config.backup`.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
@@ -250,10 +254,14 @@ pub async fn serve(
         state.config.backup.clone().map(|config| {
             backup::spawn(state.db.clone(), state.config.database_url.clone(), config)
         });
+    // Stored baselines older than the history are recomputed, and runs
+    // left by a stopped process are taken up.
+    let baselines = state.baselines.watch(state.config.baselines_at_start);
     let header_timeout = state.config.header_timeout;
     let limits = state.config.connections;
     let result = serve_connections(listener, app(state), header_timeout, limits, shutdown).await;
     sweep.abort();
+    baselines.abort();
     if let Some(backups) = backups {
         backups.abort();
     }

@@ -58,6 +58,10 @@ enum Command {
         /// other way).
         #[arg(long)]
         no_backup: bool,
+        /// Do not recompute stored baselines older than the history at
+        /// start (tests; requested recomputes still run).
+        #[arg(long, hide = true)]
+        no_baseline_check: bool,
     },
     /// Write a consistent copy of the database (SQLite `VACUUM INTO`,
     /// PostgreSQL `pg_dump -Fc`) and its manifest, while it is in use: to
@@ -106,6 +110,7 @@ async fn main() -> anyhow::Result<()> {
         backup_at: backup::parse_at(backup::DEFAULT_AT).map_err(anyhow::Error::msg)?,
         backup_every: None,
         no_backup: false,
+        no_baseline_check: false,
     }) {
         Command::Serve {
             bind,
@@ -116,6 +121,7 @@ async fn main() -> anyhow::Result<()> {
             backup_at,
             backup_every,
             no_backup,
+            no_baseline_check,
         } => {
             let started = Instant::now();
             let backup = (!no_backup).then(|| BackupConfig {
@@ -141,6 +147,7 @@ async fn main() -> anyhow::Result<()> {
                 static_dir,
                 secure_cookies,
                 backup,
+                baselines_at_start: !no_baseline_check,
                 ..Config::local(cli.database_url)
             };
             let state = server::prepare(config).await?;

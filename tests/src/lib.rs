@@ -599,7 +599,13 @@ impl ServerProcess {
             .port();
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let child = Command::new(server_binary())
-            .args(["--database-url", database_url, "serve", "--no-backup"])
+            .args([
+                "--database-url",
+                database_url,
+                "serve",
+                "--no-backup",
+                "--no-baseline-check",
+            ])
             .arg("--bind")
             .arg(addr.to_string())
             .arg("--static-dir")

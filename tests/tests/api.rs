@@ -409,6 +409,8 @@ async fn the_openapi_document_describes_every_route(backend: Backend) {
         ("/api/forecast/rules", "put"),
         ("/api/forecast/bounds", "get"),
         ("/api/forecast/bounds", "put"),
+        ("/api/forecast/baselines", "get"),
+        ("/api/forecast/baselines/recompute", "post"),
         ("/api/forecast/reviews", "get"),
         ("/api/forecast/sheets/{id}/review", "get"),
         ("/api/forecast/sheets/{id}/corrections", "put"),

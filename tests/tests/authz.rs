@@ -375,6 +375,10 @@ fn probe_of(method: &Method, path: &str, f: &Fixture, side: Side) -> Option<Prob
             path.into(),
             Some(json!({ "year": 1999, "plans": [{ "unit_id": 0, "month": 13, "cartons": -1 }] })),
         ),
+        ("GET", "/api/forecast/baselines") => get(path.into()),
+        // Queues a recompute (harmless: the baselines are computed again
+        // from the same history).
+        ("POST", "/api/forecast/baselines/recompute") => probe(m, path.into(), Some(json!({}))),
         ("GET", "/api/replenishment/allocations" | "/api/replenishment/allocations/plan") => {
             get(format!("{path}?month=2026-11"))
         }

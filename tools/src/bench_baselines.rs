@@ -46,10 +46,11 @@ pub async fn run(db: &Db) -> anyhow::Result<()> {
     if run.status != RunStatus::Done {
         anyhow::bail!("run {id} ended {:?}: {:?}", run.status, run.error);
     }
-    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM baselines WHERE history_through = $1")
-        .bind(run.history_through.map(|m| m.to_string()))
-        .fetch_one(&db.pool)
-        .await?;
+    let stored: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM baselines WHERE history_through = $1")
+            .bind(run.history_through.map(|m| m.to_string()))
+            .fetch_one(&db.pool)
+            .await?;
     let retailers: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM retailers")
         .fetch_one(&db.pool)
         .await?;

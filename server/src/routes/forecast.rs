@@ -16,8 +16,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::Json;
-use domain::forecast::baseline::{forecast, Profile};
 use domain::forecast::review;
+use domain::forecast::stored::BaselineStatus;
 use domain::forecast::view::{
     CellWrite, CycleList, CycleProgress, CycleStatus, CycleView, ForecastBound, ImportReport,
     ReopenRequest, SaveCellsRequest, SaveCellsResponse, SheetStatus, SheetView,
@@ -34,6 +34,7 @@ use serde_json::json;
 use crate::clock::today;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, CurrentUser};
+use crate::service::baselines;
 use crate::service::forecast::{self as service, closed};
 use crate::service::reach::Narrow;
 use crate::service::reports;
@@ -44,7 +45,7 @@ use crate::AppState;
 
 const TAG: &str = "forecast";
 /// Months of history behind the baseline and the helpers.
-const HISTORY_MONTHS: i64 = 24;
+const HISTORY_MONTHS: i64 = baselines::WINDOW;
 
 async fn cycle_or_404(state: &AppState, id: i64, lang: Lang) -> ApiResult<CycleView> {
     store::cycle(&state.db.pool, id)
@@ -330,10 +331,9 @@ pub async fn load_sheet(state: &AppState, cycle: CycleView, sheet: &Sheet) -> Ap
     };
 
     // One pass over the history: a series per retailer × spec over the
-    // window, and the sheet's total per month for the seasonal profile.
+    // window.
     let window = HISTORY_MONTHS as usize;
     let mut series: HashMap<(i64, i64), Vec<f64>> = HashMap::new();
-    let mut totals = vec![0.0; window];
     for &(retailer, spec, month, cartons) in &history {
         let Ok(i) = usize::try_from(first.months_until(month)) else {
             continue;
@@ -342,10 +342,19 @@ pub async fn load_sheet(state: &AppState, cycle: CycleView, sheet: &Sheet) -> Ap
             series
                 .entry((retailer, spec))
                 .or_insert_with(|| vec![0.0; window])[i] = cartons as f64;
-            totals[i] += cartons as f64;
         }
     }
-    let profile = Profile::pooled(first, &totals);
+    // Stored by the last recompute; computed now only for a month no run
+    // has stored yet.
+    let stored = baselines::for_sheet(
+        state,
+        sheet.id,
+        cycle.id,
+        cycle.month,
+        (first, last),
+        &series,
+    )
+    .await?;
     let no_orders = vec![0.0; window];
     let at = |s: &[f64], month: YearMonth| {
         usize::try_from(first.months_until(month))
@@ -368,6 +377,8 @@ pub async fn load_sheet(state: &AppState, cycle: CycleView, sheet: &Sheet) -> Ap
         revision: Vec::with_capacity(cells),
         bound: Vec::with_capacity(cells),
         baseline: Vec::with_capacity(cells),
+        baseline_low: Vec::with_capacity(cells),
+        baseline_high: Vec::with_capacity(cells),
         last_month: Vec::with_capacity(cells),
         last_year: Vec::with_capacity(cells),
         turnover: Vec::with_capacity(cells),
@@ -388,8 +399,11 @@ pub async fn load_sheet(state: &AppState, cycle: CycleView, sheet: &Sheet) -> Ap
             view.revision.push(line.map_or(0, |l| l.revision));
             view.bound.push(bounds.of(spec.spec_id, &row.class_code));
             let history = series.get(&key).unwrap_or(&no_orders);
-            view.baseline
-                .push(forecast(first, history, view.cycle.month, &profile).cartons());
+            // A series without history: 0, interval 0–0.
+            let (baseline, low, high) = stored.get(&key).copied().unwrap_or((0, 0, 0));
+            view.baseline.push(baseline);
+            view.baseline_low.push(low);
+            view.baseline_high.push(high);
             view.last_month.push(at(history, last));
             view.last_year.push(at(history, view.cycle.month.plus(-12)));
             // Turnover is the retailer's own figure only once it has joined.
@@ -528,6 +542,8 @@ async fn load_bounds_only(
         revision: Vec::new(),
         bound,
         baseline: Vec::new(),
+        baseline_low: Vec::new(),
+        baseline_high: Vec::new(),
         last_month: Vec::new(),
         last_year: Vec::new(),
         turnover: Vec::new(),
@@ -842,4 +858,31 @@ pub async fn set_bounds(
     tx.commit().await?;
     drop(conn);
     Ok(Json(store::all_bounds(pool).await?))
+}
+
+/// The stored baselines: the history's last month, the months stored with
+/// the history month behind them, and the latest recompute runs with their
+/// progress (marketing center and administrators).
+#[utoipa::path(get, path = "/api/forecast/baselines", tag = TAG,
+    responses((status = 200, body = BaselineStatus), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn baselines(
+    State(state): State<AppState>,
+    current: CurrentUser,
+) -> ApiResult<Json<BaselineStatus>> {
+    current.require(op::BASELINES)?;
+    Ok(Json(baselines::status(&state.db).await?))
+}
+
+/// Recomputes every baseline in the background (marketing center): a run
+/// starts now, or is queued behind the one under way (a request while one
+/// is queued joins it). Answers at once with the status to follow.
+#[utoipa::path(post, path = "/api/forecast/baselines/recompute", tag = TAG,
+    responses((status = 202, body = BaselineStatus), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn recompute_baselines(
+    State(state): State<AppState>,
+    current: CurrentUser,
+) -> ApiResult<(axum::http::StatusCode, Json<BaselineStatus>)> {
+    current.require(op::RECOMPUTE_BASELINES)?;
+    let status = baselines::recompute(&state, current.user.id, current.lang).await?;
+    Ok((axum::http::StatusCode::ACCEPTED, Json(status)))
 }

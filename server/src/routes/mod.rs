@@ -69,6 +69,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(forecast::import))
         .routes(routes!(forecast::get_rules, forecast::set_rules))
         .routes(routes!(forecast::get_bounds, forecast::set_bounds))
+        .routes(routes!(forecast::baselines))
+        .routes(routes!(forecast::recompute_baselines))
         .routes(routes!(review::inbox))
         .routes(routes!(review::review))
         .routes(routes!(review::correct))

@@ -341,6 +341,14 @@ pub async fn import_actuals(
         &json!({ "rows": checked.len(), "cartons": cartons }),
     )
     .await?;
+    // The month closed: the stored baselines are computed again.
+    state
+        .baselines
+        .request_after(
+            domain::forecast::stored::RunSource::Actuals,
+            Some(current.user.id),
+        )
+        .await;
     Ok(Json(ActualsReport {
         month,
         rows: checked.len(),

@@ -403,6 +403,14 @@ async fn apply(
     drop(progress);
     if kind == ImportKind::History {
         state.db.analyze().await?;
+        // The history changed: the stored baselines are computed again.
+        state
+            .baselines
+            .request_after(
+                domain::forecast::stored::RunSource::HistoryImport,
+                Some(actor_id),
+            )
+            .await;
     }
     Ok(())
 }

@@ -7,6 +7,7 @@ pub mod allocation;
 pub mod analysis;
 pub mod audit_log;
 pub mod auth;
+pub mod baselines;
 pub mod forecast;
 pub mod imports;
 pub mod masterdata;

@@ -437,6 +437,11 @@ pub async fn actuals_from_orders(
         &json!({ "orders": orders, "rows": report.rows, "cartons": cartons }),
     )
     .await?;
+    // The month closed: the stored baselines are computed again.
+    state
+        .baselines
+        .request_after(domain::forecast::stored::RunSource::Actuals, Some(actor))
+        .await;
     Ok(report)
 }
 

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod allocation;
 pub mod analysis;
 pub mod audit;
+pub mod baselines;
 pub mod forecast;
 pub mod home;
 pub mod imports;
