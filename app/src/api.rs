@@ -243,6 +243,29 @@ pub async fn close_cycle(id: i64, csrf: &str, lang: Lang) -> ApiResult<CycleView
     send_json(write(Request::post(&path), lang, csrf), &(), lang).await
 }
 
+/// The stored baselines and their latest recompute runs.
+pub async fn baselines(lang: Lang) -> ApiResult<domain::forecast::stored::BaselineStatus> {
+    get_json("/api/forecast/baselines", lang).await
+}
+
+/// Asks for a recompute of every baseline (marketing center); runs in the
+/// background.
+pub async fn recompute_baselines(
+    csrf: &str,
+    lang: Lang,
+) -> ApiResult<domain::forecast::stored::BaselineStatus> {
+    send_json(
+        write(
+            Request::post("/api/forecast/baselines/recompute"),
+            lang,
+            csrf,
+        ),
+        &(),
+        lang,
+    )
+    .await
+}
+
 pub async fn cycle_progress(id: i64, lang: Lang) -> ApiResult<CycleProgress> {
     get_json(&format!("/api/forecast/cycles/{id}/progress"), lang).await
 }

@@ -1,12 +1,14 @@
 //! Forecast cycles (需求预测): the marketing center opens a cycle for a month
 //! (specs, scope, deadlines), follows every customer manager's sheet, reopens
-//! entry for one manager after the deadline and closes the cycle; customer
+//! entry for one manager after the deadline and closes the cycle, and sees
+//! (and asks for) the recompute of the stored system baselines; customer
 //! managers find their sheet here.
 
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use domain::catalogue::Spec;
+use domain::forecast::stored::{BaselineStatus, RunStatus};
 use domain::forecast::view::{CycleProgress, CycleStatus, CycleView, ReopenRequest};
 use domain::forecast::{check_cycle, default_deadlines, CycleInput, Scope};
 use domain::month::YearMonth;
@@ -44,6 +46,7 @@ pub fn ForecastPage() -> impl IntoView {
                 on_cancel=Callback::new(move |_| editing.set(None))/>
         })}
         {move || notice.get().map(|n| view! { <p class="note" data-test="cycle-opened">{n}</p> })}
+        {move || is_center().then(|| view! { <BaselinePanel/> })}
         <section class="card">
             <h3>{tr("预测周期", "Cycles")}</h3>
             {move || list.get().map(|l| if l.cycles.is_empty() {
@@ -404,4 +407,143 @@ fn OpenCycleForm(
             {editing_id.map(|_| view! { <button type="button" class="secondary" on:click=move |_| on_cancel.run(())>{tr("取消", "Cancel")}</button> })}
         </form>
     }
+}
+
+/// How often the panel asks for the progress of a run under way.
+const BASELINE_POLL_MS: i32 = 2000;
+
+/// The stored system baselines (系统基线), for the marketing center: a
+/// recompute under way with its progress (asked for every 2 s until it
+/// ends), or when they were computed and from which history month, and
+/// 重新计算 (asked first).
+#[component]
+fn BaselinePanel() -> impl IntoView {
+    let lang = state::lang();
+    let session = state::session();
+    let status = RwSignal::new(None::<BaselineStatus>);
+    let error = RwSignal::new(None::<ErrorBody>);
+    let polling = RwSignal::new(false);
+    // Reads the state, and again every 2 s while a run is under way. A
+    // task of its own: it stops when the run ends or the page is left.
+    let follow = move || {
+        if polling.try_get_untracked() != Some(false) {
+            return;
+        }
+        polling.set(true);
+        leptos::task::spawn_local(async move {
+            loop {
+                let Some(l) = lang.try_get_untracked() else {
+                    break;
+                };
+                let active = match api::baselines(l).await {
+                    Ok(s) => {
+                        let active = s.active().is_some();
+                        if status.try_set(Some(s)).is_some() {
+                            return;
+                        }
+                        active
+                    }
+                    Err(e) => {
+                        let _ = error.try_set(Some(e));
+                        false
+                    }
+                };
+                if !active {
+                    break;
+                }
+                sleep(BASELINE_POLL_MS).await;
+            }
+            let _ = polling.try_set(false);
+        });
+    };
+    follow();
+    let recompute = Action::new_local(move |csrf: &String| {
+        let csrf = csrf.clone();
+        async move { api::recompute_baselines(&csrf, lang.get_untracked()).await }
+    });
+    Effect::new(move |_| match recompute.value().get() {
+        Some(Ok(s)) => {
+            error.set(None);
+            status.set(Some(s));
+            follow();
+        }
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
+    let ask = move |_| {
+        let question = lang.get_untracked().pick(
+            "重新计算全部零售户 × 品规的系统基线和 80% 区间？计算在后台进行，期间预测表照常使用。",
+            "Recompute every retailer × spec baseline and its 80% interval? It runs in the background; the sheets stay usable meanwhile.",
+        );
+        if confirm(question) {
+            recompute.dispatch(session.csrf());
+        }
+    };
+    let busy = move || {
+        recompute.pending().get()
+            || status.with(|s| s.as_ref().is_some_and(|s| s.active().is_some()))
+    };
+    let state_line = move || {
+        let lang = lang.get();
+        status.get().map(|s| match s.active() {
+            Some(run) if run.status == RunStatus::Running => {
+                let percent = run.share() * 100.0;
+                let started = run.started_at.map(crate::format::china_time).unwrap_or_default();
+                view! {
+                    <p data-test="baseline-running">{match lang {
+                        Lang::Zh => format!("正在计算：{} / {} 个序列（{percent:.0}%），开始于 {started}（北京时间）", run.done, run.total),
+                        Lang::En => format!("Computing: {} of {} series ({percent:.0}%), started {started} (China time)", run.done, run.total),
+                    }}</p>
+                    <progress max="100" value=format!("{percent:.1}") data-test="baseline-progress"></progress>
+                }
+                .into_any()
+            }
+            Some(_) => view! {
+                <p data-test="baseline-queued">{lang.pick("已排队，等待开始计算……", "Queued; starting soon…")}</p>
+            }
+            .into_any(),
+            None => {
+                let latest = s.stored.iter().max_by_key(|m| m.computed_at).cloned();
+                let failed = s.runs.first().filter(|r| r.status == RunStatus::Failed).cloned();
+                let stale = s.stale();
+                view! {
+                    <p data-test="baseline-state">{match (latest, lang) {
+                        (Some(m), Lang::Zh) => format!("已于 {} 计算（历史截至 {}）", crate::format::china_time(m.computed_at), m.history_through),
+                        (Some(m), Lang::En) => format!("Computed {} (history to {})", crate::format::china_time(m.computed_at), m.history_through),
+                        (None, _) => lang.pick("尚未计算：打开预测表时临时计算", "Not computed yet: sheets compute them when opened").to_string(),
+                    }}</p>
+                    {stale.then(|| view! {
+                        <p class="muted" data-test="baseline-stale">{match (s.history_through, lang) {
+                            (Some(h), Lang::Zh) => format!("订货历史已到 {h}，系统基线尚未按新历史计算"),
+                            (Some(h), Lang::En) => format!("The history now runs to {h}; the baselines are older"),
+                            (None, _) => String::new(),
+                        }}</p>
+                    })}
+                    {failed.map(|r| view! {
+                        <p class="field-error" data-test="baseline-failed">{format!("{}{}", lang.pick("上次计算失败：", "The last run failed: "), r.error.unwrap_or_default())}</p>
+                    })}
+                }
+                .into_any()
+            }
+        })
+    };
+    view! {
+        <section class="card baseline-panel" data-test="baseline-panel">
+            <h3>{tr("系统基线", "System baselines")}</h3>
+            {state_line}
+            <ErrorNote error=error/>
+            <div class="actions">
+                <button type="button" class="secondary" data-test="baseline-recompute" disabled=busy on:click=ask>
+                    {tr("重新计算", "Recompute")}</button>
+            </div>
+        </section>
+    }
+}
+
+/// Waits `ms` milliseconds in the browser.
+async fn sleep(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }

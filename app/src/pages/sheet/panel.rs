@@ -1,6 +1,8 @@
 //! The side panel: the selected cell's retailer and spec, the helper
-//! figures (last month, same month last year, baseline, turnover, bound),
-//! a reviewer's correction and its line history, and the reason field.
+//! figures (last month, same month last year, baseline with its 80 %
+//! interval, turnover, bound), a note when the value is outside the
+//! interval, a reviewer's correction and its line history, and the reason
+//! field.
 
 use domain::forecast::view::LineHistory;
 use domain::forecast::{check_reason, deviates};
@@ -52,6 +54,9 @@ pub(super) fn CellDetail(ui: Ui) -> impl IntoView {
             let row = &s.rows[r];
             let spec = &s.specs[c];
             let base = s.baseline[i];
+            // Sheets from before intervals were stored carry none.
+            let interval = s.baseline_low.get(i).zip(s.baseline_high.get(i)).map(|(&lo, &hi)| (lo, hi));
+            let outside = value.zip(interval).filter(|&(v, (lo, hi))| v < lo || v > hi);
             let far = value.is_some_and(|v| deviates(v, base, &rules));
             let turnover = s.turnover[i];
             let editable = grid.editable.get();
@@ -61,13 +66,22 @@ pub(super) fn CellDetail(ui: Ui) -> impl IntoView {
                 <dl class="helpers">
                     <dt>{format!("{} {}", lang.pick("上月实际", "Last month"), last_month_of)}</dt><dd data-test="helper-last-month">{s.last_month[i]}</dd>
                     <dt>{lang.pick("去年同期", "Same month last year")}</dt><dd data-test="helper-last-year">{s.last_year[i]}</dd>
-                    <dt>{lang.pick("系统基线", "System baseline")}</dt><dd data-test="helper-baseline">{base}</dd>
+                    <dt>{lang.pick("系统基线", "System baseline")}</dt><dd><span data-test="helper-baseline">{base}</span>
+                        {interval.map(|(lo, hi)| view! {
+                            <small class="interval" data-test="helper-interval">{format!(" {} {lo}–{hi}", lang.pick("80% 区间", "80% interval"))}</small>
+                        })}</dd>
                     <dt>{lang.pick("配货周转数(周)", "Weekly turnover")}</dt><dd data-test="helper-turnover">{match turnover {
                         Some(t) => format!("{t} ≈ {:.0}/{}", t as f64 * 4.3, lang.pick("月", "month")),
                         None => lang.pick("未开通网上配货", "not on online replenishment").to_string(),
                     }}</dd>
                     <dt>{lang.pick("合理上限", "Sanity bound")}</dt><dd data-test="helper-bound">{s.bound[i]}</dd>
                 </dl>
+                {outside.map(|(v, (lo, hi))| view! {
+                    <p class="interval-note" data-test="outside-interval">{match lang {
+                        Lang::Zh => format!("{v} 超出历史支持的区间（{lo}–{hi}），请确认"),
+                        Lang::En => format!("{v} is outside what the history supports ({lo}–{hi}); check it"),
+                    }}</p>
+                })}
                 {grid.corrected.with_value(|k| k.get(&i).cloned()).map(|c| {
                     let (retailer, spec, sheet_id) = (c.retailer_id, c.spec_id, s.sheet_id);
                     view! {
