@@ -317,10 +317,15 @@ def demo(db, tools, out_dir, sample, origins, seed, quick):
     for name, (fc, _) in variants.items():
         label = "baseline" if name == "festival" else "baseline, calendar months only"
         forecasts[label] = {(u, int(t)): v for u, t, v in zip(fc.series_id, fc.t, fc.forecast)}
-    # As the grid shows them: each bound rounded to the nearest carton.
+    # As the grid shows them (`Forecast::range`): the whole cartons inside
+    # the interval, widened to hold the rounded forecast.
+    def whole(lo, hi, f):
+        c = math.floor(f + 0.5)
+        return min(math.ceil(lo - 1e-9), c), max(math.floor(hi + 1e-9), c)
+
     bounds = {
-        (u, int(t)): (math.floor(lo + 0.5), math.floor(hi + 0.5))
-        for u, t, lo, hi in zip(product.series_id, product.t, product.low, product.high)
+        (u, int(t)): whole(lo, hi, f)
+        for u, t, lo, hi, f in zip(product.series_id, product.t, product.low, product.high, product.forecast)
     }
     scale = {}
     for sid in chosen:

@@ -81,7 +81,7 @@ pub async fn baseline_eval(db: &Db, origins: usize) -> anyhow::Result<()> {
     println!();
     println!("By the method the baseline chose per series (each contender on the same points):");
     println!(
-        "{:<8} {:>9}  {:>9} {:>9} {:>9}  {:>9} {:>9} {:>9}",
+        "{:<14} {:>9}  {:>9} {:>9} {:>9}  {:>10} {:>9} {:>9}",
         "method", "forecasts", "WAPE base", "naive", "s-naive", "sMAPE base", "naive", "s-naive"
     );
     for method in Method::ALL {
@@ -95,7 +95,7 @@ pub async fn baseline_eval(db: &Db, origins: usize) -> anyhow::Result<()> {
             get(Contender::SeasonalNaive),
         );
         println!(
-            "{:<8} {:>9}  {:>9} {:>9} {:>9}  {:>9} {:>9} {:>9}",
+            "{:<14} {:>9}  {:>9} {:>9} {:>9}  {:>10} {:>9} {:>9}",
             method.as_str(),
             b.points,
             percent(b.wape()),

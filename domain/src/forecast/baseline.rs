@@ -13,7 +13,9 @@
 //!      12-month season cannot follow;
 //!    - a series of its own ([`forecast_path`], as the evaluation on public
 //!      data uses) gets the 90 % seasonality test and classical
-//!      multiplicative decomposition of `forecast::thetaf`.
+//!      multiplicative decomposition of `forecast::thetaf`, the indices
+//!      estimated on its last six seasons so that a changing season is
+//!      followed.
 //! 3. Fewer than 4 months since the first order ([`Method::Short`]): the mean
 //!    of those months.
 //! 4. Intermittent series, average interval between orders (ADI) of at least
@@ -22,15 +24,19 @@
 //!    without an order is longer than twice the ADI, TSB alone
 //!    ([`Method::Faded`]), which lowers the forecast as the gap grows, so a
 //!    retailer who stopped selling a spec fades out.
-//! 5. Otherwise the mean of AutoETS (augurs) and Theta ([`Method::Combined`]):
-//!    a combination of a few strong methods is known to beat each of them on
-//!    the M competitions (Makridakis et al. 2020), and choosing one method per
-//!    series by a holdout on 2 years of history is noisier than averaging.
+//! 5. Otherwise the median of simple exponential smoothing with a fitted
+//!    weight, AutoETS (augurs) and Theta ([`Method::Combined`]): a
+//!    combination of a few strong methods is known to beat each of them on
+//!    the M competitions (Makridakis et al. 2020), the median keeps one
+//!    method's bad fit out, and choosing one method per series by a holdout on
+//!    2 years of history is noisier than combining (measured by
+//!    `scripts/forecast-eval.sh`; see the README).
 //!
 //! The interval: the spread of the series' own one-step errors (SES with a
 //! fitted weight on the deseasonalised series), widened with the horizon as
 //! for SES, ±1.2816 σ for 80 % of a normal error, at least the spread a
-//! Poisson count with the forecast as mean would have, and never below 0.
+//! Poisson count with the forecast as mean would have, and never below 0. In
+//! whole cartons ([`Forecast::range`]) it is the whole numbers inside it.
 
 use serde::{Deserialize, Serialize};
 
@@ -43,7 +49,7 @@ use crate::month::YearMonth;
 pub enum Method {
     None,
     Short,
-    /// AutoETS and Theta, averaged.
+    /// The median of SES, AutoETS and Theta.
     Combined,
     /// SBA, TSB, ADIDA and IMAPA, averaged.
     Intermittent,
@@ -64,7 +70,7 @@ impl Method {
         match self {
             Method::None => "none",
             Method::Short => "short",
-            Method::Combined => "ets_theta",
+            Method::Combined => "ses_ets_theta",
             Method::Intermittent => "intermittent",
             Method::Faded => "tsb_faded",
         }
@@ -94,11 +100,20 @@ impl Forecast {
         whole(self.value)
     }
 
-    /// The 80 % interval in whole cartons (each bound rounded to the
-    /// nearest: rounding outwards would cover far more than 80 % of small
-    /// counts).
+    /// The 80 % interval in whole cartons: the whole numbers inside it (a
+    /// count is a whole number, so rounding the bounds outwards would cover
+    /// far more than 80 % of small counts), widened to hold the forecast.
     pub fn range(self) -> (i64, i64) {
-        let (low, high) = (whole(self.low), whole(self.high));
+        let low = if self.low.is_finite() {
+            self.low.ceil().clamp(0.0, 1e12) as i64
+        } else {
+            0
+        };
+        let high = if self.high.is_finite() {
+            self.high.floor().clamp(0.0, 1e12) as i64
+        } else {
+            0
+        };
         (low.min(self.cartons()), high.max(self.cartons()))
     }
 }
@@ -114,6 +129,8 @@ fn whole(v: f64) -> i64 {
 /// z for a central 80 % interval of a normal error.
 const Z80: f64 = 1.281_551_565_5;
 const ADI_CUTOFF: f64 = 1.32;
+/// Seasons of a series' own history its seasonal indices are estimated on.
+const SEASONS_KEPT: usize = 6;
 const SHORT_MONTHS: usize = 4;
 /// Seasonal indices are kept within this range whatever the data says.
 const INDEX_RANGE: (f64, f64) = (0.3, 3.0);
@@ -295,8 +312,10 @@ fn project(series: &[f64], horizon: usize) -> Projection {
     } else {
         let theta = methods::theta(series, horizon);
         let points = match methods::ets(series, 1, horizon) {
-            Some(ets) => theta.iter().zip(&ets).map(|(a, b)| (a + b) / 2.0).collect(),
-            None => theta,
+            Some(ets) => (0..horizon)
+                .map(|k| median3(ses.level, ets[k], theta[k]))
+                .collect(),
+            None => theta.iter().map(|t| (t + ses.level) / 2.0).collect(),
         };
         (points, Method::Combined)
     };
@@ -306,6 +325,11 @@ fn project(series: &[f64], horizon: usize) -> Projection {
         sigma,
         alpha: ses.alpha,
     }
+}
+
+/// The middle one of three values.
+fn median3(a: f64, b: f64, c: f64) -> f64 {
+    a.max(b).min(a.min(b).max(c))
 }
 
 /// The forecast `h` steps ahead (1-based) with its interval, seasonal index
@@ -370,16 +394,31 @@ pub fn forecast_months(
 /// data, 1 for none), tested and removed per series.
 pub fn forecast_path(y: &[f64], season: usize, horizon: usize) -> Vec<Forecast> {
     let horizon = horizon.clamp(1, 120);
+    let season = season.max(1);
     let Some(start) = y.iter().position(|&v| v.is_finite() && v > 0.0) else {
         return vec![Forecast::ZERO; horizon];
     };
     let y: Vec<f64> = y[start..].iter().map(|&v| clean(v)).collect();
+    let n = y.len();
+    // Indices from the last seasons only (at most SEASONS_KEPT), so that a
+    // season that changes over the years is followed.
+    let kept = season * SEASONS_KEPT;
+    let window = if n >= kept {
+        kept
+    } else {
+        n - n % season.max(1)
+    };
     let indices = if methods::is_seasonal(&y, season) {
-        methods::seasonal_indices(&y, season)
+        methods::seasonal_indices(&y[n - window..], season)
     } else {
         None
     };
-    let index = |t: usize| indices.as_ref().map_or(1.0, |ix| ix[t % season]);
+    let origin = (n - window) as i64;
+    let index = |t: usize| {
+        indices.as_ref().map_or(1.0, |ix| {
+            ix[(t as i64 - origin).rem_euclid(season as i64) as usize]
+        })
+    };
     let series: Vec<f64> = y.iter().enumerate().map(|(t, v)| v / index(t)).collect();
     let projection = project(&series, horizon);
     (1..=horizon)
