@@ -82,7 +82,9 @@ pub fn read(input: &Path, through: Option<YearMonth>) -> anyhow::Result<Vec<Seri
         .map(|h| h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase())
         .collect();
     if names != ["series_id", "month", "quantity"] {
-        let looks_like_data = header.get(2).is_some_and(|v| v.trim().parse::<f64>().is_ok());
+        let looks_like_data = header
+            .get(2)
+            .is_some_and(|v| v.trim().parse::<f64>().is_ok());
         bail!(
             "line 1: the header row must be `series_id,month,quantity`{}",
             if looks_like_data {
@@ -100,7 +102,10 @@ pub fn read(input: &Path, through: Option<YearMonth>) -> anyhow::Result<Vec<Seri
             continue;
         }
         if record.len() != 3 {
-            bail!("line {line}: expected 3 fields (series_id,month,quantity), found {}", record.len());
+            bail!(
+                "line {line}: expected 3 fields (series_id,month,quantity), found {}",
+                record.len()
+            );
         }
         let field = |n: usize, name: &str| {
             record
@@ -314,7 +319,8 @@ mod tests {
     fn bad_quantities_are_refused_with_their_line() {
         let head = "series_id,month,quantity\na,2025-01,3\n";
         assert!(error(&format!("{head}a,2025-02,-1\n")).contains("line 3: quantity -1 is negative"));
-        assert!(error(&format!("{head}a,2025-02,lots\n")).contains("line 3: quantity `lots` is not a number"));
+        assert!(error(&format!("{head}a,2025-02,lots\n"))
+            .contains("line 3: quantity `lots` is not a number"));
         assert!(error(&format!("{head}a,2025-02,1e400\n")).contains("line 3"));
         assert!(error(&format!("{head}a,2025-02,1e13\n")).contains("too large"));
         assert!(error(&format!("{head}a,2025-13,1\n")).contains("line 3: month"));
@@ -324,7 +330,10 @@ mod tests {
     #[test]
     fn a_file_without_its_header_row_is_refused() {
         let e = error("a,2025-01,3\na,2025-02,4\n");
-        assert!(e.contains("header row") && e.contains("looks like data"), "{e}");
+        assert!(
+            e.contains("header row") && e.contains("looks like data"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -341,7 +350,11 @@ mod tests {
         // Not read as zeros from July on: forecast for July at its level.
         let short = out.lines().find(|l| l.starts_with("short,")).unwrap_or("");
         assert!(short.starts_with("short,2025-07,"), "{out}");
-        let value: f64 = short.split(',').nth(2).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+        let value: f64 = short
+            .split(',')
+            .nth(2)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0);
         assert!((value - 10.0).abs() < 1.0, "{short}");
     }
 
@@ -358,7 +371,11 @@ mod tests {
         let out = run_text(&text, &o).unwrap_or_default();
         let row = out.lines().nth(1).unwrap_or("");
         assert!(row.starts_with("gone,2026-01,"), "{out}");
-        let value: f64 = row.split(',').nth(2).and_then(|v| v.parse().ok()).unwrap_or(99.0);
+        let value: f64 = row
+            .split(',')
+            .nth(2)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(99.0);
         assert!(value < 5.0, "{row}");
     }
 
