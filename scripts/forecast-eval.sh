@@ -7,9 +7,10 @@
 # coverage of the baseline's 80 % interval. See tools/forecast_eval.py.
 #
 #   scripts/forecast-eval.sh                  # everything (about 15 minutes)
-#   scripts/forecast-eval.sh --quick          # a few series each (CI)
+#   scripts/forecast-eval.sh --quick          # a few series each, debug build (CI)
 #   scripts/forecast-eval.sh --only m1        # m1, tourism or demo
 #   scripts/forecast-eval.sh --demo-series 2000
+#   scripts/forecast-eval.sh --reuse-reference  # statsforecast's results of the last run
 #
 # The demo database is target/forecast-eval/demo.db (the county demo,
 # generated on first use).
@@ -24,8 +25,11 @@ if ! diff -q <(grep -v '^#' "$req" | sort) <("$venv/bin/pip" freeze 2>/dev/null 
   "$venv/bin/pip" install -q -r "$req"
 fi
 
+# The quick check (CI) uses the debug build the tests already made.
 profile=release
-[ "${CI:-}" = true ] && profile=dev
+for arg in "$@"; do
+  if [ "$arg" = --quick ]; then profile=dev; fi
+done
 if [ "$profile" = release ]; then
   cargo build -q --release -p tools
   tools=target/release/tools
@@ -35,6 +39,7 @@ else
 fi
 
 out=target/forecast-eval
+if [ "$profile" = dev ]; then out=target/forecast-eval-quick; fi
 mkdir -p "$out"
 db="$out/demo.db"
 if [ ! -s "$db" ]; then

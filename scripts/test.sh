@@ -78,6 +78,8 @@ if [ -n "${TEST_POSTGRES_URL:-}" ]; then
   psql -q "$TEST_POSTGRES_URL" -c "DROP DATABASE ${pg_db} WITH (FORCE)"
 fi
 run_step "schemathesis, every role (short)" scripts/schemathesis.sh --short
+run_step "forecast evaluation beside statsforecast (quick: a few series of each data set)" \
+  scripts/forecast-eval.sh --quick
 rm -rf "$scratch"
 
 if [ -z "${TEST_POSTGRES_URL:-}" ]; then
