@@ -228,7 +228,8 @@ impl Runner {
         let first = through.plus(1 - WINDOW);
         let months: Vec<YearMonth> = (1..=HORIZON as i64).map(|h| through.plus(h)).collect();
         let profile = profile(&self.db, first, through).await?;
-        let total = store::series_count(pool, first, through).await?;
+        let postgres = self.db.backend == Backend::Postgres;
+        let total = store::series_count(pool, postgres, first, through).await?;
         let ids = store::retailer_ids(pool).await?;
         {
             let mut conn = pool.acquire().await?;
@@ -328,9 +329,12 @@ impl Job {
     /// or None if the run was taken over.
     async fn slices(&self, slices: Vec<(i64, i64)>) -> anyhow::Result<Option<Vec<i64>>> {
         let mut stored = vec![0_i64; self.months.len()];
+        let postgres = self.db.backend == Backend::Postgres;
         let read = |slice: (i64, i64)| {
             let (pool, first, last) = (self.db.pool.clone(), self.first, self.through);
-            tokio::spawn(async move { store::slice_history(&pool, slice, first, last).await })
+            tokio::spawn(
+                async move { store::slice_history(&pool, postgres, slice, first, last).await },
+            )
         };
         let mut reading = slices.first().map(|&s| read(s));
         let mut writing: Option<tokio::task::JoinHandle<anyhow::Result<bool>>> = None;
