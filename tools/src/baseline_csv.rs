@@ -22,6 +22,9 @@ use domain::month::YearMonth;
 /// Larger quantities are refused rather than rounded or overflowed.
 pub const MAX_QUANTITY: f64 = 1e12;
 
+/// At most this many rolling origins (ten years of months).
+pub const MAX_ORIGINS: usize = 120;
+
 /// How seasonality is handled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Calendar {
@@ -210,6 +213,9 @@ pub fn run(input: &Path, output: &Path, options: &Options) -> anyhow::Result<Sum
     if options.season < 1 || options.season > 24 {
         bail!("--season must be 1 to 24");
     }
+    if options.origins > MAX_ORIGINS {
+        bail!("--origins must be 0 to {MAX_ORIGINS} months");
+    }
     let series = read(input, options.through)?;
     let mut writer =
         csv::Writer::from_path(output).with_context(|| format!("writing {}", output.display()))?;
@@ -240,6 +246,14 @@ pub fn run(input: &Path, output: &Path, options: &Options) -> anyhow::Result<Sum
             .map(|s| s.first.plus(s.values.len() as i64 - 1))
             .max()
             .context("no series")?;
+        let first = series.iter().map(|s| s.first).min().context("no series")?;
+        let span = (first.months_until(last) + 1) as usize;
+        if options.origins >= span {
+            bail!(
+                "--origins {} leaves no history: the file spans {span} months",
+                options.origins
+            );
+        }
         for o in (0..options.origins).rev() {
             let target = last.plus(-(o as i64));
             // Nothing from the target month on is seen, not even by the profile.
@@ -295,14 +309,13 @@ mod tests {
     }
 
     fn run_text(text: &str, options: &Options) -> anyhow::Result<String> {
-        let dir = std::env::temp_dir().join(format!(
-            "baseline-csv-{}-{}",
-            std::process::id(),
-            text.len()
-        ));
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static RUN: AtomicUsize = AtomicUsize::new(0);
+        let n = RUN.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("baseline-csv-{}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
-        let input = dir.join(format!("in-{}.csv", text.len()));
-        let output = dir.join(format!("out-{}.csv", text.len()));
+        let input = dir.join(format!("in-{n}.csv"));
+        let output = dir.join(format!("out-{n}.csv"));
         std::fs::write(&input, text)?;
         run(&input, &output, options)?;
         Ok(std::fs::read_to_string(&output)?)
@@ -325,6 +338,23 @@ mod tests {
         assert!(error(&format!("{head}a,2025-02,1e13\n")).contains("too large"));
         assert!(error(&format!("{head}a,2025-13,1\n")).contains("line 3: month"));
         assert!(error(&format!("{head}a,2025-01,4\n")).contains("already on line 2"));
+    }
+
+    #[test]
+    fn origins_beyond_the_file_or_the_limit_are_refused() {
+        let text = "series_id,month,quantity\na,2025-01,3\na,2025-02,4\n";
+        let o = |origins| Options {
+            origins,
+            ..options(1)
+        };
+        let e = run_text(text, &o(2)).map(|_| ()).unwrap_err().to_string();
+        assert!(e.contains("spans 2 months"), "{e}");
+        let e = run_text(text, &o(usize::MAX))
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--origins must be 0 to 120"), "{e}");
+        assert!(run_text(text, &o(1)).is_ok());
     }
 
     #[test]
