@@ -22,6 +22,10 @@ use domain::month::YearMonth;
 /// Larger quantities are refused rather than rounded or overflowed.
 pub const MAX_QUANTITY: f64 = 1e12;
 
+/// A file may span at most this many months (a hundred years): each series
+/// is held month by month from its first row.
+pub const MAX_SPAN: i64 = 1200;
+
 /// At most this many rolling origins (ten years of months).
 pub const MAX_ORIGINS: usize = 120;
 
@@ -98,8 +102,20 @@ pub fn read(input: &Path, through: Option<YearMonth>) -> anyhow::Result<Vec<Seri
         );
     }
     let mut points: BTreeMap<String, BTreeMap<YearMonth, (f64, usize)>> = BTreeMap::new();
-    for (i, record) in records.enumerate() {
-        let line = i + 2;
+    let mut lines = LineCounter::open(input)?;
+    let mut line = 1;
+    // The earliest and latest months so far and the line of the first row.
+    let mut span: Option<((YearMonth, YearMonth), usize)> = None;
+    for record in records {
+        // The file's line (blank lines and quoted line breaks counted).
+        let position = match &record {
+            Ok(r) => r.position(),
+            Err(e) => e.position(),
+        };
+        line = match position {
+            Some(p) => lines.line_at(p.byte())?,
+            None => line + 1,
+        };
         let record = record.with_context(|| format!("line {line}"))?;
         if record.iter().all(|f| f.trim().is_empty()) {
             continue;
@@ -119,9 +135,9 @@ pub fn read(input: &Path, through: Option<YearMonth>) -> anyhow::Result<Vec<Seri
         };
         let id = field(0, "series_id")?.to_string();
         let month_text = field(1, "month")?;
-        let month: YearMonth = month_text
-            .parse()
-            .map_err(|_| anyhow::anyhow!("line {line}: month `{month_text}` is not YYYY-MM"))?;
+        let month: YearMonth = month_text.parse().map_err(|_| {
+            anyhow::anyhow!("line {line}: month `{month_text}` is not YYYY-MM (years 1900–9999)")
+        })?;
         if let Some(t) = through {
             if month > t {
                 bail!("line {line}: month {month} is after --through {t}");
@@ -131,11 +147,31 @@ pub fn read(input: &Path, through: Option<YearMonth>) -> anyhow::Result<Vec<Seri
         let quantity: f64 = text
             .parse()
             .map_err(|_| anyhow::anyhow!("line {line}: quantity `{text}` is not a number"))?;
-        if !quantity.is_finite() || quantity.abs() > MAX_QUANTITY {
-            bail!("line {line}: quantity `{text}` is too large (at most {MAX_QUANTITY:e})");
+        if quantity.is_nan() {
+            bail!("line {line}: quantity `{text}` is not a number");
         }
         if quantity < 0.0 {
             bail!("line {line}: quantity {text} is negative");
+        }
+        if quantity > MAX_QUANTITY {
+            bail!("line {line}: quantity `{text}` is too large (at most {MAX_QUANTITY:e})");
+        }
+        if let Some(&(earliest, first_line)) = span.as_ref() {
+            let (from, to) = (month.min(earliest.0), month.max(earliest.1));
+            if from.months_until(through.unwrap_or(to).max(to)) >= MAX_SPAN {
+                bail!(
+                    "line {line}: month {month} makes the file span more than {MAX_SPAN} months \
+                     (from line {first_line}); split it"
+                );
+            }
+            span = Some(((from, to), first_line));
+        } else {
+            if let Some(t) = through {
+                if month.months_until(t) >= MAX_SPAN {
+                    bail!("line {line}: month {month} is more than {MAX_SPAN} months before --through {t}");
+                }
+            }
+            span = Some(((month, month), line));
         }
         let months = points.entry(id.clone()).or_default();
         if let Some((_, earlier)) = months.get(&month) {
@@ -158,6 +194,57 @@ pub fn read(input: &Path, through: Option<YearMonth>) -> anyhow::Result<Vec<Seri
             Some(Series { id, first, values })
         })
         .collect())
+}
+
+/// Line numbers of byte offsets, read forward through a second handle on the
+/// file (the CSV reader's own line count skips blank lines).
+struct LineCounter {
+    reader: std::io::BufReader<std::fs::File>,
+    at: u64,
+    line: usize,
+}
+
+impl LineCounter {
+    fn open(path: &Path) -> anyhow::Result<LineCounter> {
+        let file =
+            std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+        Ok(LineCounter {
+            reader: std::io::BufReader::new(file),
+            at: 0,
+            line: 1,
+        })
+    }
+
+    /// The line a record at `byte` starts on (offsets only grow).
+    fn line_at(&mut self, byte: u64) -> anyhow::Result<usize> {
+        use std::io::BufRead;
+        while self.at < byte {
+            let buf = self.reader.fill_buf()?;
+            if buf.is_empty() {
+                break;
+            }
+            let take = buf.len().min((byte - self.at) as usize);
+            self.line += buf[..take].iter().filter(|&&b| b == b'\n').count();
+            self.reader.consume(take);
+            self.at += take as u64;
+        }
+        // A record's offset is where the reader left the one before: blank
+        // lines in between belong to it.
+        loop {
+            let buf = self.reader.fill_buf()?;
+            let blank = buf
+                .iter()
+                .take_while(|&&b| b == b'\n' || b == b'\r')
+                .count();
+            if blank == 0 {
+                break;
+            }
+            self.line += buf[..blank].iter().filter(|&&b| b == b'\n').count();
+            self.reader.consume(blank);
+            self.at += blank as u64;
+        }
+        Ok(self.line)
+    }
 }
 
 /// Months of history the pooled profile is estimated on (as the product).
@@ -355,6 +442,23 @@ mod tests {
             .to_string();
         assert!(e.contains("--origins must be 0 to 120"), "{e}");
         assert!(run_text(text, &o(1)).is_ok());
+    }
+
+    #[test]
+    fn errors_name_the_file_line_and_spans_are_bounded() {
+        let e = error("series_id,month,quantity\n\n\na,2024-01,abc\n");
+        assert!(e.contains("line 4: quantity `abc` is not a number"), "{e}");
+        let e = error("series_id,month,quantity\na,2024-01,NaN\n");
+        assert!(e.contains("is not a number"), "{e}");
+        let e = error("series_id,month,quantity\na,2024-01,-inf\n");
+        assert!(e.contains("negative"), "{e}");
+        let e = error("series_id,month,quantity\na,1900-01,5\nb,9999-12,5\n");
+        assert!(
+            e.contains("line 3") && e.contains("span more than 1200 months"),
+            "{e}"
+        );
+        let e = error("series_id,month,quantity\na,1899-12,5\n");
+        assert!(e.contains("years 1900–9999"), "{e}");
     }
 
     #[test]

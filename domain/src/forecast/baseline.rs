@@ -129,6 +129,9 @@ fn whole(v: f64) -> i64 {
 /// z for a central 80 % interval of a normal error.
 const Z80: f64 = 1.281_551_565_5;
 const ADI_CUTOFF: f64 = 1.32;
+/// At most the last this many months of a series are fitted (thirty years):
+/// older months say little about next month, and the cost grows with them.
+pub const MAX_FIT_MONTHS: usize = 360;
 /// Seasons of a series' own history its seasonal indices are estimated on.
 const SEASONS_KEPT: usize = 6;
 const SHORT_MONTHS: usize = 4;
@@ -374,9 +377,10 @@ pub fn forecast_months(
     profile: &Profile,
 ) -> Vec<Forecast> {
     let horizon = horizon.clamp(1, 120);
-    let Some(start) = history.iter().position(|&v| v.is_finite() && v > 0.0) else {
+    let Some(first_order) = history.iter().position(|&v| v.is_finite() && v > 0.0) else {
         return vec![Forecast::ZERO; horizon];
     };
+    let start = first_order.max(history.len().saturating_sub(MAX_FIT_MONTHS));
     let series: Vec<f64> = history[start..]
         .iter()
         .enumerate()
@@ -395,9 +399,10 @@ pub fn forecast_months(
 pub fn forecast_path(y: &[f64], season: usize, horizon: usize) -> Vec<Forecast> {
     let horizon = horizon.clamp(1, 120);
     let season = season.max(1);
-    let Some(start) = y.iter().position(|&v| v.is_finite() && v > 0.0) else {
+    let Some(first_value) = y.iter().position(|&v| v.is_finite() && v > 0.0) else {
         return vec![Forecast::ZERO; horizon];
     };
+    let start = first_value.max(y.len().saturating_sub(MAX_FIT_MONTHS));
     let y: Vec<f64> = y[start..].iter().map(|&v| clean(v)).collect();
     let n = y.len();
     // Indices from the last seasons only (at most SEASONS_KEPT), so that a
