@@ -99,7 +99,7 @@ async fn a_recompute_stores_every_series_and_the_sheet_shows_it(backend: Backend
     let pool = &app.db().pool;
     let center = caller(&app, "center").await;
     let through = demo_end();
-    let (next, after) = (through.plus(1), through.plus(2));
+    let (next, after, third) = (through.plus(1), through.plus(2), through.plus(3));
 
     // Nothing stored yet: the sheet of the month after next computes its
     // baselines on read, intervals included.
@@ -125,7 +125,7 @@ async fn a_recompute_stores_every_series_and_the_sheet_shows_it(backend: Backend
         (run.status, run.source, run.history_through),
         (RunStatus::Done, RunSource::Manual, Some(through))
     );
-    assert_eq!(run.months, vec![next, after]);
+    assert_eq!(run.months, vec![next, after, third]);
     assert_eq!((run.total, run.done), (series, series));
     assert!(run.started_at.is_some() && run.finished_at >= run.started_at);
     assert_eq!(run.requested_by, Some(center_name(&app).await));
@@ -136,10 +136,14 @@ async fn a_recompute_stores_every_series_and_the_sheet_shows_it(backend: Backend
         .collect();
     assert_eq!(
         months,
-        vec![(after, through, series), (next, through, series)]
+        vec![
+            (third, through, series),
+            (after, through, series),
+            (next, through, series)
+        ]
     );
     assert!(!status.stale());
-    for month in [next, after] {
+    for month in [next, after, third] {
         let (stored, without_history, bad): (i64, i64, i64) = sqlx::query_as(
             "SELECT COUNT(*), \
                     COALESCE(SUM(CASE WHEN NOT EXISTS (SELECT 1 FROM monthly_orders o \

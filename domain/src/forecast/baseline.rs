@@ -197,7 +197,8 @@ impl Profile {
     }
 
     /// Estimates the profile from `totals`, a sum over many series with one
-    /// value per month from `first`: each month over a linear trend of the
+    /// value per month from `first` (leading months without any order are
+    /// left out: the history had not started): each month over a linear trend of the
     /// deseasonalised totals, averaged per kind of month (with a small prior
     /// weight at 1), three rounds. Flat with fewer than 12 months.
     pub fn pooled(first: YearMonth, totals: &[f64]) -> Profile {
@@ -211,6 +212,9 @@ impl Profile {
     }
 
     fn estimate(first: YearMonth, totals: &[f64], festival: bool) -> Profile {
+        // Months before the history starts are not a season: leave them out.
+        let skip = totals.iter().take_while(|&&v| v == 0.0).count();
+        let (first, totals) = (first.plus(skip as i64), &totals[skip..]);
         let n = totals.len();
         if n < 12 || totals.iter().any(|v| !v.is_finite() || *v < 0.0) {
             return Profile::FLAT;
@@ -520,6 +524,22 @@ mod tests {
         let before = forecast(first, &h, ym("2026-04"), &profile);
         assert!(peak.cartons() >= 17, "{peak:?}");
         assert!(after.cartons() < before.cartons(), "{after:?} {before:?}");
+    }
+
+    #[test]
+    fn months_before_the_history_starts_are_not_a_season() {
+        // 13 months of flat history at the end of a 24-month window.
+        let mut totals = vec![0.0; 11];
+        totals.extend([100.0; 13]);
+        let first = ym("2024-11");
+        let p = Profile::pooled(first, &totals);
+        for m in 0..24 {
+            let i = p.index(first.plus(m));
+            assert!((0.8..=1.25).contains(&i), "{m}: {i} {p:?}");
+        }
+        let series: Vec<f64> = totals.iter().map(|t| t / 10.0).collect();
+        let f = forecast(first, &series, first.plus(24), &p);
+        assert_eq!(f.cartons(), 10, "{f:?}");
     }
 
     #[test]

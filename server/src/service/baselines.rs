@@ -1,6 +1,6 @@
 //! Stored system baselines (系统基线): every retailer × spec's baseline and
-//! 80 % interval for the two months after the last history month (cycles
-//! are opened for either), computed in the background when the history
+//! 80 % interval for the three months after the last history month (cycles
+//! are opened for any of them), computed in the background when the history
 //! changes and read by the sheets.
 //!
 //! A run reads the 24-month window in slices of retailers, after the pooled
@@ -37,8 +37,9 @@ use crate::AppState;
 
 /// Months of history behind a baseline.
 pub const WINDOW: i64 = 24;
-/// Months stored after the last history month.
-pub const HORIZON: usize = 2;
+/// Months stored after the last history month: a cycle opened near a
+/// month's end is for the third month after the last closed one.
+pub const HORIZON: usize = 3;
 /// A running run without a heartbeat for this long died with its process
 /// and may be taken over.
 pub const STALE_AFTER: i64 = 60;
