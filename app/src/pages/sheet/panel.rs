@@ -56,7 +56,11 @@ pub(super) fn CellDetail(ui: Ui) -> impl IntoView {
             let base = s.baseline[i];
             // Sheets from before intervals were stored carry none.
             let interval = s.baseline_low.get(i).zip(s.baseline_high.get(i)).map(|(&lo, &hi)| (lo, hi));
-            let outside = value.zip(interval).filter(|&(v, (lo, hi))| v < lo || v > hi);
+            // No order in the history: nothing to compare a value with.
+            let no_history = base == 0 && interval == Some((0, 0));
+            let outside = value
+                .zip(interval)
+                .filter(|&(v, (lo, hi))| !no_history && (v < lo || v > hi));
             let far = value.is_some_and(|v| deviates(v, base, &rules));
             let turnover = s.turnover[i];
             let editable = grid.editable.get();
@@ -68,7 +72,11 @@ pub(super) fn CellDetail(ui: Ui) -> impl IntoView {
                     <dt>{lang.pick("去年同期", "Same month last year")}</dt><dd data-test="helper-last-year">{s.last_year[i]}</dd>
                     <dt>{lang.pick("系统基线", "System baseline")}</dt><dd><span data-test="helper-baseline">{base}</span>
                         {interval.map(|(lo, hi)| view! {
-                            <small class="interval" data-test="helper-interval">{format!(" {} {lo}–{hi}", lang.pick("80% 区间", "80% interval"))}</small>
+                            <small class="interval" data-test="helper-interval">{if no_history {
+                                format!(" {}", lang.pick("无历史订货", "no orders in the history"))
+                            } else {
+                                format!(" {} {lo}–{hi}", lang.pick("80% 区间", "80% interval"))
+                            }}</small>
                         })}</dd>
                     <dt>{lang.pick("配货周转数(周)", "Weekly turnover")}</dt><dd data-test="helper-turnover">{match turnover {
                         Some(t) => format!("{t} ≈ {:.0}/{}", t as f64 * 4.3, lang.pick("月", "month")),
@@ -78,7 +86,7 @@ pub(super) fn CellDetail(ui: Ui) -> impl IntoView {
                 </dl>
                 {outside.map(|(v, (lo, hi))| view! {
                     <p class="interval-note" data-test="outside-interval">{match lang {
-                        Lang::Zh => format!("{v} 超出历史支持的区间（{lo}–{hi}），请确认"),
+                        Lang::Zh => format!("{v} 超出历史支持的区间（{lo}–{hi}），请核实"),
                         Lang::En => format!("{v} is outside what the history supports ({lo}–{hi}); check it"),
                     }}</p>
                 })}
