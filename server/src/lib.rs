@@ -130,6 +130,10 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn(csrf::guard))
         .layer(middleware::from_fn(extract::refuse_nul_in_uri))
         .layer(sessions)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            extract::fail_fast,
+        ))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(middleware::from_fn({
             let limit = state.config.max_body_bytes;
@@ -257,11 +261,15 @@ pub async fn serve(
     // Stored baselines older than the history are recomputed, and runs
     // left by a stopped process are taken up.
     let baselines = state.baselines.watch(state.config.baselines_at_start);
+    let reach = state.db.watch_reach();
     let header_timeout = state.config.header_timeout;
     let limits = state.config.connections;
     let result = serve_connections(listener, app(state), header_timeout, limits, shutdown).await;
     sweep.abort();
     baselines.abort();
+    if let Some(reach) = reach {
+        reach.abort();
+    }
     if let Some(backups) = backups {
         backups.abort();
     }

@@ -6,18 +6,23 @@
 //! The tiny demo: 城关 (mm01: cm01, cm02), 钟山 (mm02: cm03, cm04) and 重新
 //! (mm03: cm05, cm06) under one county (`county`).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use domain::forecast::review::Compared;
-use domain::forecast::view::{AccuracyReport, CycleProgress, Dashboard};
+use domain::forecast::review::{AccuracySums, Compared};
+use domain::forecast::view::{AccuracyLine, AccuracyReport, CycleProgress, Dashboard, ReviewView};
 use domain::forecast::Scope;
+use domain::masterdata::{ImportJob, ImportState};
+use domain::month::YearMonth;
 use e2e::forecast::{approve_by, move_cycle, open_cycle, submit_every_cell};
 use e2e::{caller, on_both_databases, spawn_app, Backend, Caller, TestApp};
+use reqwest::Method;
+use serde_json::json;
 
 on_both_databases!(
     each_level_reads_the_dashboard_and_progress_of_its_own_subtree,
     accuracy_ranks_managers_company_wide_and_each_reader_sees_only_their_own,
     narrowing_inside_the_reach_narrows_and_outside_it_is_refused,
+    the_accuracy_report_follows_approval_orders_and_reopening,
 );
 
 /// A person of the demo: id, display name and unit.
@@ -387,4 +392,424 @@ async fn narrowing_inside_the_reach_narrows_and_outside_it_is_refused(backend: B
         .await,
         403
     );
+}
+
+/// The accuracy figures computed from the lines, with the queries the
+/// report ran before it read the per-sheet summaries.
+mod from_lines {
+    use std::collections::BTreeMap;
+
+    use domain::forecast::review::{relative_error, AccuracySums};
+    use domain::forecast::view::{AccuracyLine, AccuracyPoint};
+    use e2e::TestApp;
+    use sqlx::any::AnyRow;
+    use sqlx::Row;
+
+    /// Approved lines `l` of sheets `s` of cycles `c`, with the orders `m`
+    /// of the cycle's month.
+    const APPROVED: &str = "FROM forecast_lines l JOIN forecast_sheets s ON s.id = l.sheet_id \
+         JOIN forecast_cycles c ON c.id = s.cycle_id \
+         JOIN retailers r ON r.id = l.retailer_id JOIN specs p ON p.id = l.spec_id \
+         JOIN users u ON u.id = s.manager_id \
+         LEFT JOIN monthly_orders m ON m.retailer_id = l.retailer_id \
+         AND m.spec_id = l.spec_id AND m.month = c.month";
+    const SUMS: &str = "COUNT(*), CAST(COALESCE(SUM(COALESCE(m.cartons, 0)), 0) AS BIGINT), \
+         CAST(COALESCE(SUM(l.final_value), 0) AS BIGINT), \
+         CAST(COALESCE(SUM(COALESCE(l.entered, 0)), 0) AS BIGINT), \
+         CAST(COALESCE(SUM(COALESCE(l.baseline, 0)), 0) AS BIGINT), \
+         CAST(COALESCE(SUM(ABS(l.final_value - COALESCE(m.cartons, 0))), 0) AS BIGINT), \
+         CAST(COALESCE(SUM(ABS(COALESCE(l.entered, 0) - COALESCE(m.cartons, 0))), 0) AS BIGINT), \
+         CAST(COALESCE(SUM(ABS(COALESCE(l.baseline, 0) - COALESCE(m.cartons, 0))), 0) AS BIGINT)";
+
+    fn get<'r, T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>>(
+        r: &'r AnyRow,
+        at: usize,
+    ) -> T {
+        r.try_get(at).unwrap_or_else(|e| panic!("column {at}: {e}"))
+    }
+
+    fn sums(r: &AnyRow, at: usize) -> AccuracySums {
+        AccuracySums {
+            lines: get(r, at),
+            actual: get(r, at + 1),
+            approved: get(r, at + 2),
+            entered: get(r, at + 3),
+            baseline: get(r, at + 4),
+            approved_error: get(r, at + 5),
+            entered_error: get(r, at + 6),
+            baseline_error: get(r, at + 7),
+        }
+    }
+
+    /// What a reader whose sheets `s` satisfy `reach` sees.
+    #[derive(Debug, Default)]
+    pub struct Expected {
+        pub total: AccuracySums,
+        pub by_spec: BTreeMap<i64, AccuracySums>,
+        pub by_manager: BTreeMap<i64, AccuracySums>,
+        pub by_unit: BTreeMap<i64, AccuracySums>,
+        pub retailers: Vec<(i64, String, AccuracySums)>,
+        pub lines: Vec<AccuracyLine>,
+        pub trend: Vec<AccuracyPoint>,
+    }
+
+    /// The figures of `cycle` within `reach`, the `listed` retailers with
+    /// the largest error, and the 50 lines with the largest error (or
+    /// `retailer`'s lines).
+    pub async fn expected(
+        app: &TestApp,
+        cycle: i64,
+        reach: &str,
+        listed: i64,
+        retailer: Option<i64>,
+    ) -> Expected {
+        let pool = &app.db().pool;
+        let mut out = Expected::default();
+        let rows = sqlx::query(&format!(
+            "SELECT l.spec_id, s.manager_id, MIN(u.org_unit_id), {SUMS} {APPROVED} \
+             WHERE s.cycle_id = $1 AND l.final_value IS NOT NULL AND {reach} \
+             GROUP BY l.spec_id, s.manager_id"
+        ))
+        .bind(cycle)
+        .fetch_all(pool)
+        .await
+        .expect("sums by spec and manager");
+        for r in &rows {
+            let s = sums(r, 3);
+            out.total.merge(&s);
+            out.by_spec.entry(get(r, 0)).or_default().merge(&s);
+            out.by_manager.entry(get(r, 1)).or_default().merge(&s);
+            out.by_unit.entry(get(r, 2)).or_default().merge(&s);
+        }
+        out.retailers = sqlx::query(&format!(
+            "SELECT l.retailer_id, MIN(r.name), {SUMS} {APPROVED} \
+             WHERE s.cycle_id = $1 AND l.final_value IS NOT NULL AND {reach} \
+             GROUP BY l.retailer_id ORDER BY 8 DESC, l.retailer_id LIMIT $2"
+        ))
+        .bind(cycle)
+        .bind(listed)
+        .fetch_all(pool)
+        .await
+        .expect("retailers")
+        .iter()
+        .map(|r| (get(r, 0), get(r, 1), sums(r, 2)))
+        .collect();
+        out.lines = sqlx::query(&format!(
+            "SELECT l.retailer_id, r.licence_no, r.name, u.display_name, l.spec_id, p.name, \
+                    l.final_value, COALESCE(l.entered, 0), COALESCE(l.baseline, 0), COALESCE(m.cartons, 0) \
+             {APPROVED} WHERE s.cycle_id = $1 AND l.final_value IS NOT NULL AND {reach} \
+               AND ($2 = 0 OR l.retailer_id = $2) \
+             ORDER BY ABS(l.final_value - COALESCE(m.cartons, 0)) DESC, l.retailer_id, l.spec_id LIMIT 50"
+        ))
+        .bind(cycle)
+        .bind(retailer.unwrap_or(0))
+        .fetch_all(pool)
+        .await
+        .expect("lines")
+        .iter()
+        .map(|r| AccuracyLine {
+            retailer_id: get(r, 0),
+            licence_no: get(r, 1),
+            retailer_name: get(r, 2),
+            manager_name: get(r, 3),
+            spec_id: get(r, 4),
+            spec_name: get(r, 5),
+            approved: get(r, 6),
+            entered: get(r, 7),
+            baseline: get(r, 8),
+            actual: get(r, 9),
+            relative_error: relative_error(get(r, 6), get(r, 9)),
+        })
+        .collect();
+        out.trend = sqlx::query(&format!(
+            "SELECT c.id, c.month, {SUMS} {APPROVED} \
+             WHERE c.month IN (SELECT month FROM monthly_spec_totals) \
+               AND l.final_value IS NOT NULL AND {reach} \
+             GROUP BY c.id, c.month ORDER BY c.month"
+        ))
+        .fetch_all(pool)
+        .await
+        .expect("trend")
+        .iter()
+        .map(|r| AccuracyPoint {
+            cycle_id: get(r, 0),
+            month: get::<String>(r, 1).parse().expect("month"),
+            sums: sums(r, 2),
+        })
+        .collect();
+        out
+    }
+}
+
+/// A reader of the accuracy report, their reach as a condition on the
+/// sheet `s`, and how many retailers their report lists.
+struct Reader {
+    login: &'static str,
+    who: Caller,
+    reach: String,
+    listed: i64,
+}
+
+/// Lines with their relative error to 12 places (a JSON round trip may
+/// move a float by its last bit).
+fn comparable(lines: &[AccuracyLine]) -> Vec<AccuracyLine> {
+    lines
+        .iter()
+        .map(|l| AccuracyLine {
+            relative_error: l.relative_error.map(|e| (e * 1e12).round() / 1e12),
+            ..l.clone()
+        })
+        .collect()
+}
+
+/// Each reader's report of `cycle` equals the figures computed from the
+/// lines; so does the report of one `retailer`'s lines.
+async fn accuracy_matches_the_lines(
+    app: &TestApp,
+    cycle: i64,
+    readers: &[Reader],
+    retailer: i64,
+    step: &str,
+) -> AccuracyReport {
+    let mut company = None;
+    for reader in readers {
+        let login = reader.login;
+        let (r, _): (AccuracyReport, String) =
+            report(&reader.who, app, cycle, "accuracy", "").await;
+        let e = from_lines::expected(app, cycle, &reader.reach, reader.listed, None).await;
+        assert_eq!(r.total, e.total, "{step}, {login}: total");
+        for row in &r.by_spec {
+            let expected = e.by_spec.get(&row.id).copied().unwrap_or_default();
+            assert_eq!(row.sums, expected, "{step}, {login}: spec {}", row.id);
+        }
+        assert!(
+            e.by_spec
+                .keys()
+                .all(|s| r.by_spec.iter().any(|row| row.id == *s)),
+            "{step}, {login}: every spec"
+        );
+        let managers: BTreeMap<i64, AccuracySums> =
+            r.by_manager.iter().map(|m| (m.id, m.sums)).collect();
+        assert_eq!(managers, e.by_manager, "{step}, {login}: managers");
+        if reader.listed < 2_000 {
+            let units: BTreeMap<i64, AccuracySums> =
+                r.by_department.iter().map(|d| (d.id, d.sums)).collect();
+            assert_eq!(units, e.by_unit, "{step}, {login}: departments");
+        }
+        let retailers: Vec<(i64, String, AccuracySums)> = r
+            .retailers
+            .iter()
+            .map(|x| (x.id, x.label.clone(), x.sums))
+            .collect();
+        assert_eq!(retailers, e.retailers, "{step}, {login}: retailers");
+        assert_eq!(
+            comparable(&r.lines),
+            comparable(&e.lines),
+            "{step}, {login}: lines"
+        );
+        assert_eq!(r.trend, e.trend, "{step}, {login}: trend");
+
+        let query = format!("?retailer_id={retailer}");
+        let (one, _): (AccuracyReport, String) =
+            report(&reader.who, app, cycle, "accuracy", &query).await;
+        let e =
+            from_lines::expected(app, cycle, &reader.reach, reader.listed, Some(retailer)).await;
+        assert_eq!(
+            comparable(&one.lines),
+            comparable(&e.lines),
+            "{step}, {login}: retailer {retailer}'s lines"
+        );
+        if company.is_none() {
+            company = Some(r);
+        }
+    }
+    company.expect("a reader")
+}
+
+/// Loads `csv` as the actual orders of `month` (the marketing center).
+async fn load_actuals(app: &TestApp, center: &Caller, month: YearMonth, csv: String) {
+    let response = center
+        .client
+        .post(app.url(&format!("/api/forecast/actuals?month={month}")))
+        .header("X-CSRF-Token", &center.csrf)
+        .body(csv)
+        .send()
+        .await
+        .expect("actuals");
+    assert_eq!(response.status(), 200, "the actual orders load");
+}
+
+/// Imports `csv` as order history through the master-data import.
+async fn import_history(app: &TestApp, center: &Caller, csv: &str) {
+    let upload = |path: String| {
+        center
+            .client
+            .post(app.url(&path))
+            .header("X-CSRF-Token", &center.csrf)
+            .body(csv.as_bytes().to_vec())
+            .send()
+    };
+    let wait = |id: i64| async move {
+        for _ in 0..1200 {
+            let job: ImportJob = center
+                .get_json(app, &format!("/api/masterdata/imports/{id}"))
+                .await;
+            if !job.state.running() {
+                return job;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("import {id} did not finish");
+    };
+    let response = upload("/api/masterdata/imports?kind=history&name=history.csv".into())
+        .await
+        .expect("upload");
+    assert_eq!(response.status(), 202);
+    let job: ImportJob = response.json().await.expect("job");
+    let job = wait(job.id).await;
+    assert_eq!(job.state, ImportState::Checked, "{:?}", job.error);
+    let response = upload(format!(
+        "/api/masterdata/imports/{}/apply?only_good_rows=false",
+        job.id
+    ))
+    .await
+    .expect("apply");
+    assert_eq!(response.status(), 202);
+    let job = wait(job.id).await;
+    assert_eq!(job.state, ImportState::Applied, "{:?}", job.error);
+}
+
+/// cm01 and cm03 forecast ten specs for each retailer (60 lines a sheet, so
+/// the 50 worst lines leave some out), mm01 corrects three of cm01's; after
+/// each change of the approved values or the month's orders, every level's
+/// report equals the figures computed from the lines.
+async fn the_accuracy_report_follows_approval_orders_and_reopening(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let cycle = open_cycle(&app, Scope::All, 10).await;
+    let first = submit_every_cell(&app, cycle.id, "cm01", 10).await;
+    let second = submit_every_cell(&app, cycle.id, "cm03", 7).await;
+    let mm01 = caller(&app, "mm01").await;
+    let review: ReviewView = mm01
+        .get_json(
+            &app,
+            &format!("/api/forecast/sheets/{}/review", first.sheet_id),
+        )
+        .await;
+    let corrections: Vec<serde_json::Value> = review.lines[..3]
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            json!({ "retailer_id": l.retailer_id, "spec_id": l.spec_id, "value": 20 + i,
+                    "reason": "走访确认", "base_revision": l.revision })
+        })
+        .collect();
+    let corrected = mm01
+        .send(
+            &app,
+            Method::PUT,
+            &format!("/api/forecast/sheets/{}/corrections", first.sheet_id),
+            json!({ "corrections": corrections }),
+        )
+        .await;
+    assert_eq!(corrected.status(), 200, "mm01 corrects three lines");
+    // The month has ended: its orders (the demo's so far) are the actuals.
+    let month = e2e::demo_end();
+    move_cycle(&app, cycle.id, month).await;
+
+    let (cm01, cm03) = (person(&app, "cm01").await, person(&app, "cm03").await);
+    let readers = [
+        Reader {
+            login: "center",
+            who: caller(&app, "center").await,
+            reach: "1 = 1".into(),
+            listed: 50,
+        },
+        Reader {
+            login: "mm01",
+            who: caller(&app, "mm01").await,
+            reach: format!(
+                "s.manager_id IN (SELECT id FROM users WHERE org_unit_id = {})",
+                cm01.unit
+            ),
+            listed: 50,
+        },
+        Reader {
+            login: "cm01",
+            who: caller(&app, "cm01").await,
+            reach: format!("s.manager_id = {}", cm01.id),
+            listed: 2_000,
+        },
+    ];
+    let retailer = first.rows[1].retailer_id;
+    let check =
+        |step: &'static str| accuracy_matches_the_lines(&app, cycle.id, &readers, retailer, step);
+
+    // (a) Final approval, one sheet and then the other.
+    let r = check("nothing approved").await;
+    assert_eq!(r.total.lines, 0);
+    approve_by(&app, first.sheet_id, &["mm01", "county", "center"]).await;
+    let r = check("cm01 approved").await;
+    assert_eq!(r.total.lines, 60);
+    approve_by(&app, second.sheet_id, &["mm02", "county", "center"]).await;
+    let r = check("both approved").await;
+    assert_eq!((r.total.lines, r.lines.len()), (120, 50));
+    assert_eq!(r.by_manager.len(), 2);
+
+    // (b) The month's actual orders are loaded; (c) replaced by others,
+    // some lines without orders.
+    let center = &readers[0].who;
+    let csv = |formula: &dyn Fn(usize, usize) -> usize| {
+        let mut csv = String::from("licence_no,spec_code,cartons\n");
+        for (i, row) in first.rows.iter().chain(&second.rows).enumerate() {
+            for (j, spec) in first.specs.iter().enumerate() {
+                let cartons = formula(i, j);
+                if cartons > 0 {
+                    csv += &format!("{},{},{cartons}\n", row.licence_no, spec.code);
+                }
+            }
+        }
+        csv
+    };
+    load_actuals(&app, center, month, csv(&|i, j| (i * 7 + j * 3) % 13)).await;
+    let loaded = check("orders loaded").await;
+    load_actuals(&app, center, month, csv(&|i, j| (i * 5 + j * 11 + 4) % 17)).await;
+    let replaced = check("orders replaced").await;
+    assert_ne!(loaded.total.actual, replaced.total.actual);
+    assert_ne!(loaded.lines, replaced.lines);
+
+    // (d) A reopened sheet keeps its approved values.
+    let reopened = center
+        .send(
+            &app,
+            Method::POST,
+            &format!("/api/forecast/cycles/{}/reopen", cycle.id),
+            json!({ "manager_id": cm03.id, "until": "2099-12-31" }),
+        )
+        .await;
+    assert_eq!(reopened.status(), 200, "the center reopens cm03's entry");
+    let after = check("reopened").await;
+    assert_eq!(
+        (&after.total, &after.retailers, &after.lines),
+        (&replaced.total, &replaced.retailers, &replaced.lines)
+    );
+
+    // (e) An imported history changes one of the month's quantities.
+    let line = &replaced.lines[0];
+    let code: String = sqlx::query_scalar("SELECT code FROM specs WHERE id = $1")
+        .bind(line.spec_id)
+        .fetch_one(&app.db().pool)
+        .await
+        .expect("spec code");
+    import_history(
+        &app,
+        center,
+        &format!(
+            "许可证号,卷烟编码,月份,订货量\n{},{code},{month},{}\n",
+            line.licence_no,
+            line.approved + 40
+        ),
+    )
+    .await;
+    let imported = check("history imported").await;
+    assert_ne!(imported.total.actual, replaced.total.actual);
 }

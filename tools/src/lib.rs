@@ -8,6 +8,7 @@ pub mod bench_allocation;
 pub mod bench_analysis;
 pub mod bench_baselines;
 pub mod bench_proposals;
+pub mod bench_reports;
 pub mod demo;
 pub mod export;
 pub mod load;

@@ -44,6 +44,10 @@ pub struct LoadOptions {
     pub cm_think: Duration,
     pub reader_think: Duration,
     pub retailer_think: Duration,
+    /// A customer manager opens its sheet again after this many saves (as
+    /// after a break or from another device), 0 never; the opens are timed
+    /// under the load.
+    pub cm_reopen_every: usize,
 }
 
 const SAVE_CELLS: &str = "PUT /api/forecast/cycles/{id}/sheet/cells";
@@ -120,15 +124,29 @@ impl User {
             bases,
             turn: first,
         };
-        let started = Instant::now();
-        let url = user.url("/api/auth/login");
-        let answer = user
-            .client
-            .post(url)
-            .json(&serde_json::json!({ "login": login, "password": crate::demo::DEMO_PASSWORD }))
-            .send()
-            .await?;
-        stats.record(LOGIN, started.elapsed(), answer.status().as_u16());
+        // One account from one address may have at most five sign-ins
+        // counted at once (the lockout's reservation, `login_attempts`):
+        // readers sharing the center's account that meet a full count
+        // (423) try again a moment later, as a person would.
+        let mut tries = 0;
+        let answer = loop {
+            let started = Instant::now();
+            let url = user.url("/api/auth/login");
+            let answer = user
+                .client
+                .post(url)
+                .json(
+                    &serde_json::json!({ "login": login, "password": crate::demo::DEMO_PASSWORD }),
+                )
+                .send()
+                .await?;
+            stats.record(LOGIN, started.elapsed(), answer.status().as_u16());
+            tries += 1;
+            if answer.status() != reqwest::StatusCode::LOCKED || tries >= 20 {
+                break answer;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        };
         let info: SessionInfo = answer
             .error_for_status()
             .with_context(|| format!("signing in as {login}"))?
@@ -276,6 +294,16 @@ async fn customer_manager(
                 if let Some((200, body)) = user.send(&mut stats, OPEN_SHEET, request).await {
                     revision = serde_json::from_slice::<SheetView>(&body)?.revision;
                 }
+            }
+        }
+        if options.cm_reopen_every > 0
+            && ledger.saves > 0
+            && ledger.saves % options.cm_reopen_every == 0
+            && Instant::now() < until
+        {
+            let request = user.get(&sheet_path);
+            if let Some((200, body)) = user.send(&mut stats, OPEN_SHEET, request).await {
+                revision = serde_json::from_slice::<SheetView>(&body)?.revision;
             }
         }
         think(&mut rng, options.cm_think, until).await;
@@ -461,7 +489,60 @@ async fn fresh_draft_cycle(db: &Db) -> anyhow::Result<i64> {
         .await?
         .map_err(|_| anyhow::anyhow!("month {month} is taken"))?;
     tx.commit().await?;
+    drop(conn);
+    stored_baselines_for(db, month).await?;
     Ok(id)
+}
+
+/// A real cycle is for one of the months the stored baselines cover, and
+/// its sheets read them. The load's cycle is years ahead (so that it never
+/// takes a real cycle's month): the baselines of the last stored month are
+/// stored for it too, so its sheets open as a real cycle's do. A run the
+/// demo queued is run here first (as the first server start would), not
+/// under the load.
+async fn stored_baselines_for(db: &Db, month: domain::month::YearMonth) -> anyhow::Result<()> {
+    let started = Instant::now();
+    server::service::baselines::Runner::new(db.clone())
+        .drain()
+        .await?;
+    if started.elapsed() > Duration::from_secs(1) {
+        println!(
+            "stored baselines computed first in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    let month = month.to_string();
+    let mut conn = db.pool.acquire().await?;
+    let mut tx = db.begin(&mut conn).await?;
+    let from: Option<String> =
+        sqlx::query_scalar("SELECT MAX(month) FROM baseline_months WHERE month < $1")
+            .bind(&month)
+            .fetch_one(&mut *tx)
+            .await?;
+    let Some(from) = from else {
+        println!("no stored baselines: the load's sheets compute theirs when opened");
+        return Ok(());
+    };
+    for sql in [
+        "DELETE FROM baselines WHERE month = $1",
+        "DELETE FROM baseline_months WHERE month = $1",
+    ] {
+        sqlx::query(sql).bind(&month).execute(&mut *tx).await?;
+    }
+    for sql in [
+        "INSERT INTO baselines (month, retailer_id, spec_id, cartons, low, high, method, history_through) \
+         SELECT $1, retailer_id, spec_id, cartons, low, high, method, history_through FROM baselines WHERE month = $2",
+        "INSERT INTO baseline_months (month, history_through, run_id, computed_at, series) \
+         SELECT $1, history_through, run_id, computed_at, series FROM baseline_months WHERE month = $2",
+    ] {
+        sqlx::query(sql)
+            .bind(&month)
+            .bind(&from)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Sign-ins for `wanted` retailers that joined online replenishment and
@@ -670,6 +751,15 @@ pub async fn run(db: &Db, database_url: &str, options: LoadOptions) -> anyhow::R
         shop_users.len(),
         opening.elapsed().as_secs_f64()
     );
+    for (i, server) in servers.iter().enumerate() {
+        if let Some((rss, hwm)) = server.memory() {
+            println!(
+                "server process {i} after sign-ins and opening: RSS {:.0} MiB (peak {:.0} MiB)",
+                rss as f64 / 1024.0,
+                hwm as f64 / 1024.0
+            );
+        }
+    }
 
     let began = Instant::now();
     let until = began + options.duration;
@@ -728,13 +818,31 @@ pub async fn run(db: &Db, database_url: &str, options: LoadOptions) -> anyhow::R
         })
         .collect();
 
-    // Sample the servers' memory while the load runs.
+    // Sample the servers' memory while the load runs, and print it every
+    // 10 s.
     let mut peak_rss = vec![0_u64; servers.len()];
+    let print_rss = |at: &str, servers: &[ServerProcess]| {
+        let now: Vec<String> = servers
+            .iter()
+            .map(|s| {
+                s.memory().map_or("?".to_string(), |(rss, _)| {
+                    format!("{:.0} MiB", rss as f64 / 1024.0)
+                })
+            })
+            .collect();
+        println!("RSS {at}: {}", now.join(" + "));
+    };
+    print_rss("at the start of the load", &servers);
+    let mut next_print = began + Duration::from_secs(10);
     while Instant::now() < until {
         for (s, server) in servers.iter().enumerate() {
             if let Some((rss, _)) = server.memory() {
                 peak_rss[s] = peak_rss[s].max(rss);
             }
+        }
+        if Instant::now() >= next_print {
+            print_rss(&format!("at {:>3} s", began.elapsed().as_secs()), &servers);
+            next_print += Duration::from_secs(10);
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
@@ -989,4 +1097,70 @@ fn server_binary() -> anyhow::Result<PathBuf> {
         );
     }
     Ok(server)
+}
+
+/// The memory a server process keeps after its customer managers open
+/// their full sheets again and again: one process over the database, every
+/// manager with a sheet signed in, each sheet of a fresh cycle (every
+/// retailer × 60 specs) opened `rounds` times, 8 at a time. Prints the
+/// process's resident memory after start, sign-in and each round, and the
+/// opens' median.
+pub async fn sheet_memory(db: &Db, database_url: &str, rounds: usize) -> anyhow::Result<()> {
+    let draft_cycle = fresh_draft_cycle(db).await?;
+    db.analyze().await?;
+    let managers: Vec<String> = sqlx::query_scalar(
+        "SELECT u.login FROM users u WHERE u.role = 'customer_manager' \
+         AND EXISTS (SELECT 1 FROM forecast_sheets s WHERE s.cycle_id = $1 AND s.manager_id = u.id) ORDER BY u.id",
+    )
+    .bind(draft_cycle)
+    .fetch_all(&db.pool)
+    .await?;
+    let cells: i64 = sqlx::query_scalar(
+        "SELECT CAST(COUNT(*) * (SELECT COUNT(*) FROM forecast_cycle_specs WHERE cycle_id = $1) AS BIGINT) \
+         FROM forecast_cycle_retailers WHERE cycle_id = $1",
+    )
+    .bind(draft_cycle)
+    .fetch_one(&db.pool)
+    .await?;
+    let dir = tempfile_dir()?;
+    let mut server = ServerProcess::start(database_url, &dir, 0)?;
+    server.wait_ready().await?;
+    let rss = |server: &ServerProcess| {
+        server.memory().map_or("?".to_string(), |(rss, hwm)| {
+            format!(
+                "{:.0} MiB (peak {:.0} MiB)",
+                rss as f64 / 1024.0,
+                hwm as f64 / 1024.0
+            )
+        })
+    };
+    println!(
+        "{} sheets of cycle {draft_cycle}, {cells} cells in all; server RSS after start: {}",
+        managers.len(),
+        rss(&server)
+    );
+    let bases = Arc::new(vec![server.base.clone()]);
+    let mut stats = Stats::default();
+    let mut users = sign_in_all(&bases, &managers, &mut stats).await?;
+    println!("after {} sign-ins: {}", users.len(), rss(&server));
+    let path = format!("/api/forecast/cycles/{draft_cycle}/sheet");
+    for round in 1..=rounds.max(1) {
+        let mut opens = Stats::default();
+        let opened: Vec<(User, serde::de::IgnoredAny)> = open_each(
+            users.drain(..).map(|u| (u, path.clone())).collect(),
+            OPEN_SHEET,
+            &mut opens,
+        )
+        .await?;
+        users = opened.into_iter().map(|(u, _)| u).collect();
+        let mut took = opens.0.remove(OPEN_SHEET).unwrap_or_default().latencies;
+        took.sort();
+        println!(
+            "round {round}: {} sheets opened (8 at a time), p50 {:.0} ms; server RSS {}",
+            took.len(),
+            ms(percentile(&took, 50.0)),
+            rss(&server)
+        );
+    }
+    Ok(())
 }

@@ -155,6 +155,29 @@ enum Command {
         /// Mean pause between a retailer's saves.
         #[arg(long, default_value_t = 15000)]
         retailer_think_ms: u64,
+        /// A customer manager opens its sheet again after this many saves
+        /// (timed under the load); 0: never.
+        #[arg(long, default_value_t = 5)]
+        cm_reopen_every: usize,
+    },
+    /// Benchmark: the accuracy report of the dashboard benchmark's cycle
+    /// and of the latest past cycle, and the review inbox, through the API
+    /// beside the raw SQL computing the accuracy from every approved line
+    /// (generating the demo at --scale first if the database is empty)
+    BenchReports {
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+        #[arg(long, value_enum, default_value = "city")]
+        scale: Scale,
+    },
+    /// Benchmark: the memory a server process keeps after every customer
+    /// manager opens a full sheet (every retailer × 60 specs) --rounds
+    /// times (generating the demo at --scale first if the database is empty)
+    BenchMemory {
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        #[arg(long, value_enum, default_value = "county")]
+        scale: Scale,
     },
     /// Benchmark: the marketing center's dashboard of a cycle with every
     /// line filled (1.8M lines at city scale), through the API and as raw SQL.
@@ -337,9 +360,17 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::BenchReports { rounds, scale } => {
+            let db = seeded(&cli.database_url, scale, today).await?;
+            tools::bench_reports::run(&db, rounds).await
+        }
+        Command::BenchMemory { rounds, scale } => {
+            let db = seeded(&cli.database_url, scale, today).await?;
+            tools::load::sheet_memory(&db, &cli.database_url, rounds).await
+        }
         Command::BenchSheetSave { rounds, scale } => {
             let db = seeded(&cli.database_url, scale, today).await?;
-            tools::bench::bench_sheet_save(&db, rounds.max(1)).await
+            tools::bench::bench_sheet_save(&db, &cli.database_url, rounds.max(1)).await
         }
         Command::Load {
             scale,
@@ -352,6 +383,7 @@ async fn main() -> anyhow::Result<()> {
             cm_think_ms,
             reader_think_ms,
             retailer_think_ms,
+            cm_reopen_every,
         } => {
             let db = seeded(&cli.database_url, scale, today).await?;
             let options = tools::load::LoadOptions {
@@ -364,6 +396,7 @@ async fn main() -> anyhow::Result<()> {
                 cm_think: Duration::from_millis(cm_think_ms),
                 reader_think: Duration::from_millis(reader_think_ms),
                 retailer_think: Duration::from_millis(retailer_think_ms),
+                cm_reopen_every,
             };
             tools::load::run(&db, &cli.database_url, options).await
         }

@@ -309,7 +309,17 @@ pub async fn load_sheet(state: &AppState, cycle: CycleView, sheet: &Sheet) -> Ap
         .await?
         .unwrap_or(cycle.month.plus(-1));
     let first = last.plus(1 - HISTORY_MONTHS);
-    let history = store::sheet_history(pool, sheet.id, first).await?;
+    let last_year = cycle.month.plus(-12);
+    // Stored by the last recompute; computed now only for a month no run
+    // has stored yet, which needs the whole window of history. Otherwise
+    // the view shows two months of it: reading the window (240,000 rows for
+    // a city sheet) only to keep two made opening a sheet slow and its
+    // memory large.
+    let stored = baselines::stored_for_sheet(state, sheet.id, cycle.id, cycle.month).await?;
+    let history = match stored {
+        Some(_) => store::sheet_orders_in(pool, sheet.id, cycle.id, &[last, last_year]).await?,
+        None => store::sheet_history(pool, sheet.id, first).await?,
+    };
     let turnover = store::sheet_turnover(pool, sheet.id).await?;
     let bounds = store::bounds(pool, cycle.id, rules.default_bound).await?;
     let mut conn = pool.acquire().await?;
@@ -344,17 +354,13 @@ pub async fn load_sheet(state: &AppState, cycle: CycleView, sheet: &Sheet) -> Ap
                 .or_insert_with(|| vec![0.0; window])[i] = cartons as f64;
         }
     }
-    // Stored by the last recompute; computed now only for a month no run
-    // has stored yet.
-    let stored = baselines::for_sheet(
-        state,
-        sheet.id,
-        cycle.id,
-        cycle.month,
-        (first, last),
-        &series,
-    )
-    .await?;
+    let stored = match stored {
+        Some(stored) => stored,
+        None => {
+            baselines::compute_for_sheet(state, sheet.id, cycle.month, (first, last), &series)
+                .await?
+        }
+    };
     let no_orders = vec![0.0; window];
     let at = |s: &[f64], month: YearMonth| {
         usize::try_from(first.months_until(month))
@@ -405,7 +411,7 @@ pub async fn load_sheet(state: &AppState, cycle: CycleView, sheet: &Sheet) -> Ap
             view.baseline_low.push(low);
             view.baseline_high.push(high);
             view.last_month.push(at(history, last));
-            view.last_year.push(at(history, view.cycle.month.plus(-12)));
+            view.last_year.push(at(history, last_year));
             // Turnover is the retailer's own figure only once it has joined.
             view.turnover
                 .push(turnover.get(&key).copied().filter(|_| row.online));

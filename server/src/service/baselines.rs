@@ -523,22 +523,33 @@ pub async fn profile(db: &Db, first: YearMonth, last: YearMonth) -> sqlx::Result
 /// (cartons, low, high) per (retailer, spec).
 pub type SheetBaselines = HashMap<(i64, i64), (i64, i64, i64)>;
 
-/// The baselines of a sheet's cells for `month`: the stored ones when a run
-/// has stored that month; otherwise computed now from `series` (the
-/// sheet's history over the window from `first`, ending with `last`), as a
-/// run would, and said in the log.
-pub async fn for_sheet(
+/// The stored baselines of a sheet's cells for `month`, if a run has
+/// stored that month.
+pub async fn stored_for_sheet(
     state: &AppState,
     sheet_id: i64,
     cycle_id: i64,
     month: YearMonth,
+) -> ApiResult<Option<SheetBaselines>> {
+    let pool = &state.db.pool;
+    if store::stored_month(pool, month).await?.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(
+        store::sheet_rows(pool, sheet_id, cycle_id, month).await?,
+    ))
+}
+
+/// The baselines of a sheet's cells for a `month` no run has stored yet,
+/// computed now from `series` (the sheet's history over the window from
+/// `first`, ending with `last`) as a run would, and said in the log.
+pub async fn compute_for_sheet(
+    state: &AppState,
+    sheet_id: i64,
+    month: YearMonth,
     (first, last): (YearMonth, YearMonth),
     series: &HashMap<(i64, i64), Vec<f64>>,
 ) -> ApiResult<SheetBaselines> {
-    let pool = &state.db.pool;
-    if store::stored_month(pool, month).await?.is_some() {
-        return Ok(store::sheet_rows(pool, sheet_id, cycle_id, month).await?);
-    }
     tracing::info!(
         sheet = sheet_id,
         %month,

@@ -1648,6 +1648,7 @@ async fn write(
                 .collect();
             for (month, rows) in months {
                 crate::store::summary::refresh_month_totals(tx, month).await?;
+                crate::store::summary::refresh_accuracy_month(tx, month).await?;
                 let key = month.to_string();
                 audit.push((
                     "masterdata.import.history".to_string(),

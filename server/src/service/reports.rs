@@ -29,6 +29,13 @@ const DEVIATIONS: i64 = 20;
 const WORST: i64 = 50;
 /// A single manager's retailers are listed in full (a few hundred at most).
 const ONE_MANAGER: i64 = 2_000;
+// The accuracy summaries keep as many retailers and lines per sheet as the
+// report lists.
+const _: () = assert!(
+    WORST <= summary::ACCURACY_LINES_KEPT
+        && WORST <= summary::ACCURACY_RETAILERS_KEPT
+        && ONE_MANAGER <= summary::ACCURACY_RETAILERS_KEPT
+);
 const CASE_SIZE_KEY: &str = "case_size";
 
 async fn cycle_of(state: &AppState, id: i64, lang: Lang) -> ApiResult<CycleView> {
@@ -260,7 +267,8 @@ fn rank(rows: &mut [AccuracyRow]) -> i64 {
 
 /// Forecast accuracy of a cycle's approved lines against the actual orders
 /// of its month, within the reader's reach; `retailer` lists that retailer's
-/// lines (if it is inside).
+/// lines (if it is inside). Read from the sheets' accuracy summaries
+/// (`summary::refresh_accuracy`), a few rows per sheet, not from the lines.
 pub async fn accuracy(
     state: &AppState,
     user: &UserRow,
@@ -277,7 +285,7 @@ pub async fn accuracy(
     let everyone = sheet_progress(state, &cycle, lang).await?;
     let all_sheets: HashMap<i64, &SheetProgress> =
         everyone.iter().map(|p| (p.sheet_id, p)).collect();
-    let rows = summary::accuracy_by_sheet_spec(pool, cycle_id, month).await?;
+    let rows = summary::accuracy_by_sheet_spec(pool, cycle_id).await?;
     // The ranking is the company's: every manager's place, whoever reads.
     let company = roll_up(&rows, &all_sheets, AccuracySums::merge);
     let mut ranking: Vec<AccuracyRow> = everyone
@@ -336,7 +344,7 @@ pub async fn accuracy(
     } else {
         WORST
     };
-    let retailers = summary::accuracy_by_retailer(pool, cycle_id, month, &reach, listed)
+    let retailers = summary::accuracy_by_retailer(pool, cycle_id, &reach, listed)
         .await?
         .into_iter()
         .map(|(id, name, sums)| row(id, &name, &sums))

@@ -165,6 +165,7 @@ pub async fn approve(
         None => {
             store::approve_final(&mut tx, id).await?;
             summary::refresh_sheet(&mut tx, id).await?;
+            summary::refresh_accuracy(&mut tx, id).await?;
         }
     }
     store::record_action(

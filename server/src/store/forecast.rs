@@ -521,6 +521,34 @@ pub async fn sheet_history(
         .collect()
 }
 
+/// A sheet's orders of its cycle's specs in the given months only
+/// (retailer, spec, month, cartons): one primary-key probe per cell
+/// (`CROSS JOIN` keeps the sheet's retailers first on SQLite, which would
+/// otherwise walk the whole month by its month index).
+pub async fn sheet_orders_in(
+    pool: &AnyPool,
+    sheet_id: i64,
+    cycle_id: i64,
+    months: &[YearMonth],
+) -> sqlx::Result<Vec<(i64, i64, YearMonth, i64)>> {
+    let mut out = Vec::new();
+    for &month in months {
+        let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
+            "SELECT m.retailer_id, m.spec_id, m.cartons \
+             FROM forecast_cycle_retailers f CROSS JOIN monthly_orders m \
+             WHERE f.sheet_id = $1 AND m.retailer_id = f.retailer_id AND m.month = $2 \
+               AND m.spec_id IN (SELECT spec_id FROM forecast_cycle_specs WHERE cycle_id = $3)",
+        )
+        .bind(sheet_id)
+        .bind(month.to_string())
+        .bind(cycle_id)
+        .fetch_all(pool)
+        .await?;
+        out.extend(rows.into_iter().map(|(r, s, c)| (r, s, month, c)));
+    }
+    Ok(out)
+}
+
 /// The latest month with orders before `month`.
 pub async fn last_history_month(
     pool: &AnyPool,

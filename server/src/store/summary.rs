@@ -4,7 +4,10 @@
 //! Every grouped query groups by (sheet, spec) or by class, so the rows sent
 //! back stay small (managers × specs) however many lines a cycle has; the
 //! caller rolls them up to specs, departments and managers. The reports'
-//! queries keep only the sheets inside the reader's reach.
+//! queries keep only the sheets inside the reader's reach. The dashboard
+//! and the accuracy report read per-sheet summaries, kept by
+//! [`refresh_sheet`] and [`refresh_accuracy`] in the transaction that
+//! changes their inputs, not the lines.
 
 use domain::forecast::review::AccuracySums;
 use domain::forecast::view::{AccuracyLine, DeviationLine, TotalRow, TrendPoint};
@@ -252,8 +255,8 @@ pub async fn refresh_all_totals(conn: &mut AnyConnection) -> sqlx::Result<()> {
     super::analysis::refresh_all(conn).await
 }
 
-/// Replaces a month's actual orders (checked by the caller) and its totals,
-/// in the caller's transaction.
+/// Replaces a month's actual orders (checked by the caller), its totals and
+/// the accuracy of its cycles, in the caller's transaction.
 pub async fn replace_actuals(
     conn: &mut AnyConnection,
     month: YearMonth,
@@ -281,7 +284,8 @@ pub async fn replace_actuals(
         &values,
     )
     .await?;
-    refresh_month_totals(conn, month).await
+    refresh_month_totals(conn, month).await?;
+    refresh_accuracy_month(conn, month).await
 }
 
 /// Whether any orders of `month` are loaded.
@@ -293,28 +297,47 @@ pub async fn has_orders(pool: &AnyPool, month: YearMonth) -> sqlx::Result<bool> 
     Ok(n > 0)
 }
 
-/// The approved lines of a cycle joined to the orders of its month.
 /// Orders of the line's retailer and spec in the month given after it.
 const ORDERS_OF: &str = "LEFT JOIN monthly_orders m ON m.retailer_id = l.retailer_id \
      AND m.spec_id = l.spec_id AND m.month =";
 
-/// The approved lines of cycle `$1` within `reach` with `joins`, joined to
-/// the orders of month `$2`.
-fn accuracy_from(joins: &str, reach: &Reach) -> String {
-    format!(
-        "FROM forecast_lines l {joins} {ORDERS_OF} $2 \
-         WHERE l.sheet_id IN (SELECT s.id FROM forecast_sheets s WHERE s.cycle_id = $1 AND {}) \
-           AND l.final_value IS NOT NULL",
-        sheets_within(reach)
-    )
-}
+/// Accuracy sums of approved lines `l` joined to their orders `m`, named
+/// as the columns of the accuracy summaries.
+const ACCURACY_SUMS: &str = "COUNT(*) AS lines, \
+     CAST(COALESCE(SUM(COALESCE(m.cartons, 0)), 0) AS BIGINT) AS actual, \
+     CAST(COALESCE(SUM(l.final_value), 0) AS BIGINT) AS approved, \
+     CAST(COALESCE(SUM(COALESCE(l.entered, 0)), 0) AS BIGINT) AS entered, \
+     CAST(COALESCE(SUM(COALESCE(l.baseline, 0)), 0) AS BIGINT) AS baseline, \
+     CAST(COALESCE(SUM(ABS(l.final_value - COALESCE(m.cartons, 0))), 0) AS BIGINT) AS approved_error, \
+     CAST(COALESCE(SUM(ABS(COALESCE(l.entered, 0) - COALESCE(m.cartons, 0))), 0) AS BIGINT) AS entered_error, \
+     CAST(COALESCE(SUM(ABS(COALESCE(l.baseline, 0) - COALESCE(m.cartons, 0))), 0) AS BIGINT) AS baseline_error";
 
-const ACCURACY_SUMS: &str = "COUNT(*), CAST(COALESCE(SUM(COALESCE(m.cartons, 0)), 0) AS BIGINT), \
-     CAST(COALESCE(SUM(l.final_value), 0) AS BIGINT), CAST(COALESCE(SUM(COALESCE(l.entered, 0)), 0) AS BIGINT), \
-     CAST(COALESCE(SUM(COALESCE(l.baseline, 0)), 0) AS BIGINT), \
-     CAST(COALESCE(SUM(ABS(l.final_value - COALESCE(m.cartons, 0))), 0) AS BIGINT), \
-     CAST(COALESCE(SUM(ABS(COALESCE(l.entered, 0) - COALESCE(m.cartons, 0))), 0) AS BIGINT), \
-     CAST(COALESCE(SUM(ABS(COALESCE(l.baseline, 0) - COALESCE(m.cartons, 0))), 0) AS BIGINT)";
+/// The accuracy summaries' columns after the key, in `AccuracySums` order.
+const ACCURACY_COLUMNS: [&str; 8] = [
+    "lines",
+    "actual",
+    "approved",
+    "entered",
+    "baseline",
+    "approved_error",
+    "entered_error",
+    "baseline_error",
+];
+
+/// The accuracy columns of summary `a`, each summed when `sum`.
+fn stored_accuracy(sum: bool) -> String {
+    ACCURACY_COLUMNS
+        .iter()
+        .map(|c| {
+            if sum {
+                format!("CAST(SUM(a.{c}) AS BIGINT)")
+            } else {
+                format!("a.{c}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 fn sums_of(r: &sqlx::any::AnyRow, at: usize) -> sqlx::Result<AccuracySums> {
     Ok(AccuracySums {
@@ -329,19 +352,140 @@ fn sums_of(r: &sqlx::any::AnyRow, at: usize) -> sqlx::Result<AccuracySums> {
     })
 }
 
+/// Retailers kept per sheet by approved error, largest first: as many as
+/// the accuracy report lists for one manager (their whole sheet).
+pub const ACCURACY_RETAILERS_KEPT: i64 = 2_000;
+/// Approved lines kept per sheet by distance from the orders, furthest
+/// first: as many as the accuracy report lists.
+pub const ACCURACY_LINES_KEPT: i64 = 50;
+
+/// Rebuilds one sheet's accuracy summaries (sums per spec and for the
+/// sheet, the retailers and lines furthest from the orders) from its
+/// approved lines and the actual orders of its cycle's month, in the
+/// caller's transaction. Called whenever either changes: at final approval
+/// and when the month's orders are loaded or replaced
+/// ([`refresh_accuracy_month`]). Keep in step with migration 0012.
+pub async fn refresh_accuracy(conn: &mut AnyConnection, sheet_id: i64) -> sqlx::Result<()> {
+    for table in [
+        "forecast_sheet_accuracy",
+        "forecast_sheet_accuracy_retailers",
+        "forecast_sheet_accuracy_lines",
+    ] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE sheet_id = $1"))
+            .bind(sheet_id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    // A sheet without approved lines has no summary (one look at its
+    // lines, where the statements below would read them three times).
+    let approved: Option<i64> = sqlx::query_scalar(
+        "SELECT sheet_id FROM forecast_lines WHERE sheet_id = $1 AND final_value IS NOT NULL LIMIT 1",
+    )
+    .bind(sheet_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let month: Option<String> = sqlx::query_scalar(
+        "SELECT c.month FROM forecast_sheets s JOIN forecast_cycles c ON c.id = s.cycle_id WHERE s.id = $1",
+    )
+    .bind(sheet_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let (Some(_), Some(month)) = (approved, month) else {
+        return Ok(());
+    };
+    let columns = ACCURACY_COLUMNS.join(", ");
+    // The sheet's approved lines against the orders of the month.
+    let from = format!(
+        "FROM forecast_lines l {ORDERS_OF} $2 WHERE l.sheet_id = $1 AND l.final_value IS NOT NULL"
+    );
+    for sql in [
+        format!(
+            "INSERT INTO forecast_sheet_accuracy (sheet_id, kind, key, {columns}) \
+             SELECT l.sheet_id, 'spec', l.spec_id, {ACCURACY_SUMS} {from} GROUP BY l.sheet_id, l.spec_id"
+        ),
+        format!(
+            "INSERT INTO forecast_sheet_accuracy_retailers (sheet_id, place, retailer_id, {columns}) \
+             SELECT sheet_id, place, retailer_id, {columns} FROM ( \
+                 SELECT t.*, ROW_NUMBER() OVER (PARTITION BY t.sheet_id \
+                                                ORDER BY t.approved_error DESC, t.retailer_id) AS place \
+                 FROM (SELECT l.sheet_id, l.retailer_id, {ACCURACY_SUMS} {from} \
+                       GROUP BY l.sheet_id, l.retailer_id) t) ranked \
+             WHERE place <= {ACCURACY_RETAILERS_KEPT}"
+        ),
+        format!(
+            "INSERT INTO forecast_sheet_accuracy_lines \
+                 (sheet_id, place, retailer_id, spec_id, approved, entered, baseline, actual) \
+             SELECT sheet_id, place, retailer_id, spec_id, approved, entered, baseline, actual FROM ( \
+                 SELECT l.sheet_id, l.retailer_id, l.spec_id, l.final_value AS approved, \
+                        COALESCE(l.entered, 0) AS entered, COALESCE(l.baseline, 0) AS baseline, \
+                        COALESCE(m.cartons, 0) AS actual, \
+                        ROW_NUMBER() OVER (PARTITION BY l.sheet_id \
+                                           ORDER BY ABS(l.final_value - COALESCE(m.cartons, 0)) DESC, \
+                                                    l.retailer_id, l.spec_id) AS place \
+                 {from}) ranked \
+             WHERE place <= {ACCURACY_LINES_KEPT}"
+        ),
+    ] {
+        sqlx::query(&sql)
+            .bind(sheet_id)
+            .bind(&month)
+            .execute(&mut *conn)
+            .await?;
+    }
+    sqlx::query(&format!(
+        "INSERT INTO forecast_sheet_accuracy (sheet_id, kind, key, {columns}) \
+         SELECT a.sheet_id, 'sheet', 0, {} FROM forecast_sheet_accuracy a \
+         WHERE a.sheet_id = $1 AND a.kind = 'spec' GROUP BY a.sheet_id",
+        stored_accuracy(true)
+    ))
+    .bind(sheet_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Rebuilds the accuracy summaries of every sheet of the cycles of
+/// `month`, after its actual orders changed, in the caller's transaction.
+pub async fn refresh_accuracy_month(
+    conn: &mut AnyConnection,
+    month: YearMonth,
+) -> sqlx::Result<()> {
+    let sheets: Vec<i64> = sqlx::query_scalar(
+        "SELECT s.id FROM forecast_sheets s JOIN forecast_cycles c ON c.id = s.cycle_id \
+         WHERE c.month = $1 ORDER BY s.id",
+    )
+    .bind(month.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    for sheet in sheets {
+        refresh_accuracy(conn, sheet).await?;
+    }
+    Ok(())
+}
+
+/// Rebuilds every sheet's accuracy summaries (after generating demo data).
+pub async fn refresh_all_accuracy(conn: &mut AnyConnection) -> sqlx::Result<()> {
+    let sheets: Vec<i64> = sqlx::query_scalar("SELECT id FROM forecast_sheets ORDER BY id")
+        .fetch_all(&mut *conn)
+        .await?;
+    for sheet in sheets {
+        refresh_accuracy(conn, sheet).await?;
+    }
+    Ok(())
+}
+
 /// Accuracy sums per (sheet, spec) of the whole company (the ranking of
 /// managers needs every sheet).
 pub async fn accuracy_by_sheet_spec(
     pool: &AnyPool,
     cycle_id: i64,
-    month: YearMonth,
 ) -> sqlx::Result<Vec<(i64, i64, AccuracySums)>> {
     sqlx::query(&format!(
-        "SELECT l.sheet_id, l.spec_id, {ACCURACY_SUMS} {} GROUP BY l.sheet_id, l.spec_id",
-        accuracy_from("", &Reach::Everything)
+        "SELECT a.sheet_id, a.key, {} FROM forecast_sheet_accuracy a \
+         JOIN forecast_sheets s ON s.id = a.sheet_id WHERE s.cycle_id = $1 AND a.kind = 'spec'",
+        stored_accuracy(false)
     ))
     .bind(cycle_id)
-    .bind(month.to_string())
     .fetch_all(pool)
     .await?
     .iter()
@@ -349,22 +493,26 @@ pub async fn accuracy_by_sheet_spec(
     .collect()
 }
 
-/// Accuracy per retailer within `reach`, the `limit` with the largest
-/// error first.
+/// Accuracy per retailer within `reach`, the `limit` (at most
+/// [`ACCURACY_RETAILERS_KEPT`]) with the largest error first. A retailer
+/// is on one sheet of a cycle, so the company's first `limit` are among
+/// the first `limit` of each sheet.
 pub async fn accuracy_by_retailer(
     pool: &AnyPool,
     cycle_id: i64,
-    month: YearMonth,
     reach: &Reach,
     limit: i64,
 ) -> sqlx::Result<Vec<(i64, String, AccuracySums)>> {
-    let from = accuracy_from("JOIN retailers r ON r.id = l.retailer_id", reach);
+    debug_assert!(limit <= ACCURACY_RETAILERS_KEPT);
     sqlx::query(&format!(
-        "SELECT l.retailer_id, MIN(r.name), {ACCURACY_SUMS} {from} \
-         GROUP BY l.retailer_id ORDER BY 8 DESC, l.retailer_id LIMIT $3"
+        "SELECT a.retailer_id, r.name, {} FROM forecast_sheet_accuracy_retailers a \
+         JOIN forecast_sheets s ON s.id = a.sheet_id JOIN retailers r ON r.id = a.retailer_id \
+         WHERE s.cycle_id = $1 AND a.place <= $2 AND {} \
+         ORDER BY a.approved_error DESC, a.retailer_id LIMIT $2",
+        stored_accuracy(false),
+        sheets_within(reach)
     ))
     .bind(cycle_id)
-    .bind(month.to_string())
     .bind(limit)
     .fetch_all(pool)
     .await?
@@ -373,8 +521,27 @@ pub async fn accuracy_by_retailer(
     .collect()
 }
 
-/// Approved lines within `reach` against orders: one retailer's, or the
-/// `limit` with the largest error.
+fn accuracy_line(r: &sqlx::any::AnyRow) -> sqlx::Result<AccuracyLine> {
+    let approved: i64 = r.try_get(6)?;
+    let actual: i64 = r.try_get(9)?;
+    Ok(AccuracyLine {
+        retailer_id: r.try_get(0)?,
+        licence_no: r.try_get(1)?,
+        retailer_name: r.try_get(2)?,
+        manager_name: r.try_get(3)?,
+        spec_id: r.try_get(4)?,
+        spec_name: r.try_get(5)?,
+        approved,
+        entered: r.try_get(7)?,
+        baseline: r.try_get(8)?,
+        actual,
+        relative_error: domain::forecast::review::relative_error(approved, actual),
+    })
+}
+
+/// Approved lines within `reach` against orders: one retailer's (read from
+/// its lines, a few dozen), or the `limit` (at most [`ACCURACY_LINES_KEPT`])
+/// with the largest error, from the summaries.
 pub async fn accuracy_lines(
     pool: &AnyPool,
     cycle_id: i64,
@@ -383,57 +550,59 @@ pub async fn accuracy_lines(
     retailer: Option<i64>,
     limit: i64,
 ) -> sqlx::Result<Vec<AccuracyLine>> {
-    sqlx::query(&format!(
-        "SELECT l.retailer_id, r.licence_no, r.name, u.display_name, l.spec_id, p.name, l.final_value, \
-                COALESCE(l.entered, 0), COALESCE(l.baseline, 0), COALESCE(m.cartons, 0) \
-         {} AND ($3 = 0 OR l.retailer_id = $3) \
-         ORDER BY ABS(l.final_value - COALESCE(m.cartons, 0)) DESC, l.retailer_id, l.spec_id LIMIT $4",
-        accuracy_from(
-            "JOIN retailers r ON r.id = l.retailer_id JOIN specs p ON p.id = l.spec_id \
-             JOIN forecast_sheets s ON s.id = l.sheet_id JOIN users u ON u.id = s.manager_id",
-            reach
-        )
-    ))
-    .bind(cycle_id)
-    .bind(month.to_string())
-    .bind(retailer.unwrap_or(0))
-    .bind(limit)
-    .fetch_all(pool)
-    .await?
-    .iter()
-    .map(|r| {
-        let approved: i64 = r.try_get(6)?;
-        let actual: i64 = r.try_get(9)?;
-        Ok(AccuracyLine {
-            retailer_id: r.try_get(0)?,
-            licence_no: r.try_get(1)?,
-            retailer_name: r.try_get(2)?,
-            manager_name: r.try_get(3)?,
-            spec_id: r.try_get(4)?,
-            spec_name: r.try_get(5)?,
-            approved,
-            entered: r.try_get(7)?,
-            baseline: r.try_get(8)?,
-            actual,
-            relative_error: domain::forecast::review::relative_error(approved, actual),
-        })
-    })
-    .collect()
+    let names = "JOIN retailers r ON r.id = l.retailer_id JOIN specs p ON p.id = l.spec_id \
+                 JOIN forecast_sheets s ON s.id = l.sheet_id JOIN users u ON u.id = s.manager_id";
+    let within = sheets_within(reach);
+    let rows = match retailer {
+        Some(retailer) => {
+            sqlx::query(&format!(
+                "SELECT l.retailer_id, r.licence_no, r.name, u.display_name, l.spec_id, p.name, \
+                        l.final_value, COALESCE(l.entered, 0), COALESCE(l.baseline, 0), \
+                        COALESCE(m.cartons, 0) \
+                 FROM forecast_lines l {names} {ORDERS_OF} $2 \
+                 WHERE s.cycle_id = $1 AND l.retailer_id = $3 AND l.final_value IS NOT NULL AND {within} \
+                 ORDER BY ABS(l.final_value - COALESCE(m.cartons, 0)) DESC, l.retailer_id, l.spec_id \
+                 LIMIT $4"
+            ))
+            .bind(cycle_id)
+            .bind(month.to_string())
+            .bind(retailer)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        }
+        None => {
+            debug_assert!(limit <= ACCURACY_LINES_KEPT);
+            // The kept lines, named `l` as the lines are for `names`.
+            sqlx::query(&format!(
+                "SELECT l.retailer_id, r.licence_no, r.name, u.display_name, l.spec_id, p.name, \
+                        l.approved, l.entered, l.baseline, l.actual \
+                 FROM forecast_sheet_accuracy_lines l {names} \
+                 WHERE s.cycle_id = $1 AND l.place <= $2 AND {within} \
+                 ORDER BY ABS(l.approved - l.actual) DESC, l.retailer_id, l.spec_id LIMIT $2"
+            ))
+            .bind(cycle_id)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        }
+    };
+    rows.iter().map(accuracy_line).collect()
 }
 
 /// Accuracy within `reach` of every cycle whose month has orders, by
-/// month, in one query (cycles are filtered first, so months without orders
-/// cost nothing).
+/// month, from the sheets' summaries.
 pub async fn accuracy_trend(
     pool: &AnyPool,
     reach: &Reach,
 ) -> sqlx::Result<Vec<(i64, YearMonth, AccuracySums)>> {
     sqlx::query(&format!(
-        "SELECT c.id, c.month, {ACCURACY_SUMS} FROM forecast_cycles c \
-         JOIN forecast_sheets s ON s.cycle_id = c.id JOIN forecast_lines l ON l.sheet_id = s.id \
-         {ORDERS_OF} c.month \
-         WHERE c.month IN (SELECT month FROM monthly_spec_totals) AND l.final_value IS NOT NULL AND {} \
+        "SELECT c.id, c.month, {} FROM forecast_cycles c \
+         JOIN forecast_sheets s ON s.cycle_id = c.id \
+         JOIN forecast_sheet_accuracy a ON a.sheet_id = s.id AND a.kind = 'sheet' \
+         WHERE c.month IN (SELECT month FROM monthly_spec_totals) AND {} \
          GROUP BY c.id, c.month ORDER BY c.month",
+        stored_accuracy(true),
         sheets_within(reach)
     ))
     .fetch_all(pool)

@@ -30,6 +30,11 @@ pub enum Scale {
     County,
     /// A city of 15 counties: about 30,000 retailers; for benchmarks.
     City,
+    /// A province of 10 cities of 15 counties each: about 300,000
+    /// retailers; for benchmarks. The organisation has no provincial level:
+    /// the 150 county departments sit under one marketing center, named
+    /// after their city.
+    Province,
 }
 
 /// Options of one generation run.
@@ -75,14 +80,14 @@ impl DemoOptions {
     fn history_scope(&self) -> domain::forecast::Scope {
         match self.scale {
             Scale::Tiny => domain::forecast::Scope::All,
-            Scale::County | Scale::City => domain::forecast::Scope::Sample,
+            Scale::County | Scale::City | Scale::Province => domain::forecast::Scope::Sample,
         }
     }
 
     fn months(&self) -> i64 {
         match self.scale {
             Scale::Tiny => 13,
-            Scale::County | Scale::City => 24,
+            Scale::County | Scale::City | Scale::Province => 24,
         }
     }
 }
@@ -115,6 +120,24 @@ const COUNTY_NAMES: [&str; 15] = [
     "桃源", "梅岭", "竹溪",
 ];
 
+/// The cities of the province scale.
+const CITY_NAMES: [&str; 10] = [
+    "江城", "襄州", "荆门", "宜昌", "黄石", "十堰", "孝感", "咸宁", "随州", "恩施",
+];
+
+/// The name of county `c` of `counties`: a province's carry their city's.
+fn county_label(c: usize, counties: usize) -> String {
+    let county = COUNTY_NAMES[c % COUNTY_NAMES.len()];
+    if counties > COUNTY_NAMES.len() {
+        format!(
+            "{}{county}",
+            CITY_NAMES[(c / COUNTY_NAMES.len()) % CITY_NAMES.len()]
+        )
+    } else {
+        county.to_string()
+    }
+}
+
 struct Plan {
     units: Vec<Vec<Value>>,
     users: Vec<Vec<Value>>,
@@ -143,6 +166,7 @@ pub async fn seed(db: &Db, options: &DemoOptions) -> anyhow::Result<DemoReport> 
         Scale::Tiny => (1, 2, 6),
         Scale::County => (1, 4, 158),
         Scale::City => (15, 4, 167),
+        Scale::Province => (15 * CITY_NAMES.len(), 4, 167),
     };
     let now = server::db::now_unix();
     let plan = plan_org(&mut rng, counties, managers_per_dept, now, options.sign_ins);
@@ -422,6 +446,8 @@ pub async fn seed(db: &Db, options: &DemoOptions) -> anyhow::Result<DemoReport> 
     if let Some(history) = &history {
         history.refresh_summaries(&mut tx).await?;
     }
+    // The approved past cycles against their months' orders.
+    server::store::summary::refresh_all_accuracy(&mut tx).await?;
     // Forecast sanity bounds: three times the largest month a retailer of the
     // class ordered of the spec, plus 10 cartons.
     sqlx::query(
@@ -558,7 +584,8 @@ fn plan_org(
     });
     let mut cm = 0;
     let mut mm = 0;
-    for (c, county_label) in COUNTY_NAMES.iter().take(counties).enumerate() {
+    for c in 0..counties {
+        let county_label = county_label(c, counties);
         unit_id += 1;
         let county = unit_id;
         let county_name = if counties == 1 {
