@@ -22,13 +22,14 @@ fn ms(d: Duration) -> String {
 /// orders of its month: per sheet × spec, the worst retailers and the worst
 /// lines, as the report computed them before the summaries.
 const RAW_ACCURACY: [&str; 3] = [
-    "SELECT l.sheet_id, l.spec_id, COUNT(*), SUM(COALESCE(m.cartons, 0)), SUM(l.final_value), \
-            SUM(ABS(l.final_value - COALESCE(m.cartons, 0))), SUM(ABS(COALESCE(l.entered, 0) - COALESCE(m.cartons, 0))), \
-            SUM(ABS(COALESCE(l.baseline, 0) - COALESCE(m.cartons, 0))) \
+    "SELECT l.sheet_id, l.spec_id, COUNT(*), CAST(SUM(COALESCE(m.cartons, 0)) AS BIGINT), CAST(SUM(l.final_value) AS BIGINT), \
+            CAST(SUM(ABS(l.final_value - COALESCE(m.cartons, 0))) AS BIGINT), \
+            CAST(SUM(ABS(COALESCE(l.entered, 0) - COALESCE(m.cartons, 0))) AS BIGINT), \
+            CAST(SUM(ABS(COALESCE(l.baseline, 0) - COALESCE(m.cartons, 0))) AS BIGINT) \
      FROM forecast_lines l LEFT JOIN monthly_orders m ON m.retailer_id = l.retailer_id AND m.spec_id = l.spec_id AND m.month = $2 \
      WHERE l.sheet_id IN (SELECT id FROM forecast_sheets WHERE cycle_id = $1) AND l.final_value IS NOT NULL \
      GROUP BY l.sheet_id, l.spec_id",
-    "SELECT l.retailer_id, SUM(ABS(l.final_value - COALESCE(m.cartons, 0))) AS e \
+    "SELECT l.retailer_id, CAST(SUM(ABS(l.final_value - COALESCE(m.cartons, 0))) AS BIGINT) AS e \
      FROM forecast_lines l LEFT JOIN monthly_orders m ON m.retailer_id = l.retailer_id AND m.spec_id = l.spec_id AND m.month = $2 \
      WHERE l.sheet_id IN (SELECT id FROM forecast_sheets WHERE cycle_id = $1) AND l.final_value IS NOT NULL \
      GROUP BY l.retailer_id ORDER BY e DESC LIMIT 50",

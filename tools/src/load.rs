@@ -44,9 +44,9 @@ pub struct LoadOptions {
     pub cm_think: Duration,
     pub reader_think: Duration,
     pub retailer_think: Duration,
-    /// A customer manager opens its sheet again after this many saves (as
-    /// after a break or from another device), 0 never; the opens are timed
-    /// under the load.
+    /// A customer manager opens its sheet again after one save in this
+    /// many, at random (as after a break or from another device), 0 never;
+    /// the opens are timed under the load.
     pub cm_reopen_every: usize,
 }
 
@@ -296,9 +296,10 @@ async fn customer_manager(
                 }
             }
         }
+        // At random, on average once every `cm_reopen_every` saves, so
+        // that the opens spread over the run instead of coming together.
         if options.cm_reopen_every > 0
-            && ledger.saves > 0
-            && ledger.saves % options.cm_reopen_every == 0
+            && rng.gen_range(0..options.cm_reopen_every) == 0
             && Instant::now() < until
         {
             let request = user.get(&sheet_path);
@@ -502,9 +503,21 @@ async fn fresh_draft_cycle(db: &Db) -> anyhow::Result<i64> {
 /// under the load.
 async fn stored_baselines_for(db: &Db, month: domain::month::YearMonth) -> anyhow::Result<()> {
     let started = Instant::now();
-    server::service::baselines::Runner::new(db.clone())
-        .drain()
+    let runner = server::service::baselines::Runner::new(db.clone());
+    loop {
+        runner.drain().await?;
+        // A run another process left (a benchmark that ended mid-run) is
+        // taken over once its heartbeat is a minute old.
+        let active: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM baseline_runs WHERE status IN ('queued', 'running')",
+        )
+        .fetch_one(&db.pool)
         .await?;
+        if active == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
     if started.elapsed() > Duration::from_secs(1) {
         println!(
             "stored baselines computed first in {:.1} s",

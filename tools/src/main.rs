@@ -155,9 +155,9 @@ enum Command {
         /// Mean pause between a retailer's saves.
         #[arg(long, default_value_t = 15000)]
         retailer_think_ms: u64,
-        /// A customer manager opens its sheet again after this many saves
-        /// (timed under the load); 0: never.
-        #[arg(long, default_value_t = 5)]
+        /// A customer manager opens its sheet again after one save in this
+        /// many, at random (timed under the load); 0: never.
+        #[arg(long, default_value_t = 20)]
         cm_reopen_every: usize,
     },
     /// Benchmark: the accuracy report of the dashboard benchmark's cycle
