@@ -59,9 +59,35 @@ impl Reach {
     }
 }
 
-/// How often the watcher probes, and how long a probe may take.
+/// How often the watcher probes, how long a probe may take, and how many
+/// refusals in a row mark the database down.
 const REACH_EVERY: Duration = Duration::from_millis(250);
 const REACH_PROBE: Duration = Duration::from_millis(600);
+const REACH_REFUSALS: u32 = 2;
+
+/// A connection attempt the database refused: nothing listening (the
+/// server stopped), the connection closed on the way, or PostgreSQL
+/// shutting down or starting up (57P01–57P03) or a connection exception
+/// (08).
+fn refuses(e: &sqlx::Error) -> bool {
+    use std::io::ErrorKind;
+    match e {
+        sqlx::Error::Io(io) => matches!(
+            io.kind(),
+            ErrorKind::ConnectionRefused
+                | ErrorKind::ConnectionReset
+                | ErrorKind::ConnectionAborted
+                | ErrorKind::NotConnected
+                | ErrorKind::BrokenPipe
+                | ErrorKind::UnexpectedEof
+                | ErrorKind::AddrNotAvailable
+        ),
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("57P") || c.starts_with("08")),
+        _ => false,
+    }
+}
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
@@ -132,13 +158,13 @@ impl Db {
 
     /// Watches whether PostgreSQL answers, on a connection of its own
     /// outside the pool: a `SELECT 1` every 250 ms, and after a failure a
-    /// new connection. When that connection is refused (or the attempt
-    /// fails otherwise, or takes over 600 ms) the database is marked down
-    /// and requests answer 503 at once (`extract::fail_fast`); the next
-    /// probe that connects marks it up. A slow probe on a working
-    /// connection changes nothing (a busy server is not a down one), nor
-    /// does PostgreSQL refusing a connection for having too many (53300),
-    /// since the pool's own connections still work. SQLite is a file: no
+    /// new connection. When two attempts in a row are refused ([`refuses`])
+    /// the database is marked down and requests answer 503 at once
+    /// (`extract::fail_fast`); the next probe that connects marks it up.
+    /// A slow probe or a slow connection changes nothing (a busy server is
+    /// not a down one), nor do errors that are not a refusal (too many
+    /// connections, out of file descriptors, a rejected password), since
+    /// the pool's own connections may still work. SQLite is a file: no
     /// watcher.
     pub fn watch_reach(&self) -> Option<tokio::task::JoinHandle<()>> {
         if self.backend != Backend::Postgres {
@@ -147,10 +173,15 @@ impl Db {
         let (reach, options) = (self.reach.clone(), self.options.clone());
         Some(tokio::spawn(async move {
             let mut conn: Option<AnyConnection> = None;
+            // Refusals in a row: one alone never marks the database down.
+            let mut refused = 0;
             loop {
                 if let Some(c) = conn.as_mut() {
                     match tokio::time::timeout(REACH_PROBE, c.ping()).await {
-                        Ok(Ok(())) => reach.set(false),
+                        Ok(Ok(())) => {
+                            refused = 0;
+                            reach.set(false);
+                        }
                         // Failed or slow: a new connection next.
                         Ok(Err(_)) | Err(_) => conn = None,
                     }
@@ -161,17 +192,30 @@ impl Db {
                     {
                         Ok(Ok(c)) => {
                             conn = Some(c);
+                            refused = 0;
+                            if reach.is_down() {
+                                tracing::warn!("the database accepts connections again");
+                            }
                             reach.set(false);
                         }
-                        Ok(Err(sqlx::Error::Database(e)))
-                            if e.code().as_deref() == Some("53300") => {}
-                        Ok(Err(e)) => {
-                            if !reach.is_down() {
-                                tracing::warn!(error = %e, "the database refuses connections");
+                        Ok(Err(e)) if refuses(&e) => {
+                            refused += 1;
+                            if refused >= REACH_REFUSALS {
+                                if !reach.is_down() {
+                                    tracing::warn!(error = %e, "the database refuses connections");
+                                }
+                                reach.set(true);
                             }
-                            reach.set(true);
                         }
-                        Err(_) => reach.set(true),
+                        // Slow (a busy server), out of connection slots,
+                        // out of file descriptors, a credential problem:
+                        // not a database that is down. The pool reports
+                        // those on its own, without waiting.
+                        Ok(Err(e)) => {
+                            refused = 0;
+                            tracing::debug!(error = %e, "the database watcher could not connect");
+                        }
+                        Err(_) => refused = 0,
                     }
                 }
                 tokio::time::sleep(REACH_EVERY).await;
@@ -329,7 +373,7 @@ pub async fn upsert_rows(
 /// server parses and plans one short statement whatever the number of rows;
 /// a multi-row `VALUES` of 9,000 rows spent most of its 370 ms there. The
 /// `Any` driver binds no arrays, so each is sent as the text of an array
-/// literal and cast. A column's type is its first row's.
+/// literal and cast.
 async fn upsert_unnest(
     conn: &mut sqlx::AnyConnection,
     table: &str,
@@ -341,6 +385,8 @@ async fn upsert_unnest(
     let Some(first) = rows.first() else {
         return Ok(0);
     };
+    // A value's variant names its column's type, NULL or not (`OptInt(None)`
+    // is a NULL integer); callers keep one variant per column.
     let casts: Vec<&str> = first
         .iter()
         .map(|v| match v {
@@ -348,6 +394,18 @@ async fn upsert_unnest(
             Value::Text(_) | Value::OptText(_) => "text[]",
         })
         .collect();
+    debug_assert!(rows
+        .iter()
+        .all(|row| row.iter().zip(first).all(|(v, f)| matches!(
+            (v, f),
+            (
+                Value::Int(_) | Value::OptInt(_),
+                Value::Int(_) | Value::OptInt(_)
+            ) | (
+                Value::Text(_) | Value::OptText(_),
+                Value::Text(_) | Value::OptText(_)
+            )
+        ))));
     let arrays = casts
         .iter()
         .enumerate()

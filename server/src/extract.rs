@@ -126,8 +126,10 @@ fn nul_refused(lang: Lang, _at: usize) -> ApiError {
 /// Answers 503 at once while the database refuses connections
 /// ([`crate::db::Reach`]), and ends a request still waiting for the
 /// database when it is seen refusing them, instead of after the pool's
-/// 5 s acquire timeout. A request cut off this way had not committed: its
-/// transaction cannot reach a database that is gone.
+/// 5 s acquire timeout. Such a request can rarely have committed just
+/// before the database went away (its answer lost as it would be with the
+/// connection): every revisioned write is compare-and-set, so the
+/// client's retry meets a 409, never a second write.
 pub async fn fail_fast(
     axum::extract::State(state): axum::extract::State<AppState>,
     request: Request,
