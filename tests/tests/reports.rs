@@ -23,6 +23,7 @@ on_both_databases!(
     accuracy_ranks_managers_company_wide_and_each_reader_sees_only_their_own,
     narrowing_inside_the_reach_narrows_and_outside_it_is_refused,
     the_accuracy_report_follows_approval_orders_and_reopening,
+    an_orders_upload_beside_final_approvals_keeps_accuracy_equal_to_the_lines,
 );
 
 /// A person of the demo: id, display name and unit.
@@ -812,4 +813,78 @@ async fn the_accuracy_report_follows_approval_orders_and_reopening(backend: Back
     .await;
     let imported = check("history imported").await;
     assert_ne!(imported.total.actual, replaced.total.actual);
+}
+
+/// A final approval arrives while the month's orders are being replaced
+/// (the replacement's transaction is held open by the test for 300 ms,
+/// four times over, four sheets and four different sets of orders). Each
+/// rebuilds accuracy summaries from what the other writes: without a lock
+/// between them PostgreSQL runs them side by side and the approved sheet
+/// keeps the figures of the orders before the replacement. After all of
+/// them the report still equals the figures computed from the lines.
+async fn an_orders_upload_beside_final_approvals_keeps_accuracy_equal_to_the_lines(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let cycle = open_cycle(&app, Scope::All, 10).await;
+    let mut sheets = Vec::new();
+    for (login, reviewer) in [
+        ("cm01", "mm01"),
+        ("cm02", "mm01"),
+        ("cm03", "mm02"),
+        ("cm04", "mm02"),
+    ] {
+        let sheet = submit_every_cell(&app, cycle.id, login, 6).await;
+        approve_by(&app, sheet.sheet_id, &[reviewer, "county"]).await;
+        sheets.push(sheet);
+    }
+    let month = e2e::demo_end();
+    move_cycle(&app, cycle.id, month).await;
+    let center = caller(&app, "center").await;
+    let orders = |round: usize| {
+        let mut rows = Vec::new();
+        for (i, row) in sheets.iter().flat_map(|s| &s.rows).enumerate() {
+            for (j, spec) in sheets[0].specs.iter().enumerate() {
+                let cartons = ((i * 7 + j * 3 + round * 5) % 13) as i64;
+                if cartons > 0 {
+                    rows.push((row.retailer_id, spec.spec_id, cartons));
+                }
+            }
+        }
+        rows
+    };
+    for (round, sheet) in sheets.iter().enumerate() {
+        let db = app.db();
+        let mut conn = db.pool.acquire().await.expect("a connection");
+        let mut tx = db.begin(&mut conn).await.expect("begin");
+        server::store::summary::replace_actuals(&mut tx, month, &orders(round))
+            .await
+            .expect("the orders replaced");
+        let path = format!("/api/forecast/sheets/{}/approve", sheet.sheet_id);
+        let approve = center.send(&app, Method::POST, &path, json!({}));
+        let commit_later = async {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            tx.commit().await.expect("commit");
+        };
+        let (approved, ()) = tokio::join!(approve, commit_later);
+        assert_eq!(approved.status(), 200, "round {round}: the center approves");
+    }
+    let readers = [Reader {
+        login: "center",
+        who: center,
+        reach: "1 = 1".into(),
+        listed: 50,
+    }];
+    let r = accuracy_matches_the_lines(
+        &app,
+        cycle.id,
+        &readers,
+        sheets[0].rows[0].retailer_id,
+        "after the races",
+    )
+    .await;
+    assert_eq!(
+        r.total.lines,
+        sheets.iter().map(|s| s.value.len() as i64).sum::<i64>()
+    );
 }

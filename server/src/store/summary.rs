@@ -446,21 +446,30 @@ pub async fn refresh_accuracy(conn: &mut AnyConnection, sheet_id: i64) -> sqlx::
 
 /// Rebuilds the accuracy summaries of every sheet of the cycles of
 /// `month`, after its actual orders changed, in the caller's transaction.
+///
+/// On PostgreSQL the month's cycles are locked first (`FOR UPDATE`): a
+/// final approval holds its cycle `FOR SHARE` while it rebuilds its sheet
+/// from the orders it reads, so the two wait for each other instead of each
+/// rebuilding from the other's state before it committed (an approval
+/// beside an orders upload could keep the old orders' figures). SQLite
+/// runs one writer at a time.
 pub async fn refresh_accuracy_month(
     conn: &mut AnyConnection,
     month: YearMonth,
 ) -> sqlx::Result<()> {
-    let sheets: Vec<i64> = sqlx::query_scalar(
-        "SELECT s.id FROM forecast_sheets s JOIN forecast_cycles c ON c.id = s.cycle_id \
-         WHERE c.month = $1 ORDER BY s.id",
-    )
+    let lock = if conn.backend_name() == "PostgreSQL" {
+        " FOR UPDATE OF c"
+    } else {
+        ""
+    };
+    let sheets: Vec<i64> = sqlx::query_scalar(&format!(
+        "SELECT s.id FROM forecast_cycles c JOIN forecast_sheets s ON s.cycle_id = c.id \
+         WHERE c.month = $1 ORDER BY s.id{lock}"
+    ))
     .bind(month.to_string())
     .fetch_all(&mut *conn)
     .await?;
-    for sheet in sheets {
-        refresh_accuracy(conn, sheet).await?;
-    }
-    Ok(())
+    refresh_accuracy_of(conn, &sheets).await
 }
 
 /// Rebuilds every sheet's accuracy summaries (after generating demo data).
@@ -468,7 +477,11 @@ pub async fn refresh_all_accuracy(conn: &mut AnyConnection) -> sqlx::Result<()> 
     let sheets: Vec<i64> = sqlx::query_scalar("SELECT id FROM forecast_sheets ORDER BY id")
         .fetch_all(&mut *conn)
         .await?;
-    for sheet in sheets {
+    refresh_accuracy_of(conn, &sheets).await
+}
+
+async fn refresh_accuracy_of(conn: &mut AnyConnection, sheets: &[i64]) -> sqlx::Result<()> {
+    for &sheet in sheets {
         refresh_accuracy(conn, sheet).await?;
     }
     Ok(())
