@@ -225,15 +225,7 @@ async fn measured_cycle(app: &TestApp) -> i64 {
         csv += &format!("{0},{a},10\n{0},{b},10\n", row.licence_no);
     }
     let center = caller(app, "center").await;
-    let response = center
-        .client
-        .post(app.url(&format!("/api/forecast/actuals?month={month}")))
-        .header("X-CSRF-Token", &center.csrf)
-        .body(csv)
-        .send()
-        .await
-        .expect("import");
-    assert_eq!(response.status(), 200, "the actual orders load");
+    load_actuals(app, &center, month, csv).await;
     cycle.id
 }
 

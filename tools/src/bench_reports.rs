@@ -2,21 +2,12 @@
 //! through the API, beside the raw SQL computing the accuracy figures from
 //! every approved line (what the report did before it kept summaries).
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Context;
 use server::db::Db;
 
-use crate::bench::{dashboard_cycle, loopback_server, signed_in};
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1e3)
-}
+use crate::bench::{dashboard_cycle, loopback_server, median, ms, signed_in};
 
 /// The accuracy sums of a cycle from its approved lines joined to the
 /// orders of its month: per sheet × spec, the worst retailers and the worst

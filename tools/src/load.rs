@@ -558,6 +558,17 @@ async fn stored_baselines_for(db: &Db, month: domain::month::YearMonth) -> anyho
     Ok(())
 }
 
+/// The customer managers with a sheet in `cycle`, by id.
+async fn managers_with_sheets(db: &Db, cycle: i64) -> anyhow::Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT u.login FROM users u WHERE u.role = 'customer_manager' \
+         AND EXISTS (SELECT 1 FROM forecast_sheets s WHERE s.cycle_id = $1 AND s.manager_id = u.id) ORDER BY u.id",
+    )
+    .bind(cycle)
+    .fetch_all(&db.pool)
+    .await?)
+}
+
 /// Sign-ins for `wanted` retailers that joined online replenishment and
 /// have settings: the demo has one per customer manager, so the rest get
 /// one with the demo password.
@@ -679,13 +690,7 @@ pub async fn run(db: &Db, database_url: &str, options: LoadOptions) -> anyhow::R
     let draft_cycle = fresh_draft_cycle(db).await?;
     // As autovacuum would after the bulk writes above.
     db.analyze().await?;
-    let managers: Vec<String> = sqlx::query_scalar(
-        "SELECT u.login FROM users u WHERE u.role = 'customer_manager' \
-         AND EXISTS (SELECT 1 FROM forecast_sheets s WHERE s.cycle_id = $1 AND s.manager_id = u.id) ORDER BY u.id",
-    )
-    .bind(draft_cycle)
-    .fetch_all(&db.pool)
-    .await?;
+    let managers = managers_with_sheets(db, draft_cycle).await?;
     if managers.is_empty() {
         bail!("no customer manager has a sheet; generate the demo first");
     }
@@ -1121,13 +1126,7 @@ fn server_binary() -> anyhow::Result<PathBuf> {
 pub async fn sheet_memory(db: &Db, database_url: &str, rounds: usize) -> anyhow::Result<()> {
     let draft_cycle = fresh_draft_cycle(db).await?;
     db.analyze().await?;
-    let managers: Vec<String> = sqlx::query_scalar(
-        "SELECT u.login FROM users u WHERE u.role = 'customer_manager' \
-         AND EXISTS (SELECT 1 FROM forecast_sheets s WHERE s.cycle_id = $1 AND s.manager_id = u.id) ORDER BY u.id",
-    )
-    .bind(draft_cycle)
-    .fetch_all(&db.pool)
-    .await?;
+    let managers = managers_with_sheets(db, draft_cycle).await?;
     let cells: i64 = sqlx::query_scalar(
         "SELECT CAST(COUNT(*) * (SELECT COUNT(*) FROM forecast_cycle_specs WHERE cycle_id = $1) AS BIGINT) \
          FROM forecast_cycle_retailers WHERE cycle_id = $1",
