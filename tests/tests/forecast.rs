@@ -221,6 +221,31 @@ async fn a_bulk_save_is_all_or_nothing_and_never_overwrites_newer_data(backend: 
     let revisions: SaveCellsResponse = fresh.json().await.expect("revisions");
     assert_eq!(revisions.revisions, vec![2]);
 
+    // A base the sheet never gave is stale too: a later revision of a cell
+    // never saved (beside a good change, which is not kept), a negative one
+    // and one with no next revision.
+    let after_fresh = stored_lines(&app, cycle.id).await;
+    for (i, base) in [(1, 3), (0, -1), (0, i64::MAX)] {
+        let mut cells =
+            vec![json!({ "retailer_id": r0, "spec_id": s0, "value": 8, "base_revision": 2 })];
+        cells.insert(
+            i,
+            json!({ "retailer_id": r1, "spec_id": s1, "value": 2, "base_revision": base }),
+        );
+        let refused = save(&cm, &app, cycle.id, json!(cells)).await;
+        assert_eq!(refused.status(), 409, "base {base}");
+        let body: ErrorBody = refused.json().await.expect("body");
+        assert!(
+            body.fields.contains_key(&format!("cells.{i}")) && body.fields.len() == 1,
+            "base {base}: {body:?}"
+        );
+        assert_eq!(
+            stored_lines(&app, cycle.id).await,
+            after_fresh,
+            "base {base}: nothing saved"
+        );
+    }
+
     // Scope: another manager cannot write cm01's retailers; a retailer and
     // the marketing center cannot write at all; the center reads any sheet.
     let other = caller(&app, "cm02").await;

@@ -648,38 +648,148 @@ pub async fn save_cells(
     actor: i64,
     now: i64,
 ) -> sqlx::Result<Result<Vec<i64>, Stale>> {
+    let revisions = if check_base {
+        match write_at_base(conn, sheet_id, cells, actor, now).await? {
+            Ok(revisions) => revisions,
+            Err(stale) => return Ok(Err(stale)),
+        }
+    } else {
+        let stored = stored_revisions(conn, sheet_id).await?;
+        let revisions: Vec<i64> = cells
+            .iter()
+            .map(|c| {
+                stored
+                    .get(&(c.retailer_id, c.spec_id))
+                    .copied()
+                    .unwrap_or(0)
+                    + 1
+            })
+            .collect();
+        let rows = line_rows(sheet_id, cells, &revisions, actor, now);
+        let written =
+            upsert_rows(conn, "forecast_lines", &LINE_COLUMNS, &rows, LINE_UPSERT).await?;
+        if written != rows.len() as u64 {
+            // A line moved between the read above and the write: refuse all.
+            return Ok(Err(Stale(Vec::new())));
+        }
+        revisions
+    };
+    sqlx::query(
+        "UPDATE forecast_sheets SET status = 'draft' WHERE id = $1 AND status = 'not_started'",
+    )
+    .bind(sheet_id)
+    .execute(conn)
+    .await?;
+    Ok(Ok(revisions))
+}
+
+/// A save from the grid: each cell is written at its base revision + 1, and
+/// the write itself is the compare-and-set (`LINE_UPSERT` updates a line
+/// only while it is at the base revision), so the usual save reads no
+/// revision; reading a full sheet's revisions through the `Any` driver cost
+/// about a third of a 9,000-cell save on PostgreSQL. Revision 0 means "no
+/// line" (a CHECK keeps every stored line at 1 or more), so a cell based on 0 may only
+/// insert, and one based on a later revision may only update: the lines
+/// counted before and after must differ by the cells based on 0. When a cell
+/// was not written, or one based on a later revision found no line, the
+/// write is undone to a savepoint and the stored revisions name the stale
+/// cells.
+async fn write_at_base(
+    conn: &mut AnyConnection,
+    sheet_id: i64,
+    cells: &[CellWrite],
+    actor: i64,
+    now: i64,
+) -> sqlx::Result<Result<Vec<i64>, Stale>> {
+    use sqlx::Connection;
+    // No stored line is at a negative revision (nor at the largest, which
+    // has no next): such a base is stale as it stands.
+    if cells
+        .iter()
+        .all(|c| (0..i64::MAX).contains(&c.base_revision))
+    {
+        let revisions: Vec<i64> = cells.iter().map(|c| c.base_revision + 1).collect();
+        let rows = line_rows(sheet_id, cells, &revisions, actor, now);
+        let new = cells.iter().filter(|c| c.base_revision == 0).count() as i64;
+        let only_new = new == cells.len() as i64;
+        let mut attempt = conn.begin().await?;
+        let before = if only_new {
+            0
+        } else {
+            count_lines(&mut attempt, sheet_id).await?
+        };
+        let written = upsert_rows(
+            &mut attempt,
+            "forecast_lines",
+            &LINE_COLUMNS,
+            &rows,
+            LINE_UPSERT,
+        )
+        .await?;
+        let inserted = if only_new || written != rows.len() as u64 {
+            new
+        } else {
+            count_lines(&mut attempt, sheet_id).await? - before
+        };
+        if written == rows.len() as u64 && inserted == new {
+            attempt.commit().await?;
+            return Ok(Ok(revisions));
+        }
+        attempt.rollback().await?;
+    }
+    let stored = stored_revisions(conn, sheet_id).await?;
+    Ok(Err(Stale(
+        cells
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| {
+                stored
+                    .get(&(c.retailer_id, c.spec_id))
+                    .copied()
+                    .unwrap_or(0)
+                    != c.base_revision
+            })
+            .map(|(i, _)| i)
+            .collect(),
+    )))
+}
+
+/// Every line's revision, by retailer and spec.
+async fn stored_revisions(
+    conn: &mut AnyConnection,
+    sheet_id: i64,
+) -> sqlx::Result<HashMap<(i64, i64), i64>> {
     // The key and revision only: the lines' other columns are not needed
     // here, and each column read costs at 10,000 lines.
-    let stored: HashMap<(i64, i64), i64> = sqlx::query_as::<_, (i64, i64, i64)>(
+    Ok(sqlx::query_as::<_, (i64, i64, i64)>(
         "SELECT retailer_id, spec_id, revision FROM forecast_lines WHERE sheet_id = $1",
     )
     .bind(sheet_id)
-    .fetch_all(&mut *conn)
+    .fetch_all(conn)
     .await?
     .into_iter()
     .map(|(r, s, rev)| ((r, s), rev))
-    .collect();
-    let revision_of = |c: &CellWrite| {
-        stored
-            .get(&(c.retailer_id, c.spec_id))
-            .copied()
-            .unwrap_or(0)
-    };
-    if check_base {
-        let stale: Vec<usize> = cells
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| revision_of(c) != c.base_revision)
-            .map(|(i, _)| i)
-            .collect();
-        if !stale.is_empty() {
-            return Ok(Err(Stale(stale)));
-        }
-    }
-    let revisions: Vec<i64> = cells.iter().map(|c| revision_of(c) + 1).collect();
-    let rows: Vec<Vec<Value>> = cells
+    .collect())
+}
+
+async fn count_lines(conn: &mut AnyConnection, sheet_id: i64) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM forecast_lines WHERE sheet_id = $1")
+        .bind(sheet_id)
+        .fetch_one(conn)
+        .await
+}
+
+/// The rows of a line write ([`LINE_COLUMNS`]); a blank reason is none.
+fn line_rows(
+    sheet_id: i64,
+    cells: &[CellWrite],
+    revisions: &[i64],
+    actor: i64,
+    now: i64,
+) -> Vec<Vec<Value>> {
+    cells
         .iter()
-        .zip(&revisions)
+        .zip(revisions)
         .map(|(c, &rev)| {
             vec![
                 sheet_id.into(),
@@ -696,19 +806,7 @@ pub async fn save_cells(
                 now.into(),
             ]
         })
-        .collect();
-    let written = upsert_rows(conn, "forecast_lines", &LINE_COLUMNS, &rows, LINE_UPSERT).await?;
-    if written != rows.len() as u64 {
-        // A line moved between the read above and the write: refuse all.
-        return Ok(Err(Stale(Vec::new())));
-    }
-    sqlx::query(
-        "UPDATE forecast_sheets SET status = 'draft' WHERE id = $1 AND status = 'not_started'",
-    )
-    .bind(sheet_id)
-    .execute(conn)
-    .await?;
-    Ok(Ok(revisions))
+        .collect()
 }
 
 /// What is recorded beside a line at submission: the baseline, and the
