@@ -222,12 +222,15 @@ async fn a_bulk_save_is_all_or_nothing_and_never_overwrites_newer_data(backend: 
     assert_eq!(revisions.revisions, vec![2]);
 
     // A base the sheet never gave is stale too: a later revision of a cell
-    // never saved (beside a good change, which is not kept), a negative one
-    // and one with no next revision.
+    // never saved (beside a good change and a good new cell, neither kept),
+    // a negative one and one with no next revision.
+    let s2 = view.specs[2].spec_id;
     let after_fresh = stored_lines(&app, cycle.id).await;
     for (i, base) in [(1, 3), (0, -1), (0, i64::MAX)] {
-        let mut cells =
-            vec![json!({ "retailer_id": r0, "spec_id": s0, "value": 8, "base_revision": 2 })];
+        let mut cells = vec![
+            json!({ "retailer_id": r0, "spec_id": s0, "value": 8, "base_revision": 2 }),
+            json!({ "retailer_id": r0, "spec_id": s2, "value": 1, "base_revision": 0 }),
+        ];
         cells.insert(
             i,
             json!({ "retailer_id": r1, "spec_id": s1, "value": 2, "base_revision": base }),
@@ -245,6 +248,24 @@ async fn a_bulk_save_is_all_or_nothing_and_never_overwrites_newer_data(backend: 
             "base {base}: nothing saved"
         );
     }
+    // A change and a new cell in one save are both kept.
+    let mixed = save(
+        &cm,
+        &app,
+        cycle.id,
+        json!([
+            { "retailer_id": r0, "spec_id": s0, "value": 9, "base_revision": 2 },
+            { "retailer_id": r0, "spec_id": s2, "value": 2, "base_revision": 0 },
+        ]),
+    )
+    .await;
+    assert_eq!(mixed.status(), 200);
+    let revisions: SaveCellsResponse = mixed.json().await.expect("revisions");
+    assert_eq!(revisions.revisions, vec![3, 1]);
+    let stored = stored_lines(&app, cycle.id).await;
+    assert!(stored.contains(&(r0, s0, Some(9), 3)), "{stored:?}");
+    assert!(stored.contains(&(r0, s2, Some(2), 1)), "{stored:?}");
+    assert_eq!(stored.len(), after_fresh.len() + 1);
 
     // Scope: another manager cannot write cm01's retailers; a retailer and
     // the marketing center cannot write at all; the center reads any sheet.

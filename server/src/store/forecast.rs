@@ -628,9 +628,10 @@ pub const LINE_COLUMNS: [&str; 8] = [
     "updated_at",
 ];
 /// The write of a line is itself compare-and-set: it updates only a line
-/// still at the revision before the new one. With the sheet locked this
-/// never refuses; it is the second guard, and the count of rows written is
-/// checked against the cells sent.
+/// still at the revision before the new one, and the count of rows written
+/// is checked against the cells sent. For a save from the grid it is the
+/// check of every cell's base revision; for an import, which reads the
+/// revisions first under the sheet lock, it never refuses.
 const LINE_UPSERT: &str = "ON CONFLICT (sheet_id, retailer_id, spec_id) DO UPDATE SET \
     entered = excluded.entered, reason = excluded.reason, revision = excluded.revision, \
     updated_by = excluded.updated_by, updated_at = excluded.updated_at, current_value = NULL \
@@ -693,7 +694,10 @@ pub async fn save_cells(
 /// counted before and after must differ by the cells based on 0. When a cell
 /// was not written, or one based on a later revision found no line, the
 /// write is undone to a savepoint and the stored revisions name the stale
-/// cells.
+/// cells. It runs inside the caller's transaction (so `begin` here is a
+/// savepoint) holding the sheet lock, which every writer that adds a
+/// sheet's lines takes first, so nothing else changes the count between
+/// the two reads; no line is ever deleted.
 async fn write_at_base(
     conn: &mut AnyConnection,
     sheet_id: i64,
