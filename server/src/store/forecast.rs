@@ -12,7 +12,7 @@ use domain::forecast::{
 use domain::month::YearMonth;
 use sqlx::{AnyConnection, AnyPool, Row};
 
-use crate::db::{insert_rows, upsert_rows, Value};
+use crate::db::{insert_rows, update_rows, upsert_rows, Value};
 
 const RULES_KEY: &str = "forecast_rules";
 
@@ -627,11 +627,10 @@ pub const LINE_COLUMNS: [&str; 8] = [
     "updated_by",
     "updated_at",
 ];
-/// The write of a line is itself compare-and-set: it updates only a line
-/// still at the revision before the new one, and the count of rows written
-/// is checked against the cells sent. For a save from the grid it is the
-/// check of every cell's base revision; for an import, which reads the
-/// revisions first under the sheet lock, it never refuses.
+/// An import's write of a line, after reading the revisions under the sheet
+/// lock: it updates only a line still at the revision before the new one
+/// (so it never refuses), and the count of rows written is checked against
+/// the cells sent.
 const LINE_UPSERT: &str = "ON CONFLICT (sheet_id, retailer_id, spec_id) DO UPDATE SET \
     entered = excluded.entered, reason = excluded.reason, revision = excluded.revision, \
     updated_by = excluded.updated_by, updated_at = excluded.updated_at, current_value = NULL \
@@ -685,19 +684,14 @@ pub async fn save_cells(
 }
 
 /// A save from the grid: each cell is written at its base revision + 1, and
-/// the write itself is the compare-and-set (`LINE_UPSERT` updates a line
-/// only while it is at the base revision), so the usual save reads no
-/// revision; reading a full sheet's revisions through the `Any` driver cost
-/// about a third of a 9,000-cell save on PostgreSQL. Revision 0 means "no
-/// line" (a CHECK keeps every stored line at 1 or more), so a cell based on 0 may only
-/// insert, and one based on a later revision may only update: the lines
-/// counted before and after must differ by the cells based on 0. When a cell
-/// was not written, or one based on a later revision found no line, the
-/// write is undone to a savepoint and the stored revisions name the stale
-/// cells. It runs inside the caller's transaction (so `begin` here is a
-/// savepoint) holding the sheet lock, which every writer that adds a
-/// sheet's lines takes first, so nothing else changes the count between
-/// the two reads; no line is ever deleted.
+/// the write itself is the compare-and-set, so the usual save reads no
+/// revision. Revision 0 means "no line" (a CHECK keeps every stored line
+/// at 1 or more): a cell based on 0 is inserted, and a line already there
+/// refuses the insert; a cell based on a later revision updates its line
+/// only while the line is at that revision, so a cell not updated is stale.
+/// When a cell is stale the write is undone to a savepoint and the stored
+/// revisions name the stale cells. It runs inside the caller's transaction
+/// (so `begin` here is a savepoint), holding the sheet lock.
 async fn write_at_base(
     conn: &mut AnyConnection,
     sheet_id: i64,
@@ -713,29 +707,8 @@ async fn write_at_base(
         .all(|c| (0..i64::MAX).contains(&c.base_revision))
     {
         let revisions: Vec<i64> = cells.iter().map(|c| c.base_revision + 1).collect();
-        let rows = line_rows(sheet_id, cells, &revisions, actor, now);
-        let new = cells.iter().filter(|c| c.base_revision == 0).count() as i64;
-        let only_new = new == cells.len() as i64;
         let mut attempt = conn.begin().await?;
-        let before = if only_new {
-            0
-        } else {
-            count_lines(&mut attempt, sheet_id).await?
-        };
-        let written = upsert_rows(
-            &mut attempt,
-            "forecast_lines",
-            &LINE_COLUMNS,
-            &rows,
-            LINE_UPSERT,
-        )
-        .await?;
-        let inserted = if only_new || written != rows.len() as u64 {
-            new
-        } else {
-            count_lines(&mut attempt, sheet_id).await? - before
-        };
-        if written == rows.len() as u64 && inserted == new {
+        if written_at_base(&mut attempt, sheet_id, cells, &revisions, actor, now).await? {
             attempt.commit().await?;
             return Ok(Ok(revisions));
         }
@@ -758,6 +731,41 @@ async fn write_at_base(
     )))
 }
 
+/// The two writes of [`write_at_base`]: whether every cell was written.
+async fn written_at_base(
+    conn: &mut AnyConnection,
+    sheet_id: i64,
+    cells: &[CellWrite],
+    revisions: &[i64],
+    actor: i64,
+    now: i64,
+) -> sqlx::Result<bool> {
+    let rows = line_rows(sheet_id, cells, revisions, actor, now);
+    let (new, changed): (Vec<_>, Vec<_>) = cells
+        .iter()
+        .zip(rows)
+        .partition(|(c, _)| c.base_revision == 0);
+    let new: Vec<Vec<Value>> = new.into_iter().map(|(_, row)| row).collect();
+    let changed: Vec<Vec<Value>> = changed.into_iter().map(|(_, row)| row).collect();
+    match insert_rows(conn, "forecast_lines", &LINE_COLUMNS, &new).await {
+        Ok(()) => {}
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Ok(false),
+        Err(e) => return Err(e),
+    }
+    let (keys, sets) = LINE_COLUMNS.split_at(3);
+    let updated = update_rows(
+        conn,
+        "forecast_lines",
+        keys,
+        sets,
+        &changed,
+        "current_value = NULL",
+        "t.revision = u.revision - 1",
+    )
+    .await?;
+    Ok(updated == changed.len() as u64)
+}
+
 /// Every line's revision, by retailer and spec.
 async fn stored_revisions(
     conn: &mut AnyConnection,
@@ -774,13 +782,6 @@ async fn stored_revisions(
     .into_iter()
     .map(|(r, s, rev)| ((r, s), rev))
     .collect())
-}
-
-async fn count_lines(conn: &mut AnyConnection, sheet_id: i64) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM forecast_lines WHERE sheet_id = $1")
-        .bind(sheet_id)
-        .fetch_one(conn)
-        .await
 }
 
 /// The rows of a line write ([`LINE_COLUMNS`]); a blank reason is none.
