@@ -47,8 +47,7 @@ struct RawCycle {
 }
 
 const CYCLE_SELECT: &str = "SELECT c.id, c.month, c.scope, c.sample_group, c.submit_deadline, \
-        c.review_deadline, c.status, c.population, \
-        (SELECT COUNT(*) FROM forecast_cycle_retailers r WHERE r.cycle_id = c.id) AS retailers, \
+        c.review_deadline, c.status, c.population, c.retailers, \
         CASE WHEN EXISTS (SELECT 1 FROM forecast_sheets s WHERE s.cycle_id = c.id \
                           AND EXISTS (SELECT 1 FROM forecast_lines l WHERE l.sheet_id = s.id)) \
              THEN 1 ELSE 0 END AS has_entries \
@@ -221,7 +220,13 @@ async fn fill_cycle(conn: &mut AnyConnection, id: i64, input: &CycleInput) -> sq
         &["cycle_id", "retailer_id", "sheet_id"],
         &rows,
     )
-    .await
+    .await?;
+    sqlx::query("UPDATE forecast_cycles SET retailers = $1 WHERE id = $2")
+        .bind(rows.len() as i64)
+        .bind(id)
+        .execute(conn)
+        .await
+        .map(drop)
 }
 
 /// Whether a cycle other than `except` is for `month`.

@@ -429,6 +429,14 @@ impl History {
             &in_scope_rows,
         )
         .await?;
+        // As opening a cycle does.
+        sqlx::query(
+            "UPDATE forecast_cycles SET retailers = \
+             (SELECT COUNT(*) FROM forecast_cycle_retailers r WHERE r.cycle_id = forecast_cycles.id) \
+             WHERE retailers IS NULL",
+        )
+        .execute(&mut *conn)
+        .await?;
         insert_rows(
             conn,
             "forecast_lines",
