@@ -15,6 +15,23 @@ async fn the_demo_has_a_year_of_closed_cycles_whose_review_added_accuracy(backen
         list.cycles.iter().all(|c| c.status == CycleStatus::Closed),
         "every past cycle is closed"
     );
+    // Each cycle counts the retailers in its scope over every manager.
+    for cycle in &list.cycles {
+        let in_scope: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM forecast_cycle_retailers WHERE cycle_id = $1")
+                .bind(cycle.id)
+                .fetch_one(&app.db().pool)
+                .await
+                .expect("count");
+        assert_eq!(cycle.retailers, in_scope, "cycle {}", cycle.month);
+        let stored: Option<i64> =
+            sqlx::query_scalar("SELECT retailers FROM forecast_cycles WHERE id = $1")
+                .bind(cycle.id)
+                .fetch_one(&app.db().pool)
+                .await
+                .expect("stored count");
+        assert_eq!(stored, Some(in_scope), "kept with cycle {}", cycle.month);
+    }
     let latest = &list.cycles[0];
     assert_eq!(
         latest.month,

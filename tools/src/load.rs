@@ -116,6 +116,12 @@ impl User {
         let client = reqwest::Client::builder()
             .cookie_store(true)
             .pool_max_idle_per_host(1)
+            // Requests rotate over the processes, so a user kept an idle
+            // connection to each: 9,000 users and 4 processes were 36,000
+            // sockets, past this process's limit of open files (20,000
+            // here), and requests failed unanswered. A connection idle for
+            // 5 s is closed; the next request opens another.
+            .pool_idle_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(120))
             .build()?;
         let mut user = User {

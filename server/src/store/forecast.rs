@@ -47,7 +47,9 @@ struct RawCycle {
 }
 
 const CYCLE_SELECT: &str = "SELECT c.id, c.month, c.scope, c.sample_group, c.submit_deadline, \
-        c.review_deadline, c.status, c.population, c.retailers, \
+        c.review_deadline, c.status, c.population, \
+        COALESCE(c.retailers, \
+                 (SELECT COUNT(*) FROM forecast_cycle_retailers r WHERE r.cycle_id = c.id)) AS retailers, \
         CASE WHEN EXISTS (SELECT 1 FROM forecast_sheets s WHERE s.cycle_id = c.id \
                           AND EXISTS (SELECT 1 FROM forecast_lines l WHERE l.sheet_id = s.id)) \
              THEN 1 ELSE 0 END AS has_entries \

@@ -429,14 +429,6 @@ impl History {
             &in_scope_rows,
         )
         .await?;
-        // As opening a cycle does.
-        sqlx::query(
-            "UPDATE forecast_cycles SET retailers = \
-             (SELECT COUNT(*) FROM forecast_cycle_retailers r WHERE r.cycle_id = forecast_cycles.id) \
-             WHERE retailers IS NULL",
-        )
-        .execute(&mut *conn)
-        .await?;
         insert_rows(
             conn,
             "forecast_lines",
@@ -522,7 +514,15 @@ impl History {
 
     /// Rebuilds every sheet's summary (totals and deviations), as the
     /// product does after each approval.
+    /// After every manager's part: each cycle's number of retailers in
+    /// scope (as opening a cycle keeps it) and each sheet's summary.
     pub async fn refresh_summaries(&self, conn: &mut AnyConnection) -> sqlx::Result<()> {
+        sqlx::query(
+            "UPDATE forecast_cycles SET retailers = \
+             (SELECT COUNT(*) FROM forecast_cycle_retailers r WHERE r.cycle_id = forecast_cycles.id)",
+        )
+        .execute(&mut *conn)
+        .await?;
         for &sheet in &self.sheets {
             server::store::summary::refresh_sheet(conn, sheet).await?;
         }
