@@ -320,32 +320,13 @@ pub async fn upsert_rows(
         return upsert_unnest(conn, table, columns, rows, on_conflict).await;
     }
     let mut written = 0;
-    // SQLite resolves `$N` names by a linear search while preparing, which is
-    // quadratic on statements this long; plain `?` is positional and cheap.
-    let positional = conn.backend_name() == "SQLite";
     let per_chunk = (MAX_PARAMS / columns.len().max(1)).max(1);
     for chunk in rows.chunks(per_chunk) {
-        let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
-        let mut n = 0;
-        for (i, row) in chunk.iter().enumerate() {
-            if i > 0 {
-                sql.push(',');
-            }
-            sql.push('(');
-            for j in 0..row.len() {
-                if j > 0 {
-                    sql.push(',');
-                }
-                n += 1;
-                if positional {
-                    sql.push('?');
-                } else {
-                    sql.push('$');
-                    sql.push_str(&n.to_string());
-                }
-            }
-            sql.push(')');
-        }
+        let mut sql = format!(
+            "INSERT INTO {table} ({}) VALUES {}",
+            columns.join(", "),
+            sqlite_values(columns.len(), chunk.len())
+        );
         if !on_conflict.is_empty() {
             sql.push(' ');
             sql.push_str(on_conflict);
@@ -434,12 +415,11 @@ pub async fn update_rows(
     }
     // SQLite: the rows as a common table expression of `VALUES`, named.
     let per_chunk = (MAX_PARAMS / columns.len().max(1)).max(1);
-    let row = format!("({})", vec!["?"; columns.len()].join(","));
     for chunk in rows.chunks(per_chunk) {
         let sql = format!(
             "WITH u ({}) AS (VALUES {}) UPDATE {table} AS t SET {set} FROM u WHERE {matched}",
             columns.join(", "),
-            vec![row.as_str(); chunk.len()].join(",")
+            sqlite_values(columns.len(), chunk.len())
         );
         let mut query = sqlx::query(&sql);
         for value in chunk.iter().flatten() {
@@ -448,6 +428,14 @@ pub async fn update_rows(
         updated += query.execute(&mut *conn).await?.rows_affected();
     }
     Ok(updated)
+}
+
+/// SQLite: the placeholders of `rows` rows of `columns` values,
+/// `(?,?),(?,?)`. Plain `?` is positional: SQLite resolves `$N` names by a
+/// linear search while preparing, which is quadratic on statements this long.
+fn sqlite_values(columns: usize, rows: usize) -> String {
+    let row = format!("({})", vec!["?"; columns].join(","));
+    vec![row.as_str(); rows].join(",")
 }
 
 /// What a PostgreSQL bulk write binds: one value, or the text of one array.

@@ -662,16 +662,7 @@ pub async fn save_cells(
         }
     } else {
         let stored = stored_revisions(conn, sheet_id).await?;
-        let revisions: Vec<i64> = cells
-            .iter()
-            .map(|c| {
-                stored
-                    .get(&(c.retailer_id, c.spec_id))
-                    .copied()
-                    .unwrap_or(0)
-                    + 1
-            })
-            .collect();
+        let revisions: Vec<i64> = cells.iter().map(|c| revision_of(&stored, c) + 1).collect();
         let rows = line_rows(sheet_id, cells, &revisions, actor, now);
         let written =
             upsert_rows(conn, "forecast_lines", &LINE_COLUMNS, &rows, LINE_UPSERT).await?;
@@ -726,13 +717,7 @@ async fn write_at_base(
         cells
             .iter()
             .enumerate()
-            .filter(|(_, c)| {
-                stored
-                    .get(&(c.retailer_id, c.spec_id))
-                    .copied()
-                    .unwrap_or(0)
-                    != c.base_revision
-            })
+            .filter(|(_, c)| revision_of(&stored, c) != c.base_revision)
             .map(|(i, _)| i)
             .collect(),
     )))
@@ -774,6 +759,14 @@ async fn written_at_base(
 }
 
 /// Every line's revision, by retailer and spec.
+/// A cell's stored revision in [`stored_revisions`]; 0 for no line.
+fn revision_of(stored: &HashMap<(i64, i64), i64>, cell: &CellWrite) -> i64 {
+    stored
+        .get(&(cell.retailer_id, cell.spec_id))
+        .copied()
+        .unwrap_or(0)
+}
+
 async fn stored_revisions(
     conn: &mut AnyConnection,
     sheet_id: i64,
