@@ -510,6 +510,17 @@ async fn fresh_draft_cycle(db: &Db) -> anyhow::Result<i64> {
 async fn stored_baselines_for(db: &Db, month: domain::month::YearMonth) -> anyhow::Result<()> {
     let started = Instant::now();
     let runner = server::service::baselines::Runner::new(db.clone());
+    // A demo the benchmark generated itself has none stored and none
+    // queued: compute them as a server's first start would, or every sheet
+    // would compute its own from the history when opened.
+    let months: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM baseline_months")
+        .fetch_one(&db.pool)
+        .await?;
+    if months == 0 {
+        runner
+            .queue(domain::forecast::stored::RunSource::Start, None)
+            .await?;
+    }
     loop {
         runner.drain().await?;
         // A run another process left (a benchmark that ended mid-run) is
